@@ -1,0 +1,104 @@
+"""Application factory: `create_app(profile)` binds extensions, channels and blueprints."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, send_from_directory
+from htmx_flask import Htmx
+
+from blueprints.core import channels, errors, formats, i18n, labels, navigation, security
+from blueprints.core.data import close_read_session
+from blueprints.core.extensions import csrf, limiter
+from config import ROOT, Config
+from models.db import Database
+
+NODE_MODULES = ROOT / "node_modules"
+# Files served from npm packages installed at set-up (nothing third-party is committed).
+VENDOR_FILES = {
+    "htmx.min.js": NODE_MODULES / "htmx.org" / "dist" / "htmx.min.js",
+}
+
+
+def create_app(profile: str = "standard", config: Config | None = None) -> Flask:
+    config = config or Config.from_env()
+    app = Flask(__name__, instance_path=config.INSTANCE_PATH, instance_relative_config=False)
+    app.config.from_mapping(config.as_dict())
+    if not (app.debug or app.testing) and config.uses_default_secrets():
+        raise RuntimeError(
+            "SECRET_KEY and PAYMENT_PROVIDER_SECRET must be set outside debug mode "
+            "(the embedded defaults are for development only)."
+        )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    app.extensions["database"] = Database(app.config["DATABASE_URL"])
+    app.teardown_appcontext(close_read_session)
+
+    _init_sessions(app)
+    Htmx(app)
+    csrf.init_app(app)
+    app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"] or "memory://"
+    limiter.init_app(app)
+
+    channels.init_app(app, profile)
+    i18n.init_app(app)
+    formats.init_app(app)
+    navigation.init_app(app)
+    labels.init_app(app)
+    errors.init_app(app)
+    security.init_app(app)
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    _register_blueprints(app)
+    _register_vendor_files(app)
+    _register_commands(app)
+    return app
+
+
+def _init_sessions(app: Flask) -> None:
+    """Server-side sessions in Redis when several instances share them; otherwise Flask's
+    signed cookie."""
+    if app.config["REDIS_URL"]:
+        import redis
+        from flask_session import Session
+
+        app.config.update(
+            SESSION_TYPE="redis",
+            SESSION_REDIS=redis.Redis.from_url(app.config["REDIS_URL"]),
+            SESSION_KEY_PREFIX=f"session:{app.config['PROFILE'] if 'PROFILE' in app.config else ''}",
+            SESSION_USE_SIGNER=True,
+            SESSION_PERMANENT=False,
+        )
+        Session(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from blueprints.apply.routes import bp as apply_bp
+    from blueprints.auth.routes import bp as auth_bp
+    from blueprints.auth.routes import init_login
+    from blueprints.info.routes import bp as info_bp
+    from blueprints.mymenu.routes import bp as mymenu_bp
+    from blueprints.search.routes import bp as search_bp
+    from blueprints.settings.routes import bp as settings_bp
+    from blueprints.top.routes import bp as top_bp
+
+    init_login(app)
+    for bp in (top_bp, auth_bp, search_bp, apply_bp, mymenu_bp, info_bp, settings_bp):
+        app.register_blueprint(bp)
+
+
+def _register_vendor_files(app: Flask) -> None:
+    @app.get("/vendor/<path:name>")
+    def vendor(name: str):
+        path = VENDOR_FILES.get(name)
+        if path is None or not path.exists():
+            from flask import abort
+
+            abort(404)
+        return send_from_directory(path.parent, path.name, max_age=60 * 60 * 24)
+
+
+def _register_commands(app: Flask) -> None:
+    from blueprints.core.commands import register
+
+    register(app)

@@ -1,0 +1,1 @@
+"""Flask blueprints, one package per area; `core` holds what every area shares."""

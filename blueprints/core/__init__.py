@@ -1,0 +1,1 @@
+"""What every area shares: channels, rendering, error reporting, formats, data access."""

@@ -1,0 +1,37 @@
+"""Database access for views: a read session per request, and write transactions."""
+from __future__ import annotations
+
+import contextlib
+from typing import Iterator
+
+from flask import current_app, g
+from sqlalchemy.orm import Session
+
+from models.db import Database
+
+
+def database() -> Database:
+    return current_app.extensions["database"]
+
+
+def read_session() -> Session:
+    """The request's read session, closed at teardown."""
+    if "read_session" not in g:
+        g.read_session = database().read_session()
+    return g.read_session
+
+
+@contextlib.contextmanager
+def write_session() -> Iterator[Session]:
+    """A serialised write transaction; the request's read session is expired afterwards so
+    that the page rendered next shows what was written."""
+    with database().write() as session:
+        yield session
+    if "read_session" in g:
+        g.read_session.expire_all()
+
+
+def close_read_session(_exc=None) -> None:
+    session = g.pop("read_session", None)
+    if session is not None:
+        session.close()

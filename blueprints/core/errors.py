@@ -1,0 +1,92 @@
+"""The one way to report an error: a list of ErrorItem shown in the error summary, from
+form validation or from a domain exception, and the app's error pages."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from models import errors as domain
+
+
+@dataclass(frozen=True)
+class ErrorItem:
+    message: str
+    field_id: str | None = None  # the summary links to #field_id when there is a field
+
+    @property
+    def href(self) -> str | None:
+        return f"#{self.field_id}" if self.field_id else None
+
+
+def form_errors(form) -> list[ErrorItem]:
+    """Every field error of a WTForms form, in the order of the fields on the page."""
+    items = []
+    for field in form:
+        # A group of radios is reached through its first option.
+        target = f"{field.id}-0" if field.type == "RadioField" else field.id
+        for message in field.errors:
+            items.append(ErrorItem(str(message), target))
+    return items
+
+
+# Messages for domain failures; the facts of the exception fill the placeholders.
+DOMAIN_MESSAGES = {
+    domain.NotFound: _l("指定された情報が見つかりません。一覧からもう一度選択してください。"),
+    domain.SlotTaken: _l("選択した時間帯は、他の方が先に申し込みました: %(slots)s"),
+    domain.SlotNotBookable: _l("選択した時間帯は申込できません（休館日、申込期間外、または開始時刻を過ぎています）: %(slots)s"),
+    domain.RebookingBlocked: _l("この時間帯は一度取消されているため、同一コマに再予約できません: %(slots)s"),
+    domain.AttendeesOutOfRange: _l("利用人数は1人から%(capacity)s人までの数字で入力してください。"),
+    domain.PurposeNotAllowed: _l("利用目的は一覧から選択してください。"),
+    domain.GroupClassExpired: _l("団体区分の有効期限（%(expires_on)s）が過ぎているため、申込できません。登録した施設で更新の手続きをしてください。"),
+    domain.RegistrationExpired: _l("利用者登録の有効期限（%(expires_on)s）が過ぎています。登録した施設で更新の手続きをしてください。"),
+    domain.WrongRegistrationKind: _l("この施設は、利用者登録の種類（集会・学校／スポーツ）が異なるため申込できません。"),
+    domain.InvalidTransition: _l("この予約は現在の状態では処理できません。一覧を確認してください。"),
+    domain.AuthenticationFailed: _l("登録施設、利用者登録番号、またはパスワードが正しくありません。"),
+    domain.EmptySelection: _l("項目を選択してください。"),
+}
+
+
+def domain_error_item(exc: domain.DomainError, field_id: str | None = None) -> ErrorItem:
+    for cls in type(exc).__mro__:
+        if cls in DOMAIN_MESSAGES:
+            facts = {k: (", ".join(map(str, v)) if isinstance(v, (list, tuple)) else v) for k, v in exc.facts.items()}
+            return ErrorItem(str(DOMAIN_MESSAGES[cls]) % facts if facts else str(DOMAIN_MESSAGES[cls]), field_id)
+    raise exc
+
+
+HTTP_MESSAGES = {
+    400: (_l("リクエストが正しくありません"), _l("入力内容を確認して、もう一度お試しください。")),
+    403: (_l("この操作は行えません"), _l("この画面を表示する権限がありません。")),
+    404: (_l("ページが見つかりません"), _l("お探しのページは見つかりませんでした。アドレスを確認するか、メニューからお進みください。")),
+    405: (_l("この操作は行えません"), _l("この画面はこの方法では表示できません。メニューからお進みください。")),
+    429: (_l("しばらくお待ちください"), _l("短時間に多くの操作が行われました。しばらく待ってから、もう一度お試しください。")),
+    500: (_l("システムエラー"), _l("処理中に問題が発生しました。時間をおいて、もう一度お試しください。")),
+}
+
+
+def render_error_page(status: int, detail: str | None = None):
+    heading, text = HTTP_MESSAGES.get(status, HTTP_MESSAGES[500])
+    errors = [ErrorItem(detail or str(text))]
+    body = render_template("errors/page.html", title=str(heading), errors=errors, heading=heading, status=status)
+    return body, status, {"Vary": "HX-Request"}
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        return render_error_page(
+            400, str(_l("フォームの有効期限が切れたか、正しく送信されませんでした。前の画面に戻り、もう一度操作してください。"))
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc):
+        return render_error_page(exc.code or 500)
+
+    @app.errorhandler(Exception)
+    def unexpected_error(exc):
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        return render_error_page(500)

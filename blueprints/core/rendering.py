@@ -1,0 +1,33 @@
+"""The one way to answer with HTML: the whole page, or only its fragment for htmx."""
+from __future__ import annotations
+
+from flask import Response, g, make_response, render_template, request
+
+from blueprints.core.errors import ErrorItem
+
+
+def wants_fragment() -> bool:
+    """An htmx request that is not a history restore, outside reader mode (which always
+    loads whole pages)."""
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.history_restore_request and g.get("presentation") != "reader"
+
+
+def render_page(
+    page: str,
+    *,
+    fragment: str | None = None,
+    title: str,
+    errors: list[ErrorItem] | None = None,
+    status: int | None = None,
+    **context,
+) -> Response:
+    """Render `page` (which extends the channel's layout and includes `fragment`), or only
+    `fragment` for an htmx request. Errors make the title start with エラー: / Error: and
+    the status 422 unless told otherwise."""
+    errors = errors or []
+    template = fragment if (fragment and wants_fragment()) else page
+    body = render_template(template, title=title, errors=errors, is_fragment=template == fragment, **context)
+    response = make_response(body, status or (422 if errors else 200))
+    response.vary.add("HX-Request")
+    return response

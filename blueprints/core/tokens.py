@@ -1,0 +1,60 @@
+"""One-time form tokens: a state-changing form runs once; a second submit shows the first
+result and changes nothing (DESIGN "Architecture")."""
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Callable
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from blueprints.core.clock import now
+from blueprints.core.data import database, write_session
+from models.errors import NotFound
+from models.reservation import SubmissionToken
+
+TOKEN_FORMAT = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+
+
+class MalformedToken(ValueError):
+    """The form's token is missing or not one we issue."""
+
+
+def issue_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def _first_result(token: str, resident_id: int | None) -> str | None:
+    with database().read_session() as session:
+        used = session.get(SubmissionToken, token)
+        if used is None:
+            return None
+        if used.resident_id != resident_id:
+            raise NotFound()
+        return used.result_url
+
+
+def run_once(token: str | None, resident_id: int | None, operation: Callable[[Session], str]) -> str:
+    """Run `operation` in one write transaction together with the record of `token`, and
+    return the URL of its result; when the token was used before, return that first result
+    without running anything. Two simultaneous submits: the token's primary key lets only
+    one commit, the other finds its record afterwards."""
+    if not token or not TOKEN_FORMAT.match(token):
+        raise MalformedToken()
+    first = _first_result(token, resident_id)
+    if first is not None:
+        return first
+    try:
+        with write_session() as session:
+            record = SubmissionToken(token=token, resident_id=resident_id, used_at=now(), result_url="")
+            session.add(record)
+            session.flush()
+            record.result_url = operation(session)
+            return record.result_url
+    except IntegrityError:
+        first = _first_result(token, resident_id)
+        if first is None:
+            raise
+        return first

@@ -1,0 +1,1 @@
+"""Demo data relative to today (DESIGN "Contracts"): the catalogue, residents, bookings."""

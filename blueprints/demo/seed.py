@@ -1,0 +1,137 @@
+"""Demo residents and bookings in every state, created through the same operations the
+site uses (password `meguro2025` for all)."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from blueprints.apply.operations import RoomAnswers, SlotRef, apply_for_slots
+from blueprints.demo.catalogue import seed_catalogue
+from models.account import Resident, ResidentGroupClass
+from models.availability_rules import is_closed_day_rule
+from models.counters import next_value
+from models.db import Base
+from models.numbering_rules import receipt_counter_key, receipt_number
+from models.passwords import hash_password
+from models.reservation import CounterPayment, Reservation
+from models.reservation_rules import Action, CancelKind, ReservationState, next_state
+from models.time_rules import jst_day
+
+DEMO_PASSWORD = "meguro2025"
+
+# number, kind, name, email, group class, class expiry (days from today), registration expiry (days)
+RESIDENTS = [
+    ("00040675", "assembly", "目黒団体", "meguro-dantai@example.jp", "adult", 90, 455),
+    ("00040676", "assembly", "駒場サークル", None, "adult", 200, 500),
+    ("00050001", "sports", "目黒スポーツクラブ", "sports-club@example.jp", "adult", 120, 400),
+    ("00040677", "assembly", "青葉会", "aoba@example.jp", "adult", -10, 300),  # 団体区分 expired
+    ("00040678", "assembly", "旧登録の会", None, "adult", -40, -5),  # registration expired
+]
+
+
+def clear(session: Session) -> None:
+    """Empty every table (children first)."""
+    for table in reversed(Base.metadata.sorted_tables):
+        session.execute(table.delete())
+    session.flush()
+
+
+def _open_day(room, start: date) -> date:
+    facility = room.facility
+    closed_dates = frozenset(c.day for c in facility.closed_dates)
+    day = start
+    while is_closed_day_rule(day, facility.closed_weekday_set, closed_dates):
+        day += timedelta(days=1)
+    return day
+
+
+def seed_demo(session: Session, now: datetime, days_ahead: int = 90) -> dict[str, Resident]:
+    today = jst_day(now)
+    cat = seed_catalogue(session, today)
+    rooms, classes, purposes = cat["rooms"], cat["classes"], cat["purposes"]
+    password_hash = hash_password(DEMO_PASSWORD)
+
+    residents = {}
+    for number, kind, name, email, class_code, class_days, reg_days in RESIDENTS:
+        r = Resident(
+            registration_kind=kind,
+            registration_number=number,
+            name=name,
+            password_hash=password_hash,
+            email=email,
+            registration_expires_on=today + timedelta(days=reg_days),
+        )
+        r.group_classes = [ResidentGroupClass(group_class=classes[class_code], expires_on=today + timedelta(days=class_days))]
+        session.add(r)
+        residents[number] = r
+    session.flush()
+
+    def book(resident, room_key, days, band_index, purpose="meeting", attendees=10, applied_days_ago=1):
+        room = rooms[room_key]
+        day = _open_day(room, today + timedelta(days=days))
+        band = room.time_bands[band_index]
+        applied_at = now - timedelta(days=applied_days_ago)
+        application = apply_for_slots(
+            session,
+            resident_id=resident.id,
+            slots=[SlotRef(room.id, day, band.id)],
+            answers={room.id: RoomAnswers(purposes[purpose].id, attendees, False)},
+            group_class_id=resident.group_classes[0].group_class_id,
+            now=applied_at,
+            days_ahead=days_ahead + applied_days_ago,
+        )
+        return application.reservations[0]
+
+    meguro, komaba_circle, sports = residents["00040675"], residents["00040676"], residents["00050001"]
+
+    # 仮予約, one in each refund band (≥21, 11–20, 6–10, 0–5 days before use).
+    book(meguro, "kumin_702", 30, 0, "lecture", 25)
+    book(meguro, "kumin_702", 30, 1, "lecture", 25)
+    book(meguro, "komaba_201", 15, 0, "ceremony", 1)
+    book(meguro, "komaba_201", 8, 1)
+    book(meguro, "nakameguro_1", 3, 0, "hobby", 8)
+
+    # 当選 with its result date.
+    won = book(meguro, "kumin_701", 50, 2, "music", 40, applied_days_ago=20)
+    # Entered in the lottery, then drawn: 抽選申込中 → 当選.
+    won.state = next_state(ReservationState.LOTTERY_ENTRY, Action.DRAW_WIN)
+    won.lottery_result_at = now - timedelta(days=3)
+
+    # 本予約 paid at the counter.
+    paid = book(meguro, "komaba_201", 25, 2, applied_days_ago=6)
+    _pay_at_counter(session, paid, now - timedelta(days=5))
+
+    # 取消済 by the resident (再予約不可 for this group).
+    cancelled = book(meguro, "komaba_201", 12, 1, applied_days_ago=4)
+    _cancel(cancelled, now - timedelta(days=2), CancelKind.RESIDENT, "会議の日程が変更になったため")
+
+    # 取消済 by expiry.
+    expired = book(meguro, "komaba_202", 20, 0, applied_days_ago=16)
+    _cancel(expired, now - timedelta(days=1), CancelKind.EXPIRY, None)
+
+    book(komaba_circle, "kumin_702", 8, 2, "hobby", 12)
+    book(komaba_circle, "komaba_washitsu", 22, 0, "hobby", 6)
+    book(sports, "gym_a", 5, 3, "ballgame", 20)
+    session.flush()
+    return residents
+
+
+def _pay_at_counter(session: Session, reservation: Reservation, paid_at: datetime) -> None:
+    facility = reservation.room.facility
+    issued_on = jst_day(paid_at)
+    number = receipt_number(facility.code, issued_on, next_value(session, receipt_counter_key(facility.code, issued_on)))
+    reservation.counter_payments.append(CounterPayment(amount_yen=reservation.total_fee_yen, paid_at=paid_at, receipt_number=number))
+    reservation.state = next_state(reservation.state, Action.PAY)
+    reservation.confirmed_at = paid_at
+    reservation.version += 1
+
+
+def _cancel(reservation: Reservation, at: datetime, kind: CancelKind, reason: str | None) -> None:
+    reservation.state = next_state(reservation.state, Action.CANCEL)
+    reservation.cancelled_at = at
+    reservation.cancel_kind = kind
+    reservation.cancel_reason = reason
+    reservation.refund_percent = None
+    reservation.cancellation_fee_yen = 0
+    reservation.version += 1

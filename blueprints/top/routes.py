@@ -1,0 +1,45 @@
+"""トップページ: お知らせ, the five search tabs, マイメニュー."""
+from __future__ import annotations
+
+from flask import Blueprint, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from blueprints.core.data import read_session
+from blueprints.core.rendering import render_page
+from models.facility import Facility, FacilityCategory, Purpose, RoomType
+from models.notice import Notice
+from models.search_rules import KANA_ROW_ROMAJI, KANA_ROWS
+
+bp = Blueprint("top", __name__)
+
+# 空き照会/抽選・先着空き予約の申込: the five ways to search (guide §5-2 ②, L296).
+SEARCH_TABS = [
+    ("category", _l("カテゴリから探す")),
+    ("purpose", _l("使用目的から探す")),
+    ("type", _l("施設種類から探す")),
+    ("name", _l("施設名から探す")),
+    ("list", _l("一覧から探す")),
+]
+NOTICES_ON_TOP = 5
+
+
+@bp.get("/")
+def index():
+    tab = request.args.get("tab", "category")
+    if tab not in dict(SEARCH_TABS):
+        tab = "category"
+    s = read_session()
+    context = {
+        "tabs": SEARCH_TABS,
+        "tab": tab,
+        "notices": s.scalars(select(Notice).order_by(Notice.published_on.desc(), Notice.id.desc()).limit(NOTICES_ON_TOP)).all(),
+        "categories": s.scalars(select(FacilityCategory).order_by(FacilityCategory.ordinal)).all(),
+        "purposes": s.scalars(select(Purpose).order_by(Purpose.ordinal)).all(),
+        "room_types": s.scalars(select(RoomType).order_by(RoomType.ordinal)).all(),
+        "kana_rows": list(KANA_ROWS),
+        "kana_romaji": KANA_ROW_ROMAJI,
+        "facilities": s.scalars(select(Facility).order_by(Facility.kana)).all() if tab == "list" else [],
+    }
+    return render_page("top/index.html", fragment="top/_search_panel.html", title=_("トップページ"), **context)

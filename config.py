@@ -1,0 +1,60 @@
+"""Settings read from the environment, with embedded defaults for a fresh machine."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+INSTANCE = Path(os.environ.get("INSTANCE_PATH", ROOT / "instance"))
+
+# Development-only secrets; outside debug the app refuses to start with them.
+DEV_SECRET_KEY = "dev-only-secret-key-do-not-use-in-production"
+DEV_PAYMENT_PROVIDER_SECRET = "dev-only-payment-secret"
+
+
+class Config:
+    """Configuration for one app instance; `from_env` is the only constructor used in code."""
+
+    def __init__(self, **values):
+        for key, value in values.items():
+            setattr(self, key, value)
+
+    @classmethod
+    def from_env(cls, environ=os.environ, **overrides) -> "Config":
+        values = dict(
+            DATABASE_URL=environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE / 'meguro.sqlite3'}",
+            REDIS_URL=environ.get("REDIS_URL") or None,
+            SECRET_KEY=environ.get("SECRET_KEY") or DEV_SECRET_KEY,
+            DEBUG=environ.get("FLASK_DEBUG", "0") == "1",
+            TESTING=False,
+            SMTP_HOST=environ.get("SMTP_HOST") or None,
+            SMTP_PORT=int(environ.get("SMTP_PORT") or 25),
+            MAIL_FROM=environ.get("MAIL_FROM") or "noreply@yoyaku.city.meguro.example",
+            PAYMENT_PROVIDER_URL=environ.get("PAYMENT_PROVIDER_URL") or "http://127.0.0.1:5002",
+            PAYMENT_PROVIDER_SECRET=environ.get("PAYMENT_PROVIDER_SECRET") or DEV_PAYMENT_PROVIDER_SECRET,
+            PUBLIC_BASE_URL=environ.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000",
+            KIOSK_BASE_URL=environ.get("KIOSK_BASE_URL") or "http://127.0.0.1:5001",
+            CALL_CENTRE_PHONE=environ.get("CALL_CENTRE_PHONE") or "03-5431-5932",
+            CALL_CENTRE_HOURS_JA=environ.get("CALL_CENTRE_HOURS_JA") or "平日9:00~21:00",
+            CALL_CENTRE_HOURS_EN=environ.get("CALL_CENTRE_HOURS_EN") or "weekdays 9:00–21:00",
+            # ISO datetime that freezes the clock (tests and demos); empty means real time.
+            FROZEN_NOW=environ.get("FROZEN_NOW") or None,
+            INSTANCE_PATH=str(INSTANCE),
+            # How many days ahead first-come booking is open (from tomorrow).
+            FIRST_COME_DAYS_AHEAD=int(environ.get("FIRST_COME_DAYS_AHEAD") or 90),
+            RATELIMIT_LOGIN=environ.get("RATELIMIT_LOGIN") or "10 per minute",
+            # Kept for the session cookie; reader and preferences cookies last a year.
+            PERMANENT_SESSION_LIFETIME=60 * 60 * 8,
+            SESSION_COOKIE_HTTPONLY=True,
+            SESSION_COOKIE_SAMESITE="Lax",
+            SESSION_COOKIE_SECURE=(environ.get("SESSION_COOKIE_SECURE", "0") == "1"),
+            WTF_CSRF_TIME_LIMIT=None,  # tied to the session instead
+        )
+        values.update(overrides)
+        return cls(**values)
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in vars(self).items() if k.isupper()}
+
+    def uses_default_secrets(self) -> bool:
+        return self.SECRET_KEY == DEV_SECRET_KEY or self.PAYMENT_PROVIDER_SECRET == DEV_PAYMENT_PROVIDER_SECRET

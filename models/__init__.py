@@ -1,0 +1,1 @@
+"""Domain models (SQLAlchemy 2) and pure rule modules (`*_rules.py`, no Flask, no SQLAlchemy)."""

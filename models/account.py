@@ -1,0 +1,73 @@
+"""Registered groups (利用者登録) and their 団体区分 with expiries."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.account_rules import is_expired
+from models.db import Base, UTCDateTime
+
+
+class GroupClass(Base):
+    """団体区分, the fee class of a group, e.g. (社成人)."""
+
+    __tablename__ = "group_classes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name_ja: Mapped[str] = mapped_column(String(50))  # 社成人
+    name_en: Mapped[str] = mapped_column(String(50))
+
+
+class Resident(Base):
+    """A registered group. Login by registration kind, number and password (rule 1).
+
+    Provides the four attributes Flask-Login expects without importing it (models/ stays
+    free of Flask)."""
+
+    __tablename__ = "residents"
+    __table_args__ = (UniqueConstraint("registration_kind", "registration_number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_kind: Mapped[str] = mapped_column(String(16))  # assembly | sports
+    registration_number: Mapped[str] = mapped_column(String(8))  # 8 digits, zero-padded
+    name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    registration_expires_on: Mapped[date] = mapped_column(Date)
+    # Bumped on logout and password change so that old sessions stop working.
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    group_classes: Mapped[list[ResidentGroupClass]] = relationship(
+        back_populates="resident", order_by="ResidentGroupClass.expires_on.desc()"
+    )
+
+    # Flask-Login protocol
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    def registration_expired(self, today: date) -> bool:
+        return is_expired(self.registration_expires_on, today)
+
+    def valid_group_classes(self, today: date) -> list[ResidentGroupClass]:
+        return [gc for gc in self.group_classes if not is_expired(gc.expires_on, today)]
+
+
+class ResidentGroupClass(Base):
+    """A group's 団体区分 and until when it holds (登録済利用者団体区分)."""
+
+    __tablename__ = "resident_group_classes"
+    __table_args__ = (UniqueConstraint("resident_id", "group_class_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
+    group_class_id: Mapped[int] = mapped_column(ForeignKey("group_classes.id"))
+    expires_on: Mapped[date] = mapped_column(Date)
+    resident: Mapped[Resident] = relationship(back_populates="group_classes")
+    group_class: Mapped[GroupClass] = relationship()
+
+    def expired(self, today: date) -> bool:
+        return is_expired(self.expires_on, today)

@@ -1,0 +1,15 @@
+"""Imports every mapped class so that Base.metadata is complete (Alembic, create_all)."""
+from models.account import GroupClass, Resident, ResidentGroupClass  # noqa: F401
+from models.facility import (  # noqa: F401
+    ClosedDate,
+    EquipmentItem,
+    Facility,
+    FacilityCategory,
+    FeeRate,
+    Purpose,
+    RefundBand,
+    Room,
+    TimeBand,
+)
+from models.notice import Message, Notice  # noqa: F401
+from models.reservation import Application, Counter, CounterPayment, Reservation, SubmissionToken  # noqa: F401

@@ -1,0 +1,71 @@
+"""Free and taken: the state of a day cell and of a slot cell in the availability grids."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+
+class DayStatus(str, enum.Enum):
+    FREE = "free"  # 空き
+    PARTLY_FREE = "partly_free"  # 一部空き
+    FULL = "full"  # 空きなし
+    OUT_OF_WINDOW = "out_of_window"  # 申込期間外
+    CLOSED = "closed"  # 休館日
+
+    @property
+    def selectable(self) -> bool:
+        return self in (DayStatus.FREE, DayStatus.PARTLY_FREE)
+
+
+class SlotStatus(str, enum.Enum):
+    FREE = "free"
+    TAKEN = "taken"
+    OUT_OF_WINDOW = "out_of_window"
+    CLOSED = "closed"
+
+    @property
+    def selectable(self) -> bool:
+        return self is SlotStatus.FREE
+
+
+@dataclass(frozen=True)
+class BookingWindow:
+    """First-come booking is open for use dates from `first` to `last`, inclusive."""
+
+    first: date
+    last: date
+
+    def __contains__(self, day: date) -> bool:
+        return self.first <= day <= self.last
+
+
+def booking_window_rule(today: date, days_ahead: int) -> BookingWindow:
+    return BookingWindow(first=today + timedelta(days=1), last=today + timedelta(days=days_ahead))
+
+
+def slot_status_rule(
+    *, day: date, window: BookingWindow, closed: bool, taken: bool, starts_at: datetime, now: datetime
+) -> SlotStatus:
+    if closed:
+        return SlotStatus.CLOSED
+    if day not in window or starts_at <= now:
+        return SlotStatus.OUT_OF_WINDOW
+    return SlotStatus.TAKEN if taken else SlotStatus.FREE
+
+
+def day_status_rule(slot_statuses: list[SlotStatus]) -> DayStatus:
+    """A day is as free as its slots: all free, some free, none free; closed and out of
+    window win over everything because no slot of that day can be chosen."""
+    if not slot_statuses or all(s is SlotStatus.CLOSED for s in slot_statuses):
+        return DayStatus.CLOSED
+    if all(s is SlotStatus.OUT_OF_WINDOW for s in slot_statuses):
+        return DayStatus.OUT_OF_WINDOW
+    free = sum(s is SlotStatus.FREE for s in slot_statuses)
+    if free == len(slot_statuses):
+        return DayStatus.FREE
+    return DayStatus.PARTLY_FREE if free else DayStatus.FULL
+
+
+def is_closed_day_rule(day: date, closed_weekdays: frozenset[int], closed_dates: frozenset[date]) -> bool:
+    return day.weekday() in closed_weekdays or day in closed_dates

@@ -1,0 +1,58 @@
+"""Domain failures, each named after the problem; the web layer turns each into a message."""
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every refusal by a rule or an operation. Carries the facts a message needs."""
+
+    def __init__(self, **facts):
+        super().__init__(self.__class__.__name__, facts)
+        self.facts = facts
+
+
+class NotFound(DomainError):
+    """The thing does not exist, or is not the current resident's (we do not say which)."""
+
+
+class SlotTaken(DomainError):
+    """Another group holds this slot. facts: slots (list of SlotRef)."""
+
+
+class SlotNotBookable(DomainError):
+    """Closed day, outside the booking window, already started, or unknown band."""
+
+
+class RebookingBlocked(DomainError):
+    """The group cancelled this room, date and slot before (再予約不可)."""
+
+
+class AttendeesOutOfRange(DomainError):
+    """利用人数 below 1 or above the room's capacity."""
+
+
+class PurposeNotAllowed(DomainError):
+    """The room does not accept this 利用目的."""
+
+
+class GroupClassExpired(DomainError):
+    """The 団体区分 used to apply has expired."""
+
+
+class RegistrationExpired(DomainError):
+    """The resident's registration (利用者登録) has expired: reading only."""
+
+
+class WrongRegistrationKind(DomainError):
+    """A スポーツ registration applying for an assembly room, or the other way round."""
+
+
+class InvalidTransition(DomainError):
+    """A reservation state change the transition table does not allow."""
+
+
+class AuthenticationFailed(DomainError):
+    """Registration group, number or password did not match."""
+
+
+class EmptySelection(DomainError):
+    """Nothing was chosen."""

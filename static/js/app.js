@@ -1,0 +1,72 @@
+/* Progressive enhancement for every layout: focus and announcements after htmx swaps,
+   the error summary focused on load, print buttons. Nothing here is needed for a flow
+   to work: every form also works as a plain GET or POST. No inline script, no eval. */
+(function () {
+  "use strict";
+
+  var live = function () { return document.getElementById("live-region"); };
+
+  function announce(text) {
+    var region = live();
+    if (!region || !text) { return; }
+    region.textContent = "";
+    // A fresh text node after a tick makes screen readers announce repeated messages.
+    window.setTimeout(function () { region.textContent = text; }, 50);
+  }
+
+  function focusInto(root) {
+    if (!root) { return; }
+    var target = root.querySelector("[data-autofocus]") ||
+      (root.matches && root.matches("[data-focus-on-swap]") ? root : root.querySelector("[data-focus-on-swap]")) ||
+      root.querySelector("h1, h2, h3");
+    if (!target) { target = root; }
+    if (!target.hasAttribute("tabindex")) { target.setAttribute("tabindex", "-1"); }
+    target.focus({ preventScroll: false });
+    // Keep the focused element clear of anything fixed at the top (WCAG 2.4.11).
+    if (target.scrollIntoView) { target.scrollIntoView({ block: "center" }); }
+  }
+
+  function enablePrintButtons(root) {
+    (root || document).querySelectorAll("[data-print]").forEach(function (button) {
+      button.hidden = false;
+      if (!button.dataset.printBound) {
+        button.dataset.printBound = "1";
+        button.addEventListener("click", function () { window.print(); });
+      }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    enablePrintButtons(document);
+    var summary = document.querySelector("main [data-autofocus]");
+    if (summary) { summary.focus(); }
+  });
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var target = event.detail.target;
+    if (target) { target.setAttribute("aria-busy", "true"); }
+  });
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var target = event.detail.target;
+    if (!target) { return; }
+    target.removeAttribute("aria-busy");
+    // With outerHTML swaps the target was replaced: find its successor by id.
+    var root = (target.id && document.getElementById(target.id)) || target;
+    enablePrintButtons(root);
+    var message = root.getAttribute("data-announce") ||
+      (root.querySelector("[data-announce]") || { getAttribute: function () { return ""; } }).getAttribute("data-announce");
+    announce(message);
+    focusInto(root);
+  });
+
+  document.addEventListener("htmx:responseError", function (event) {
+    if (event.detail.target) { event.detail.target.removeAttribute("aria-busy"); }
+    announce(document.body.dataset.msgUpdateFailed);
+  });
+
+  document.addEventListener("htmx:sendError", function (event) {
+    if (event.detail.target) { event.detail.target.removeAttribute("aria-busy"); }
+    announce(document.body.dataset.msgConnectionFailed);
+  });
+})();

@@ -1,0 +1,124 @@
+"""Fixtures shared by every layer: a fresh demo database per test, the app, its test
+client, and a login helper (flaskr's `auth`)."""
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from datetime import datetime, timezone
+
+import pytest
+
+from app import create_app
+from config import Config
+
+# The clock every web test runs at: Wednesday 25 November 2026, 10:00 in Tokyo.
+FROZEN_NOW = "2026-11-25T01:00:00+00:00"
+DAYS_AHEAD = 90
+DEMO_PASSWORD = "meguro2025"
+
+
+@pytest.fixture(scope="session")
+def template_databases(tmp_path_factory):
+    from tests.databases import TemplateDatabases
+
+    templates = TemplateDatabases(
+        os.environ.get("DATABASE_URL") or None,
+        tmp_path_factory.mktemp("db"),
+        datetime.fromisoformat(FROZEN_NOW),
+        DAYS_AHEAD,
+    )
+    yield templates
+    templates.close()
+
+
+@pytest.fixture
+def database_url(template_databases):
+    url = template_databases.fresh()
+    yield url
+    template_databases.drop(url)
+
+
+def make_config(database_url: str, tmp_path, **overrides) -> Config:
+    values = dict(
+        DATABASE_URL=database_url,
+        TESTING=True,
+        SECRET_KEY="test-secret-key",
+        PAYMENT_PROVIDER_SECRET="test-payment-secret",
+        FROZEN_NOW=FROZEN_NOW,
+        FIRST_COME_DAYS_AHEAD=DAYS_AHEAD,
+        INSTANCE_PATH=str(tmp_path / "instance"),
+        RATELIMIT_LOGIN="1000 per minute",
+        RATELIMIT_KEY_PREFIX=f"test-{uuid.uuid4().hex[:8]}",
+        WTF_CSRF_ENABLED=True,
+    )
+    values.update(overrides)
+    return Config.from_env(**values)
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    application = create_app("standard", make_config(database_url, tmp_path))
+    yield application
+    application.extensions["database"].dispose()
+
+
+@pytest.fixture
+def kiosk_app(database_url, tmp_path):
+    application = create_app("kiosk", make_config(database_url, tmp_path))
+    yield application
+    application.extensions["database"].dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+CSRF_FIELD = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
+
+
+def csrf_token_from(html: str) -> str:
+    match = CSRF_FIELD.search(html)
+    assert match, "the page has no CSRF token"
+    return match.group(1) or match.group(2)
+
+
+class AuthActions:
+    """Log in and out through the real login form, CSRF token included."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, number="40675", password=DEMO_PASSWORD, kind="assembly", next_url=None):
+        page = self._client.get("/login" + (f"?next={next_url}" if next_url else ""))
+        data = {
+            "csrf_token": csrf_token_from(page.get_data(as_text=True)),
+            "registration_kind": kind,
+            "registration_number": number,
+            "password": password,
+        }
+        if next_url:
+            data["next"] = next_url
+        return self._client.post("/login", data=data)
+
+    def logout(self):
+        page = self._client.get("/")
+        return self._client.post("/logout", data={"csrf_token": csrf_token_from(page.get_data(as_text=True))})
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+HTMX_HEADERS = {"HX-Request": "true", "HX-Current-URL": "http://localhost/"}
+
+
+def frozen_now() -> datetime:
+    return datetime.fromisoformat(FROZEN_NOW).astimezone(timezone.utc)

@@ -1,0 +1,85 @@
+"""The shared web layer: pages and fragments, Vary, errors, CSRF, channels, languages."""
+from __future__ import annotations
+
+from tests.conftest import HTMX_HEADERS, csrf_token_from
+
+
+def test_top_page_shows_notices_newest_first_and_the_search_tabs(client):
+    page = client.get("/").get_data(as_text=True)
+    assert "目黒区施設予約システム へようこそ" in page
+    first = page.index("年末年始（12月29日～1月3日）は全施設が休館します")
+    second = page.index("令和9年4月からスポーツ施設の貸切使用料が変わります")
+    assert first < second
+    assert "2026年11月22日" in page
+    for tab in ("カテゴリから探す", "使用目的から探す", "施設種類から探す", "施設名から探す", "一覧から探す"):
+        assert tab in page
+    assert "お知らせをすべて表示" in page
+
+
+def test_a_tab_is_a_whole_page_or_only_its_fragment_for_htmx(client):
+    page = client.get("/?tab=name")
+    fragment = client.get("/?tab=name", headers=HTMX_HEADERS)
+    assert page.status_code == fragment.status_code == 200
+    assert "HX-Request" in page.headers["Vary"] and "HX-Request" in fragment.headers["Vary"]
+    assert "<html" in page.get_data(as_text=True)
+    body = fragment.get_data(as_text=True)
+    assert "<html" not in body and 'id="search-panel"' in body and "か行" in body
+    assert "<title>施設名から探す" not in body  # the title names the page, not the tab
+    assert "<title>" in body
+
+
+def test_a_history_restore_gets_the_whole_page(client):
+    response = client.get("/?tab=name", headers={**HTMX_HEADERS, "HX-History-Restore-Request": "true"})
+    assert "<html" in response.get_data(as_text=True)
+
+
+def test_unknown_page_is_a_404_in_the_users_language(client):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    assert "ページが見つかりません" in response.get_data(as_text=True)
+    assert "<title>エラー: " in response.get_data(as_text=True)
+
+
+def test_a_post_without_csrf_token_changes_nothing_and_explains(client):
+    response = client.post("/settings/language", data={"locale": "en", "next": "/"})
+    assert response.status_code == 400
+    assert "フォームの有効期限が切れたか" in response.get_data(as_text=True)
+    assert "pref_locale" not in response.headers.get("Set-Cookie", "")
+
+
+def test_language_switch_is_remembered_and_the_page_is_english(client):
+    token = csrf_token_from(client.get("/").get_data(as_text=True))
+    response = client.post("/settings/language", data={"csrf_token": token, "locale": "en", "next": "/?tab=name"})
+    assert response.status_code == 303 and response.headers["Location"] == "/?tab=name"
+    page = client.get("/").get_data(as_text=True)
+    assert '<html lang="en"' in page
+    assert "Search by category" in page
+
+
+def test_language_switch_refuses_to_redirect_off_site(client):
+    token = csrf_token_from(client.get("/").get_data(as_text=True))
+    response = client.post("/settings/language", data={"csrf_token": token, "locale": "en", "next": "//evil.example/"})
+    assert response.headers["Location"] == "/"
+
+
+def test_reader_toggle_switches_presentation_and_drops_htmx(client):
+    token = csrf_token_from(client.get("/").get_data(as_text=True))
+    client.post("/settings/reader", data={"csrf_token": token, "presentation": "reader", "next": "/"})
+    page = client.get("/").get_data(as_text=True)
+    assert "presentation-reader" in page
+    assert "htmx.min.js" not in page
+    assert 'aria-pressed="true"' in page
+    # Reader mode always answers with whole pages, even to an htmx request.
+    assert "<html" in client.get("/?tab=name", headers=HTMX_HEADERS).get_data(as_text=True)
+
+
+def test_every_page_carries_a_strict_content_security_policy(client):
+    csp = client.get("/").headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+
+
+def test_htmx_is_served_from_the_pinned_npm_package(client):
+    response = client.get("/vendor/htmx.min.js")
+    assert response.status_code == 200
+    assert b"2.0.11" in response.data
