@@ -56,3 +56,19 @@ class AuthenticationFailed(DomainError):
 
 class EmptySelection(DomainError):
     """Nothing was chosen."""
+
+
+class RefundPeriodExpired(DomainError):
+    """The held card charge was captured more than 180 days ago: it cannot be voided online."""
+
+
+class PaymentWindowClosed(DomainError):
+    """The first payment's deadline has passed (rule 4)."""
+
+
+class CounterPaid(DomainError):
+    """Paid at the counter, wholly or partly: not payable, changeable or cancellable online."""
+
+
+class NothingToSettle(DomainError):
+    """Held already equals due."""
