@@ -21,4 +21,6 @@ def payment_closes_at(basis: datetime, use_date: date, slot_starts: time) -> dat
 
 
 def is_payment_overdue(now: datetime, basis: datetime, use_date: date, slot_starts: time) -> bool:
-    return now > payment_closes_at(basis, use_date, slot_starts)
+    """Past the deadline from 00:00 JST after the deadline day (the whole second 23:59:59
+    still counts), or from the moment the slot starts, as the availability grid counts it."""
+    return jst_day(now) > payment_deadline_day(basis, use_date) or now >= jst_moment(use_date, slot_starts)
