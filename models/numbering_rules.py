@@ -22,7 +22,7 @@ def reservation_counter_key(applied_on: date) -> str:
 
 def receipt_number(facility_code: str, issued_on: date, sequence: int) -> str:
     """16 digits: 3-digit facility code, JST issue date YYYYMMDD, 5-digit daily sequence."""
-    if not (len(facility_code) == 3 and facility_code.isdigit()):
+    if not (len(facility_code) == 3 and facility_code.isascii() and facility_code.isdigit()):
         raise ValueError("facility code must be 3 digits")
     if not 1 <= sequence <= 99_999:
         raise ValueError("receipt sequence out of range")
