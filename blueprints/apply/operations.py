@@ -1,7 +1,9 @@
-"""Applying for slots (先着申込): checks every rule, then creates 仮予約 under the write lock."""
+"""Applying for slots (先着申込): what the resident chose and what it costs, then the 仮予約
+created under the write lock."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import enum
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import select, tuple_
@@ -9,15 +11,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from models import errors
-from models.account import Resident
+from models.account import Resident, ResidentGroupClass
 from models.availability_rules import SlotStatus, booking_window_rule, is_closed_day_rule, slot_status_rule
 from models.counters import next_value
-from models.facility import FeeRate, Room, TimeBand
+from models.facility import Facility, FeeRate, Room, TimeBand
 from models.fee_rules import FeeQuery, slot_fee_rule
 from models.numbering_rules import reservation_counter_key, reservation_number
 from models.reservation import Application, Reservation
 from models.reservation_rules import ACTIVE_STATES, ReservationState
 from models.time_rules import jst_day, jst_moment
+
+# Ids in URLs are integers the database can hold; anything larger is forged.
+MAX_ID = 2**31 - 1
 
 
 @dataclass(frozen=True, order=True)
@@ -32,9 +37,12 @@ class SlotRef:
     def parse(cls, text: str) -> "SlotRef":
         try:
             room, day, band = text.split(":")
-            return cls(int(room), date.fromisoformat(day), int(band))
-        except (ValueError, TypeError):
+            ref = cls(int(room), date.fromisoformat(day), int(band))
+        except (ValueError, TypeError, AttributeError):
             raise errors.NotFound(slot=text) from None
+        if not (1 <= ref.room_id <= MAX_ID and 1 <= ref.time_band_id <= MAX_ID):
+            raise errors.NotFound(slot=text)
+        return ref
 
     def __str__(self) -> str:
         return f"{self.room_id}:{self.use_date.isoformat()}:{self.time_band_id}"
@@ -49,6 +57,61 @@ class RoomAnswers:
     charges_participation_fee: bool
 
 
+class SlotProblem(str, enum.Enum):
+    """Why a chosen slot cannot be applied for now, in the order apply_for_slots checks."""
+
+    NOT_BOOKABLE = "not_bookable"  # 休館日, 申込期間外, or already started
+    REBOOKING_BLOCKED = "rebooking_blocked"  # 再予約不可
+    TAKEN = "taken"  # another group holds it
+
+
+@dataclass(frozen=True)
+class SlotLine:
+    """A chosen slot with the room and band it names, for display."""
+
+    slot: SlotRef
+    room: Room
+    band: TimeBand
+
+    @property
+    def facility(self) -> Facility:
+        return self.room.facility
+
+
+@dataclass
+class Selection:
+    """What the resident chose, checked against today's availability: `lines` can be applied
+    for, `refused` says why the others cannot."""
+
+    resident: Resident
+    group_classes: list[ResidentGroupClass]  # the 団体区分 valid today
+    lines: list[SlotLine]
+    refused: dict[SlotProblem, list[SlotLine]] = field(default_factory=dict)
+
+    @property
+    def rooms(self) -> list[Room]:
+        seen: dict[int, Room] = {}
+        for line in self.lines:
+            seen.setdefault(line.room.id, line.room)
+        return list(seen.values())
+
+    def lines_of(self, room: Room) -> list[SlotLine]:
+        return [line for line in self.lines if line.room.id == room.id]
+
+    @property
+    def slots(self) -> list[SlotRef]:
+        return [line.slot for line in self.lines]
+
+    def group_class(self, group_class_id: int | None) -> ResidentGroupClass:
+        """The valid 団体区分 with this id; the only one when the resident holds just one."""
+        if len(self.group_classes) == 1 and group_class_id is None:
+            return self.group_classes[0]
+        for held in self.group_classes:
+            if held.group_class_id == group_class_id:
+                return held
+        raise errors.NotFound(group_class=group_class_id)
+
+
 def check_applicant(resident: Resident, group_class_id: int, today: date):
     """The resident may apply with this 団体区分 today, or the matching error is raised."""
     if resident.registration_expired(today):
@@ -59,6 +122,18 @@ def check_applicant(resident: Resident, group_class_id: int, today: date):
     if held.expired(today):
         raise errors.GroupClassExpired(expires_on=held.expires_on)
     return held
+
+
+def valid_group_classes(resident: Resident, today: date) -> list[ResidentGroupClass]:
+    """The 団体区分 the resident may apply with today; none valid raises GroupClassExpired."""
+    if resident.registration_expired(today):
+        raise errors.RegistrationExpired(expires_on=resident.registration_expires_on)
+    valid = resident.valid_group_classes(today)
+    if not valid:
+        if not resident.group_classes:
+            raise errors.NotFound(group_class=None)
+        raise errors.GroupClassExpired(expires_on=max(gc.expires_on for gc in resident.group_classes))
+    return valid
 
 
 def slot_statuses(
@@ -83,6 +158,62 @@ def slot_statuses(
             now=now,
         )
     return result
+
+
+def prepare_selection(
+    session: Session, slots: list[SlotRef], *, resident_id: int, now: datetime, days_ahead: int
+) -> Selection:
+    """Load the chosen slots for 詳細申請 and 申込確認 and sort out those that cannot be
+    applied for. Refuses the whole selection (raises) when it is empty, names an unknown
+    room or band, or when the resident may not apply here (registration kind, 団体区分)."""
+    slots = sorted(set(slots))
+    if not slots:
+        raise errors.EmptySelection()
+    resident = session.get(
+        Resident, resident_id, options=[selectinload(Resident.group_classes).selectinload(ResidentGroupClass.group_class)]
+    )
+    if resident is None:
+        raise errors.NotFound(resident=resident_id)
+    rooms = _rooms_by_id(session, {s.room_id for s in slots})
+    lines = [SlotLine(slot, rooms.get(slot.room_id), _band(rooms.get(slot.room_id), slot)) for slot in slots]
+    for room in rooms.values():
+        if room.facility.category.registration_kind != resident.registration_kind:
+            raise errors.WrongRegistrationKind(room=room.id)
+    group_classes = valid_group_classes(resident, jst_day(now))
+
+    statuses = slot_statuses(session, slots, resident_id=resident_id, now=now, days_ahead=days_ahead)
+    blocked = _cancelled_by(session, resident_id, slots)
+    selection = Selection(resident=resident, group_classes=group_classes, lines=[])
+    for line in sorted(lines, key=_display_order):
+        status = statuses[line.slot]
+        if status in (SlotStatus.CLOSED, SlotStatus.OUT_OF_WINDOW):
+            selection.refused.setdefault(SlotProblem.NOT_BOOKABLE, []).append(line)
+        elif line.slot in blocked:
+            selection.refused.setdefault(SlotProblem.REBOOKING_BLOCKED, []).append(line)
+        elif status is SlotStatus.TAKEN:
+            selection.refused.setdefault(SlotProblem.TAKEN, []).append(line)
+        else:
+            selection.lines.append(line)
+    return selection
+
+
+def quote_fees(
+    session: Session,
+    selection: Selection,
+    *,
+    group_class_id: int | None,
+    answers: dict[int, RoomAnswers] | None = None,
+) -> dict[SlotRef, int]:
+    """施設使用料 of each slot that can be applied for. Without answers it is the 基本額
+    (no participation fee charged)."""
+    held = selection.group_class(group_class_id)
+    room_ids = {line.room.id for line in selection.lines}
+    rates = session.scalars(select(FeeRate).where(FeeRate.room_id.in_(room_ids))).all() if room_ids else []
+    fees = {}
+    for line in selection.lines:
+        answer = (answers or {}).get(line.room.id)
+        fees[line.slot] = _slot_fee(rates, line.slot, held.group_class.code, bool(answer and answer.charges_participation_fee))
+    return fees
 
 
 def apply_for_slots(
@@ -135,55 +266,88 @@ def apply_for_slots(
         raise errors.SlotTaken(slots=taken)
 
     rates = session.scalars(select(FeeRate).where(FeeRate.room_id.in_(room_ids))).all()
-    application = Application(resident_id=resident_id, created_at=now)
-    session.add(application)
     applied_on = jst_day(now)
-    for slot in slots:
-        room = rooms[slot.room_id]
-        band = _band(room, slot)
-        answer = answers[slot.room_id]
-        fee = slot_fee_rule(
-            rates,
-            FeeQuery(
-                room_id=room.id,
-                time_band_id=band.id,
-                use_date=slot.use_date,
-                group_class_code=held_class.group_class.code,
-                charges_participation_fee=answer.charges_participation_fee,
-            ),
-        )
-        number = reservation_number(applied_on, next_value(session, reservation_counter_key(applied_on)))
-        application.reservations.append(
-            Reservation(
-                number=number,
-                resident_id=resident_id,
-                room_id=room.id,
-                time_band_id=band.id,
-                use_date=slot.use_date,
-                starts_at=band.starts_at,
-                ends_at=band.ends_at,
-                state=ReservationState.PROVISIONAL,
-                purpose_id=answer.purpose_id,
-                attendees=answer.attendees,
-                charges_participation_fee=answer.charges_participation_fee,
-                group_class_id=group_class_id,
-                facility_fee_yen=fee,
-                applied_at=now,
-            )
-        )
     try:
-        session.flush()
+        # A savepoint, so that if the unique index refuses (a concurrent writer slipped past
+        # the lock) we can still ask which slots were taken.
+        with session.begin_nested():
+            application = Application(resident_id=resident_id, created_at=now)
+            session.add(application)
+            for slot in slots:
+                room = rooms[slot.room_id]
+                band = _band(room, slot)
+                answer = answers[slot.room_id]
+                number = reservation_number(applied_on, next_value(session, reservation_counter_key(applied_on)))
+                application.reservations.append(
+                    Reservation(
+                        number=number,
+                        resident_id=resident_id,
+                        room_id=room.id,
+                        time_band_id=band.id,
+                        use_date=slot.use_date,
+                        starts_at=band.starts_at,
+                        ends_at=band.ends_at,
+                        state=ReservationState.PROVISIONAL,
+                        purpose_id=answer.purpose_id,
+                        attendees=answer.attendees,
+                        charges_participation_fee=answer.charges_participation_fee,
+                        group_class_id=group_class_id,
+                        facility_fee_yen=_slot_fee(rates, slot, held_class.group_class.code, answer.charges_participation_fee),
+                        applied_at=now,
+                    )
+                )
+            session.flush()
     except IntegrityError:
-        # The unique index is the backstop if a concurrent writer slipped past the lock.
-        raise errors.SlotTaken(slots=slots) from None
+        raise errors.SlotTaken(slots=sorted(_taken(session, slots)) or slots) from None
     return application
+
+
+def load_application(session: Session, application_id: int, *, resident_id: int) -> Application:
+    """One of the resident's applications with everything 申込完了 shows; another
+    resident's, or an unknown id, is NotFound."""
+    if not 1 <= application_id <= MAX_ID:
+        raise errors.NotFound(application=application_id)
+    application = session.scalar(
+        select(Application)
+        .where(Application.id == application_id)
+        .options(
+            selectinload(Application.reservations).selectinload(Reservation.room).selectinload(Room.facility),
+            selectinload(Application.reservations).selectinload(Reservation.purpose),
+            selectinload(Application.reservations).selectinload(Reservation.counter_payments),
+        )
+    )
+    if application is None or application.resident_id != resident_id:
+        raise errors.NotFound(application=application_id)
+    return application
+
+
+def _slot_fee(rates, slot: SlotRef, group_class_code: str, charges_participation_fee: bool) -> int:
+    return slot_fee_rule(
+        rates,
+        FeeQuery(
+            room_id=slot.room_id,
+            time_band_id=slot.time_band_id,
+            use_date=slot.use_date,
+            group_class_code=group_class_code,
+            charges_participation_fee=charges_participation_fee,
+        ),
+    )
+
+
+def _display_order(line: SlotLine):
+    return (line.facility.code, line.room.ordinal, line.room.id, line.slot.use_date, line.band.starts_at)
 
 
 def _rooms_by_id(session: Session, ids: set[int]) -> dict[int, Room]:
     rooms = session.scalars(
         select(Room)
         .where(Room.id.in_(ids))
-        .options(selectinload(Room.time_bands), selectinload(Room.purposes), selectinload(Room.facility))
+        .options(
+            selectinload(Room.time_bands),
+            selectinload(Room.purposes),
+            selectinload(Room.facility).selectinload(Facility.closed_dates),
+            selectinload(Room.facility).selectinload(Facility.category),
+        )
     ).all()
     return {r.id: r for r in rooms}
 
