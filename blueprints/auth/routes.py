@@ -46,13 +46,7 @@ def init_login(app: Flask) -> None:
     @login_manager.unauthorized_handler
     def ask_for_login():
         # Choosing slots while logged out: log in, then come back to the same step.
-        target = url_for("auth.login", next=current_path(), reason="login_required")
-        htmx = getattr(request, "htmx", None)
-        if htmx:
-            response = current_app.response_class(status=204)
-            response.headers["HX-Redirect"] = target
-            return response
-        return redirect(target)
+        return redirect_whole_page(url_for("auth.login", next=current_path(), reason="login_required"))
 
     @app.before_request
     def expired_registration_reads_only():
@@ -61,13 +55,23 @@ def init_login(app: Flask) -> None:
             and current_user.registration_expired(today())
             and request.endpoint not in EXPIRED_ALLOWED
         ):
-            return redirect(url_for("auth.expired"))
+            return redirect_whole_page(url_for("auth.expired"))
 
     @app.after_request
     def private_pages_are_not_stored(response):
         if current_user.is_authenticated:
             response.headers["Cache-Control"] = "no-store"
         return response
+
+
+def redirect_whole_page(target: str):
+    """A redirect that replaces the page: for htmx, HX-Redirect, because a followed 302
+    would swap the other page into a fragment's place."""
+    if getattr(request, "htmx", None):
+        response = current_app.response_class(status=204)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target)
 
 
 @bp.route("/login", methods=["GET", "POST"])
