@@ -69,3 +69,44 @@ def day_status_rule(slot_statuses: list[SlotStatus]) -> DayStatus:
 
 def is_closed_day_rule(day: date, closed_weekdays: frozenset[int], closed_dates: frozenset[date]) -> bool:
     return day.weekday() in closed_weekdays or day in closed_dates
+
+
+class GridPeriod(str, enum.Enum):
+    """How many days the 施設別空き状況 grid shows from its start date."""
+
+    WEEK = "1w"  # 1週間
+    TWO_WEEKS = "2w"  # 2週間
+    MONTH = "1m"  # 1ヶ月
+
+
+def _add_months(day: date, months: int) -> date:
+    """The same day `months` later (or earlier), clamped to the end of a shorter month."""
+    month_index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(month_index, 12)
+    month += 1
+    following = date(year + (month == 12), month % 12 + 1, 1)
+    return date(year, month, min(day.day, (following - timedelta(days=1)).day))
+
+
+def shift_period_rule(start: date, period: GridPeriod, steps: int) -> date:
+    """The start of the period `steps` periods after (or before, when negative) `start`:
+    7 or 14 days, or a calendar month (31 Jan + 1 month = 28 Feb)."""
+    if period is GridPeriod.MONTH:
+        return _add_months(start, steps)
+    return start + timedelta(days=steps * (7 if period is GridPeriod.WEEK else 14))
+
+
+def period_days_rule(start: date, period: GridPeriod) -> list[date]:
+    """The days one period shows from `start`: up to the day before the next period starts."""
+    end = shift_period_rule(start, period, 1)
+    return [start + timedelta(days=i) for i in range((end - start).days)]
+
+
+# How far outside the booking window the grid may start: far enough to page back over
+# the recent past and forward past the last bookable day, no further.
+GRID_MARGIN_DAYS = 31
+
+
+def grid_start_range_rule(window: BookingWindow, margin_days: int = GRID_MARGIN_DAYS) -> BookingWindow:
+    """The start dates the grid accepts: the booking window widened by the margin."""
+    return BookingWindow(first=window.first - timedelta(days=margin_days), last=window.last + timedelta(days=margin_days))
