@@ -102,6 +102,18 @@ class Selection:
     def slots(self) -> list[SlotRef]:
         return [line.slot for line in self.lines]
 
+    @property
+    def chosen(self) -> list[SlotLine]:
+        """Every slot the resident chose, refused ones included, in display order."""
+        return sorted(self.lines + [line for lines in self.refused.values() for line in lines], key=_display_order)
+
+    @property
+    def chosen_rooms(self) -> list[Room]:
+        seen: dict[int, Room] = {}
+        for line in self.chosen:
+            seen.setdefault(line.room.id, line.room)
+        return list(seen.values())
+
     def group_class(self, group_class_id: int | None) -> ResidentGroupClass:
         """The valid 団体区分 with this id; the only one when the resident holds just one."""
         if len(self.group_classes) == 1 and group_class_id is None:
@@ -273,7 +285,8 @@ def apply_for_slots(
         with session.begin_nested():
             application = Application(resident_id=resident_id, created_at=now)
             session.add(application)
-            for slot in slots:
+            # Numbers follow the order residents read them in: by date and time.
+            for slot in sorted(slots, key=lambda s: (s.use_date, _band(rooms[s.room_id], s).starts_at, s.room_id)):
                 room = rooms[slot.room_id]
                 band = _band(room, slot)
                 answer = answers[slot.room_id]

@@ -1,6 +1,381 @@
-"""詳細申請 → 申込確認 → 申込完了 (placeholder until built)."""
+"""詳細申請 → 申込確認 → 申込完了: the answers live in the URL until 申込 posts them once."""
 from __future__ import annotations
 
-from flask import Blueprint
+from urllib.parse import urlencode
+
+from flask import Blueprint, abort, current_app, g, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from werkzeug.datastructures import MultiDict
+
+from blueprints.apply.forms import CHARGES, GroupClassForm, RoomAnswersForm, room_prefix
+from blueprints.apply.operations import (
+    RoomAnswers,
+    Selection,
+    SlotLine,
+    SlotProblem,
+    SlotRef,
+    apply_for_slots,
+    load_application,
+    prepare_selection,
+    quote_fees,
+)
+from blueprints.core import clock
+from blueprints.core.data import read_session
+from blueprints.core.errors import DOMAIN_MESSAGES, ErrorItem, domain_error_item, form_errors
+from blueprints.core.formats import band, header_date, list_date, localized
+from blueprints.core.rendering import render_page
+from blueprints.core.tokens import MalformedToken, issue_token, run_once
+from models import errors
+from models.deadline_rules import payment_deadline_day
+from models.reservation_rules import UNPAID_STATES
 
 bp = Blueprint("apply", __name__, url_prefix="/apply")
+
+# More slots than this in one application is not something a resident does by hand.
+MAX_SLOTS = 20
+
+# guide: L24
+STEPS = (
+    _l("メニュー"),
+    _l("施設の検索"),
+    _l("施設別空き状況"),
+    _l("時間帯別空き状況"),
+    _l("詳細申請"),
+    _l("申込確認"),
+    _l("申込完了"),
+)
+DETAILS_STEP, CONFIRM_STEP, COMPLETE_STEP = 4, 5, 6
+
+PROBLEM_ERRORS = {
+    SlotProblem.NOT_BOOKABLE: errors.SlotNotBookable,
+    SlotProblem.REBOOKING_BLOCKED: errors.RebookingBlocked,
+    SlotProblem.TAKEN: errors.SlotTaken,
+}
+PROBLEM_OF_ERROR = {cls: problem for problem, cls in PROBLEM_ERRORS.items()}
+
+
+class SelectionRefused(Exception):
+    """The request names no slot, too many, or ones we do not know: nothing to show a form for."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+# -- views ------------------------------------------------------------------------------
+
+
+@bp.get("/details")
+@login_required
+def details():
+    """詳細申請: the chosen slots and, per room, 利用目的, 利用人数, 参加費等の有無."""
+    try:
+        selection = _selection(request.args)
+    except (SelectionRefused, errors.DomainError) as exc:
+        return _refused(exc)
+    return _details_page(selection, _Answers(selection, request.args, validate=False), problems=_refused_slot_errors(selection))
+
+
+@bp.get("/confirm")
+@login_required
+def confirm():
+    """申込確認: check the answers, with a 変更 link for each and the fee of every slot."""
+    try:
+        selection = _selection(request.args)
+    except (SelectionRefused, errors.DomainError) as exc:
+        return _refused(exc)
+    answers = _Answers(selection, request.args)
+    if not answers.valid:
+        return _details_page(selection, answers, problems=_refused_slot_errors(selection) + answers.errors)
+    return _confirm_page(selection, answers, problems=_refused_slot_errors(selection))
+
+
+@bp.post("")
+@login_required
+def submit():
+    """申込: create the 仮予約 once; a second submit of the same form shows the first result."""
+    try:
+        selection = _selection(request.form)
+    except (SelectionRefused, errors.DomainError) as exc:
+        return _refused(exc)
+    # The answers of every chosen room: the operation, not this request's reading of the
+    # database, decides which slots are still free (and a replayed form finds its first
+    # result even though its slots are now taken by itself).
+    answers = _Answers(selection, request.form, rooms=selection.chosen_rooms)
+    if not answers.valid:
+        return _details_page(selection, answers, problems=_refused_slot_errors(selection) + answers.errors)
+
+    def apply(session) -> str:
+        application = apply_for_slots(
+            session,
+            resident_id=current_user.id,
+            slots=[line.slot for line in selection.chosen],
+            answers=answers.by_room,
+            group_class_id=answers.group_class_id,
+            now=clock.now(),
+            days_ahead=current_app.config["FIRST_COME_DAYS_AHEAD"],
+        )
+        return url_for("apply.complete", application_id=application.id)
+
+    try:
+        return redirect(run_once(request.form.get("form_token"), current_user.id, apply), code=303)
+    except MalformedToken:
+        problem = ErrorItem(_("申込の受付に必要な情報が正しくありません。内容を確認して、もう一度「申込」を押してください。"))
+        return _confirm_page(selection, _Answers(selection, request.form), problems=_refused_slot_errors(selection) + [problem], status=400)
+    except (errors.SlotTaken, errors.SlotNotBookable, errors.RebookingBlocked) as exc:
+        return _some_slots_refused(selection, exc)
+    except errors.DomainError as exc:
+        return _refused(exc)
+
+
+@bp.get("/complete/<int:application_id>")
+@login_required
+def complete(application_id: int):
+    """予約申込 完了 (guide L26-L57)."""
+    try:
+        application = load_application(read_session(), application_id, resident_id=current_user.id)
+    except errors.NotFound:
+        abort(404)
+    reservations = application.reservations
+    facilities = []
+    for r in reservations:
+        if r.room.facility not in facilities:
+            facilities.append(r.room.facility)
+    rooms_of = {f.id: [] for f in facilities}
+    for r in reservations:
+        if r.room not in rooms_of[r.room.facility.id]:
+            rooms_of[r.room.facility.id].append(r.room)
+    return render_page(
+        "apply/complete.html",
+        title=_step_title(COMPLETE_STEP, _("予約申込 完了")),
+        steps=_steps(COMPLETE_STEP),
+        current_step=COMPLETE_STEP,
+        application=application,
+        reservations=reservations,
+        facilities=facilities,
+        rooms_of=rooms_of,
+        total_yen=sum(r.total_fee_yen for r in reservations),
+        deadlines={r.id: payment_deadline_day(r.payment_basis, r.use_date) for r in reservations},
+        unpaid_states=UNPAID_STATES,
+    )
+
+
+# -- reading the request ----------------------------------------------------------------
+
+
+def _selection(values: MultiDict) -> Selection:
+    texts = [t for t in values.getlist("slot") if t.strip()]
+    if not texts:
+        raise SelectionRefused(_("時間帯が選択されていません。時間帯別空き状況から、申込む時間帯を選択してください。"))
+    slots = {SlotRef.parse(t.strip()) for t in texts}
+    if len(slots) > MAX_SLOTS:
+        raise SelectionRefused(_("一度に申込できる時間帯は%(max)s件までです。選択を減らしてください。", max=MAX_SLOTS))
+    return prepare_selection(
+        read_session(),
+        sorted(slots),
+        resident_id=current_user.id,
+        now=clock.now(),
+        days_ahead=current_app.config["FIRST_COME_DAYS_AHEAD"],
+    )
+
+
+class _Answers:
+    """The 詳細申請 forms filled from a query string or a posted form, validated."""
+
+    def __init__(self, selection: Selection, values: MultiDict | None, *, validate: bool = True, rooms=None):
+        self.selection = selection
+        self.rooms = [RoomAnswersForm(room, formdata=values) for room in (selection.rooms if rooms is None else rooms)]
+        self.group_form = GroupClassForm(selection.group_classes, formdata=values) if len(selection.group_classes) > 1 else None
+        self.valid = False
+        self.errors: list[ErrorItem] = []
+        if validate:
+            forms = ([self.group_form] if self.group_form else []) + self.rooms
+            results = [form.validate() for form in forms]
+            self.valid = all(results)
+            for form in forms:
+                self.errors += form_errors(form)
+
+    @property
+    def group_class_id(self) -> int:
+        if self.group_form is None:
+            return self.selection.group_classes[0].group_class_id
+        return int(self.group_form.group_class.data)
+
+    @property
+    def by_room(self) -> dict[int, RoomAnswers]:
+        return {form.room.id: form.answers() for form in self.rooms}
+
+    def form_of(self, room) -> RoomAnswersForm:
+        return next(form for form in self.rooms if form.room.id == room.id)
+
+    def query(self) -> list[tuple[str, str]]:
+        """The selection and the answers as a query string (also the hidden inputs of 申込)."""
+        pairs = [("slot", str(slot)) for slot in self.selection.slots]
+        if self.group_form is not None:
+            pairs.append(("group_class", self.group_form.group_class.data or ""))
+        for form in self.rooms:
+            pairs += [
+                (form.purpose.name, form.purpose.data or ""),
+                (form.attendees.name, (form.attendees.data or "").strip()),
+                (form.charges_fee.name, form.charges_fee.data or ""),
+            ]
+        return pairs
+
+
+# -- rendering --------------------------------------------------------------------------
+
+
+def _details_page(selection: Selection, answers: _Answers, *, problems: list[ErrorItem], status: int | None = None):
+    if not selection.lines:
+        return _nothing_left(problems, DETAILS_STEP, selection)
+    default_class = answers.group_form.group_class.data if answers.group_form else None
+    group_class_id = int(default_class) if default_class and default_class.isdigit() else selection.group_classes[0].group_class_id
+    if group_class_id not in {h.group_class_id for h in selection.group_classes}:
+        group_class_id = selection.group_classes[0].group_class_id
+    return render_page(
+        "apply/details.html",
+        title=_step_title(DETAILS_STEP, _("詳細申請")),
+        errors=problems,
+        status=status or _status_for(problems, selection),
+        steps=_steps(DETAILS_STEP, selection),
+        current_step=DETAILS_STEP,
+        selection=selection,
+        answers=answers,
+        fees=quote_fees(read_session(), selection, group_class_id=group_class_id),
+        back_url=_slots_url(selection.lines),
+    )
+
+
+def _confirm_page(selection: Selection, answers: _Answers, *, problems: list[ErrorItem], status: int | None = None):
+    if not selection.lines:
+        return _nothing_left(problems, CONFIRM_STEP, selection)
+    fees = quote_fees(read_session(), selection, group_class_id=answers.group_class_id, answers=answers.by_room)
+    query = answers.query()
+    details_url = url_for("apply.details") + "?" + urlencode(query, safe=":")
+    return render_page(
+        "apply/confirm.html",
+        title=_step_title(CONFIRM_STEP, _("申込確認")),
+        errors=problems,
+        status=status or _status_for(problems, selection),
+        steps=_steps(CONFIRM_STEP, selection, details_url=details_url),
+        current_step=CONFIRM_STEP,
+        selection=selection,
+        answers=answers,
+        fees=fees,
+        total_yen=sum(fees.values()),
+        hidden=query,
+        details_url=details_url,
+        group_class=selection.group_class(answers.group_class_id),
+        form_token=issue_token(),
+        charges_label={True: _("あり"), False: _("なし")},
+    )
+
+
+def _some_slots_refused(selection: Selection, exc: errors.DomainError):
+    """Another group was quicker (or the slot closed meanwhile): 申込確認 again for the rest,
+    with a fresh token, naming each slot that was refused in words."""
+    problem = PROBLEM_OF_ERROR[type(exc)]
+    refused = set(exc.facts.get("slots") or [])
+    for line in [line for line in selection.lines if line.slot in refused]:
+        selection.lines.remove(line)
+        selection.refused.setdefault(problem, []).append(line)
+    problems = _refused_slot_errors(selection)
+    if not selection.lines:
+        return _nothing_left(problems, CONFIRM_STEP, selection)
+    return _confirm_page(selection, _Answers(selection, request.form), problems=problems)
+
+
+def _refused(exc: Exception):
+    """The selection as a whole cannot go on: say why, and the way back to the search."""
+    if isinstance(exc, SelectionRefused):
+        problem = ErrorItem(exc.message)
+        status = 422
+    elif isinstance(exc, (errors.GroupClassExpired, errors.RegistrationExpired)):
+        problem = domain_error_item(exc, expires_on=header_date(exc.facts["expires_on"]))
+        status = 403
+    elif isinstance(exc, errors.WrongRegistrationKind):
+        problem = domain_error_item(exc)
+        status = 403
+    elif isinstance(exc, errors.NotFound):
+        problem = ErrorItem(_("選択された時間帯が見つかりません。時間帯別空き状況から、もう一度選択してください。"))
+        status = 404
+    elif isinstance(exc, errors.DomainError):
+        problem = domain_error_item(exc)
+        status = 422
+    else:
+        raise exc
+    return render_page(
+        "apply/refused.html",
+        title=_step_title(DETAILS_STEP, _("詳細申請")),
+        errors=[problem],
+        status=status,
+        steps=_steps(DETAILS_STEP),
+        current_step=DETAILS_STEP,
+    )
+
+
+def _nothing_left(problems: list[ErrorItem], step: int, selection: Selection):
+    """Every chosen slot was refused: nothing remains to apply for."""
+    # 時間帯別空き状況 of the same rooms and days, to choose other slots there.
+    chosen = selection.lines + [line for lines in selection.refused.values() for line in lines]
+    return render_page(
+        "apply/refused.html",
+        title=_step_title(step, str(STEPS[step])),
+        errors=problems + [ErrorItem(_("選択した時間帯はすべて申込できません。別の時間帯を選択してください。"))],
+        status=409 if selection.refused.get(SlotProblem.TAKEN) else 422,
+        steps=_steps(step),
+        current_step=step,
+        back_url=_slots_url(chosen),
+    )
+
+
+def _refused_slot_errors(selection: Selection) -> list[ErrorItem]:
+    items = []
+    for problem in (SlotProblem.TAKEN, SlotProblem.NOT_BOOKABLE, SlotProblem.REBOOKING_BLOCKED):
+        lines = selection.refused.get(problem)
+        if lines:
+            items.append(domain_error_item(PROBLEM_ERRORS[problem](), slots=_("、").join(_slot_in_words(line) for line in lines)))
+    return items
+
+
+def _status_for(items: list[ErrorItem], selection: Selection) -> int:
+    if not items:
+        return 200
+    if selection.refused.get(SlotProblem.TAKEN):
+        return 409
+    return 422
+
+
+def _slot_in_words(line: SlotLine) -> str:
+    """駒場住区センター 201【旧第1会議室】 2026/12/3(木) 9:00~12:00"""
+    return " ".join(
+        [localized(line.facility, "name"), localized(line.room, "name"), list_date(line.slot.use_date), band(line.band.starts_at, line.band.ends_at)]
+    )
+
+
+def _step_title(step: int, title: str) -> str:
+    """Reader mode names the step in the title and h1 (DESIGN "Channels")."""
+    if g.get("presentation") == "reader":
+        return _("手順 %(n)s/%(total)s %(step)s", n=step, total=len(STEPS) - 1, step=title)
+    return title
+
+
+def _steps(current: int, selection: Selection | None = None, *, details_url: str | None = None) -> list[tuple[str, str | None]]:
+    """The guide's breadcrumb, each earlier step a link where it can be rebuilt."""
+    urls: list[str | None] = [url_for("top.index"), url_for("search.facilities"), None, None, details_url, None, None]
+    if selection is not None:
+        codes = sorted({line.facility.code for line in selection.lines})
+        urls[2] = url_for("search.availability", facility=codes)
+        urls[3] = _slots_url(selection.lines)
+    return [(str(label), url if i < current else None) for i, (label, url) in enumerate(zip(STEPS, urls))]
+
+
+def _slots_url(lines: list[SlotLine]) -> str | None:
+    """時間帯別空き状況 for the same days and rooms, when the search area offers it."""
+    if not lines or "search.slots" not in current_app.view_functions:
+        return None
+    cells = sorted({f"{line.room.id}:{line.slot.use_date.isoformat()}" for line in lines})
+    codes = sorted({line.facility.code for line in lines})
+    return url_for("search.slots", cell=cells, facility=codes)

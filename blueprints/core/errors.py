@@ -50,10 +50,13 @@ DOMAIN_MESSAGES = {
 }
 
 
-def domain_error_item(exc: domain.DomainError, field_id: str | None = None) -> ErrorItem:
+def domain_error_item(exc: domain.DomainError, field_id: str | None = None, **facts_in_words) -> ErrorItem:
+    """The message for `exc`; `facts_in_words` replace facts the view has put into words
+    (e.g. slots as "facility room date band")."""
     for cls in type(exc).__mro__:
         if cls in DOMAIN_MESSAGES:
             facts = {k: (", ".join(map(str, v)) if isinstance(v, (list, tuple)) else v) for k, v in exc.facts.items()}
+            facts.update(facts_in_words)
             return ErrorItem(str(DOMAIN_MESSAGES[cls]) % facts if facts else str(DOMAIN_MESSAGES[cls]), field_id)
     raise exc
 
