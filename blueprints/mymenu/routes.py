@@ -1,14 +1,22 @@
 """マイメニュー: the resident's own bookings, group classes and messages."""
 from __future__ import annotations
 
-from flask import Blueprint
+from urllib.parse import urlsplit
+
+from flask import Blueprint, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from blueprints.core.clock import now, today
 from blueprints.core.data import read_session
+from blueprints.core.errors import ErrorItem, form_errors
+from blueprints.core.navigation import safe_next_url
 from blueprints.core.rendering import render_page
+from blueprints.mymenu.forms import ALL_STATES, ReservationFilterForm
+from blueprints.mymenu.operations import ListConditions, find_reservation, list_group_classes, list_reservations
+from models import errors
 from models.notice import Message
 
 bp = Blueprint("mymenu", __name__, url_prefix="/mymenu")
@@ -19,6 +27,7 @@ COMING_SOON = {
     "payment": _l("クレジット決済"),
     "profile": _l("利用者情報の更新・変更"),
 }
+FILTER_FIELDS = ("date_from", "date_to", "state")
 
 
 @bp.get("/")
@@ -45,4 +54,71 @@ def coming_soon(entry: str):
 @bp.get("/reservations")
 @login_required
 def reservations():
-    return render_page("mymenu/coming_soon.html", title=_("予約内容の確認・取消"), heading=_("予約内容の確認・取消"))
+    """予約内容の確認・取消 (guide L313-L338): bookings by facility and room, narrowed by 表示条件."""
+    form = ReservationFilterForm(formdata=request.args, date_from=today())
+    filtered = any(name in request.args for name in FILTER_FIELDS)
+    if form.validate():
+        conditions = ListConditions(form.date_from.data, form.date_to.data, form.chosen_state)
+        problems = []
+        list_args = {
+            "date_from": _iso(form.date_from.data),
+            "date_to": _iso(form.date_to.data),
+            "state": form.state.data,
+        } if filtered else {}
+    else:
+        # Bad conditions change nothing: the list keeps its default conditions.
+        conditions = ListConditions(today(), None, None)
+        problems = form_errors(form)
+        list_args = {}
+    listing = list_reservations(read_session(), resident_id=current_user.id, conditions=conditions)
+    list_url = url_for("mymenu.reservations", **list_args)
+    return render_page(
+        "mymenu/reservations.html",
+        fragment="mymenu/_reservations.html",
+        title=_("予約内容の確認・取消"),
+        errors=problems,
+        form=form,
+        conditions=conditions,
+        listing=listing,
+        filter_open=filtered or bool(problems),
+        back=list_url if list_args else None,
+        all_states=ALL_STATES,
+    )
+
+
+@bp.get("/reservations/<number>")
+@login_required
+def reservation(number: str):
+    """詳細: one booking, its fees and 納付状況. Someone else's number is simply not found."""
+    list_url = url_for("mymenu.reservations")
+    back = safe_next_url(request.args.get("back"), list_url)
+    if urlsplit(back).path != list_url:
+        back = list_url
+    try:
+        detail = find_reservation(read_session(), resident_id=current_user.id, number=number)
+    except errors.NotFound:
+        return render_page(
+            "mymenu/reservation_missing.html",
+            title=_("予約が見つかりません"),
+            errors=[ErrorItem(_("指定された予約は見つかりません。予約内容の確認・取消の一覧から、もう一度選択してください。"))],
+            status=404,
+            back=back,
+        )
+    return render_page(
+        "mymenu/reservation.html",
+        title=_("予約内容の詳細 %(number)s", number=detail.reservation.number),
+        detail=detail,
+        back=back,
+    )
+
+
+@bp.get("/group-classes")
+@login_required
+def group_classes():
+    """登録済利用者団体区分: the group's 団体区分 with expiries, and the registration's."""
+    summary = list_group_classes(read_session(), resident_id=current_user.id, now=now())
+    return render_page("mymenu/group_classes.html", title=_("登録済利用者団体区分"), summary=summary)
+
+
+def _iso(day) -> str:
+    return day.isoformat() if day else ""

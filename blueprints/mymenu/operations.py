@@ -1,0 +1,193 @@
+"""マイメニュー reads: a resident's bookings by facility and room, one booking in full, and the
+group's 団体区分 with their expiries. Nothing here changes data."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from itertools import groupby
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from models import errors
+from models.account import GroupClass, Resident, ResidentGroupClass
+from models.deadline_rules import payment_deadline_day
+from models.facility import Facility, Room
+from models.numbering_rules import RESERVATION_NUMBER
+from models.payment_state_rules import PaymentState, is_refund_due, payment_state_rule
+from models.reservation import Reservation
+from models.reservation_rules import UNPAID_STATES, ReservationState
+from models.time_rules import jst_day
+
+# The states 予約内容の確認・取消 lists; lottery entries have their own menu entry.
+LISTED_STATES = (
+    ReservationState.PROVISIONAL,
+    ReservationState.WON,
+    ReservationState.CONFIRMED,
+    ReservationState.CANCELLED,
+)
+# Enough for any real group's bookings; beyond it the page asks for narrower conditions
+# (as the guide's クレジット決済 選択 does, L129-L130) so that the page stays fast.
+LIST_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class ListConditions:
+    """表示条件: a 利用日 period (either side may be open) and one state, or None for 全て."""
+
+    date_from: date | None
+    date_to: date | None
+    state: ReservationState | None = None
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where a booking stands on money: payment state (rule 3), the (※) mark, and the
+    deadline of a first payment still owed (rule 4)."""
+
+    payment_state: PaymentState
+    refund_due: bool
+    payment_deadline: date | None
+
+    @classmethod
+    def of(cls, reservation: Reservation) -> "Standing":
+        held, due = reservation.held_yen, reservation.due_yen
+        owes_first_payment = reservation.state in UNPAID_STATES and held == 0
+        return cls(
+            payment_state=payment_state_rule(reservation.state, held, due),
+            refund_due=is_refund_due(reservation.state, held, due),
+            payment_deadline=(
+                payment_deadline_day(reservation.payment_basis, reservation.use_date) if owes_first_payment else None
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class ReservationRow:
+    reservation: Reservation
+    standing: Standing
+
+
+@dataclass(frozen=True)
+class RoomGroup:
+    """The bookings of one room, under the heading "<facility> <room>"."""
+
+    facility: Facility
+    room: Room
+    rows: list[ReservationRow]
+
+
+@dataclass(frozen=True)
+class ReservationList:
+    groups: list[RoomGroup]
+    count: int
+    truncated: bool  # more bookings matched than `limit`; only the first `limit` are listed
+    limit: int
+
+    @property
+    def any_refund_due(self) -> bool:
+        return any(row.standing.refund_due for group in self.groups for row in group.rows)
+
+
+def list_reservations(
+    session: Session, *, resident_id: int, conditions: ListConditions, limit: int = LIST_LIMIT
+) -> ReservationList:
+    """The resident's bookings matching `conditions`, earliest 利用日 and start first, at most
+    `limit`, grouped by facility and room. Two queries whatever the number of rows."""
+    query = (
+        select(Reservation)
+        .where(Reservation.resident_id == resident_id)
+        .where(Reservation.state.in_([conditions.state] if conditions.state else LISTED_STATES))
+        .order_by(Reservation.use_date, Reservation.starts_at, Reservation.id)
+        .limit(limit + 1)
+        .options(
+            joinedload(Reservation.room).joinedload(Room.facility),
+            selectinload(Reservation.counter_payments),
+        )
+    )
+    if conditions.date_from:
+        query = query.where(Reservation.use_date >= conditions.date_from)
+    if conditions.date_to:
+        query = query.where(Reservation.use_date <= conditions.date_to)
+    found = session.scalars(query).all()
+    shown = found[:limit]
+
+    def place(r: Reservation):
+        # Facilities in the order of their reading (as 施設名から探す lists them), rooms as
+        # the facility orders them.
+        return (r.room.facility.kana, r.room.facility.code, r.room.ordinal, r.room.id)
+
+    groups = []
+    for _key, members in groupby(sorted(shown, key=place), key=place):
+        rows = [ReservationRow(r, Standing.of(r)) for r in members]  # sorted() is stable: still by date
+        room = rows[0].reservation.room
+        groups.append(RoomGroup(facility=room.facility, room=room, rows=rows))
+    return ReservationList(groups=groups, count=len(shown), truncated=len(found) > limit, limit=limit)
+
+
+@dataclass(frozen=True)
+class ReservationDetail:
+    reservation: Reservation
+    standing: Standing
+
+    @property
+    def facility(self) -> Facility:
+        return self.reservation.room.facility
+
+    @property
+    def rebooking_blocked(self) -> bool:
+        """再予約不可 (rule 5): once cancelled, this group cannot book the slot again."""
+        return self.reservation.state is ReservationState.CANCELLED
+
+
+def find_reservation(session: Session, *, resident_id: int, number: str) -> ReservationDetail:
+    """One of the resident's bookings by 予約番号. Someone else's booking and a number that
+    does not exist raise the same NotFound, so the answer reveals nothing."""
+    if not RESERVATION_NUMBER.match(number or ""):
+        raise errors.NotFound()
+    reservation = session.scalar(
+        select(Reservation)
+        .where(Reservation.number == number, Reservation.resident_id == resident_id)
+        .where(Reservation.state.in_(LISTED_STATES))
+        .options(
+            joinedload(Reservation.room).joinedload(Room.facility),
+            joinedload(Reservation.purpose),
+            joinedload(Reservation.group_class),
+            selectinload(Reservation.counter_payments),
+        )
+    )
+    if reservation is None:
+        raise errors.NotFound()
+    return ReservationDetail(reservation=reservation, standing=Standing.of(reservation))
+
+
+@dataclass(frozen=True)
+class HeldClass:
+    group_class: GroupClass
+    expires_on: date
+    valid: bool
+
+
+@dataclass(frozen=True)
+class GroupClassSummary:
+    """登録済利用者団体区分: each 団体区分 with its expiry, and the registration's own."""
+
+    classes: list[HeldClass]
+    registration_expires_on: date
+    registration_valid: bool
+
+
+def list_group_classes(session: Session, *, resident_id: int, now: datetime) -> GroupClassSummary:
+    today = jst_day(now)
+    resident = session.get(
+        Resident,
+        resident_id,
+        options=[selectinload(Resident.group_classes).selectinload(ResidentGroupClass.group_class)],
+    )
+    if resident is None:
+        raise errors.NotFound()
+    return GroupClassSummary(
+        classes=[HeldClass(held.group_class, held.expires_on, not held.expired(today)) for held in resident.group_classes],
+        registration_expires_on=resident.registration_expires_on,
+        registration_valid=not resident.registration_expired(today),
+    )
