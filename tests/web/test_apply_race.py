@@ -1,0 +1,129 @@
+"""Two residents press 申込 for the same slot at the same moment, against a real threaded
+HTTP server: exactly one gets it, the other is told which slot was taken."""
+from __future__ import annotations
+
+import re
+import threading
+from datetime import date
+from urllib.parse import urlencode
+
+import pytest
+import requests
+from sqlalchemy import select
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from app import create_app
+from models.reservation import Reservation
+from models.reservation_rules import ACTIVE_STATES
+from tests.conftest import DEMO_PASSWORD, make_config
+
+pytestmark = pytest.mark.xdist_group("race")
+
+HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"')
+
+# Free for both 目黒団体 and 駒場サークル at the frozen clock: (slot, answers, words).
+ROUNDS = [
+    ("2:2026-12-01:5", {"r2-purpose": "1", "r2-attendees": "5", "r2-charges_fee": "no"}, "駒場住区センター 202【旧第2会議室】 2026/12/1(火) 9:00~12:00"),
+    ("2:2026-12-01:6", {"r2-purpose": "4", "r2-attendees": "18", "r2-charges_fee": "yes"}, "駒場住区センター 202【旧第2会議室】 2026/12/1(火) 12:30~15:00"),
+    ("6:2026-12-02:21", {"r6-purpose": "3", "r6-attendees": "7", "r6-charges_fee": "no"}, "中目黒住区センター 第1会議室 2026/12/2(水) 9:00~12:00"),
+    ("5:2026-12-04:17", {"r5-purpose": "2", "r5-attendees": "40", "r5-charges_fee": "no"}, "区民センター社会教育館 702【旧第2研修室】 2026/12/4(金) 9:00~12:00"),
+    ("1:2026-12-22:4", {"r1-purpose": "1", "r1-attendees": "3", "r1-charges_fee": "no"}, "駒場住区センター 201【旧第1会議室】 2026/12/22(火) 18:30~21:30"),
+]
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_request(self, code="-", size="-"):
+        pass
+
+
+@pytest.fixture
+def served(database_url, tmp_path):
+    """The app on a free port, one thread per request, against this test's database."""
+    app = create_app("standard", make_config(database_url, tmp_path))
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, name="race-server", daemon=True)
+    thread.start()
+    yield app, f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=10)
+    app.extensions["database"].dispose()
+
+
+def logged_in(base: str, number: str) -> requests.Session:
+    browser = requests.Session()
+    page = browser.get(f"{base}/login", timeout=30).text
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"', page)
+    response = browser.post(
+        f"{base}/login",
+        data={
+            "csrf_token": token.group(1) or token.group(2),
+            "registration_kind": "assembly",
+            "registration_number": number,
+            "password": DEMO_PASSWORD,
+        },
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert response.status_code == 303, response.text
+    return browser
+
+
+def confirm_form(browser: requests.Session, base: str, slot: str, answers: dict) -> list[tuple[str, str]]:
+    """The 申込確認 page's POST form, as its hidden inputs."""
+    response = browser.get(f"{base}/apply/confirm?" + urlencode([("slot", slot), *answers.items()]), timeout=30)
+    assert response.status_code == 200, response.text
+    form = response.text[response.text.index('action="/apply"') :]
+    return HIDDEN.findall(form[: form.index("</form>")])
+
+
+def active_holders(app, slot: str) -> list[int]:
+    room, day, band = slot.split(":")
+    with app.extensions["database"].read_session() as s:
+        return list(
+            s.scalars(
+                select(Reservation.resident_id).where(
+                    Reservation.room_id == int(room),
+                    Reservation.use_date == date.fromisoformat(day),
+                    Reservation.time_band_id == int(band),
+                    Reservation.state.in_(ACTIVE_STATES),
+                )
+            )
+        )
+
+
+def test_two_residents_pressing_apply_at_once_get_one_booking_between_them(served):
+    app, base = served
+    residents = [logged_in(base, "40675"), logged_in(base, "40676")]
+    for slot, answers, words in ROUNDS:
+        assert active_holders(app, slot) == []
+        forms = [confirm_form(browser, base, slot, answers) for browser in residents]
+        barrier = threading.Barrier(len(residents))
+        responses: list[requests.Response | BaseException | None] = [None] * len(residents)
+
+        def press_apply(i: int) -> None:
+            try:
+                barrier.wait(timeout=30)
+                responses[i] = residents[i].post(f"{base}/apply", data=forms[i], timeout=60)
+            except BaseException as exc:  # reported below, not lost in the thread
+                responses[i] = exc
+
+        threads = [threading.Thread(target=press_apply, args=(i,)) for i in range(len(residents))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=90)
+        assert all(isinstance(r, requests.Response) for r in responses), responses
+
+        won = [r for r in responses if r.status_code == 200]
+        lost = [r for r in responses if r.status_code == 409]
+        assert len(won) == 1 and len(lost) == 1, [(r.status_code, r.text[:500]) for r in responses]
+        assert [h.status_code for h in won[0].history] == [303]
+        assert "予約申込 完了" in won[0].text and "申込を受付しました。" in won[0].text
+        assert f"他の方が先に申し込みました: {words}" in lost[0].text
+        assert "予約申込 完了" not in lost[0].text
+
+        holders = active_holders(app, slot)
+        assert len(holders) == 1
+        # The winner is the one who saw the completion page.
+        assert holders[0] == (1 if won[0] is responses[0] else 2)
