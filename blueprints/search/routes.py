@@ -1,19 +1,294 @@
-"""施設の検索 → 施設別空き状況 → 時間帯別空き状況 (placeholder until built)."""
+"""施設の検索 → 施設別空き状況 → 時間帯別空き状況: three GET pages whose whole state is in
+the URL, so each works bookmarked, reloaded, in a new tab and with Back."""
 from __future__ import annotations
 
-from flask import Blueprint
-from flask_babel import gettext as _
+from datetime import date
 
+from flask import Blueprint, current_app, g, request, url_for
+from flask_babel import gettext as _
+from werkzeug.routing import BuildError
+from wtforms.fields.choices import SelectChoice
+
+from blueprints.core.clock import now, today
+from blueprints.core.data import read_session
+from blueprints.core.errors import ErrorItem, form_errors
+from blueprints.core.formats import localized, long_date
+from blueprints.core.labels import DAY_STATUSES, SLOT_STATUSES
 from blueprints.core.rendering import render_page
+from blueprints.search import operations
+from blueprints.search.forms import PERIOD_CHOICES, AvailabilityForm, FacilitySearchForm, SlotSearchForm, choice_label
+from blueprints.search.operations import CellRef, FacilityCriteria
+from blueprints.search.steps import breadcrumb, step_heading
+from models import errors
+from models.availability_rules import (
+    GridPeriod,
+    booking_window_rule,
+    grid_start_range_rule,
+    period_days_rule,
+    shift_period_rule,
+)
+from models.facility import Room
+from models.search_rules import KANA_ROW_ROMAJI
 
 bp = Blueprint("search", __name__)
 
 
+# URLs ----------------------------------------------------------------------------------
+
+
+def facilities_url(codes=()) -> str:
+    """施設の検索 among all facilities, those chosen so far ticked again."""
+    return url_for("search.facilities", all=1, facility=list(dict.fromkeys(codes)))
+
+
+def availability_url(codes, start: date | None = None, period: GridPeriod | None = None, cells=()) -> str:
+    args = {"facility": list(codes), "period": period.value if period else None, "cell": [str(c) for c in cells]}
+    if start:
+        args["from"] = start.isoformat()
+    return url_for("search.availability", **args)
+
+
+def apply_details_url() -> str:
+    """詳細申請, the next step (the apply area's endpoint once it exists)."""
+    try:
+        return url_for("apply.details")
+    except BuildError:
+        return "/apply/details"
+
+
+def _days_ahead() -> int:
+    return current_app.config["FIRST_COME_DAYS_AHEAD"]
+
+
+def _kana_label(row: str) -> str:
+    shown = KANA_ROW_ROMAJI[row].capitalize() if g.get("locale") == "en" else row
+    return _("%(row)s行", row=shown)
+
+
+# 施設の検索 ----------------------------------------------------------------------------
+
+
+def _facility_search_form() -> FacilitySearchForm:
+    """The filter form from the query string, offering the codes the database knows."""
+    options = operations.load_search_options(read_session())
+    form = FacilitySearchForm(formdata=request.args)
+    anything = [SelectChoice("", _("指定しない"))]
+    form.category.choices = anything + [SelectChoice(c.code, localized(c, "name")) for c in options.categories]
+    form.purpose.choices = anything + [SelectChoice(p.code, localized(p, "name")) for p in options.purposes]
+    form.room_type.choices = anything + [SelectChoice(t.code, localized(t, "name")) for t in options.room_types]
+    form.kana.choices = anything + [SelectChoice(row, _kana_label(row)) for row in options.kana_rows]
+    return form
+
+
+CRITERIA = ("category", "purpose", "room_type", "kana")
+
+
+def _render_facilities(form: FacilitySearchForm, *, chosen=(), problems=()):
+    """The facility list for the form's criteria (none: every facility); `problems` come
+    from the page the resident was sent back from (施設別空き状況 without a facility)."""
+    problems = list(problems) + form_errors(form)
+    results, criteria = [], {}
+    if not form.errors:
+        criteria = {name: form[name].data for name in CRITERIA if form[name].data}
+        results = operations.find_facilities(read_session(), FacilityCriteria(**criteria))
+    return render_page(
+        "search/facilities.html",
+        fragment="search/_facility_results.html",
+        title=step_heading("search"),
+        errors=problems,
+        form=form,
+        results=results,
+        # Carried to 施設別空き状況, so that choosing nothing shows this same list again.
+        criteria_args=criteria,
+        criteria_text=_criteria_text(form) if not form.errors else "",
+        chosen=set(chosen) or set(form.facility.data),
+        **breadcrumb("search", {}, url_for("top.index")),
+    )
+
+
+def _criteria_text(form: FacilitySearchForm) -> str:
+    parts = []
+    for field in (form.category, form.purpose, form.room_type, form.kana):
+        if field.data:
+            parts.append(_("%(field)s「%(value)s」", field=field.label.text, value=choice_label(field.choices, field.data)))
+    return _("、").join(parts)
+
+
 @bp.get("/search/facilities")
 def facilities():
-    return render_page("mymenu/coming_soon.html", title=_("施設の検索"), heading=_("施設の検索"))
+    form = _facility_search_form()
+    form.validate()
+    return _render_facilities(form)
+
+
+# 施設別空き状況 -------------------------------------------------------------------------
+
+
+def _facility_problems(form, exc: errors.NotFound | None = None) -> list[ErrorItem]:
+    if exc is not None:
+        return [ErrorItem(_("指定された施設が見つかりません: %(codes)s", codes=", ".join(exc.facts["facilities"])), "facility")]
+    return [ErrorItem(str(message), "facility") for message in form.facility.errors]
+
+
+def _back_to_facility_choice(problems: list[ErrorItem], chosen=()):
+    """施設別空き状況 without a usable list of facilities: choose them again, among all."""
+    # The facility list carries its criteria along, so the same list comes back.
+    search_form = _facility_search_form()
+    search_form.validate()
+    return _render_facilities(search_form, chosen=chosen, problems=problems)
+
+
+def _grid_start(form: AvailabilityForm) -> tuple[date | None, list[ErrorItem]]:
+    """The grid's first day: the form's, or tomorrow; outside the range the grid accepts, an
+    error that says which dates it does accept."""
+    window = booking_window_rule(today(), _days_ahead())
+    start = getattr(form.start, "parsed", None) or window.first
+    allowed = grid_start_range_rule(window)
+    if start not in allowed:
+        message = _(
+            "開始日は%(first)sから%(last)sまでの日付を入力してください。",
+            first=long_date(allowed.first),
+            last=long_date(allowed.last),
+        )
+        return None, [ErrorItem(message, "from")]
+    return start, []
+
+
+def _render_availability(form: AvailabilityForm, *, problems=()):
+    """施設別空き状況 for a valid list of facilities; the start date and period may still be
+    wrong, in which case the page shows the form and the error instead of the grid."""
+    period = form.grid_period
+    own = [ErrorItem(str(m), "from") for m in form.start.errors] + [ErrorItem(str(m), "period-0") for m in form.period.errors]
+    problems = list(problems) + own
+    start = None
+    if not own:
+        start, start_problems = _grid_start(form)
+        problems += start_problems
+    codes = form.facility.data
+    grid = None
+    if start is not None:
+        grid = operations.build_day_grid(
+            read_session(), facility_codes=codes, days=period_days_rule(start, period), now=now(), days_ahead=_days_ahead()
+        )
+        form.start.data = start.isoformat()
+        form.period.data = period.value
+    context = {}
+    if grid is not None:
+        allowed = grid_start_range_rule(grid.window)
+        previous, following = shift_period_rule(start, period, -1), shift_period_rule(start, period, 1)
+        context = {
+            "grid": grid,
+            "period_label": choice_label(PERIOD_CHOICES, period.value),
+            "previous_url": availability_url(codes, previous, period) if previous in allowed else None,
+            "next_url": availability_url(codes, following, period) if following in allowed else None,
+            "chosen_cells": set(form.cell.data),
+        }
+    return render_page(
+        "search/availability.html",
+        fragment="search/_availability.html",
+        title=step_heading("availability"),
+        errors=problems,
+        form=form,
+        codes=codes,
+        start=start,
+        period=period,
+        slots_url=url_for("search.slots"),
+        search_url=facilities_url(codes),
+        **context,
+        **breadcrumb("availability", {"search": facilities_url(codes)}, url_for("top.index")),
+    )
+
+
+def _availability_page(form: AvailabilityForm, problems=()):
+    """The day grid, or, when the facilities themselves are wrong, the list to choose them
+    from again (the ones that exist ticked)."""
+    if form.facility.errors:
+        return _back_to_facility_choice(list(problems) + _facility_problems(form), chosen=form.facility.data)
+    try:
+        return _render_availability(form, problems=problems)
+    except errors.NotFound as exc:
+        known = [code for code in form.facility.data if code not in exc.facts.get("facilities", [])]
+        return _back_to_facility_choice(list(problems) + _facility_problems(form, exc), chosen=known)
 
 
 @bp.get("/availability")
 def availability():
-    return render_page("mymenu/coming_soon.html", title=_("施設別空き状況"), heading=_("施設別空き状況"))
+    form = AvailabilityForm(formdata=request.args)
+    form.validate()
+    return _availability_page(form)
+
+
+# 時間帯別空き状況 -----------------------------------------------------------------------
+
+
+def _cell_problem(cell: operations.DayCell) -> ErrorItem:
+    word = DAY_STATUSES[cell.status][1]
+    return ErrorItem(
+        _(
+            "%(room)s %(date)sは%(status)sのため選択できません。",
+            room=f"{localized(cell.room.facility, 'name')} {localized(cell.room, 'name')}",
+            date=long_date(cell.day),
+            status=word,
+        ),
+        None,
+    )
+
+
+def _grid_back_url(form: SlotSearchForm, chosen_rooms: list[tuple[Room, date]]) -> str | None:
+    """前に戻る: the day grid the cells were chosen on, the cells ticked again. Without grid
+    arguments, the facilities of the chosen rooms from the first chosen day."""
+    codes = form.facility.data
+    start = getattr(form.start, "parsed", None)
+    period = form.grid_period
+    cells = form.cell.data
+    if chosen_rooms:
+        codes = codes or list(dict.fromkeys(room.facility.code for room, _day in chosen_rooms))
+        start = start or min(day for _room, day in chosen_rooms)
+    if not codes:
+        return None
+    if start is not None and start not in grid_start_range_rule(booking_window_rule(today(), _days_ahead())):
+        start = None
+    return availability_url(codes[:10], start, period, cells)
+
+
+@bp.get("/availability/slots")
+def slots():
+    form = SlotSearchForm(formdata=request.args)
+    form.validate()
+    problems = [ErrorItem(str(message), "cell") for message in form.cell.errors]
+    if not form.cell.data:
+        # 次へ進む with no day ticked: the same day grid again, with the error.
+        grid_form = AvailabilityForm(formdata=request.args)
+        grid_form.validate()
+        return _availability_page(grid_form, problems)
+
+    grid = None
+    chosen_rooms = []
+    if not problems:
+        try:
+            cells = [CellRef.parse(text) for text in form.cell.data]
+            grid = operations.build_slot_grid(read_session(), cells=cells, now=now(), days_ahead=_days_ahead())
+            chosen_rooms = [(room.room, day.day) for room in grid.rooms for day in room.days]
+        except errors.NotFound:
+            problems = [ErrorItem(_("選択された日の情報が見つかりません。施設別空き状況からもう一度選択してください。"))]
+        except errors.SlotNotBookable as exc:
+            problems = [_cell_problem(cell) for cell in exc.facts["cells"]]
+            chosen_rooms = [(cell.room, cell.day) for cell in exc.facts["cells"]]
+    back_url = _grid_back_url(form, chosen_rooms)
+    return render_page(
+        "search/slots.html",
+        fragment="search/_slots.html",
+        title=step_heading("slots"),
+        errors=problems,
+        form=form,
+        grid=grid,
+        chosen_slots=set(form.slot.data or []),
+        back_url=back_url,
+        details_url=apply_details_url(),
+        statuses=SLOT_STATUSES,
+        **breadcrumb(
+            "slots",
+            {"search": facilities_url(form.facility.data or [room.facility.code for room, _day in chosen_rooms]), "availability": back_url},
+            url_for("top.index"),
+        ),
+    )

@@ -1,0 +1,338 @@
+"""施設の検索 → 施設別空き状況 → 時間帯別空き状況: which facilities match, and how free their
+rooms are by day and by time band. Reads only; never imports Flask."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from blueprints.apply.operations import SlotRef
+from models import errors
+from models.availability_rules import (
+    BookingWindow,
+    DayStatus,
+    SlotStatus,
+    booking_window_rule,
+    day_status_rule,
+    is_closed_day_rule,
+    slot_status_rule,
+)
+from models.facility import ClosedDate, Facility, FacilityCategory, FeeRate, Purpose, Room, RoomType, TimeBand
+from models.fee_rules import FeeQuery, NoFeeRate, slot_fee_rule
+from models.reservation import Reservation
+from models.reservation_rules import ACTIVE_STATES
+from models.search_rules import KANA_ROWS, kana_row_rule
+from models.time_rules import jst_day, jst_moment
+
+# Ids in URLs are integers the database can hold; anything larger is forged.
+MAX_ID = 2**31 - 1
+
+
+# 施設の検索 ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """What the filter form offers: カテゴリ, 使用目的, 施設種類, 施設名の行."""
+
+    categories: list[FacilityCategory]
+    purposes: list[Purpose]
+    room_types: list[RoomType]
+    kana_rows: list[str]
+
+
+@dataclass(frozen=True)
+class FacilityCriteria:
+    """Known codes only (the form checked them against SearchOptions); None = any."""
+
+    category: str | None = None
+    purpose: str | None = None
+    room_type: str | None = None
+    kana: str | None = None
+
+
+def load_search_options(session: Session) -> SearchOptions:
+    return SearchOptions(
+        categories=list(session.scalars(select(FacilityCategory).order_by(FacilityCategory.ordinal))),
+        purposes=list(session.scalars(select(Purpose).order_by(Purpose.ordinal))),
+        room_types=list(session.scalars(select(RoomType).order_by(RoomType.ordinal))),
+        kana_rows=list(KANA_ROWS),
+    )
+
+
+def find_facilities(session: Session, criteria: FacilityCriteria) -> list[Facility]:
+    """Facilities that match every given criterion, by reading (あいうえお順), with their
+    category and rooms loaded. A purpose or room type matches a facility that has at least
+    one such room."""
+    query = (
+        select(Facility)
+        .options(selectinload(Facility.category), selectinload(Facility.rooms))
+        .order_by(Facility.kana, Facility.code)
+    )
+    if criteria.category:
+        query = query.where(Facility.category.has(FacilityCategory.code == criteria.category))
+    if criteria.purpose:
+        query = query.where(Facility.rooms.any(Room.purposes.any(Purpose.code == criteria.purpose)))
+    if criteria.room_type:
+        query = query.where(Facility.rooms.any(Room.room_type.has(RoomType.code == criteria.room_type)))
+    facilities = list(session.scalars(query))
+    if criteria.kana:
+        facilities = [f for f in facilities if kana_row_rule(f.kana) == criteria.kana]
+    return facilities
+
+
+# Shared by both grids -------------------------------------------------------------------
+
+
+def _load_facilities(session: Session, codes: list[str]) -> list[Facility]:
+    """The facilities in the order asked for, rooms and bands loaded; unknown codes raise
+    NotFound(facilities=[…])."""
+    found = {
+        f.code: f
+        for f in session.scalars(
+            select(Facility)
+            .where(Facility.code.in_(codes))
+            .options(selectinload(Facility.rooms).selectinload(Room.time_bands))
+        )
+    }
+    missing = [code for code in codes if code not in found]
+    if missing:
+        raise errors.NotFound(facilities=missing)
+    return [found[code] for code in codes]
+
+
+class _Availability:
+    """Closed days and taken slots of some rooms over a date range, each loaded with one
+    query, and the statuses the rules derive from them."""
+
+    def __init__(self, session: Session, rooms: list[Room], first: date, last: date, *, now: datetime, days_ahead: int):
+        self.now = now
+        self.window = booking_window_rule(jst_day(now), days_ahead)
+        facility_ids = {room.facility_id for room in rooms}
+        self.closed_dates: dict[int, set[date]] = defaultdict(set)
+        for facility_id, day in session.execute(
+            select(ClosedDate.facility_id, ClosedDate.day).where(
+                ClosedDate.facility_id.in_(facility_ids), ClosedDate.day.between(first, last)
+            )
+        ):
+            self.closed_dates[facility_id].add(day)
+        self.taken = {
+            tuple(row)
+            for row in session.execute(
+                select(Reservation.room_id, Reservation.use_date, Reservation.time_band_id).where(
+                    Reservation.room_id.in_([room.id for room in rooms]),
+                    Reservation.use_date.between(first, last),
+                    Reservation.state.in_(ACTIVE_STATES),
+                )
+            )
+        }
+
+    def slot_status(self, room: Room, day: date, band: TimeBand) -> SlotStatus:
+        facility = room.facility
+        closed = is_closed_day_rule(day, facility.closed_weekday_set, frozenset(self.closed_dates[facility.id]))
+        return slot_status_rule(
+            day=day,
+            window=self.window,
+            closed=closed,
+            taken=(room.id, day, band.id) in self.taken,
+            starts_at=jst_moment(day, band.starts_at),
+            now=self.now,
+        )
+
+    def day_status(self, room: Room, day: date) -> DayStatus:
+        return day_status_rule([self.slot_status(room, day, band) for band in room.time_bands])
+
+
+# 施設別空き状況 -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CellRef:
+    """One chosen day cell: room × date, written `room:YYYY-MM-DD` in URLs."""
+
+    room_id: int
+    use_date: date
+
+    @classmethod
+    def parse(cls, text: str) -> "CellRef":
+        try:
+            room, day = text.split(":")
+            ref = cls(int(room), date.fromisoformat(day))
+        except (ValueError, TypeError, AttributeError):
+            raise errors.NotFound(cell=text) from None
+        if not 1 <= ref.room_id <= MAX_ID:
+            raise errors.NotFound(cell=text)
+        return ref
+
+    def __str__(self) -> str:
+        return f"{self.room_id}:{self.use_date.isoformat()}"
+
+
+@dataclass(frozen=True)
+class DayCell:
+    room: Room
+    day: date
+    status: DayStatus
+
+    @property
+    def ref(self) -> CellRef:
+        return CellRef(self.room.id, self.day)
+
+
+@dataclass(frozen=True)
+class RoomDays:
+    room: Room
+    cells: list[DayCell]
+
+
+@dataclass(frozen=True)
+class FacilityDays:
+    facility: Facility
+    rooms: list[RoomDays]
+
+
+@dataclass(frozen=True)
+class DayGrid:
+    """施設別空き状況: for each facility, its rooms × `days`."""
+
+    days: list[date]
+    facilities: list[FacilityDays]
+    window: BookingWindow
+
+    @property
+    def first_selectable(self) -> DayCell | None:
+        """Where the error summary's "choose a day" link leads."""
+        for facility in self.facilities:
+            for room in facility.rooms:
+                for cell in room.cells:
+                    if cell.status.selectable:
+                        return cell
+        return None
+
+
+def build_day_grid(
+    session: Session, *, facility_codes: list[str], days: list[date], now: datetime, days_ahead: int
+) -> DayGrid:
+    """The day status of every room of the chosen facilities on each of `days` (consecutive).
+    A handful of queries whatever the size: facilities, rooms, bands, closed days, bookings."""
+    facilities = _load_facilities(session, facility_codes)
+    rooms = [room for facility in facilities for room in facility.rooms]
+    availability = _Availability(session, rooms, days[0], days[-1], now=now, days_ahead=days_ahead)
+    return DayGrid(
+        days=days,
+        facilities=[
+            FacilityDays(
+                facility,
+                [RoomDays(room, [DayCell(room, day, availability.day_status(room, day)) for day in days]) for room in facility.rooms],
+            )
+            for facility in facilities
+        ],
+        window=availability.window,
+    )
+
+
+# 時間帯別空き状況 -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SlotCell:
+    band: TimeBand
+    status: SlotStatus
+    ref: SlotRef
+    base_fee_yen: int | None  # 基本額; None when the fee table has no base row
+
+
+@dataclass(frozen=True)
+class DaySlots:
+    day: date
+    status: DayStatus
+    slots: list[SlotCell]
+
+
+@dataclass(frozen=True)
+class RoomSlots:
+    """One room's chosen days × its time bands."""
+
+    room: Room
+    days: list[DaySlots]
+
+    @property
+    def facility(self) -> Facility:
+        return self.room.facility
+
+
+@dataclass(frozen=True)
+class SlotGrid:
+    rooms: list[RoomSlots]
+
+    @property
+    def first_free(self) -> SlotCell | None:
+        for room in self.rooms:
+            for day in room.days:
+                for slot in day.slots:
+                    if slot.status.selectable:
+                        return slot
+        return None
+
+
+def build_slot_grid(session: Session, *, cells: list[CellRef], now: datetime, days_ahead: int) -> SlotGrid:
+    """The time bands of each chosen (room, date), with their status and 基本額.
+
+    Raises NotFound(cells=[…]) for rooms that do not exist, and SlotNotBookable(cells=[DayCell…])
+    for days on which nothing can be chosen at all (休館日, 申込期間外): a day that has
+    filled up since the grid was shown is not an error, its bands say 予約済."""
+    if not cells:
+        raise errors.EmptySelection()
+    cells = sorted(set(cells), key=lambda c: (c.room_id, c.use_date))
+    rooms = {
+        room.id: room
+        for room in session.scalars(
+            select(Room)
+            .where(Room.id.in_({c.room_id for c in cells}))
+            .options(selectinload(Room.time_bands), selectinload(Room.facility))
+        )
+    }
+    unknown = [str(c) for c in cells if c.room_id not in rooms]
+    if unknown:
+        raise errors.NotFound(cells=unknown)
+    first, last = cells[0].use_date, cells[0].use_date
+    for cell in cells:
+        first, last = min(first, cell.use_date), max(last, cell.use_date)
+    # One range over all chosen dates: a few extra rows beat a query per cell.
+    availability = _Availability(session, list(rooms.values()), first, last, now=now, days_ahead=days_ahead)
+    rates = list(session.scalars(select(FeeRate).where(FeeRate.room_id.in_(rooms.keys()))))
+
+    unbookable = []
+    by_room: dict[int, list[DaySlots]] = defaultdict(list)
+    for cell in cells:
+        room = rooms[cell.room_id]
+        slots = []
+        for band in room.time_bands:
+            status = availability.slot_status(room, cell.use_date, band)
+            # Only a free slot has a price worth showing (and only dates near today have a
+            # holiday calendar: 9999-12-31 has no next day to check).
+            fee = _base_fee(rates, room, band, cell.use_date) if status.selectable else None
+            slots.append(SlotCell(band=band, status=status, ref=SlotRef(room.id, cell.use_date, band.id), base_fee_yen=fee))
+        status = day_status_rule([s.status for s in slots])
+        if status in (DayStatus.CLOSED, DayStatus.OUT_OF_WINDOW):
+            unbookable.append(DayCell(room, cell.use_date, status))
+        by_room[room.id].append(DaySlots(cell.use_date, status, slots))
+    if unbookable:
+        raise errors.SlotNotBookable(cells=unbookable)
+    ordered = sorted(rooms.values(), key=lambda r: (r.facility.kana, r.facility.code, r.ordinal, r.id))
+    return SlotGrid([RoomSlots(room, by_room[room.id]) for room in ordered])
+
+
+def _base_fee(rates: list[FeeRate], room: Room, band: TimeBand, day: date) -> int | None:
+    """基本額: the rate for any 団体区分 without a participation fee (guide L49: the amount
+    may differ with admission fees and the like)."""
+    try:
+        return slot_fee_rule(
+            rates,
+            FeeQuery(room_id=room.id, time_band_id=band.id, use_date=day, group_class_code="", charges_participation_fee=False),
+        )
+    except NoFeeRate:
+        return None

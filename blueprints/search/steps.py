@@ -1,0 +1,39 @@
+"""The steps from 施設の検索 to 申込完了 (guide L24): the breadcrumb, and the step number
+that reader mode puts in the title and h1. The apply area continues the same steps."""
+from __future__ import annotations
+
+from flask import g
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+# guide: L24
+MENU = _l("メニュー")
+STEPS = [
+    ("search", _l("施設の検索")),
+    ("availability", _l("施設別空き状況")),
+    ("slots", _l("時間帯別空き状況")),
+    ("details", _l("詳細申請")),
+    ("confirm", _l("申込確認")),
+    ("done", _l("申込完了")),
+]
+STEP_KEYS = [key for key, _label in STEPS]
+
+
+def step_label(step: str) -> str:
+    return str(dict(STEPS)[step])
+
+
+def step_heading(step: str) -> str:
+    """The page's title and h1: the step's name; in reader mode preceded by where it stands
+    (手順 2/6 施設別空き状況), since the breadcrumb is not read as a list of steps there."""
+    label = step_label(step)
+    if g.get("presentation") == "reader":
+        return _("手順 %(n)s/%(total)s %(step)s", n=STEP_KEYS.index(step) + 1, total=len(STEPS), step=label)
+    return label
+
+
+def breadcrumb(step: str, urls: dict[str, str], menu_url: str) -> dict:
+    """Context for components/_breadcrumb.html: メニュー, then every step, the earlier ones
+    linked where `urls` knows where they are."""
+    steps = [(str(MENU), menu_url)] + [(str(label), urls.get(key)) for key, label in STEPS]
+    return {"steps": steps, "current": STEP_KEYS.index(step) + 1}
