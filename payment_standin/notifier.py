@@ -43,6 +43,7 @@ class Notifier:
         self._thread: threading.Thread | None = None
         self._pid: int | None = None
         self._lock = threading.Lock()
+        self._stop = threading.Event()
 
     # One pass ------------------------------------------------------------------------------
     def run_pass(self) -> PassResult:
@@ -97,11 +98,18 @@ class Notifier:
                 return
             self._pid = os.getpid()
             self._wake = threading.Event()
-            self._thread = threading.Thread(target=self.run_forever, name="standin-notifier", daemon=True)
+            self._thread = threading.Thread(target=self.run_forever, args=(self._stop,), name="standin-notifier", daemon=True)
             self._thread.start()
 
-    def run_forever(self, stop: threading.Event | None = None) -> None:
-        while stop is None or not stop.is_set():
+    def stop(self) -> None:
+        """Stop this process's thread after its current pass (tests, shutdown)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None and self._thread.is_alive():
+            self._thread.join(10)
+
+    def run_forever(self, stop: threading.Event) -> None:
+        while not stop.is_set():
             try:
                 self.run_pass()
             except Exception:  # keep delivering whatever one pass ran into

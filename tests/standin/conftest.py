@@ -85,6 +85,7 @@ def make_standin(standin_database_url, tmp_path, clock):
 
     yield build
     for application in apps:
+        application.extensions["standin_notifier"].stop()
         application.extensions["standin_db"].dispose()
 
 
@@ -216,7 +217,7 @@ def receiver():
 
     server = make_server("127.0.0.1", 0, handle, threaded=True)
     holder["receiver"] = Receiver(url=f"http://127.0.0.1:{server.server_port}/payments/notify")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield holder["receiver"]
     server.shutdown()
