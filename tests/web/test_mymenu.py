@@ -13,7 +13,7 @@ from sqlalchemy import event, select
 
 from models.account import Resident
 from models.facility import Room
-from models.reservation import Reservation
+from models.reservation import CounterPayment, Reservation
 from models.reservation_rules import ReservationState
 from tests.conftest import HTMX_HEADERS, csrf_token_from
 
@@ -208,6 +208,30 @@ def test_each_row_says_its_state_and_payment_state_in_words(client, auth, app):
         _, row = row_of(page, r.number)
         assert row[0].startswith("取消済")
         assert row[5] == ""
+
+
+def test_money_held_on_a_cancelled_booking_is_marked_for_refund(client, auth, app):
+    cancelled, partly = cancelled_by_resident(app), provisional(app)[0]
+    with app.extensions["database"].write() as s:
+        paid_at = datetime(2026, 11, 22, 1, tzinfo=timezone.utc)
+        s.add(CounterPayment(reservation_id=cancelled.id, amount_yen=400, paid_at=paid_at, receipt_number="0132026112200001"))
+        s.add(CounterPayment(reservation_id=partly.id, amount_yen=100, paid_at=paid_at, receipt_number="0142026112200001"))
+    auth.login()
+    page = text(client.get(LIST))
+
+    _, row = row_of(page, cancelled.number)
+    assert row[0] == "取消済 支払あり(※)（還付の手続きが必要）"
+    assert "状態に「(※)」が付いている予約は、還付金が発生しているため、クレジット決済画面から還付を行う必要があります。" in page
+
+    _, row = row_of(page, partly.number)
+    assert row[0] == "仮予約 一部支払済"
+    assert row[5] == ""  # a first payment was made: the deadline no longer applies
+
+
+def test_without_money_held_there_is_no_refund_note(client, auth):
+    auth.login()
+    page = text(client.get(LIST))
+    assert "(※)" not in page
 
 
 def test_each_detail_link_names_its_reservation_number(client, auth, app):
