@@ -30,16 +30,20 @@ class RoomAnswersForm(FlaskForm):
         csrf = False
 
     purpose = SelectField(
+        # guide: L43
         _l("利用目的"),
         validate_choice=False,  # checked against the room's purposes, with our own message
         validators=[InputRequired(message=_l("利用目的を選択してください。"))],
     )
     attendees = StringField(
+        # guide: L43
         _l("利用人数"),
         validators=[InputRequired(message=_l("利用人数を入力してください。"))],
     )
     charges_fee = RadioField(
+        # guide: L43
         _l("参加費等の有無"),
+        # guide: L43
         choices=[SelectChoice("yes", _l("あり")), SelectChoice("no", _l("なし"))],
         validate_choice=False,
         validators=[InputRequired(message=_l("参加費等の有無を選択してください。"))],

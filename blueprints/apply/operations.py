@@ -63,6 +63,7 @@ class SlotProblem(str, enum.Enum):
     NOT_BOOKABLE = "not_bookable"  # 休館日, 申込期間外, or already started
     REBOOKING_BLOCKED = "rebooking_blocked"  # 再予約不可
     TAKEN = "taken"  # another group holds it
+    ALREADY_BOOKED = "already_booked"  # this group holds it already (applied in another tab, or Back)
 
 
 @dataclass(frozen=True)
@@ -195,6 +196,7 @@ def prepare_selection(
 
     statuses = slot_statuses(session, slots, resident_id=resident_id, now=now, days_ahead=days_ahead)
     blocked = _cancelled_by(session, resident_id, slots)
+    holders = _holders(session, slots)
     selection = Selection(resident=resident, group_classes=group_classes, lines=[])
     for line in sorted(lines, key=_display_order):
         status = statuses[line.slot]
@@ -203,7 +205,8 @@ def prepare_selection(
         elif line.slot in blocked:
             selection.refused.setdefault(SlotProblem.REBOOKING_BLOCKED, []).append(line)
         elif status is SlotStatus.TAKEN:
-            selection.refused.setdefault(SlotProblem.TAKEN, []).append(line)
+            problem = SlotProblem.ALREADY_BOOKED if holders.get(line.slot) == resident_id else SlotProblem.TAKEN
+            selection.refused.setdefault(problem, []).append(line)
         else:
             selection.lines.append(line)
     return selection
@@ -372,6 +375,18 @@ def _band(room: Room | None, slot: SlotRef) -> TimeBand:
     if band is None:
         raise errors.NotFound(band=slot.time_band_id)
     return band
+
+
+def _holders(session: Session, slots: list[SlotRef]) -> dict[SlotRef, int]:
+    """Who holds each of the slots that are taken."""
+    keys = [(s.room_id, s.use_date, s.time_band_id) for s in slots]
+    rows = session.execute(
+        select(Reservation.room_id, Reservation.use_date, Reservation.time_band_id, Reservation.resident_id).where(
+            tuple_(Reservation.room_id, Reservation.use_date, Reservation.time_band_id).in_(keys),
+            Reservation.state.in_(ACTIVE_STATES),
+        )
+    ).all()
+    return {SlotRef(room, day, band): holder for room, day, band, holder in rows}
 
 
 def _taken(session: Session, slots: list[SlotRef]) -> set[SlotRef]:

@@ -36,14 +36,21 @@ bp = Blueprint("apply", __name__, url_prefix="/apply")
 # More slots than this in one application is not something a resident does by hand.
 MAX_SLOTS = 20
 
-# guide: L24
+# The guide's breadcrumb (L24).
 STEPS = (
+    # guide: L24
     _l("メニュー"),
+    # guide: L24
     _l("施設の検索"),
+    # guide: L24
     _l("施設別空き状況"),
+    # guide: L24
     _l("時間帯別空き状況"),
+    # guide: L24
     _l("詳細申請"),
+    # guide: L24
     _l("申込確認"),
+    # guide: L24
     _l("申込完了"),
 )
 DETAILS_STEP, CONFIRM_STEP, COMPLETE_STEP = 4, 5, 6
@@ -149,6 +156,7 @@ def complete(application_id: int):
             rooms_of[r.room.facility.id].append(r.room)
     return render_page(
         "apply/complete.html",
+        # guide: L26
         title=_step_title(COMPLETE_STEP, _("予約申込 完了")),
         steps=_steps(COMPLETE_STEP),
         current_step=COMPLETE_STEP,
@@ -324,7 +332,7 @@ def _nothing_left(problems: list[ErrorItem], step: int, selection: Selection):
         "apply/refused.html",
         title=_step_title(step, str(STEPS[step])),
         errors=problems + [ErrorItem(_("選択した時間帯はすべて申込できません。別の時間帯を選択してください。"))],
-        status=409 if selection.refused.get(SlotProblem.TAKEN) else 422,
+        status=409 if _is_conflict(selection) else 422,
         steps=_steps(step),
         current_step=step,
         back_url=_slots_url(chosen),
@@ -333,19 +341,26 @@ def _nothing_left(problems: list[ErrorItem], step: int, selection: Selection):
 
 def _refused_slot_errors(selection: Selection) -> list[ErrorItem]:
     items = []
-    for problem in (SlotProblem.TAKEN, SlotProblem.NOT_BOOKABLE, SlotProblem.REBOOKING_BLOCKED):
+    for problem in (SlotProblem.TAKEN, SlotProblem.ALREADY_BOOKED, SlotProblem.NOT_BOOKABLE, SlotProblem.REBOOKING_BLOCKED):
         lines = selection.refused.get(problem)
-        if lines:
-            items.append(domain_error_item(PROBLEM_ERRORS[problem](), slots=_("、").join(_slot_in_words(line) for line in lines)))
+        if not lines:
+            continue
+        words = _("、").join(_slot_in_words(line) for line in lines)
+        if problem is SlotProblem.ALREADY_BOOKED:
+            items.append(ErrorItem(_("選択した時間帯は、既に申込済みです。マイメニューの「予約内容の確認・取消」で確認できます: %(slots)s", slots=words)))
+        else:
+            items.append(domain_error_item(PROBLEM_ERRORS[problem](), slots=words))
     return items
+
+
+def _is_conflict(selection: Selection) -> bool:
+    return bool(selection.refused.get(SlotProblem.TAKEN) or selection.refused.get(SlotProblem.ALREADY_BOOKED))
 
 
 def _status_for(items: list[ErrorItem], selection: Selection) -> int:
     if not items:
         return 200
-    if selection.refused.get(SlotProblem.TAKEN):
-        return 409
-    return 422
+    return 409 if _is_conflict(selection) else 422
 
 
 def _slot_in_words(line: SlotLine) -> str:

@@ -33,6 +33,7 @@ FREE_201 = SlotRef(ROOM_201, date(2026, 12, 22), 1)  # 400円
 TAKEN_BY_CIRCLE = SlotRef(ROOM_702, date(2026, 12, 3), 19)
 CANCELLED_BY_MEGURO = SlotRef(ROOM_201, date(2026, 12, 7), 2)
 CLOSED_DAY = SlotRef(ROOM_201, date(2026, 12, 14), 1)
+MEGUROS_OWN = SlotRef(ROOM_201, date(2026, 12, 3), 2)  # 目黒団体's 仮予約
 ANSWERS = {
     ROOM_202: RoomAnswers(purpose_id=1, attendees=5, charges_participation_fee=False),
     ROOM_201: RoomAnswers(purpose_id=2, attendees=30, charges_participation_fee=True),
@@ -95,14 +96,15 @@ def test_slot_ref_round_trips():
 
 
 def test_selection_sorts_out_what_cannot_be_applied_for(db):
-    selection, session = prepare(db, [FREE_B, TAKEN_BY_CIRCLE, CANCELLED_BY_MEGURO, CLOSED_DAY, FREE_A, FREE_201])
+    selection, session = prepare(db, [FREE_B, TAKEN_BY_CIRCLE, CANCELLED_BY_MEGURO, CLOSED_DAY, FREE_A, FREE_201, MEGUROS_OWN])
     try:
         assert selection.slots == [FREE_201, FREE_A, FREE_B]  # by facility, room, date, time
         assert [line.slot for line in selection.refused[SlotProblem.TAKEN]] == [TAKEN_BY_CIRCLE]
+        assert [line.slot for line in selection.refused[SlotProblem.ALREADY_BOOKED]] == [MEGUROS_OWN]
         assert [line.slot for line in selection.refused[SlotProblem.REBOOKING_BLOCKED]] == [CANCELLED_BY_MEGURO]
         assert [line.slot for line in selection.refused[SlotProblem.NOT_BOOKABLE]] == [CLOSED_DAY]
         assert [room.id for room in selection.rooms] == [ROOM_201, ROOM_202]
-        assert len(selection.chosen) == 6
+        assert len(selection.chosen) == 7
         assert [gc.group_class_id for gc in selection.group_classes] == [ADULT]
     finally:
         session.close()

@@ -253,6 +253,17 @@ def test_a_slot_taken_by_another_group_is_named_and_the_rest_kept(client, meguro
     assert f'name="slot" value="{FREE_A}"' in main and TAKEN_BY_OTHERS not in main
 
 
+def test_going_back_after_applying_says_the_slots_are_already_booked(client, meguro):
+    page = confirm_page(client)
+    assert client.post("/apply", data=submit_form(page)).status_code == 303
+    again = client.get("/apply/confirm?" + query([FREE_A, FREE_B], **ROOM2_ANSWERS))
+    assert again.status_code == 409
+    html = again.get_data(as_text=True)
+    assert "選択した時間帯は、既に申込済みです。" in html and "2026/12/1(火) 9:00~12:00" in html
+    assert "他の方が先に申し込みました" not in html
+    assert '<a href="/mymenu/">マイメニューへ戻る</a>' in html
+
+
 def test_rebooking_a_cancelled_slot_is_blocked_for_the_same_group_only(client, auth):
     auth.login()
     response = client.get("/apply/details?" + query([CANCELLED_BY_MEGURO]))
@@ -312,7 +323,7 @@ def test_confirm_shows_each_slot_its_fee_and_every_answer_with_a_change_link(cli
     assert "大会・式典" in main and "12人" in main and "あり" in main
     for field in ("r2-purpose", "r2-attendees", "r2-charges_fee-0", "r1-purpose", "r1-attendees", "r1-charges_fee-0"):
         assert f'#{field}">変更<span class="visually-hidden">' in main
-    assert "（202【旧第2会議室】 の利用人数）" in main
+    assert '変更<span class="visually-hidden"> 202【旧第2会議室】 の利用人数</span>' in main
     assert "※この料金は基本額です。" in main and "入場料の有無等により異なる場合があります。" in main
     assert '<form method="post" action="/apply"' in main
     assert "申込</button>" in main and "前に戻る" in main
@@ -502,6 +513,15 @@ def test_another_residents_completion_page_is_not_found(app, client, auth):
     assert client.get("/apply/complete/999999").status_code == 404
     assert client.get("/apply/complete/99999999999999").status_code == 404
     assert client.get("/apply/complete/abc").status_code == 404
+
+
+def test_reader_mode_completion_says_card_payment_is_not_available_here(client, meguro):
+    location = client.post("/apply", data=submit_form(confirm_page(client))).headers["Location"]
+    token = csrf_token_from(client.get("/").get_data(as_text=True))
+    client.post("/settings/reader", data={"csrf_token": token, "presentation": "reader", "next": "/"})
+    page = client.get(location).get_data(as_text=True)
+    assert "<h1>手順 6/6 予約申込 完了</h1>" in page
+    assert "※読み上げ用ブラウザモードからはクレジット決済は行えません。" in page
 
 
 def test_completion_numbers_are_per_fiscal_year(app, client, meguro):
