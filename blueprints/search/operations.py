@@ -111,14 +111,19 @@ class _Availability:
     def __init__(self, session: Session, rooms: list[Room], first: date, last: date, *, now: datetime, days_ahead: int):
         self.now = now
         self.window = booking_window_rule(jst_day(now), days_ahead)
-        facility_ids = {room.facility_id for room in rooms}
-        self.closed_dates: dict[int, set[date]] = defaultdict(set)
+        facilities = {room.facility_id: room.facility for room in rooms}
+        listed: dict[int, set[date]] = defaultdict(set)
         for facility_id, day in session.execute(
             select(ClosedDate.facility_id, ClosedDate.day).where(
-                ClosedDate.facility_id.in_(facility_ids), ClosedDate.day.between(first, last)
+                ClosedDate.facility_id.in_(facilities), ClosedDate.day.between(first, last)
             )
         ):
-            self.closed_dates[facility_id].add(day)
+            listed[facility_id].add(day)
+        # Per facility, once: a month of ten rooms asks about closed days 300 times.
+        self._closing = {
+            facility_id: (facility.closed_weekday_set, frozenset(listed[facility_id]))
+            for facility_id, facility in facilities.items()
+        }
         self.taken = {
             tuple(row)
             for row in session.execute(
@@ -130,20 +135,26 @@ class _Availability:
             )
         }
 
-    def slot_status(self, room: Room, day: date, band: TimeBand) -> SlotStatus:
-        facility = room.facility
-        closed = is_closed_day_rule(day, facility.closed_weekday_set, frozenset(self.closed_dates[facility.id]))
-        return slot_status_rule(
-            day=day,
-            window=self.window,
-            closed=closed,
-            taken=(room.id, day, band.id) in self.taken,
-            starts_at=jst_moment(day, band.starts_at),
-            now=self.now,
-        )
+    def slot_statuses(self, room: Room, day: date) -> list[tuple[TimeBand, SlotStatus]]:
+        """Each band of the room on that day, with its status."""
+        closed = is_closed_day_rule(day, *self._closing[room.facility_id])
+        return [
+            (
+                band,
+                slot_status_rule(
+                    day=day,
+                    window=self.window,
+                    closed=closed,
+                    taken=(room.id, day, band.id) in self.taken,
+                    starts_at=jst_moment(day, band.starts_at),
+                    now=self.now,
+                ),
+            )
+            for band in room.time_bands
+        ]
 
     def day_status(self, room: Room, day: date) -> DayStatus:
-        return day_status_rule([self.slot_status(room, day, band) for band in room.time_bands])
+        return day_status_rule([status for _band, status in self.slot_statuses(room, day)])
 
 
 # 施設別空き状況 -------------------------------------------------------------------------
@@ -310,8 +321,7 @@ def build_slot_grid(session: Session, *, cells: list[CellRef], now: datetime, da
     for cell in cells:
         room = rooms[cell.room_id]
         slots = []
-        for band in room.time_bands:
-            status = availability.slot_status(room, cell.use_date, band)
+        for band, status in availability.slot_statuses(room, cell.use_date):
             # Only a free slot has a price worth showing (and only dates near today have a
             # holiday calendar: 9999-12-31 has no next day to check).
             fee = _base_fee(rates, room, band, cell.use_date) if status.selectable else None

@@ -182,6 +182,8 @@ def _render_availability(form: AvailabilityForm, *, problems=()):
             "previous_url": availability_url(codes, previous, period) if previous in allowed else None,
             "next_url": availability_url(codes, following, period) if following in allowed else None,
             "chosen_cells": set(form.cell.data),
+            # The words once per page, not once per cell (a month of ten rooms has 300).
+            "day_labels": {status: (symbol, str(word)) for status, (symbol, word) in DAY_STATUSES.items()},
         }
     return render_page(
         "search/availability.html",

@@ -9,11 +9,17 @@ from flask_babel import lazy_gettext as _l
 # guide: L24
 MENU = _l("メニュー")
 STEPS = [
+    # guide: L24
     ("search", _l("施設の検索")),
+    # guide: L24
     ("availability", _l("施設別空き状況")),
+    # guide: L24
     ("slots", _l("時間帯別空き状況")),
+    # guide: L24
     ("details", _l("詳細申請")),
+    # guide: L24
     ("confirm", _l("申込確認")),
+    # guide: L24
     ("done", _l("申込完了")),
 ]
 STEP_KEYS = [key for key, _label in STEPS]
