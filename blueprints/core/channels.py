@@ -65,13 +65,16 @@ def init_app(app: Flask, profile: str) -> None:
         raise ValueError(f"unknown profile {profile!r}")
     app.config["PROFILE"] = profile
 
-    @app.before_request
     def set_channel() -> None:
         g.profile = profile
         prefs = read_preferences()
         g.preferences = prefs
         g.presentation = prefs.presentation
         g.locale = prefs.locale
+
+    # First of all hooks: CSRF and rate-limit refusals raised by earlier-registered hooks
+    # must already speak the resident's language and use their layout.
+    app.before_request_funcs.setdefault(None, []).insert(0, set_channel)
 
     @app.context_processor
     def channel_context() -> dict:

@@ -292,3 +292,23 @@ def test_repeated_login_attempts_are_slowed_down_with_a_message(limited_app):
     # Even the right password waits; reading the login page does not.
     assert client.get("/mymenu/").status_code == 302
     assert client.get("/login").status_code == 200
+
+
+def test_refusals_before_the_view_speak_the_residents_language(limited_app):
+    """CSRF and rate-limit refusals come from hooks that run before the view: they must
+    still know the resident chose English."""
+    client = limited_app.test_client()
+    client.set_cookie("pref_locale", "en")
+    no_token = client.post("/login", data={"registration_kind": "assembly", "registration_number": "40675", "password": "x"})
+    html = no_token.get_data(as_text=True)
+    assert no_token.status_code == 400
+    assert '<html lang="en"' in html
+    assert "The form has expired or was not sent correctly." in html
+    assert title_of(html).startswith("Error: ")
+    for _ in range(3):
+        post_login(client, password="guess")
+    blocked = post_login(client, password="guess")
+    html = blocked.get_data(as_text=True)
+    assert blocked.status_code == 429
+    assert '<html lang="en"' in html
+    assert "There were too many attempts in a short time." in html
