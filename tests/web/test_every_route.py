@@ -269,7 +269,8 @@ class Crawl:
             self.failures.append(f"{self.visitor}: GET {url}{' [htmx]' if fragment else ''} → {response.status_code}")
         if endpoint and not fragment:
             self.statuses[endpoint].append(response.status_code)
-        if not fragment and response.status_code < 500 and response.mimetype == "text/html":
+        shown = response.status_code < 300 or 400 <= response.status_code < 500  # not a redirect
+        if not fragment and shown and response.mimetype == "text/html":
             self.pages[url] = response.get_data(as_text=True)
         return response.status_code
 
