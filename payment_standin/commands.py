@@ -1,4 +1,5 @@
-"""`flask --app payment_standin.app …` commands: init-db, notify-pending."""
+"""`flask --app payment_standin.app notify-pending [--loop]`: the delivery pass by hand or
+as a separate loop process (the served app also runs it in a thread)."""
 from __future__ import annotations
 
 import threading
@@ -8,11 +9,6 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    @app.cli.command("init-db")
-    def init_db() -> None:
-        """Create the provider's tables (create_app does it too; this says so)."""
-        click.echo(f"payments database ready: {app.config['PAYMENTS_DATABASE_URL']}")
-
     @app.cli.command("notify-pending")
     @click.option("--loop", is_flag=True, help="Keep running, one pass every NOTIFY_POLL_SECONDS.")
     def notify_pending(loop: bool) -> None:

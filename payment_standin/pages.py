@@ -17,8 +17,8 @@ from payment_standin.cards import Brand, CardProblem, Field, InvalidCard, Proble
 from payment_standin.errors import ExtensionLimitReached, SessionClosed, SessionNotFound
 from payment_standin.i18n import JST, clock_time, locale_or_default
 from payment_standin.models import PaymentSession
-from payment_standin.security import content_security_policy
 from payment_standin.operations import PaymentOutcome
+from payment_standin.security import content_security_policy
 from payment_standin.status import is_payable
 
 bp = Blueprint("pay", __name__)
