@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
-from blueprints.apply.forms import CHARGES, GroupClassForm, RoomAnswersForm, room_prefix
+from blueprints.apply.forms import GroupClassForm, RoomAnswersForm
 from blueprints.apply.operations import (
     RoomAnswers,
     Selection,
@@ -23,7 +23,7 @@ from blueprints.apply.operations import (
 )
 from blueprints.core import clock
 from blueprints.core.data import read_session
-from blueprints.core.errors import DOMAIN_MESSAGES, ErrorItem, domain_error_item, form_errors
+from blueprints.core.errors import ErrorItem, domain_error_item, form_errors
 from blueprints.core.formats import band, header_date, list_date, localized
 from blueprints.core.rendering import render_page
 from blueprints.core.tokens import MalformedToken, issue_token, run_once
@@ -146,14 +146,9 @@ def complete(application_id: int):
     except errors.NotFound:
         abort(404)
     reservations = application.reservations
-    facilities = []
-    for r in reservations:
-        if r.room.facility not in facilities:
-            facilities.append(r.room.facility)
-    rooms_of = {f.id: [] for f in facilities}
-    for r in reservations:
-        if r.room not in rooms_of[r.room.facility.id]:
-            rooms_of[r.room.facility.id].append(r.room)
+    # 注意事項 once per facility, naming its rooms (in the order they appear above).
+    facilities = list({r.room.facility.id: r.room.facility for r in reservations}.values())
+    rooms_of = {f.id: list({r.room.id: r.room for r in reservations if r.room.facility.id == f.id}.values()) for f in facilities}
     return render_page(
         "apply/complete.html",
         # guide: L26
@@ -194,12 +189,12 @@ class _Answers:
 
     def __init__(self, selection: Selection, values: MultiDict | None, *, validate: bool = True, rooms=None):
         self.selection = selection
-        self.rooms = [RoomAnswersForm(room, formdata=values) for room in (selection.rooms if rooms is None else rooms)]
+        self.room_forms = [RoomAnswersForm(room, formdata=values) for room in (selection.rooms if rooms is None else rooms)]
         self.group_form = GroupClassForm(selection.group_classes, formdata=values) if len(selection.group_classes) > 1 else None
         self.valid = False
         self.errors: list[ErrorItem] = []
         if validate:
-            forms = ([self.group_form] if self.group_form else []) + self.rooms
+            forms = ([self.group_form] if self.group_form else []) + self.room_forms
             results = [form.validate() for form in forms]
             self.valid = all(results)
             for form in forms:
@@ -207,23 +202,32 @@ class _Answers:
 
     @property
     def group_class_id(self) -> int:
+        """The 団体区分 to apply with (call after a successful validate())."""
         if self.group_form is None:
             return self.selection.group_classes[0].group_class_id
         return int(self.group_form.group_class.data)
 
     @property
+    def chosen_group_class_id(self) -> int:
+        """The 団体区分 chosen so far, for the 基本額 shown on 詳細申請; the first valid one
+        until a valid choice is made."""
+        held = {str(h.group_class_id): h.group_class_id for h in self.selection.group_classes}
+        chosen = self.group_form.group_class.data if self.group_form else None
+        return held.get(chosen, self.selection.group_classes[0].group_class_id)
+
+    @property
     def by_room(self) -> dict[int, RoomAnswers]:
-        return {form.room.id: form.answers() for form in self.rooms}
+        return {form.room.id: form.answers() for form in self.room_forms}
 
     def form_of(self, room) -> RoomAnswersForm:
-        return next(form for form in self.rooms if form.room.id == room.id)
+        return next(form for form in self.room_forms if form.room.id == room.id)
 
     def query(self) -> list[tuple[str, str]]:
         """The selection and the answers as a query string (also the hidden inputs of 申込)."""
         pairs = [("slot", str(slot)) for slot in self.selection.slots]
         if self.group_form is not None:
             pairs.append(("group_class", self.group_form.group_class.data or ""))
-        for form in self.rooms:
+        for form in self.room_forms:
             pairs += [
                 (form.purpose.name, form.purpose.data or ""),
                 (form.attendees.name, (form.attendees.data or "").strip()),
@@ -238,10 +242,6 @@ class _Answers:
 def _details_page(selection: Selection, answers: _Answers, *, problems: list[ErrorItem], status: int | None = None):
     if not selection.lines:
         return _nothing_left(problems, DETAILS_STEP, selection)
-    default_class = answers.group_form.group_class.data if answers.group_form else None
-    group_class_id = int(default_class) if default_class and default_class.isdigit() else selection.group_classes[0].group_class_id
-    if group_class_id not in {h.group_class_id for h in selection.group_classes}:
-        group_class_id = selection.group_classes[0].group_class_id
     return render_page(
         "apply/details.html",
         title=_step_title(DETAILS_STEP, _("詳細申請")),
@@ -251,7 +251,7 @@ def _details_page(selection: Selection, answers: _Answers, *, problems: list[Err
         current_step=DETAILS_STEP,
         selection=selection,
         answers=answers,
-        fees=quote_fees(read_session(), selection, group_class_id=group_class_id),
+        fees=quote_fees(read_session(), selection, group_class_id=answers.chosen_group_class_id),
         back_url=_slots_url(selection.lines),
     )
 
