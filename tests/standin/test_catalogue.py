@@ -3,7 +3,9 @@ the same placeholders."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
@@ -11,12 +13,25 @@ from babel.messages.pofile import read_po
 from payment_standin.settings import PACKAGE_DIR
 
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+GUIDE = Path(__file__).resolve().parents[3] / "shared" / "seed" / "000_c5d2eea50d2ae021.txt"
+# Jinja strips the "guide:" tag from template comments; Python keeps it.
+CITATION = re.compile(r"(?:guide:\s*)?L(\d+)")
+
+
+def extracted() -> dict[str, list[str]]:
+    """msgid → the comments written immediately before it."""
+    with (PACKAGE_DIR / "babel.cfg").open() as config:
+        method_map, options_map = parse_mapping_cfg(config)
+    messages: dict[str, list[str]] = {}
+    for _filename, _line, message, comments, _context in extract_from_dir(
+        str(PACKAGE_DIR), method_map, options_map, comment_tags=("guide:",), strip_comment_tags=False
+    ):
+        messages.setdefault(message, []).extend(comments)
+    return messages
 
 
 def extracted_msgids() -> set[str]:
-    with (PACKAGE_DIR / "babel.cfg").open() as config:
-        method_map, options_map = parse_mapping_cfg(config)
-    return {message for _filename, _line, message, *_ in extract_from_dir(str(PACKAGE_DIR), method_map, options_map)}
+    return set(extracted())
 
 
 def test_every_text_has_an_english_translation_with_the_same_placeholders():
@@ -28,3 +43,16 @@ def test_every_text_has_an_english_translation_with_the_same_placeholders():
     assert missing == [], missing
     for msgid in msgids:
         assert set(PLACEHOLDER.findall(msgid)) == set(PLACEHOLDER.findall(catalogue[msgid])), msgid
+
+
+@pytest.mark.skipif(not GUIDE.exists(), reason="the guide is not next to the repository")
+def test_guide_citations_point_at_the_line_with_that_text():
+    lines = GUIDE.read_text(encoding="utf-8").splitlines()
+    cited = 0
+    for msgid, comments in extracted().items():
+        for comment in comments:
+            for number in CITATION.findall(comment):
+                pattern = re.escape(msgid).replace(re.escape("%(minutes)s"), r"\d+")
+                assert re.search(pattern, lines[int(number) - 1]), (msgid, number)
+                cited += 1
+    assert cited >= 14
