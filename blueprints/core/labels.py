@@ -31,19 +31,20 @@ CANCEL_KINDS = {
     CancelKind.STAFF: _l("施設による取消"),
 }
 
-# A symbol and the words, always shown together (never a symbol alone).
+# A symbol and the words, always shown together (never a symbol alone). The symbols show
+# on English pages too, so none is a full-width form (− is U+2212, not －).
 DAY_STATUSES = {
     DayStatus.FREE: ("○", _l("空き")),
     DayStatus.PARTLY_FREE: ("△", _l("一部空き")),
     DayStatus.FULL: ("×", _l("空きなし")),
-    DayStatus.OUT_OF_WINDOW: ("－", _l("申込期間外")),
+    DayStatus.OUT_OF_WINDOW: ("−", _l("申込期間外")),
     DayStatus.CLOSED: ("■", _l("休館日")),
 }
 
 SLOT_STATUSES = {
     SlotStatus.FREE: ("○", _l("空き")),
     SlotStatus.TAKEN: ("×", _l("予約済")),
-    SlotStatus.OUT_OF_WINDOW: ("－", _l("申込期間外")),
+    SlotStatus.OUT_OF_WINDOW: ("−", _l("申込期間外")),
     SlotStatus.CLOSED: ("■", _l("休館日")),
 }
 
