@@ -81,19 +81,32 @@ def axe_check_url(driver, url: str, context_name: str, cookies: list[dict] | Non
 _OVERFLOW = """
 const root = document.documentElement;
 const limit = root.clientWidth;
+// Is `el` clipped by a scrolling (or hidden-overflow) ancestor? An absolutely positioned
+// element escapes every such ancestor below its containing block (the nearest positioned
+// ancestor): visually hidden text in a table region is the usual culprit.
+function clipped(el) {
+  let position = getComputedStyle(el).position;
+  if (position === "fixed") return false;
+  let needPositioned = position === "absolute";
+  for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+    const style = getComputedStyle(p);
+    if (!needPositioned && ["auto", "scroll", "hidden", "clip"].includes(style.overflowX)) return true;
+    if (needPositioned && style.position !== "static") {
+      if (["auto", "scroll", "hidden", "clip"].includes(style.overflowX)) return true;
+      needPositioned = style.position === "absolute";
+      if (style.position === "fixed") return false;
+    }
+  }
+  return false;
+}
 const wide = [];
 for (const el of document.body.querySelectorAll("*")) {
   const box = el.getBoundingClientRect();
-  if (box.width === 0 || box.right <= limit + 0.5) continue;
-  // Content inside a scrolling region scrolls there, not the page.
-  let inside = false;
-  for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
-    const overflow = getComputedStyle(p).overflowX;
-    if (overflow === "auto" || overflow === "scroll" || overflow === "hidden") { inside = true; break; }
-  }
-  if (!inside) wide.push(el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") +
-    (el.className && typeof el.className === "string" ? "." + el.className.trim().split(/\\s+/).join(".") : "") +
-    " (right edge " + Math.round(box.right) + "px)");
+  if ((box.width === 0 && box.height === 0) || box.right <= limit + 0.5) continue;
+  if (clipped(el)) continue;
+  wide.push(el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") +
+    (el.className && typeof el.className === "string" && el.className.trim() ? "." + el.className.trim().split(/\\s+/).join(".") : "") +
+    " (right edge " + Math.round(box.right) + "px" + (el.textContent ? ", text " + JSON.stringify(el.textContent.trim().slice(0, 30)) : "") + ")");
   if (wide.length >= 10) break;
 }
 return {scrollWidth: root.scrollWidth, clientWidth: limit, innerWidth: window.innerWidth, wide: wide};

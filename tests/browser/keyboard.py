@@ -137,3 +137,31 @@ def assert_focused(driver, predicate: Focus) -> WebElement:
     current = active_element(driver)
     assert predicate(current), f"expected focus on the {predicate}, but it is on {describe(current)}"
     return current
+
+
+def choose_radio(driver, name: str, value: str) -> WebElement:
+    """Tab into the radio group `name` (at its checked button, or its first when none is),
+    check it with Space if need be, then move the choice with the arrow keys, as a
+    keyboard user does in any radio group."""
+    tab_to(driver, matching_css(f"input[type=radio][name='{name}']"))
+    target = with_value(value, name=name)
+    if not active_element(driver).is_selected():
+        press_space(driver)
+    for _ in range(8):
+        if target(active_element(driver)):
+            break
+        press_arrow(driver, "down")
+    current = active_element(driver)
+    assert target(current) and current.is_selected(), f"could not choose {value!r} in the radio group {name!r}"
+    return current
+
+
+def choose_option(driver, select: Focus, value: str) -> WebElement:
+    """Tab to a closed <select> and move its choice with the arrow keys (Chromium on Linux
+    changes the choice without opening the list)."""
+    element = tab_to(driver, select)
+    for _ in range(30):
+        if element.get_attribute("value") == value:
+            return element
+        press_arrow(driver, "down")
+    pytest.fail(f"the arrow keys never chose {value!r} in the {select}", pytrace=False)

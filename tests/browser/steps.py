@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 from tests.browser.keyboard import (
+    choose_radio,
     matching_css,
-    press_arrow,
     press_enter,
-    press_space,
     tab_to,
     type_text,
     with_id,
-    with_value,
 )
 from tests.browser.live_server import LiveServer
 from tests.browser.navigation import new_page, page_change
@@ -27,21 +25,12 @@ def open_page(driver, server: LiveServer, path: str = "/") -> None:
 
 
 def log_in_by_keyboard(driver, number: str = "40675", password: str = DEMO_PASSWORD, kind: str = "assembly") -> None:
-    """Fill in the ログイン page shown now with Tab, Shift+Tab, Space and typing, then press
+    """Fill in the ログイン page shown now with Tab, Space and typing, then press
     Enter on the ログイン button. With no radio checked, Tab enters the group at its first
     button (集会・学校), which Space checks; the other (スポーツ) is reached, as in any
-    radio group, with the arrow keys, which also check it."""
+    radio group, with an arrow key."""
     assert driver.find_elements("css selector", "form[action$='/login']"), f"no login form on {driver.current_url}"
-    tab_to(driver, matching_css("input[name='registration_kind']"))
-    if not driver.switch_to.active_element.is_selected():
-        press_space(driver)
-    radio = with_value(kind, name="registration_kind")
-    for _ in range(3):
-        if radio(driver.switch_to.active_element):
-            break
-        press_arrow(driver, "down")
-    assert radio(driver.switch_to.active_element), f"no {kind} registration kind reachable by arrow keys"
-    assert driver.switch_to.active_element.is_selected(), "Space did not check the registration kind"
+    choose_radio(driver, "registration_kind", kind)
     tab_to(driver, with_id("registration_number"))
     type_text(driver, number)
     tab_to(driver, with_id("password"))
