@@ -5,7 +5,7 @@ several rooms, a 当選, a counter-paid 本予約, and two 取消済 (by the res
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from html.parser import HTMLParser
 
 import pytest
