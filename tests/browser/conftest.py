@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from flask import Flask
 
 from app import create_app
 from tests.browser.chromium import Chromium
@@ -26,20 +27,31 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.browser)
 
 
-def _serve(profile, database_url, tmp_path):
-    application = create_app(profile, make_config(database_url, tmp_path))
-    server = LiveServer(application).start()
-    return application, server
+@pytest.fixture
+def serve_app(database_url, tmp_path):
+    """Start an app instance (`standard` or `kiosk`, config overrides allowed) on the test's
+    database at FROZEN_NOW; every instance stops at the end of the test, which fails if any
+    of them answered 5xx."""
+    running: list[tuple[Flask, LiveServer]] = []
+
+    def serve(profile: str = "standard", **overrides) -> LiveServer:
+        application = create_app(profile, make_config(database_url, tmp_path / f"{profile}-{len(running)}", **overrides))
+        server = LiveServer(application).start()
+        running.append((application, server))
+        return server
+
+    yield serve
+    for application, server in running:
+        server.stop()
+        application.extensions["database"].dispose()
+    errors = [error for _app, server in running for error in server.server_errors]
+    assert not errors, f"the server answered with an error: {errors}"
 
 
 @pytest.fixture
-def live_server(database_url, tmp_path):
+def live_server(serve_app):
     """The standard-profile site on a free port, at FROZEN_NOW, on a fresh seeded database."""
-    application, server = _serve("standard", database_url, tmp_path)
-    yield server
-    server.stop()
-    application.extensions["database"].dispose()
-    assert not server.server_errors, f"the server answered with an error: {server.server_errors}"
+    return serve_app("standard")
 
 
 @pytest.fixture(scope="module")

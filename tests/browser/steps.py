@@ -54,3 +54,10 @@ def switch_language_by_keyboard(driver, locale: str) -> None:
         press_enter(driver)
     lang = driver.find_element("css selector", "html").get_attribute("lang")
     assert lang == locale, f"the page is still in {lang!r} after choosing {locale!r}"
+
+
+def toggle_reader_mode_by_keyboard(driver) -> None:
+    """Press the header's 読み上げ button (a plain form POST, then the same page)."""
+    tab_to(driver, matching_css("form[action$='/settings/reader'] button"))
+    with new_page(driver):
+        press_enter(driver)
