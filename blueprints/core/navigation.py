@@ -4,6 +4,10 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, g, request
+from werkzeug.routing import IntegerConverter
+
+# The largest id a PostgreSQL INTEGER column holds.
+MAX_ROW_ID = 2**31 - 1
 
 
 def safe_next_url(value: str | None, fallback: str) -> str:
@@ -30,5 +34,16 @@ def call_centre_hours() -> str:
     return current_app.config["CALL_CENTRE_HOURS_EN" if g.get("locale") == "en" else "CALL_CENTRE_HOURS_JA"]
 
 
+class RowIdConverter(IntegerConverter):
+    """`<int:…>` in every route: only numbers a database id can be, so a forged huge id is
+    a plain 404 instead of a database overflow error."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ROW_ID)
+        super().__init__(map, *args, **kwargs)
+
+
 def init_app(app: Flask) -> None:
+    # Before the blueprints register their rules, so that every <int:…> uses it.
+    app.url_map.converters["int"] = RowIdConverter
     app.jinja_env.globals.update(current_path=current_path, call_centre_hours=call_centre_hours)

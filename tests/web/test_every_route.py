@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 import pytest
 from sqlalchemy import select
 from werkzeug.routing import Map, Rule
+from werkzeug.routing.converters import AnyConverter, NumberConverter
 
 from models.account import Resident
 from models.facility import Facility, Room, TimeBand
@@ -78,7 +79,7 @@ def demo_values(session) -> dict[str, list]:
 
 
 # Values that point at nothing, or at someone else's thing: 404 or a message, never 500.
-FORGED_VALUES = {"int": [0, 2_147_483_648], "str": ["0000-000000", "nope", "%E3%81%82", ".."]}
+FORGED_VALUES = {"int": [0, 2_147_483_648, 2**63, 10**30], "str": ["0000-000000", "nope", "%E3%81%82", ".."]}
 
 
 class MissingDemoValue(AssertionError):
@@ -120,9 +121,9 @@ def forged_urls_for_rule(rule: Rule) -> list[str]:
     urls = []
     for name in names:
         converter = rule._converters[name]
-        kind = "int" if type(converter).__name__ == "IntegerConverter" else "str"
-        if type(converter).__name__ == "AnyConverter":
+        if isinstance(converter, AnyConverter):
             continue
+        kind = "int" if isinstance(converter, NumberConverter) else "str"
         for value in FORGED_VALUES[kind]:
             args = {n: value if n == name else "0" for n in names}
             built = rule.build(args, append_unknown=False)
