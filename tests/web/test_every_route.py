@@ -2,7 +2,7 @@
 logged out and logged in: no request answers 500. Then the links those pages show are
 followed (a bounded crawl), so states that live in query strings are visited too.
 
-A route argument with no demo value fails the test: add a row to DEMO_VALUES, so no new
+A route argument with no demo value fails the test: add it to demo_values(), so no new
 page escapes the crawl."""
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ JUNK_QUERY = {
     "start": "not-a-date",
     "date": "0000-00-00",
     "period": "zzz",
-    "facility": ["999", "%00", "013"],
+    "facility": ["999", "\x00", "013"],
     "cell": ["x", "1:2026-02-30:3", "-1"],
     "slot": ["abc", "99999999999999999999"],
     "room": "-1",
@@ -93,7 +93,7 @@ def urls_for_rule(app, rule: Rule, values: dict[str, list]) -> list[str]:
     if missing:
         raise MissingDemoValue(
             f"route {rule.rule} ({rule.endpoint}) has arguments with no demo value: {missing}. "
-            "Add them to DEMO_VALUES in tests/web/test_every_route.py."
+            "Add them to demo_values() in tests/web/test_every_route.py."
         )
     names = sorted(rule.arguments)
     adapter = app.url_map.bind("localhost")
@@ -114,7 +114,8 @@ def urls_for_rule(app, rule: Rule, values: dict[str, list]) -> list[str]:
     return urls
 
 
-def forged_urls_for_rule(rule: Rule) -> list[str]:
+def forged_urls_for_rule(rule: Rule, values: dict[str, list]) -> list[str]:
+    """One argument at a time forged, the others real."""
     if not rule.arguments or rule.endpoint in ("vendor",):
         return []
     names = sorted(rule.arguments)
@@ -125,7 +126,7 @@ def forged_urls_for_rule(rule: Rule) -> list[str]:
             continue
         kind = "int" if isinstance(converter, NumberConverter) else "str"
         for value in FORGED_VALUES[kind]:
-            args = {n: value if n == name else "0" for n in names}
+            args = {n: value if n == name else values[n][0] for n in names}
             built = rule.build(args, append_unknown=False)
             if built:
                 urls.append(built[1])
@@ -309,7 +310,7 @@ def crawl(app, client, visitor: str, *, forged: bool = True, junk: bool = True, 
             if junk:
                 run.both(f"{url}?{urlencode(JUNK_QUERY, doseq=True)}")
         if forged:
-            for url in forged_urls_for_rule(rule):
+            for url in forged_urls_for_rule(rule, values):
                 run.both(url)
     # Each search tab of the top page and the 404 page.
     for tab in ("category", "purpose", "type", "name", "list"):
