@@ -28,7 +28,8 @@ def write_session() -> Iterator[Session]:
     with database().write() as session:
         yield session
     if "read_session" in g:
-        g.read_session.expire_all()
+        # End the read transaction too: on SQLite (WAL) it would keep its old snapshot.
+        g.read_session.rollback()
 
 
 def close_read_session(_exc=None) -> None:
