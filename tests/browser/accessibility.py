@@ -55,29 +55,6 @@ def axe_check(driver, context_name: str) -> dict:
     return results
 
 
-def axe_check_url(driver, url: str, context_name: str, cookies: list[dict] | None = None) -> dict:
-    """axe on `url` loaded in `driver` (JavaScript on), with another browser's cookies:
-    how pages reached with JavaScript off are checked, since axe itself is a script."""
-    from tests.browser.navigation import new_page
-
-    if cookies is not None:
-        driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
-        for cookie in cookies:
-            driver.execute_cdp_cmd(
-                "Network.setCookie",
-                {
-                    "name": cookie["name"],
-                    "value": cookie["value"],
-                    "url": url,
-                    "path": cookie.get("path", "/"),
-                    "httpOnly": cookie.get("httpOnly", False),
-                },
-            )
-    with new_page(driver):
-        driver.get(url)
-    return axe_check(driver, context_name)
-
-
 _OVERFLOW = """
 const root = document.documentElement;
 const limit = root.clientWidth;

@@ -2,6 +2,7 @@
 on or off, Japanese by default, and the viewport sizes the accessibility checks use."""
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -10,8 +11,9 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
+# Debian's packages (bin/test installs them); CHROMIUM / CHROMEDRIVER name others.
+CHROMIUM = Path(os.environ.get("CHROMIUM") or "/usr/bin/chromium")
+CHROMEDRIVER = Path(os.environ.get("CHROMEDRIVER") or "/usr/bin/chromedriver")
 DESKTOP = (1280, 900)
 
 # As root in a container Chromium needs no sandbox; without the networking flags it

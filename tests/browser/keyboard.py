@@ -133,12 +133,6 @@ def tab_to(driver, predicate: Focus, *, max_tabs: int = 60, backwards: bool = Fa
     )
 
 
-def assert_focused(driver, predicate: Focus) -> WebElement:
-    current = active_element(driver)
-    assert predicate(current), f"expected focus on the {predicate}, but it is on {describe(current)}"
-    return current
-
-
 def choose_radio(driver, name: str, value: str) -> WebElement:
     """Tab into the radio group `name` (at its checked button, or its first when none is),
     check it with Space if need be, then move the choice with the arrow keys, as a

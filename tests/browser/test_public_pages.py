@@ -9,7 +9,13 @@ from tests.browser.accessibility import assert_no_horizontal_scroll, axe_check
 from tests.browser.chromium import set_viewport_width
 from tests.browser.keyboard import matching_css, named, press_arrow, press_enter, press_space, tab_to
 from tests.browser.navigation import new_page, wait_until
-from tests.browser.steps import LOGIN_BUTTON, log_in_by_keyboard, open_page, switch_language_by_keyboard
+from tests.browser.steps import (
+    LOGIN_BUTTON,
+    go_to_login_by_keyboard,
+    log_in_by_keyboard,
+    open_page,
+    switch_language_by_keyboard,
+)
 
 # Path → (the h1 in Japanese, in English). The English headings come from the catalogue.
 PUBLIC_PAGES = {
@@ -112,9 +118,7 @@ def test_display_settings_change_by_keyboard_and_stay_axe_clean(browser, live_se
 
 def test_keyboard_only_login_and_logout(browser, live_server):
     open_page(browser, live_server, "/")
-    tab_to(browser, matching_css(".header-nav a[href^='/login']"))
-    with new_page(browser):
-        press_enter(browser)
+    go_to_login_by_keyboard(browser)
     assert browser.find_element("css selector", "h1").text == "ログイン"
     log_in_by_keyboard(browser, number="00040675")
     # Back where the resident started, with the header showing who is logged in.
