@@ -13,7 +13,7 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from models.account import Resident
 from models.availability_rules import booking_window_rule, grid_start_range_rule
@@ -37,7 +37,7 @@ from tests.browser.keyboard import (
     tab_to,
     type_text,
 )
-from tests.browser.navigation import new_page, page_change, wait_until
+from tests.browser.navigation import page_change, wait_until
 from tests.browser.steps import log_in_by_keyboard, open_page, switch_language_by_keyboard
 from tests.conftest import DAYS_AHEAD, frozen_now
 
@@ -100,6 +100,8 @@ class Flow:
         JavaScript); at 320 px the body does not scroll sideways and `wide` content scrolls
         in its own region."""
         driver = self.driver
+        # The language chosen at the start holds through every step, login included.
+        assert driver.find_element("css selector", "html").get_attribute("lang") == self.locale, name
         if error:
             assert driver.title.startswith(self.words.error_prefix), f"{name}: title {driver.title!r}"
             assert driver.find_elements("css selector", "#error-summary"), f"{name}: no error summary"
@@ -124,10 +126,10 @@ class Flow:
         self.checked.append(name)
 
     # Moving on --------------------------------------------------------------------------
-    def activate(self, target: Focus, *, key=press_enter) -> None:
+    def activate(self, target: Focus) -> None:
         tab_to(self.driver, target, max_tabs=150)
         with page_change(self.driver):
-            key(self.driver)
+            press_enter(self.driver)
 
     def submit(self, form_css: str) -> None:
         self.activate(matching_css(f"{form_css} button[type=submit]"))
@@ -204,6 +206,7 @@ class Flow:
         self.check("details, invalid answers", error=True)
         summary = self.driver.find_element("css selector", "#error-summary").text
         assert len(self.driver.find_elements("css selector", "#error-summary li")) == 3, summary
+        assert "30" in summary, summary  # the room's capacity, in the attendees message
 
     def fill_in_details(self) -> None:
         purpose = tab_to(self.driver, matching_css("select[name$='-purpose']"))
@@ -228,12 +231,9 @@ class Flow:
         return number.group(1)
 
 
-def _reservation(server, number: str) -> Reservation:
+def _reservation_count(server) -> int:
     with server.app.extensions["database"].read_session() as session:
-        reservation = session.scalar(select(Reservation).where(Reservation.number == number))
-        assert reservation is not None, f"{number} was not stored"
-        session.expunge_all()
-        return reservation
+        return session.scalar(select(func.count()).select_from(Reservation))
 
 
 def _run_flow(driver, server, locale: str, *, javascript: bool) -> tuple[Flow, str, str, str]:
@@ -248,37 +248,41 @@ def _run_flow(driver, server, locale: str, *, javascript: bool) -> tuple[Flow, s
     flow.send_invalid_details()
     flow.fill_in_details()
     number = flow.apply()
+    assert flow.checked == FLOW_PAGES
     return flow, number, day, band
 
 
-def _assert_stored_as_chosen(server, number: str, band: str) -> None:
-    reservation = _reservation(server, number)
+def _assert_stored_as_chosen(server, number: str, day: str, band: str, locale: str) -> None:
+    """The 仮予約 in the database is the room, day and band the resident ticked (as their
+    accessible names said), with the answers given."""
     with server.app.extensions["database"].read_session() as session:
+        reservation = session.scalar(select(Reservation).where(Reservation.number == number))
+        assert reservation is not None, f"{number} was not stored"
         resident = session.get(Resident, reservation.resident_id)
         room = session.get(Room, reservation.room_id)
-        assert resident.registration_number == "00040675"
-        assert room.name_ja == "201【旧第1会議室】"
+    assert resident.registration_number == "00040675"
+    assert room.name_ja == "201【旧第1会議室】"
     assert reservation.state.value == "provisional"
     assert reservation.attendees == 12 and reservation.charges_participation_fee is False
-    # The band the resident ticked, by its accessible name (room, date, band, 空き).
     assert f"{reservation.starts_at.hour}:{reservation.starts_at.minute:02d}" in band
+    if locale == "ja":
+        use_date = f"{reservation.use_date.year}年{reservation.use_date.month}月{reservation.use_date.day}日"
+        assert use_date in day and use_date in band, (use_date, day, band)
 
 
 @pytest.mark.parametrize("locale", ["ja", "en"])
 def test_search_to_application_by_keyboard_with_javascript(browser, live_server, locale):
-    flow, number, _day, band = _run_flow(browser, live_server, locale, javascript=True)
-    _assert_stored_as_chosen(live_server, number, band)
-    assert flow.checked == FLOW_PAGES
+    before = _reservation_count(live_server)
+    _flow, number, day, band = _run_flow(browser, live_server, locale, javascript=True)
+    _assert_stored_as_chosen(live_server, number, day, band, locale)
+    assert _reservation_count(live_server) == before + 1
 
 
 def test_search_to_application_by_keyboard_without_javascript(browser_nojs, live_server):
-    flow, number, _day, band = _run_flow(browser_nojs, live_server, "ja", javascript=False)
-    _assert_stored_as_chosen(live_server, number, band)
-    assert flow.checked == FLOW_PAGES
-    # Reloading 申込完了 shows the same booking and creates nothing.
-    with new_page(browser_nojs):
-        browser_nojs.refresh()
-    assert number in browser_nojs.find_element("css selector", "main").text
+    before = _reservation_count(live_server)
+    _flow, number, day, band = _run_flow(browser_nojs, live_server, "ja", javascript=False)
+    _assert_stored_as_chosen(live_server, number, day, band, "ja")
+    assert _reservation_count(live_server) == before + 1
 
 
 @pytest.mark.parametrize("locale", ["ja", "en"])
