@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, RadioField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, ValidationError
 
 from models.account_rules import RegistrationKind, normalize_registration_number
@@ -13,7 +14,7 @@ class LoginForm(FlaskForm):
     registration_kind = RadioField(
         # guide: L249
         _l("利用者登録を行った施設"),
-        choices=[(RegistrationKind.ASSEMBLY, _l("集会・学校")), (RegistrationKind.SPORTS, _l("スポーツ"))],
+        choices=[SelectChoice(RegistrationKind.ASSEMBLY, _l("集会・学校")), SelectChoice(RegistrationKind.SPORTS, _l("スポーツ"))],
         validators=[InputRequired(message=_l("利用者登録を行った施設を選択してください。"))],
     )
     registration_number = StringField(
