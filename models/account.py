@@ -34,6 +34,8 @@ class Resident(Base):
     name: Mapped[str] = mapped_column(String(100))
     password_hash: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    # The language of the resident's last login: mails are written in it.
+    preferred_locale: Mapped[str] = mapped_column(String(5), default="ja", server_default="ja")
     registration_expires_on: Mapped[date] = mapped_column(Date)
     # Bumped on logout and password change so that old sessions stop working.
     session_version: Mapped[int] = mapped_column(Integer, default=1)

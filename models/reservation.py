@@ -100,6 +100,8 @@ class Reservation(Base):
     counter_payments: Mapped[list[CounterPayment]] = relationship(
         back_populates="reservation", order_by="CounterPayment.paid_at"
     )
+    card_charges = relationship("CardCharge", back_populates="reservation", order_by="CardCharge.id")
+    settlements = relationship("Settlement", back_populates="reservation", order_by="Settlement.id")
 
     @property
     def payment_basis(self) -> datetime:
@@ -119,9 +121,19 @@ class Reservation(Base):
         return sum(p.amount_yen for p in self.counter_payments)
 
     @property
+    def live_charge(self):
+        """The card charge the city holds (captured, not voided nor void-pending), if any."""
+        return next((c for c in self.card_charges if c.is_live), None)
+
+    @property
+    def card_held_yen(self) -> int:
+        live = self.live_charge
+        return live.amount_yen if live else 0
+
+    @property
     def held_yen(self) -> int:
-        """What the city holds for this booking (counter payments; card charges join later)."""
-        return self.counter_paid_yen
+        """What the city holds for this booking: counter payments and the live card charge."""
+        return self.counter_paid_yen + self.card_held_yen
 
     @property
     def due_yen(self) -> int:

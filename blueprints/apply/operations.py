@@ -330,6 +330,7 @@ def load_application(session: Session, application_id: int, *, resident_id: int)
             selectinload(Application.reservations).selectinload(Reservation.room).selectinload(Room.facility),
             selectinload(Application.reservations).selectinload(Reservation.purpose),
             selectinload(Application.reservations).selectinload(Reservation.counter_payments),
+            selectinload(Application.reservations).selectinload(Reservation.card_charges),
         )
     )
     if application is None or application.resident_id != resident_id:

@@ -17,7 +17,7 @@ from config import ROOT
 
 LOCALES_DIR = ROOT / "locales"
 COMMENT_TAGS = ("guide:",)
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None}
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None, "N_": None}
 
 
 def extract() -> Catalog:

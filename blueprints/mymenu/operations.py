@@ -103,6 +103,7 @@ def list_reservations(
         .options(
             joinedload(Reservation.room).joinedload(Room.facility),
             selectinload(Reservation.counter_payments),
+            selectinload(Reservation.card_charges),
         )
     )
     if conditions.date_from:
@@ -154,6 +155,7 @@ def find_reservation(session: Session, *, resident_id: int, number: str) -> Rese
             joinedload(Reservation.purpose),
             joinedload(Reservation.group_class),
             selectinload(Reservation.counter_payments),
+            selectinload(Reservation.card_charges),
         )
     )
     if reservation is None:

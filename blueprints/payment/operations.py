@@ -1,0 +1,355 @@
+"""Card settlement (DESIGN "Settlement", rules 4, 6, 8, 9, 13, 14): quote, open, start at
+the provider, record the provider's outcome, void. The one money path for first payments,
+fee changes and refunds. Operations take the session and `now`; HTTP to the provider is
+done by the caller between transactions, never inside one."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from blueprints.mail.compose import CallCentre, ChargeFacts, capture_mail, superseded_mail, void_mail
+from blueprints.mail.outbox import queue_notice
+from models import errors
+from models.counters import next_value
+from models.deadline_rules import payment_closes_at
+from models.numbering_rules import receipt_counter_key, receipt_number
+from models.payment import CardCharge, ChargeStatus, Settlement, SettlementStatus, VoidStatus
+from models.reservation import Reservation
+from models.reservation_rules import ACTIVE_STATES, UNPAID_STATES, Action, ReservationState, next_state
+from models.settlement_rules import HeldCharge, SettlementPlan, check_void_window, last_void_day, settlement_plan_rule
+from models.time_rules import jst_day
+
+VOID_RETRY_BASE = timedelta(seconds=10)
+VOID_RETRY_MAX = timedelta(hours=1)
+
+
+class StaleBooking(errors.DomainError):
+    """The booking changed (fee, state) since the page was shown: look again."""
+
+
+@dataclass(frozen=True)
+class SettlementQuote:
+    """What 確認 shows: 決済予定額, クレジット取消予定額 with its 取消収納番号, and limits."""
+
+    reservation: Reservation
+    plan: SettlementPlan
+    void_charge: CardCharge | None
+    pay_by: datetime | None  # first payments only (rule 4)
+    void_last_day: date | None  # rule 13
+
+
+def held_charge(reservation: Reservation) -> HeldCharge | None:
+    live = reservation.live_charge
+    return HeldCharge(live.receipt_number, live.amount_yen, live.captured_at) if live else None
+
+
+def is_first_payment(reservation: Reservation) -> bool:
+    return reservation.state in UNPAID_STATES and reservation.live_charge is None
+
+
+def pending_plan(reservation: Reservation) -> SettlementPlan | None:
+    """The settlement this booking waits for, if any (rows with one come first in 選択)."""
+    if reservation.is_counter_paid or reservation.state not in (*ACTIVE_STATES, ReservationState.CANCELLED):
+        return None
+    return settlement_plan_rule(held_charge(reservation), reservation.due_yen)
+
+
+def quote_settlement(reservation: Reservation, now: datetime) -> SettlementQuote:
+    """The settlement this booking needs now, or the rule that refuses it."""
+    if reservation.is_counter_paid:
+        raise errors.CounterPaid(facility=reservation.room.facility)
+    if reservation.state not in (*ACTIVE_STATES, ReservationState.CANCELLED):
+        raise errors.InvalidTransition(state=reservation.state, action=Action.PAY)
+    held = held_charge(reservation)
+    plan = settlement_plan_rule(held, reservation.due_yen)
+    if plan is None:
+        raise errors.NothingToSettle()
+    check_void_window(held, now)
+    pay_by = None
+    if is_first_payment(reservation):
+        pay_by = payment_closes_at(reservation.payment_basis, reservation.use_date, reservation.starts_at)
+        if now > pay_by:
+            raise errors.PaymentWindowClosed(deadline=pay_by)
+    return SettlementQuote(
+        reservation=reservation,
+        plan=plan,
+        void_charge=reservation.live_charge,
+        pay_by=pay_by,
+        void_last_day=last_void_day(held.captured_at) if held else None,
+    )
+
+
+def load_own_reservation(session: Session, resident_id: int, number: str, *, lock: bool = False) -> Reservation:
+    query = (
+        select(Reservation)
+        .where(Reservation.number == number, Reservation.resident_id == resident_id)
+        .options(selectinload(Reservation.card_charges), selectinload(Reservation.counter_payments))
+    )
+    if lock:
+        query = query.with_for_update()
+    reservation = session.scalar(query)
+    if reservation is None:
+        raise errors.NotFound(number=number)
+    return reservation
+
+
+def open_settlement(session: Session, *, resident_id: int, number: str, expected_version: int, now: datetime) -> Settlement:
+    """確定: bind a settlement to the booking as the resident saw it on 確認."""
+    reservation = load_own_reservation(session, resident_id, number, lock=True)
+    if reservation.version != expected_version:
+        raise StaleBooking(number=number)
+    quote = quote_settlement(reservation, now)
+    settlement = Settlement(
+        reservation_id=reservation.id,
+        resident_id=resident_id,
+        reservation_version=reservation.version,
+        charge_yen=quote.plan.charge_yen,
+        void_charge_id=quote.void_charge.id if quote.void_charge else None,
+        status=SettlementStatus.QUOTED,
+        created_at=now,
+    )
+    session.add(settlement)
+    session.flush()
+    return settlement
+
+
+def load_own_settlement(session: Session, resident_id: int, settlement_id: int, *, lock: bool = False) -> Settlement:
+    query = select(Settlement).where(Settlement.id == settlement_id, Settlement.resident_id == resident_id)
+    if lock:
+        query = query.with_for_update()
+    settlement = session.scalar(query)
+    if settlement is None:
+        raise errors.NotFound(settlement=settlement_id)
+    return settlement
+
+
+@dataclass(frozen=True)
+class PaymentStart:
+    """After 注意事項: either the settlement is complete (void only), or the card page for
+    `charge` must be opened at the provider."""
+
+    settlement: Settlement
+    charge: CardCharge | None
+
+
+def start_settlement(session: Session, *, resident_id: int, settlement_id: int, centre: CallCentre, now: datetime) -> PaymentStart:
+    """次へ進む on 注意事項. Pressed twice, it returns the same charge (same 収納番号, same
+    provider session); a void-only settlement completes here without a card page."""
+    settlement = load_own_settlement(session, resident_id, settlement_id, lock=True)
+    if settlement.status in (SettlementStatus.PAYING, SettlementStatus.COMPLETED):
+        return PaymentStart(settlement, settlement.new_charge)
+    if settlement.status is not SettlementStatus.QUOTED:
+        raise StaleBooking(settlement=settlement_id)
+    reservation = load_own_reservation(session, resident_id, settlement.reservation.number, lock=True)
+    quote = _still_valid(settlement, reservation, now)
+    if quote is None:
+        settlement.status, settlement.outcome = SettlementStatus.ABANDONED, "booking_changed"
+        session.flush()
+        raise StaleBooking(settlement=settlement_id)
+    if quote.plan.void_only:
+        _complete(session, settlement, reservation, None, centre, now)
+        return PaymentStart(settlement, None)
+    facility_code = reservation.room.facility.code
+    issued_on = jst_day(now)
+    charge = CardCharge(
+        reservation_id=reservation.id,
+        settlement_id=settlement.id,
+        receipt_number=receipt_number(facility_code, issued_on, next_value(session, receipt_counter_key(facility_code, issued_on))),
+        amount_yen=settlement.charge_yen,
+        status=ChargeStatus.OPEN,
+        created_at=now,
+    )
+    session.add(charge)
+    session.flush()
+    settlement.new_charge_id = charge.id
+    settlement.status = SettlementStatus.PAYING
+    session.flush()
+    return PaymentStart(settlement, charge)
+
+
+def attach_provider_session(session: Session, *, charge_id: int, provider_session_id: str, payment_url: str) -> None:
+    charge = session.get(CardCharge, charge_id, with_for_update=True)
+    if charge.provider_session_id is None:
+        charge.provider_session_id = provider_session_id
+        charge.payment_url = payment_url
+    elif charge.provider_session_id != provider_session_id:
+        raise ValueError("provider returned another session for the same receipt")
+
+
+def _still_valid(settlement: Settlement, reservation: Reservation, now: datetime) -> SettlementQuote | None:
+    """The quote, if the booking is as it was when the settlement was opened."""
+    if reservation.version != settlement.reservation_version:
+        return None
+    try:
+        quote = quote_settlement(reservation, now)
+    except errors.DomainError:
+        return None
+    void_id = quote.void_charge.id if quote.void_charge else None
+    if quote.plan.charge_yen != settlement.charge_yen or void_id != settlement.void_charge_id:
+        return None
+    return quote
+
+
+def _charge_facts(reservation: Reservation, charge: CardCharge) -> ChargeFacts:
+    room = reservation.room
+    cancelled = reservation.state is ReservationState.CANCELLED
+    return ChargeFacts(
+        resident_name=reservation.resident.name,
+        receipt_number=charge.receipt_number,
+        amount_yen=charge.amount_yen,
+        use_date=reservation.use_date,
+        starts_at=reservation.starts_at,
+        ends_at=reservation.ends_at,
+        place=f"{room.facility.name_ja} {room.name_ja}" if reservation.resident.preferred_locale == "ja" else f"{room.facility.name_en} {room.name_en}",
+        fee_yen=charge.amount_yen if cancelled else reservation.total_fee_yen,
+        is_cancellation_fee=cancelled,
+    )
+
+
+def _request_void(charge: CardCharge, now: datetime) -> None:
+    charge.void_status = VoidStatus.PENDING
+    charge.void_requested_at = now
+    charge.next_void_at = now
+
+
+def _complete(session, settlement, reservation, new_charge, centre, now) -> None:
+    """Held becomes due: the old charge turns void-pending and the new one (if any) is the
+    live charge, in one transaction; both mails are queued, 取消通知 first."""
+    locale = reservation.resident.preferred_locale
+    old = settlement.void_charge
+    if old is not None and old.is_live:
+        _request_void(old, now)
+        session.flush()  # the old charge stops being live before the new one starts
+        queue_notice(
+            session,
+            resident=reservation.resident,
+            dedupe_key=f"void:{old.receipt_number}",
+            mail=void_mail(_charge_facts(reservation, old), centre, locale),
+            now=now,
+        )
+    if new_charge is not None:
+        new_charge.status = ChargeStatus.CAPTURED
+        session.flush()
+    if reservation.state in UNPAID_STATES and new_charge is not None:
+        reservation.state = next_state(reservation.state, Action.PAY)
+        reservation.confirmed_at = now
+    reservation.version += 1
+    settlement.status = SettlementStatus.COMPLETED
+    settlement.completed_at = now
+    if new_charge is not None:
+        queue_notice(
+            session,
+            resident=reservation.resident,
+            dedupe_key=f"capture:{new_charge.receipt_number}",
+            mail=capture_mail(_charge_facts(reservation, new_charge), centre, locale),
+            now=now,
+        )
+    session.flush()
+
+
+def record_provider_outcome(session: Session, document: dict, centre: CallCentre, now: datetime) -> Settlement | None:
+    """Apply what the provider says about a session (from the browser's return after a
+    status query, or from a notification). Idempotent: the same outcome twice changes
+    nothing; a capture for a booking that changed meanwhile is voided at once."""
+    charge = session.scalar(
+        select(CardCharge).where(CardCharge.receipt_number == str(document.get("receipt_number"))).with_for_update()
+    )
+    if charge is None:
+        return None
+    if charge.provider_session_id and document.get("session_id") != charge.provider_session_id:
+        return None
+    if document.get("amount_yen") != charge.amount_yen:
+        return None
+    settlement = session.get(Settlement, charge.settlement_id, with_for_update=True)
+    status = document.get("status")
+    if status == "captured":
+        if charge.status is ChargeStatus.CAPTURED:
+            return settlement
+        charge.captured_at = _parse_time(document.get("captured_at")) or now
+        charge.closed_at = now
+        reservation = session.scalar(
+            select(Reservation).where(Reservation.id == charge.reservation_id).with_for_update()
+        )
+        if settlement.status is SettlementStatus.PAYING and _still_valid_for_capture(settlement, reservation, now):
+            _complete(session, settlement, reservation, charge, centre, now)
+        else:
+            # Orphan capture: the booking changed (or the settlement ended) while the card
+            # page was open. Void it at once and tell the resident.
+            charge.status = ChargeStatus.CAPTURED
+            _request_void(charge, now)
+            if settlement.status in (SettlementStatus.PAYING, SettlementStatus.QUOTED):
+                settlement.status, settlement.outcome = SettlementStatus.SUPERSEDED, "booking_changed"
+            queue_notice(
+                session,
+                resident=reservation.resident,
+                dedupe_key=f"superseded:{charge.receipt_number}",
+                mail=superseded_mail(_charge_facts(reservation, charge), centre, reservation.resident.preferred_locale),
+                now=now,
+            )
+            session.flush()
+        return settlement
+    if status in ("cancelled", "expired") and charge.status is ChargeStatus.OPEN:
+        charge.status = ChargeStatus.FAILED
+        charge.closed_at = now
+        if settlement.status is SettlementStatus.PAYING:
+            settlement.status, settlement.outcome = SettlementStatus.ABANDONED, status
+        session.flush()
+    return settlement
+
+
+def _still_valid_for_capture(settlement: Settlement, reservation: Reservation, now: datetime) -> bool:
+    """At capture the deadline no longer matters (the card page was opened in time); the
+    booking must be unchanged and still need this settlement."""
+    if reservation.version != settlement.reservation_version:
+        return False
+    live = reservation.live_charge
+    if (live.id if live else None) != settlement.void_charge_id:
+        return False
+    return reservation.due_yen == settlement.charge_yen
+
+
+def _parse_time(value) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def has_open_card_session(reservation: Reservation) -> bool:
+    """The worker never expires a booking whose card page is open (DESIGN "Settlement")."""
+    return any(s.status is SettlementStatus.PAYING for s in reservation.settlements)
+
+
+def due_voids(session: Session, now: datetime, limit: int = 50) -> list[CardCharge]:
+    return list(
+        session.scalars(
+            select(CardCharge)
+            .where(CardCharge.void_status == VoidStatus.PENDING, CardCharge.next_void_at <= now)
+            .order_by(CardCharge.next_void_at, CardCharge.id)
+            .limit(limit)
+        )
+    )
+
+
+def record_void(session: Session, charge_id: int, *, ok: bool, error: str | None, now: datetime) -> CardCharge:
+    """After the provider's answer to a void: voided, or retried later with backoff."""
+    charge = session.get(CardCharge, charge_id, with_for_update=True)
+    if charge.void_status is not VoidStatus.PENDING:
+        return charge
+    if ok:
+        charge.void_status = VoidStatus.VOIDED
+        charge.voided_at = now
+        charge.next_void_at = None
+        charge.void_last_error = None
+    else:
+        charge.void_attempts += 1
+        delay = min(VOID_RETRY_BASE * (2 ** min(charge.void_attempts - 1, 16)), VOID_RETRY_MAX)
+        charge.next_void_at = now + delay
+        charge.void_last_error = (error or "")[:1000]
+    session.flush()
+    return charge

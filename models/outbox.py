@@ -1,0 +1,27 @@
+"""Mail written in the same transaction as its event; the worker delivers it (DESIGN "Email")."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.db import Base, UTCDateTime
+
+
+class OutboxMail(Base):
+    __tablename__ = "outbox_mails"
+    __table_args__ = (Index("ix_outbox_mails_queue", "sent_at", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Unique per event so that a replayed event (a duplicate notification) queues nothing new.
+    dedupe_key: Mapped[str] = mapped_column(String(120), unique=True)
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"), nullable=True)
+    # None when the resident has no address: the notice is then only in メッセージ.
+    to_address: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
