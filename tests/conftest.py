@@ -122,3 +122,52 @@ HTMX_HEADERS = {"HX-Request": "true", "HX-Current-URL": "http://localhost/"}
 
 def frozen_now() -> datetime:
     return datetime.fromisoformat(FROZEN_NOW).astimezone(timezone.utc)
+
+
+PAYMENT_SECRET = "test-payment-secret"
+
+
+@pytest.fixture
+def payment_provider(tmp_path):
+    """The stand-in card company served over HTTP on its own database, with the test-only
+    fault control on and quick notification retries (a real process boundary: the app
+    talks to it over HTTP only)."""
+    from payment_standin.app import create_app as create_provider
+
+    from tests.browser.live_server import LiveServer
+
+    provider = create_provider(
+        {
+            "TESTING": True,
+            "PAYMENTS_DATABASE_URL": f"sqlite:///{tmp_path / 'provider.sqlite3'}",
+            "INSTANCE_PATH": str(tmp_path / "provider-instance"),
+            "PAYMENT_PROVIDER_SECRET": PAYMENT_SECRET,
+            "PAYMENT_STANDIN_FAULTS": True,
+            "PAYMENT_STANDIN_BACKGROUND": True,
+            "NOTIFY_RETRY_BASE_SECONDS": 1,
+            "NOTIFY_RETRY_MAX_SECONDS": 5,
+            "NOTIFY_POLL_SECONDS": 1,
+            "NOTIFY_TIMEOUT_SECONDS": 3,
+        }
+    )
+    server = LiveServer(provider).start()
+    yield server
+    provider.extensions["standin_notifier"].stop()
+    server.stop()
+    provider.extensions["standin_db"].dispose()
+
+
+@pytest.fixture
+def paying_app(database_url, tmp_path, payment_provider):
+    """The standard app wired to the served provider (PAYMENT_PROVIDER_URL, shared secret)."""
+    application = create_app(
+        "standard",
+        make_config(
+            database_url,
+            tmp_path,
+            PAYMENT_PROVIDER_URL=payment_provider.base_url,
+            PAYMENT_PROVIDER_SECRET=PAYMENT_SECRET,
+        ),
+    )
+    yield application
+    application.extensions["database"].dispose()
