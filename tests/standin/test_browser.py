@@ -20,8 +20,8 @@ pytestmark = pytest.mark.browser
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 CHROMEDRIVER = shutil.which("chromedriver")
-if not (CHROMIUM and CHROMEDRIVER and AXE.exists()):
-    pytest.skip("Chromium, chromedriver and node_modules/axe-core are needed", allow_module_level=True)
+# A missing browser must fail the run, never skip it (bin/test installs all three).
+assert CHROMIUM and CHROMEDRIVER and AXE.exists(), "Chromium, chromedriver and node_modules/axe-core are needed"
 
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
