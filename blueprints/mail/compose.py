@@ -69,14 +69,36 @@ def _footer(t, centre: CallCentre, apologetic: bool) -> list[str]:
     return lines
 
 
+def _greeting(t, name: str) -> list[str]:
+    return [
+        t(N_("%(name)s様"), name=name),
+        "",
+        # guide: L212
+        t(N_("目黒区施設予約システムからのお知らせです。")),
+    ]
+
+
+def _booking_lines(t, facts, locale: str) -> list[str]:
+    return [
+        t(N_("利用日：%(date)s"), date=mail_date(facts.use_date, locale)),
+        t(N_("利用時刻：%(band)s"), band=mail_band(facts.starts_at, facts.ends_at, locale)),
+        t(N_("利用施設：%(place)s"), place=facts.place),
+    ]
+
+
+def _voided_lines(t, facts: ChargeFacts, locale: str) -> list[str]:
+    return [
+        t(N_("収納番号：%(number)s"), number=facts.receipt_number),
+        t(N_("決済取消額：%(amount)s"), amount=yen(facts.amount_yen, locale)),
+        *_booking_lines(t, facts, locale),
+    ]
+
+
 def capture_mail(facts: ChargeFacts, centre: CallCentre, locale: str = "ja") -> Mail:
     """使用料の決済完了通知 (§5-1 ⑦, §5-2 ⑬ 再決済のメール)."""
     t = _t(locale)
     lines = [
-        t(N_("%(name)s様"), name=facts.resident_name),
-        "",
-        # guide: L212
-        t(N_("目黒区施設予約システムからのお知らせです。")),
+        *_greeting(t, facts.resident_name),
         # guide: L213
         t(N_("この通知は、施設使用料もしくは予約取消による不還付分のクレジット決済を行った方にお送りしています。")),
         "",
@@ -84,9 +106,7 @@ def capture_mail(facts: ChargeFacts, centre: CallCentre, locale: str = "ja") -> 
         t(N_("以下のクレジット決済が完了しました。")),
         t(N_("収納番号：%(number)s"), number=facts.receipt_number),
         t(N_("決済額：%(amount)s"), amount=yen(facts.amount_yen, locale)),
-        t(N_("利用日：%(date)s"), date=mail_date(facts.use_date, locale)),
-        t(N_("利用時刻：%(band)s"), band=mail_band(facts.starts_at, facts.ends_at, locale)),
-        t(N_("利用施設：%(place)s"), place=facts.place),
+        *_booking_lines(t, facts, locale),
     ]
     if facts.is_cancellation_fee:
         lines.append(t(N_("キャンセル料(不還付額)：%(amount)s"), amount=yen(facts.fee_yen, locale)))
@@ -109,19 +129,13 @@ def void_mail(facts: ChargeFacts, centre: CallCentre, locale: str = "ja") -> Mai
     """使用料の決済取消通知 (§5-2 ⑬ 取消決済のメール, §5-3 ⑪)."""
     t = _t(locale)
     lines = [
-        t(N_("%(name)s様"), name=facts.resident_name),
-        "",
-        t(N_("目黒区施設予約システムからのお知らせです。")),
+        *_greeting(t, facts.resident_name),
         # guide: L744
         t(N_("施設予約取消について、支払い済み使用料のクレジット決済を取消しました。")),
         "",
         # guide: L746
         t(N_("以下のクレジット決済を取消しました。")),
-        t(N_("収納番号：%(number)s"), number=facts.receipt_number),
-        t(N_("決済取消額：%(amount)s"), amount=yen(facts.amount_yen, locale)),
-        t(N_("利用日：%(date)s"), date=mail_date(facts.use_date, locale)),
-        t(N_("利用時刻：%(band)s"), band=mail_band(facts.starts_at, facts.ends_at, locale)),
-        t(N_("利用施設：%(place)s"), place=facts.place),
+        *_voided_lines(t, facts, locale),
         "",
     ] + _footer(t, centre, apologetic=True)
     # guide: L739
@@ -143,15 +157,11 @@ def expiry_mail(facts: ExpiryFacts, centre: CallCentre, locale: str = "ja") -> M
     """The automatic-cancellation notice (our text, DESIGN rule 4 and "Email")."""
     t = _t(locale)
     lines = [
-        t(N_("%(name)s様"), name=facts.resident_name),
-        "",
-        t(N_("目黒区施設予約システムからのお知らせです。")),
+        *_greeting(t, facts.resident_name),
         t(N_("以下の予約は、支払期限（%(deadline)s）までにお支払いの手続きがなかったため、取消しました。"), deadline=mail_date(facts.deadline, locale)),
         "",
         t(N_("予約番号：%(number)s"), number=facts.reservation_number),
-        t(N_("利用日：%(date)s"), date=mail_date(facts.use_date, locale)),
-        t(N_("利用時刻：%(band)s"), band=mail_band(facts.starts_at, facts.ends_at, locale)),
-        t(N_("利用施設：%(place)s"), place=facts.place),
+        *_booking_lines(t, facts, locale),
         "",
         t(N_("取消した予約と同じ室場・利用日・時間帯（同一コマ）は、貴団体では再予約できません。")),
         "",
@@ -164,17 +174,17 @@ def superseded_mail(facts: ChargeFacts, centre: CallCentre, locale: str = "ja") 
     "Settlement"). Our text: what happened and what to do."""
     t = _t(locale)
     lines = [
-        t(N_("%(name)s様"), name=facts.resident_name),
-        "",
-        t(N_("目黒区施設予約システムからのお知らせです。")),
+        *_greeting(t, facts.resident_name),
         t(N_("クレジット決済の画面を開いている間に予約の内容が変更されたため、この決済は取り消します。請求は発生しません。")),
         t(N_("お支払いが必要な場合は、マイメニューの「クレジット決済」から、もう一度お手続きください。")),
         "",
-        t(N_("収納番号：%(number)s"), number=facts.receipt_number),
-        t(N_("決済取消額：%(amount)s"), amount=yen(facts.amount_yen, locale)),
-        t(N_("利用日：%(date)s"), date=mail_date(facts.use_date, locale)),
-        t(N_("利用時刻：%(band)s"), band=mail_band(facts.starts_at, facts.ends_at, locale)),
-        t(N_("利用施設：%(place)s"), place=facts.place),
+        *_voided_lines(t, facts, locale),
         "",
     ] + _footer(t, centre, apologetic=True)
     return Mail(t(N_("目黒区施設予約システム 使用料の決済取消通知")), "\n".join(lines) + "\n")
+
+
+def call_centre_for(config, locale: str) -> CallCentre:
+    """The call centre from configuration, its hours in the mail's language."""
+    hours = config["CALL_CENTRE_HOURS_EN"] if locale == "en" else config["CALL_CENTRE_HOURS_JA"]
+    return CallCentre(phone=config["CALL_CENTRE_PHONE"], hours=hours)
