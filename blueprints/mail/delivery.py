@@ -1,0 +1,221 @@
+"""Delivery of the outbox (DESIGN "Email"): claim a due mail, send it over SMTP (or write it
+as an .eml file when no SMTP server is configured), then mark it sent or schedule a retry.
+Takes the database and `now` explicitly; no Flask."""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import smtplib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
+from email.utils import format_datetime
+from pathlib import Path
+
+from sqlalchemy import and_, exists, select, update
+from sqlalchemy.orm import aliased
+
+from models.db import Database
+from models.outbox import OutboxMail
+
+# Refusals of one message by a working server; any other failure ends the pass.
+MESSAGE_REFUSALS = (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError, smtplib.SMTPSenderRefused)
+RETRY_BASE = timedelta(seconds=30)
+RETRY_MAX = timedelta(minutes=30)
+# A claimed mail is left alone by other workers this long; longer than any SMTP timeout, so
+# only a worker that died mid-send gives its mail back.
+CLAIM_LEASE = timedelta(minutes=5)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min … at most 30 min between attempts, for ever."""
+    return min(RETRY_BASE * (2 ** min(max(attempts - 1, 0), 16)), RETRY_MAX)
+
+
+@dataclass(frozen=True)
+class QueuedMail:
+    """A claimed outbox row, detached from any session."""
+
+    id: int
+    dedupe_key: str
+    to_address: str
+    subject: str
+    body: str
+    attempts: int
+
+
+def _earlier_unsent_exists():
+    """An earlier mail to the same address that is not sent yet: it goes first (a 取消通知
+    queued before its 完了通知 arrives first), whoever is sending it and whenever."""
+    earlier = aliased(OutboxMail)
+    return exists().where(
+        earlier.to_address == OutboxMail.to_address,
+        earlier.sent_at.is_(None),
+        earlier.id < OutboxMail.id,
+    )
+
+
+def _due(now: datetime):
+    return and_(
+        OutboxMail.sent_at.is_(None),
+        OutboxMail.to_address.is_not(None),
+        OutboxMail.next_attempt_at <= now,
+        ~_earlier_unsent_exists(),
+    )
+
+
+def claim_next(database: Database, now: datetime) -> QueuedMail | None:
+    """Take the oldest due mail for this worker: a conditional UPDATE moves its
+    next_attempt_at past the lease, so a second worker (or process) finds it not due. Works
+    the same on SQLite (one writer at a time) and PostgreSQL (the second UPDATE waits for
+    the first and then re-checks the condition)."""
+    while True:
+        with database.write() as session:
+            mail_id = session.scalar(select(OutboxMail.id).where(_due(now)).order_by(OutboxMail.id).limit(1))
+            if mail_id is None:
+                return None
+            claimed = session.execute(
+                update(OutboxMail)
+                .where(OutboxMail.id == mail_id, _due(now))
+                .values(next_attempt_at=now + CLAIM_LEASE)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if claimed != 1:
+                continue  # another worker took it between the SELECT and the UPDATE
+            row = session.get(OutboxMail, mail_id)
+            return QueuedMail(row.id, row.dedupe_key, row.to_address, row.subject, row.body, row.attempts)
+
+
+def mark_sent(database: Database, mail_id: int, now: datetime) -> None:
+    with database.write() as session:
+        session.execute(
+            update(OutboxMail)
+            .where(OutboxMail.id == mail_id, OutboxMail.sent_at.is_(None))
+            .values(sent_at=now, attempts=OutboxMail.attempts + 1, last_error=None)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def mark_failed(database: Database, mail: QueuedMail, error: str, now: datetime) -> datetime:
+    """Keep the mail and try again later; returns when."""
+    attempts = mail.attempts + 1
+    retry_at = now + retry_delay(attempts)
+    with database.write() as session:
+        session.execute(
+            update(OutboxMail)
+            .where(OutboxMail.id == mail.id, OutboxMail.sent_at.is_(None))
+            .values(attempts=attempts, last_error=error[:1000], next_attempt_at=retry_at)
+            .execution_options(synchronize_session=False)
+        )
+    return retry_at
+
+
+def _domain(address: str) -> str:
+    return address.rpartition("@")[2] or "localhost"
+
+
+def build_message(mail: QueuedMail, mail_from: str, now: datetime) -> EmailMessage:
+    """A UTF-8 text/plain message; the Japanese subject is RFC 2047 encoded. The Message-ID
+    is derived from the outbox row, so a retry after a lost answer carries the same one."""
+    message = EmailMessage(policy=SMTP_POLICY)
+    message["From"] = mail_from
+    message["To"] = mail.to_address
+    message["Subject"] = mail.subject
+    message["Date"] = format_datetime(now)
+    digest = hashlib.sha256(mail.dedupe_key.encode()).hexdigest()[:16]
+    message["Message-ID"] = f"<outbox.{mail.id}.{digest}@{_domain(mail_from)}>"
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(mail.body, charset="utf-8", cte="base64")
+    return message
+
+
+class SmtpTransport:
+    """One SMTP connection per worker pass, opened at the first mail."""
+
+    def __init__(self, host: str, port: int, timeout: float = 30.0):
+        self.host, self.port, self.timeout = host, port, timeout
+        self._smtp: smtplib.SMTP | None = None
+
+    def send(self, mail: QueuedMail, message: EmailMessage) -> None:
+        if self._smtp is None:
+            self._smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        try:
+            self._smtp.send_message(message)
+        except MESSAGE_REFUSALS:
+            raise  # the connection is still good (smtplib has reset the transaction)
+        except OSError:  # smtplib's errors included
+            self._drop()
+            raise
+
+    def _drop(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            try:
+                smtp.close()
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                pass
+            self._drop()
+
+
+class FileTransport:
+    """Without SMTP_HOST: each mail becomes <instance>/mail/<id>-<event>.eml."""
+
+    def __init__(self, directory: Path):
+        self.directory = Path(directory)
+        self.last_path: Path | None = None
+
+    def path_for(self, mail: QueuedMail) -> Path:
+        # The event in the name helps people browsing the folder (capture-…, void-…).
+        event = re.sub(r"[^A-Za-z0-9_-]+", "-", mail.dedupe_key).strip("-")
+        return self.directory / f"{mail.id:08d}-{event}.eml"
+
+    def send(self, mail: QueuedMail, message: EmailMessage) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self.path_for(mail)
+        temporary = path.with_suffix(".tmp")
+        temporary.write_bytes(message.as_bytes())
+        os.replace(temporary, path)  # a reader never sees half a file
+        self.last_path = path
+
+    def close(self) -> None:
+        pass
+
+
+@dataclass
+class DeliveryResult:
+    sent: int = 0
+    failed: int = 0
+
+
+def deliver_due_mail(database: Database, transport, mail_from: str, now: datetime, limit: int = 100) -> DeliveryResult:
+    """Send due mails one by one, oldest first, until none is due or `limit` is reached.
+    When the server cannot be reached the pass stops: the next one tries again."""
+    result = DeliveryResult()
+    try:
+        for _ in range(limit):
+            mail = claim_next(database, now)
+            if mail is None:
+                break
+            try:
+                transport.send(mail, build_message(mail, mail_from, now))
+            except Exception as exc:
+                mark_failed(database, mail, f"{type(exc).__name__}: {exc}", now)
+                result.failed += 1
+                if isinstance(exc, MESSAGE_REFUSALS):
+                    continue  # this message only: the server is up, go on with the others
+                break  # the server is down or gone: leave the rest for the next pass
+
+            mark_sent(database, mail.id, now)
+            result.sent += 1
+    finally:
+        transport.close()
+    return result
