@@ -1,0 +1,1 @@
+"""The background worker: mail delivery, voids, payment deadlines, stale card sessions, reconcile."""

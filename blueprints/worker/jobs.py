@@ -1,0 +1,249 @@
+"""The worker's jobs (Procfile `worker`): deliver mail, send voids, expire unpaid bookings
+past their payment deadline, and settle card sessions whose browser never came back. Each
+takes the database, the provider client, the settings and `now`; none imports Flask, and
+HTTP to the provider happens between transactions, never inside one."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Mapping
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+
+from blueprints.mail.compose import CallCentre, ExpiryFacts, expiry_mail
+from blueprints.mail.delivery import DeliveryResult, FileTransport, SmtpTransport, deliver_due_mail
+from blueprints.mail.outbox import queue_notice
+from blueprints.payment.operations import due_voids, has_open_card_session, record_provider_outcome, record_void
+from blueprints.payment.provider import ProviderClient, ProviderRefused, ProviderUnavailable
+from models.db import Database
+from models.deadline_rules import PAYMENT_DAYS, payment_closes_at, payment_deadline_day
+from models.payment import CardCharge, Settlement, SettlementStatus
+from models.reservation import Reservation
+from models.reservation_rules import UNPAID_STATES, Action, CancelKind, next_state
+from models.time_rules import jst_day
+
+log = logging.getLogger("worker")
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    smtp_host: str | None
+    smtp_port: int
+    mail_from: str
+    mail_dir: Path
+    call_centre_phone: str
+    call_centre_hours: Mapping[str, str]
+    smtp_timeout: float = 30.0
+    # A card session is looked up at the provider once its charge is this old: by then the
+    # browser's return or the provider's notification would normally have arrived.
+    stale_session_after: timedelta = timedelta(minutes=5)
+    batch_size: int = 50
+
+    @classmethod
+    def from_config(cls, config: Mapping, **overrides) -> "WorkerSettings":
+        values = dict(
+            smtp_host=config.get("SMTP_HOST") or None,
+            smtp_port=int(config.get("SMTP_PORT") or 25),
+            mail_from=config["MAIL_FROM"],
+            mail_dir=Path(config["INSTANCE_PATH"]) / "mail",
+            call_centre_phone=config["CALL_CENTRE_PHONE"],
+            call_centre_hours={"ja": config["CALL_CENTRE_HOURS_JA"], "en": config["CALL_CENTRE_HOURS_EN"]},
+        )
+        values.update(overrides)
+        return cls(**values)
+
+    def call_centre(self, locale: str) -> CallCentre:
+        return CallCentre(self.call_centre_phone, self.call_centre_hours.get(locale) or self.call_centre_hours["ja"])
+
+    def mail_transport(self):
+        if self.smtp_host:
+            return SmtpTransport(self.smtp_host, self.smtp_port, self.smtp_timeout)
+        return FileTransport(self.mail_dir)
+
+
+# 1. Mail ------------------------------------------------------------------------------
+
+
+def deliver_mail(database: Database, provider: ProviderClient | None, settings: WorkerSettings, now: datetime) -> DeliveryResult:
+    """Send every due outbox mail over SMTP, or write it under <instance>/mail/ without
+    SMTP_HOST; failures are retried later with backoff, for ever."""
+    result = deliver_due_mail(database, settings.mail_transport(), settings.mail_from, now, limit=settings.batch_size * 2)
+    if result.failed:
+        log.warning("mail: %d sent, %d failed (kept for a retry)", result.sent, result.failed)
+    return result
+
+
+# 2. Voids -----------------------------------------------------------------------------
+
+
+@dataclass
+class VoidResult:
+    voided: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+def send_voids(database: Database, provider: ProviderClient, settings: WorkerSettings, now: datetime) -> VoidResult:
+    """Send every due void to the provider (idempotent there) and record the answer; a
+    failure stays pending and is retried with the operation's backoff."""
+    with database.read_session() as session:
+        due = [(c.id, c.receipt_number) for c in due_voids(session, now, limit=settings.batch_size)]
+    result = VoidResult()
+    for charge_id, receipt in due:
+        try:
+            provider.void(receipt)
+        except (ProviderUnavailable, ProviderRefused) as exc:
+            if isinstance(exc, ProviderRefused):
+                # Not a passing fault: the provider does not know this capture. Reconcile shows it.
+                log.error("void %s refused by the provider: %s", receipt, exc)
+            with database.write() as session:
+                charge = record_void(session, charge_id, ok=False, error=str(exc), now=now)
+                log.warning("void %s failed (attempt %d), next at %s", receipt, charge.void_attempts, charge.next_void_at)
+            result.failed.append(receipt)
+            continue
+        with database.write() as session:
+            record_void(session, charge_id, ok=True, error=None, now=now)
+        result.voided.append(receipt)
+    return result
+
+
+# 3. Payment deadline -------------------------------------------------------------------
+
+
+@dataclass
+class ExpiryResult:
+    cancelled: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # overdue, but a card page is open or money is held
+
+
+def expire_overdue_bookings(database: Database, provider: ProviderClient | None, settings: WorkerSettings, now: datetime) -> ExpiryResult:
+    """DESIGN rule 4: a 仮予約 or 当選 not paid by its deadline is cancelled (期限切れ) and the
+    resident told; never one whose card page is open or that holds money."""
+    # Overdue needs the use date reached or the basis more than PAYMENT_DAYS ago; the rule
+    # itself decides below, under the row lock.
+    with database.read_session() as session:
+        candidates = session.scalars(
+            select(Reservation.id)
+            .where(
+                Reservation.state.in_(UNPAID_STATES),
+                or_(
+                    Reservation.use_date <= jst_day(now),
+                    func.coalesce(Reservation.lottery_result_at, Reservation.applied_at) <= now - timedelta(days=PAYMENT_DAYS - 1),
+                ),
+            )
+            .order_by(Reservation.id)
+        ).all()
+    result = ExpiryResult()
+    for reservation_id in candidates:
+        with database.write() as session:
+            reservation = session.scalar(
+                select(Reservation)
+                .where(Reservation.id == reservation_id)
+                .options(selectinload(Reservation.settlements), selectinload(Reservation.card_charges), selectinload(Reservation.counter_payments))
+                .with_for_update()
+            )
+            if reservation is None or reservation.state not in UNPAID_STATES:
+                continue
+            closes_at = payment_closes_at(reservation.payment_basis, reservation.use_date, reservation.starts_at)
+            if now <= closes_at:
+                continue
+            if has_open_card_session(reservation) or reservation.held_yen > 0:
+                result.kept.append(reservation.number)
+                continue
+            _cancel_by_expiry(session, reservation, settings, now)
+            result.cancelled.append(reservation.number)
+    if result.cancelled:
+        log.info("expired %d unpaid bookings: %s", len(result.cancelled), ", ".join(result.cancelled))
+    return result
+
+
+def _cancel_by_expiry(session, reservation: Reservation, settings: WorkerSettings, now: datetime) -> None:
+    reservation.state = next_state(reservation.state, Action.CANCEL)
+    reservation.cancelled_at = now
+    reservation.cancel_kind = CancelKind.EXPIRY
+    reservation.cancel_reason = None
+    reservation.refund_percent = None
+    reservation.cancellation_fee_yen = 0
+    reservation.version += 1
+    resident = reservation.resident
+    locale = resident.preferred_locale
+    room = reservation.room
+    place = f"{room.facility.name_en} {room.name_en}" if locale == "en" else f"{room.facility.name_ja} {room.name_ja}"
+    facts = ExpiryFacts(
+        resident_name=resident.name,
+        reservation_number=reservation.number,
+        use_date=reservation.use_date,
+        starts_at=reservation.starts_at,
+        ends_at=reservation.ends_at,
+        place=place,
+        deadline=payment_deadline_day(reservation.payment_basis, reservation.use_date),
+    )
+    queue_notice(
+        session,
+        resident=resident,
+        dedupe_key=f"expiry:{reservation.number}",
+        mail=expiry_mail(facts, settings.call_centre(locale), locale),
+        now=now,
+    )
+    session.flush()
+
+
+# 4. Card sessions whose browser never came back --------------------------------------
+
+
+@dataclass
+class SessionResult:
+    settled: list[str] = field(default_factory=list)  # captured, cancelled or expired: recorded
+    still_open: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # the provider could not be asked
+
+
+def settle_stale_sessions(database: Database, provider: ProviderClient, settings: WorkerSettings, now: datetime) -> SessionResult:
+    """Settlements still PAYING a while after their card page opened: ask the provider what
+    happened and record it as the browser's return would, so that a capture is never lost
+    (the notification may be late or lost) and an abandoned session ends (and the booking
+    can expire)."""
+    with database.read_session() as session:
+        rows = session.execute(
+            select(CardCharge.receipt_number, CardCharge.amount_yen, CardCharge.provider_session_id)
+            .join(Settlement, Settlement.new_charge_id == CardCharge.id)
+            .where(Settlement.status == SettlementStatus.PAYING, CardCharge.created_at <= now - settings.stale_session_after)
+            .order_by(CardCharge.id)
+            .limit(settings.batch_size)
+        ).all()
+    result = SessionResult()
+    for receipt, amount_yen, session_id in rows:
+        try:
+            document = provider.get_receipt(receipt)
+        except ProviderRefused as exc:
+            if exc.status != 404:
+                log.error("receipt %s: the provider refused the status query: %s", receipt, exc)
+                result.failed.append(receipt)
+                continue
+            # The provider never opened a session for this receipt (the call failed and the
+            # resident did not retry): nothing can be charged on it any more.
+            document = {"receipt_number": receipt, "amount_yen": amount_yen, "session_id": session_id, "status": "expired"}
+        except ProviderUnavailable as exc:
+            log.warning("receipt %s: the provider cannot be reached: %s", receipt, exc)
+            result.failed.append(receipt)
+            continue
+        if document.get("status") not in ("captured", "cancelled", "expired"):
+            result.still_open.append(receipt)
+            continue
+        with database.write() as session:
+            charge = session.scalar(select(CardCharge).where(CardCharge.receipt_number == receipt))
+            locale = charge.reservation.resident.preferred_locale
+            record_provider_outcome(session, document, settings.call_centre(locale), now)
+        result.settled.append(receipt)
+        log.info("card session %s settled from the provider's status: %s", receipt, document.get("status"))
+    return result
+
+
+JOBS = (
+    ("card sessions", settle_stale_sessions),
+    ("voids", send_voids),
+    ("payment deadline", expire_overdue_bookings),
+    ("mail", deliver_mail),
+)
