@@ -1,4 +1,5 @@
-"""`flask` commands: init-db (Alembic upgrade), seed-demo (reset to demo data)."""
+"""`flask` commands: init-db (Alembic upgrade), seed-demo (reset to demo data, card-paid
+bookings through the provider when it is reachable), and the worker's commands."""
 from __future__ import annotations
 
 import click
@@ -28,8 +29,64 @@ def register(app: Flask) -> None:
             clear(session)
             seed_demo(session, now(), app.config["FIRST_COME_DAYS_AHEAD"])
         click.echo("demo data loaded (password: meguro2025)")
+        seed_card_paid_bookings(app)
 
     register_catalogue(app)
+
+    from blueprints.worker.commands import register as register_worker
+
+    register_worker(app)
+
+
+def provider_urls(app: Flask):
+    """PUBLIC_BASE_URL + the payment blueprint's return and notify paths (the conventional
+    paths when the blueprint is not registered in this instance)."""
+    from werkzeug.routing import BuildError
+
+    from blueprints.demo.card_payments import ProviderUrls
+
+    adapter = app.url_map.bind("localhost")
+    base = app.config["PUBLIC_BASE_URL"].rstrip("/")
+
+    def path(endpoint: str, conventional: str) -> str:
+        try:
+            return adapter.build(endpoint)
+        except BuildError:
+            return conventional
+
+    return ProviderUrls(
+        return_url=base + path("payment.return_from_provider", "/payment/return"),
+        notify_url=base + path("payment.notify", "/payment/notify"),
+    )
+
+
+def seed_card_paid_bookings(app: Flask) -> None:
+    """The card-paid demo bookings, paid through the provider; without a usable provider the
+    rest of the demo data stands and a note says why there are none."""
+    from blueprints.demo.card_payments import DemoPaymentFailed, ProviderLedgerNotEmpty, seed_card_payments
+    from blueprints.payment.provider import ProviderRefused, ProviderUnavailable
+    from blueprints.worker.commands import provider_client
+    from blueprints.worker.jobs import WorkerSettings
+
+    url = app.config["PAYMENT_PROVIDER_URL"]
+    try:
+        numbers = seed_card_payments(
+            database(),
+            provider_client(app.config),
+            provider_urls(app),
+            WorkerSettings.from_config(app.config).call_centre,
+            now(),
+            app.config["FIRST_COME_DAYS_AHEAD"],
+        )
+    except ProviderLedgerNotEmpty as exc:
+        click.echo(f"note: no card-paid demo bookings: the provider at {url} still holds charges ({exc}); reset its database first (bin/start does)")
+        return
+    except (ProviderUnavailable, ProviderRefused) as exc:
+        click.echo(f"note: no card-paid demo bookings: the provider at {url} cannot be used ({exc})")
+        return
+    except DemoPaymentFailed as exc:
+        raise click.ClickException(f"a card-paid demo booking failed: {exc}") from exc
+    click.echo(f"card-paid demo bookings (本予約 支払済, through the provider at {url}): {', '.join(numbers)}")
 
 
 def register_catalogue(app: Flask) -> None:

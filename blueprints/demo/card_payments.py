@@ -1,0 +1,188 @@
+"""Card-paid demo bookings (DESIGN "Contracts", issue 3 item 10): 目黒団体 applies, then pays
+through the provider exactly as a browser does — 確定, 次へ進む, the card page, the return —
+so that our ledger and the provider's agree from the start. Runs after `seed_demo`, with
+the provider reachable; HTTP happens between transactions, never inside one."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Callable
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+from sqlalchemy import select
+
+from blueprints.apply.operations import RoomAnswers, SlotRef, apply_for_slots
+from blueprints.demo.seed import open_day
+from blueprints.mail.compose import CallCentre
+from blueprints.payment.operations import attach_provider_session, open_settlement, record_provider_outcome, start_settlement
+from blueprints.payment.provider import ProviderClient, ProviderRefused, ProviderUnavailable
+from models.account import Resident
+from models.db import Database
+from models.facility import Facility, Purpose, Room
+from models.payment import CardCharge, SettlementStatus
+from models.reservation import Reservation
+from models.time_rules import jst_day
+
+DEMO_CARD = {"card_number": "4111111111111111", "security_code": "123", "expiry_month": "12"}
+
+
+@dataclass(frozen=True)
+class CardPaidBooking:
+    resident_number: str
+    facility_code: str
+    room_name_ja: str
+    days_ahead: int
+    band_index: int
+    purpose: str
+    attendees: int
+    applied_days_ago: int
+
+
+# 目黒団体's 本予約 支払済 by card, one in each refund band (≥21, 11–20, 6–10, 0–5 days before
+# use) so that later issues can cancel and refund them; slots free of every other demo booking.
+CARD_PAID = [
+    CardPaidBooking("00040675", "039", "702【旧第2研修室】", 35, 2, "lecture", 20, 3),
+    CardPaidBooking("00040675", "013", "201【旧第1会議室】", 18, 3, "meeting", 12, 5),
+    CardPaidBooking("00040675", "039", "702【旧第2研修室】", 9, 0, "meeting", 15, 2),
+    CardPaidBooking("00040675", "013", "201【旧第1会議室】", 4, 0, "hobby", 8, 2),
+]
+
+
+class DemoPaymentFailed(Exception):
+    """The provider answered, but not as a successful card payment does."""
+
+
+class ProviderLedgerNotEmpty(Exception):
+    """The provider still holds charges from an earlier seeding: our reset database would
+    disagree with it (and reuse its 収納番号). Reset the provider's database first."""
+
+
+@dataclass(frozen=True)
+class ProviderUrls:
+    """Where the provider sends the browser back and its notifications: PUBLIC_BASE_URL +
+    the payment blueprint's paths."""
+
+    return_url: str
+    notify_url: str
+
+
+def seed_card_payments(
+    database: Database,
+    provider: ProviderClient,
+    urls: ProviderUrls,
+    call_centre: Callable[[str], CallCentre],
+    now: datetime,
+    days_ahead: int,
+    bookings: list[CardPaidBooking] = CARD_PAID,
+) -> list[str]:
+    """Apply for and pay each booking by card; returns their 予約番号. Raises
+    ProviderUnavailable / ProviderRefused before anything is written when the provider
+    cannot be used, and ProviderLedgerNotEmpty when it holds charges from before."""
+    # Reachable, the shared secret accepted and nothing left from before, or nothing is written.
+    ledger = provider.ledger()
+    if ledger.get("charges"):
+        raise ProviderLedgerNotEmpty(f"{len(ledger['charges'])} charges at the provider")
+    numbers = []
+    for booking in bookings:
+        try:
+            numbers.append(_apply_and_pay(database, provider, urls, call_centre, now, days_ahead, booking))
+        except (ProviderUnavailable, ProviderRefused) as exc:
+            raise DemoPaymentFailed(f"after {len(numbers)} paid bookings: {exc}") from exc
+    return numbers
+
+
+def _apply_and_pay(database, provider, urls, call_centre, now, days_ahead, booking: CardPaidBooking) -> str:
+    with database.write() as session:  # 申込, some days ago
+        resident = session.scalar(select(Resident).where(Resident.registration_number == booking.resident_number))
+        room = session.scalar(
+            select(Room).join(Facility).where(Facility.code == booking.facility_code, Room.name_ja == booking.room_name_ja)
+        )
+        purpose = session.scalar(select(Purpose).where(Purpose.code == booking.purpose))
+        day = open_day(room, jst_day(now) + timedelta(days=booking.days_ahead))
+        application = apply_for_slots(
+            session,
+            resident_id=resident.id,
+            slots=[SlotRef(room.id, day, room.time_bands[booking.band_index].id)],
+            answers={room.id: RoomAnswers(purpose.id, booking.attendees, False)},
+            group_class_id=resident.group_classes[0].group_class_id,
+            now=now - timedelta(days=booking.applied_days_ago),
+            days_ahead=days_ahead + booking.applied_days_ago,
+        )
+        resident_id, number = resident.id, application.reservations[0].number
+    page = open_card_page(database, provider, urls, call_centre, now, resident_id=resident_id, number=number)
+    session_id = pay_on_card_page(page, urls.return_url)
+    status = record_return(database, provider, call_centre, now, session_id)
+    if status is not SettlementStatus.COMPLETED:
+        raise DemoPaymentFailed(f"{page.receipt_number}: the settlement ended {status.value}")
+    return number
+
+
+@dataclass(frozen=True)
+class CardPage:
+    """A settlement waiting on the provider's card page."""
+
+    settlement_id: int
+    charge_id: int
+    receipt_number: str
+    amount_yen: int
+    session_id: str
+    payment_url: str
+
+
+def open_card_page(database, provider, urls, call_centre, now, *, resident_id: int, number: str) -> CardPage:
+    """確定 on 確認 and 次へ進む on 注意事項: a charge with its 収納番号 and the provider's
+    session for it (created between the transactions, as the screens do)."""
+    with database.write() as session:
+        reservation = session.scalar(select(Reservation).where(Reservation.number == number))
+        locale = reservation.resident.preferred_locale
+        settlement = open_settlement(
+            session, resident_id=resident_id, number=number, expected_version=reservation.version, now=now
+        )
+        charge = start_settlement(session, resident_id=resident_id, settlement_id=settlement.id, centre=call_centre(locale), now=now).charge
+        settlement_id, charge_id, receipt, amount_yen = settlement.id, charge.id, charge.receipt_number, charge.amount_yen
+    created = provider.create_session(
+        reference=number,
+        receipt_number=receipt,
+        amount_yen=amount_yen,
+        return_url=urls.return_url,
+        notify_url=urls.notify_url,
+        locale=locale,
+    )
+    with database.write() as session:
+        attach_provider_session(session, charge_id=charge_id, provider_session_id=created["session_id"], payment_url=created["payment_url"])
+    return CardPage(settlement_id, charge_id, receipt, amount_yen, created["session_id"], created["payment_url"])
+
+
+def _follow_form(url: str, data: dict, return_url: str) -> str:
+    """POST a form of the card page as the browser does; the answer sends the browser back
+    to the return URL with the session id only, which is returned."""
+    try:
+        answer = requests.post(url, data=data, allow_redirects=False, timeout=10)
+    except requests.RequestException as exc:
+        raise ProviderUnavailable(str(exc)) from exc
+    location = answer.headers.get("Location", "")
+    if answer.status_code != 303 or not location.startswith(return_url):
+        raise DemoPaymentFailed(f"{url} answered {answer.status_code} {location or answer.text[:200]}")
+    return parse_qs(urlsplit(location).query).get("session_id", [""])[0]
+
+
+def pay_on_card_page(page: CardPage, return_url: str, card_number: str = DEMO_CARD["card_number"]) -> str:
+    """お支払い with a test card; returns the session id the browser comes back with."""
+    form = dict(DEMO_CARD, card_number=card_number, expiry_year=str(datetime.now(timezone.utc).year + 3))
+    return _follow_form(page.payment_url, form, return_url)
+
+
+def cancel_on_card_page(page: CardPage, return_url: str) -> str:
+    """決済を中止する."""
+    return _follow_form(page.payment_url.split("?")[0] + "/cancel", {}, return_url)
+
+
+def record_return(database, provider, call_centre, now, session_id: str) -> SettlementStatus:
+    """The browser's return: only the session id arrives; ask the provider for the outcome
+    and record it."""
+    document = provider.get_session(session_id)
+    with database.write() as session:
+        charge = session.scalar(select(CardCharge).where(CardCharge.provider_session_id == session_id))
+        settlement = record_provider_outcome(session, document, call_centre(charge.reservation.resident.preferred_locale), now)
+        return settlement.status
