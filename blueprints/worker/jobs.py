@@ -13,7 +13,7 @@ from typing import Mapping
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
-from blueprints.mail.compose import CallCentre, ExpiryFacts, expiry_mail
+from blueprints.mail.compose import CallCentre, ExpiryFacts, call_centre_for, expiry_mail
 from blueprints.mail.delivery import DeliveryResult, FileTransport, SmtpTransport, deliver_due_mail
 from blueprints.mail.outbox import queue_notice
 from blueprints.payment.operations import due_voids, has_open_card_session, record_provider_outcome, record_void
@@ -34,8 +34,8 @@ class WorkerSettings:
     smtp_port: int
     mail_from: str
     mail_dir: Path
-    call_centre_phone: str
-    call_centre_hours: Mapping[str, str]
+    # CALL_CENTRE_PHONE, CALL_CENTRE_HOURS_JA, CALL_CENTRE_HOURS_EN
+    call_centre_config: Mapping[str, str]
     smtp_timeout: float = 30.0
     # A card session is looked up at the provider once its charge is this old: by then the
     # browser's return or the provider's notification would normally have arrived.
@@ -49,14 +49,13 @@ class WorkerSettings:
             smtp_port=int(config.get("SMTP_PORT") or 25),
             mail_from=config["MAIL_FROM"],
             mail_dir=Path(config["INSTANCE_PATH"]) / "mail",
-            call_centre_phone=config["CALL_CENTRE_PHONE"],
-            call_centre_hours={"ja": config["CALL_CENTRE_HOURS_JA"], "en": config["CALL_CENTRE_HOURS_EN"]},
+            call_centre_config={key: config[key] for key in ("CALL_CENTRE_PHONE", "CALL_CENTRE_HOURS_JA", "CALL_CENTRE_HOURS_EN")},
         )
         values.update(overrides)
         return cls(**values)
 
     def call_centre(self, locale: str) -> CallCentre:
-        return CallCentre(self.call_centre_phone, self.call_centre_hours.get(locale) or self.call_centre_hours["ja"])
+        return call_centre_for(self.call_centre_config, locale)
 
     def mail_transport(self):
         if self.smtp_host:
