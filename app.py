@@ -33,7 +33,7 @@ def create_app(profile: str = "standard", config: Config | None = None) -> Flask
     app.extensions["database"] = Database(app.config["DATABASE_URL"])
     app.teardown_appcontext(close_read_session)
 
-    _init_sessions(app)
+    _init_sessions(app, profile)
     Htmx(app)
     csrf.init_app(app)
     app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"] or "memory://"
@@ -55,7 +55,7 @@ def create_app(profile: str = "standard", config: Config | None = None) -> Flask
     return app
 
 
-def _init_sessions(app: Flask) -> None:
+def _init_sessions(app: Flask, profile: str) -> None:
     """Server-side sessions in Redis when several instances share them; otherwise Flask's
     signed cookie."""
     if app.config["REDIS_URL"]:
@@ -65,8 +65,7 @@ def _init_sessions(app: Flask) -> None:
         app.config.update(
             SESSION_TYPE="redis",
             SESSION_REDIS=redis.Redis.from_url(app.config["REDIS_URL"]),
-            SESSION_KEY_PREFIX=f"session:{app.config['PROFILE'] if 'PROFILE' in app.config else ''}",
-            SESSION_USE_SIGNER=True,
+            SESSION_KEY_PREFIX=f"session:{profile}:",
             SESSION_PERMANENT=False,
         )
         Session(app)
@@ -85,6 +84,13 @@ def _register_blueprints(app: Flask) -> None:
     init_login(app)
     for bp in (top_bp, auth_bp, search_bp, apply_bp, mymenu_bp, info_bp, settings_bp):
         app.register_blueprint(bp)
+    # Card payment only on the standard profile; a kiosk answers everything under
+    # /payment with its refusal (DESIGN "Architecture").
+    if app.config["PROFILE"] == "kiosk":
+        from blueprints.payment.guard import kiosk_bp as payment_bp
+    else:
+        from blueprints.payment.routes import bp as payment_bp
+    app.register_blueprint(payment_bp)
 
 
 def _register_vendor_files(app: Flask) -> None:

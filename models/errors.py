@@ -72,3 +72,7 @@ class CounterPaid(DomainError):
 
 class NothingToSettle(DomainError):
     """Held already equals due."""
+
+
+class StaleBooking(DomainError):
+    """The booking changed (fee, state) since the page was shown: look again."""

@@ -47,6 +47,12 @@ DOMAIN_MESSAGES = {
     domain.InvalidTransition: _l("この予約は現在の状態では処理できません。一覧を確認してください。"),
     domain.AuthenticationFailed: _l("登録施設、利用者登録番号、またはパスワードが正しくありません。"),
     domain.EmptySelection: _l("項目を選択してください。"),
+    # Card payments (DESIGN rules 4, 6, 8, 13); the view adds the facility's contact.
+    domain.CounterPaid: _l("窓口でのお支払いがある予約は、オンラインでの決済・変更・取消はできません。利用施設までご連絡ください。"),
+    domain.PaymentWindowClosed: _l("支払期限（%(deadline)s）を過ぎたため、クレジット決済は行えません。"),
+    domain.NothingToSettle: _l("この予約には、クレジット決済が必要な金額はありません（決済済みです）。"),
+    domain.RefundPeriodExpired: _l("クレジットでのお支払いから180日を過ぎたため（期限: %(last_day)s）、オンラインでのクレジット取消は行えません。利用施設までご連絡ください。"),
+    domain.StaleBooking: _l("予約の内容が変更されています。最新の内容を確認して、もう一度操作してください。"),
 }
 
 

@@ -1,14 +1,16 @@
-"""The 表示条件 form of 予約内容の確認・取消: 利用日 period and 状態 (a GET form, no CSRF)."""
+"""マイメニュー forms: the 表示条件 of 予約内容の確認・取消 (利用日 period and 状態; a GET form,
+no CSRF) and メールアドレスの変更."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, RadioField
+from wtforms import DateField, HiddenField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Optional, ValidationError
+from wtforms.validators import InputRequired, Optional, ValidationError
 
 from blueprints.core.labels import RESERVATION_STATES
 from blueprints.mymenu.operations import LISTED_STATES
+from models.email_rules import is_valid_email, normalise_email
 from models.reservation_rules import ReservationState
 
 ALL_STATES = "all"
@@ -50,3 +52,30 @@ class ReservationFilterForm(FlaskForm):
     def chosen_state(self) -> ReservationState | None:
         """The state to show, or None for 全て."""
         return None if self.state.data == ALL_STATES else ReservationState(self.state.data)
+
+
+class EmailForm(FlaskForm):
+    """メールアドレスの変更 (guide L71-L84): the address twice; both must match and be an
+    address we can send notices to (DESIGN rule 7)."""
+
+    # guide: L75
+    email = StringField(
+        _l("メールアドレス"),
+        filters=[normalise_email],
+        validators=[InputRequired(message=_l("メールアドレスを入力してください。"))],
+    )
+    # guide: L77
+    email_confirm = StringField(
+        _l("確認用"),
+        filters=[normalise_email],
+        validators=[InputRequired(message=_l("確認用のメールアドレスを入力してください。"))],
+    )
+    next = HiddenField()
+
+    def validate_email(self, field):
+        if not is_valid_email(field.data):
+            raise ValidationError(_l("メールアドレスの形式が正しくありません。「name@example.jp」のように、半角で入力してください。"))
+
+    def validate_email_confirm(self, field):
+        if field.data != self.email.data:
+            raise ValidationError(_l("確認用のメールアドレスが一致しません。同じメールアドレスを入力してください。"))

@@ -1,5 +1,6 @@
 """マイメニュー reads: a resident's bookings by facility and room, one booking in full, and the
-group's 団体区分 with their expiries. Nothing here changes data."""
+group's 団体区分 with their expiries; and the one change マイメニュー makes itself, the mail
+address."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from models import errors
 from models.account import GroupClass, Resident, ResidentGroupClass
 from models.deadline_rules import payment_deadline_day
+from models.email_rules import is_valid_email
 from models.facility import Facility, Room
 from models.numbering_rules import RESERVATION_NUMBER
 from models.payment_state_rules import PaymentState, is_refund_due, payment_state_rule
@@ -193,3 +195,15 @@ def list_group_classes(session: Session, *, resident_id: int, now: datetime) -> 
         registration_expires_on=resident.registration_expires_on,
         registration_valid=not resident.registration_expired(today),
     )
+
+
+def change_email(session: Session, *, resident_id: int, email: str) -> Resident:
+    """メールアドレスの変更: the address card payment notices go to (rule 7)."""
+    if not is_valid_email(email):
+        raise ValueError("not a valid mail address")
+    resident = session.get(Resident, resident_id, with_for_update=True)
+    if resident is None:
+        raise errors.NotFound()
+    resident.email = email
+    session.flush()
+    return resident

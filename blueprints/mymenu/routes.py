@@ -3,19 +3,25 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, request, url_for
+from flask import Blueprint, current_app, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from blueprints.core.clock import now, today
-from blueprints.core.data import read_session
+from blueprints.core.data import read_session, write_session
 from blueprints.core.errors import ErrorItem, form_errors
 from blueprints.core.navigation import safe_next_url
 from blueprints.core.rendering import render_page
-from blueprints.mymenu.forms import ALL_STATES, ReservationFilterForm
-from blueprints.mymenu.operations import ListConditions, find_reservation, list_group_classes, list_reservations
+from blueprints.mymenu.forms import ALL_STATES, EmailForm, ReservationFilterForm
+from blueprints.mymenu.operations import (
+    ListConditions,
+    change_email,
+    find_reservation,
+    list_group_classes,
+    list_reservations,
+)
 from models import errors
 from models.notice import Message
 
@@ -24,7 +30,6 @@ bp = Blueprint("mymenu", __name__, url_prefix="/mymenu")
 # Entries of later issues say 準備中 until they exist.
 COMING_SOON = {
     "lottery": _l("抽選申込の確認・取消"),
-    "payment": _l("クレジット決済"),
     "profile": _l("利用者情報の更新・変更"),
 }
 FILTER_FIELDS = ("date_from", "date_to", "state")
@@ -45,7 +50,7 @@ def messages():
     return render_page("mymenu/messages.html", title=_("メッセージの確認"), messages=items)
 
 
-@bp.get("/<any(lottery, payment, profile):entry>")
+@bp.get("/<any(lottery, profile):entry>")
 @login_required
 def coming_soon(entry: str):
     return render_page("mymenu/coming_soon.html", title=str(COMING_SOON[entry]), heading=COMING_SOON[entry])
@@ -109,6 +114,32 @@ def reservation(number: str):
         title=_("予約内容の詳細 %(number)s", number=detail.reservation.number),
         detail=detail,
         back=back,
+    )
+
+
+@bp.route("/email", methods=["GET", "POST"])
+@login_required
+def email():
+    """メールアドレスの変更 (guide L69-L84): card payment needs an address (rule 7); the
+    payment screens send residents without one here, and back to `next` afterwards."""
+    fallback = url_for("mymenu.index")
+    form = EmailForm(next=safe_next_url(request.args.get("next"), fallback))
+    if request.method == "GET" and current_user.email:
+        form.email.data = form.email_confirm.data = current_user.email
+    if form.validate_on_submit():
+        with write_session() as session:
+            change_email(session, resident_id=current_user.id, email=form.email.data)
+        return redirect(safe_next_url(form.next.data, fallback), code=303)
+    next_url = safe_next_url(form.next.data, fallback)
+    return render_page(
+        "mymenu/email.html",
+        # guide: L71
+        title=_("メールアドレスの変更"),
+        errors=form_errors(form),
+        form=form,
+        next_url=next_url,
+        for_payment=urlsplit(next_url).path.startswith(url_for("payment.select")),
+        mail_from=current_app.config["MAIL_FROM"],
     )
 
 

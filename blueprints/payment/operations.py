@@ -26,8 +26,8 @@ VOID_RETRY_BASE = timedelta(seconds=10)
 VOID_RETRY_MAX = timedelta(hours=1)
 
 
-class StaleBooking(errors.DomainError):
-    """The booking changed (fee, state) since the page was shown: look again."""
+# Raised here; defined with the other domain failures so the web layer can word it.
+StaleBooking = errors.StaleBooking
 
 
 @dataclass(frozen=True)

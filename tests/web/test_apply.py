@@ -378,7 +378,7 @@ def test_applying_creates_provisional_reservations_and_shows_the_completion_page
     assert '<button type="button" class="button secondary" data-print hidden>申込内容を印刷</button>' in main
     assert "ブラウザの印刷機能" in main
     assert 'href="/facilities/013">地図で場所を確認' in main
-    assert 'href="/mymenu/payment">クレジット決済</a>' in main
+    assert 'href="/payment/">クレジット決済</a>' in main
     assert 'href="#pay-at-counter">クレジット決済しない方はこちら</a>' in main
     assert 'id="pay-at-counter"' in main and 'href="/mymenu/">マイメニュー</a>' in main
 

@@ -1,0 +1,171 @@
+"""Reads for the card payment screens: the クレジット決済 選択 list (DESIGN rule 8), and the
+card charge behind a provider session. Nothing here changes data; the rules that decide
+whether a booking may be paid are the operations' own (quote_settlement)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from blueprints.mymenu.operations import LISTED_STATES, ListConditions, Standing
+from blueprints.payment.operations import is_first_payment, pending_plan, quote_settlement
+from models import errors
+from models.account import Resident
+from models.deadline_rules import payment_deadline_day
+from models.facility import Facility, Room
+from models.payment import CardCharge, Settlement
+from models.reservation import Reservation
+from models.settlement_rules import SettlementPlan, last_void_day
+
+# The guide's 選択 shows the top 20 (L123, L129).
+PAYMENT_LIST_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class PaymentRow:
+    """One booking on 選択: what the next settlement would void and charge, and either the
+    way to 決済 or the reason there is none."""
+
+    reservation: Reservation
+    standing: Standing
+    plan: SettlementPlan | None
+    # Why 決済 is not offered although money is pending or was paid at the counter
+    # (CounterPaid, PaymentWindowClosed, RefundPeriodExpired, InvalidTransition).
+    refusal: errors.DomainError | None
+    pay_by: date | None  # 支払期限 of a first payment still owed (rule 4)
+    void_last_day: date | None  # last day the held card charge can be voided online (rule 13)
+
+    @property
+    def charge_yen(self) -> int:
+        return self.plan.charge_yen if self.plan else 0
+
+    @property
+    def void_yen(self) -> int:
+        return self.plan.void_yen if self.plan else 0
+
+    @property
+    def payable(self) -> bool:
+        return self.plan is not None and self.refusal is None
+
+    @property
+    def refusal_kind(self) -> str | None:
+        """Why there is no 決済, in the words the row uses."""
+        if self.refusal is None:
+            return None if self.plan is not None else "settled"
+        return REFUSAL_KINDS.get(type(self.refusal), "other")
+
+
+REFUSAL_KINDS = {
+    errors.CounterPaid: "counter_paid",
+    errors.PaymentWindowClosed: "deadline_passed",
+    errors.RefundPeriodExpired: "void_period_over",
+}
+
+
+@dataclass(frozen=True)
+class FacilityGroup:
+    facility: Facility
+    rows: list[PaymentRow]
+
+
+@dataclass(frozen=True)
+class PaymentList:
+    groups: list[FacilityGroup]
+    count: int
+    truncated: bool
+    limit: int
+    earlier_pending: int  # rows before the period shown because they still wait for a settlement
+
+
+def payment_row(reservation: Reservation, now: datetime) -> PaymentRow:
+    plan = pending_plan(reservation)
+    refusal = None
+    if reservation.is_counter_paid:
+        refusal = errors.CounterPaid(facility=reservation.room.facility)
+    elif plan is not None:
+        try:
+            quote_settlement(reservation, now)
+        except errors.DomainError as exc:
+            refusal = exc
+    live = reservation.live_charge
+    return PaymentRow(
+        reservation=reservation,
+        standing=Standing.of(reservation),
+        plan=plan,
+        refusal=refusal,
+        pay_by=payment_deadline_day(reservation.payment_basis, reservation.use_date) if is_first_payment(reservation) else None,
+        void_last_day=last_void_day(live.captured_at) if live and live.captured_at else None,
+    )
+
+
+def list_payment_rows(
+    session: Session,
+    *,
+    resident_id: int,
+    conditions: ListConditions,
+    now: datetime,
+    earlier_pending: bool = False,
+    limit: int = PAYMENT_LIST_LIMIT,
+) -> PaymentList:
+    """The resident's bookings matching `conditions`: those waiting for a settlement first,
+    then by 利用日 and start; at most `limit`, grouped by facility in that order. With
+    `earlier_pending`, bookings before `conditions.date_from` that still wait for a
+    settlement (a refund after the use date) are listed too, so none is out of sight."""
+    query = (
+        select(Reservation)
+        .where(Reservation.resident_id == resident_id)
+        .where(Reservation.state.in_([conditions.state] if conditions.state else LISTED_STATES))
+        .order_by(Reservation.use_date, Reservation.starts_at, Reservation.id)
+        .options(
+            joinedload(Reservation.room).joinedload(Room.facility),
+            selectinload(Reservation.counter_payments),
+            selectinload(Reservation.card_charges),
+        )
+    )
+    if conditions.date_from and not earlier_pending:
+        query = query.where(Reservation.use_date >= conditions.date_from)
+    if conditions.date_to:
+        query = query.where(Reservation.use_date <= conditions.date_to)
+    rows = [payment_row(r, now) for r in session.scalars(query)]
+    if conditions.date_from:
+        # Only reached with earlier_pending: before the period, keep what is still pending.
+        rows = [row for row in rows if row.reservation.use_date >= conditions.date_from or row.plan is not None]
+    # sorted() is stable: within each part, still by 利用日 and start.
+    rows = sorted(rows, key=lambda row: row.plan is None)
+    shown = rows[:limit]
+    groups: dict[int, FacilityGroup] = {}
+    for row in shown:
+        facility = row.reservation.room.facility
+        groups.setdefault(facility.id, FacilityGroup(facility, [])).rows.append(row)
+    return PaymentList(
+        groups=list(groups.values()),
+        count=len(shown),
+        truncated=len(rows) > limit,
+        limit=limit,
+        earlier_pending=sum(1 for row in shown if conditions.date_from and row.reservation.use_date < conditions.date_from),
+    )
+
+
+def charge_by_provider_session(session: Session, provider_session_id: str) -> CardCharge | None:
+    return session.scalar(select(CardCharge).where(CardCharge.provider_session_id == provider_session_id))
+
+
+def charge_by_receipt(session: Session, receipt_number: str) -> CardCharge | None:
+    return session.scalar(select(CardCharge).where(CardCharge.receipt_number == receipt_number))
+
+
+def settlement_owner(session: Session, charge: CardCharge) -> int | None:
+    return session.scalar(select(Settlement.resident_id).where(Settlement.id == charge.settlement_id))
+
+
+def mail_locale_of_receipt(session: Session, receipt_number: str) -> str:
+    """The language the charge's resident reads mail in (for the call centre's hours)."""
+    locale = session.scalar(
+        select(Resident.preferred_locale)
+        .join(Reservation, Reservation.resident_id == Resident.id)
+        .join(CardCharge, CardCharge.reservation_id == Reservation.id)
+        .where(CardCharge.receipt_number == receipt_number)
+    )
+    return locale or "ja"

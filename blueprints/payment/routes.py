@@ -1,0 +1,452 @@
+"""クレジット決済 (guide ch. 5 §(1)): 選択 → 確認 → 注意事項 → the card company's page →
+完了, and the return and notify endpoints the card company calls back. The money rules
+live in operations.py; HTTP to the card company happens here, between transactions."""
+from __future__ import annotations
+
+import json
+import re
+
+from flask import Blueprint, current_app, g, jsonify, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from blueprints.core.clock import now, today
+from blueprints.core.data import read_session, write_session
+from blueprints.core.errors import ErrorItem, domain_error_item, form_errors
+from blueprints.core.extensions import csrf
+from blueprints.core.formats import list_date
+from blueprints.core.rendering import render_page
+from blueprints.core.tokens import MalformedToken, issue_token, run_once
+from blueprints.mail.compose import CallCentre
+from blueprints.mymenu.forms import ALL_STATES, ReservationFilterForm
+from blueprints.mymenu.operations import ListConditions
+from blueprints.payment.forms import ConfirmForm, TermsForm
+from blueprints.payment.guard import refuse_reader_presentation, require_email
+from blueprints.payment.listing import (
+    charge_by_provider_session,
+    charge_by_receipt,
+    list_payment_rows,
+    mail_locale_of_receipt,
+    settlement_owner,
+)
+from blueprints.payment.operations import (
+    SettlementQuote,
+    attach_provider_session,
+    load_own_reservation,
+    load_own_settlement,
+    open_settlement,
+    quote_settlement,
+    record_provider_outcome,
+    start_settlement,
+)
+from blueprints.payment.provider import ProviderClient, ProviderRefused, ProviderUnavailable, request_target, verify
+from models import errors
+from models.numbering_rules import RESERVATION_NUMBER
+from models.payment import Settlement, SettlementStatus
+from models.reservation import Reservation
+
+bp = Blueprint("payment", __name__, url_prefix="/payment")
+bp.before_request(refuse_reader_presentation)
+bp.before_request(require_email)
+
+# The guide's breadcrumb (L188).
+STEPS = (
+    # guide: L188
+    _l("メニュー"),
+    # guide: L188
+    _l("クレジット決済 選択"),
+    # guide: L188
+    _l("クレジット決済 確認"),
+    # guide: L188
+    _l("クレジット決済 注意事項"),
+    # guide: L188
+    _l("クレジット決済 完了"),
+)
+SELECT_STEP, CONFIRM_STEP, TERMS_STEP, RESULT_STEP = 1, 2, 3, 4
+FILTER_FIELDS = ("date_from", "date_to", "state")
+# The card company's session ids (payment_standin/README.md): anything else is not one.
+PROVIDER_SESSION_ID = re.compile(r"cs_[A-Za-z0-9_-]{20,64}")
+
+
+# -- 選択 ---------------------------------------------------------------------------------
+
+
+@bp.get("/")
+@login_required
+def select():
+    """クレジット決済 選択 (guide L92-L130): one booking per payment, grouped by facility;
+    those waiting for a settlement first; at most 20."""
+    form = ReservationFilterForm(formdata=request.args, date_from=today())
+    given = any(name in request.args for name in FILTER_FIELDS)
+    if form.validate():
+        conditions = ListConditions(form.date_from.data, form.date_to.data, form.chosen_state)
+        problems = []
+    else:
+        conditions = ListConditions(today(), None, None)
+        problems = form_errors(form)
+    listing = list_payment_rows(
+        read_session(),
+        resident_id=current_user.id,
+        conditions=conditions,
+        now=now(),
+        # Unless the resident chose a period, a refund still owed on an earlier booking
+        # stays in sight.
+        earlier_pending=not given or bool(problems),
+    )
+    return render_page(
+        "payment/select.html",
+        fragment="payment/_select.html",
+        title=str(STEPS[SELECT_STEP]),
+        errors=problems,
+        steps=_steps(SELECT_STEP),
+        current_step=SELECT_STEP,
+        form=form,
+        conditions=conditions,
+        listing=listing,
+        filter_open=given or bool(problems),
+        all_states=ALL_STATES,
+    )
+
+
+# -- 確認 ---------------------------------------------------------------------------------
+
+
+@bp.get("/<number>")
+@login_required
+def confirm(number: str):
+    """クレジット決済 確認 (guide L524-L541): 決済予定額 and, when money is held, the charge
+    to void with its 取消収納番号."""
+    try:
+        reservation = _own_reservation(number)
+    except errors.NotFound as exc:
+        return _refused(exc)
+    try:
+        quote = quote_settlement(reservation, now())
+    except errors.DomainError as exc:
+        return _refused(exc, reservation)
+    return _confirm_page(quote)
+
+
+@bp.post("/<number>")
+@login_required
+def settle(number: str):
+    """確定: bind a settlement to the booking as shown (its version), once per form."""
+    form = ConfirmForm()
+    if not form.validate():
+        return _confirm_again(number, ErrorItem(_("画面の情報が正しく送信されませんでした。内容を確認して、もう一度「確定」を押してください。")), 400)
+    if not RESERVATION_NUMBER.match(number):
+        return _refused(errors.NotFound())
+
+    def open_it(session) -> str:
+        settlement = open_settlement(
+            session, resident_id=current_user.id, number=number, expected_version=form.version.data, now=now()
+        )
+        return url_for("payment.terms", settlement_id=settlement.id)
+
+    try:
+        return redirect(run_once(form.form_token.data, current_user.id, open_it), code=303)
+    except MalformedToken:
+        return _confirm_again(number, ErrorItem(_("画面の情報が正しく送信されませんでした。内容を確認して、もう一度「確定」を押してください。")), 400)
+    except errors.StaleBooking as exc:
+        return _confirm_again(number, domain_error_item(exc), 409)
+    except errors.NotFound as exc:
+        return _refused(exc)
+    except errors.DomainError as exc:
+        return _refused(exc, _own_reservation(number))
+
+
+# -- 注意事項 -----------------------------------------------------------------------------
+
+
+@bp.get("/settlements/<int:settlement_id>/terms")
+@login_required
+def terms(settlement_id: int):
+    """クレジット決済 注意事項 (guide L1278-L1302)."""
+    try:
+        settlement = load_own_settlement(read_session(), current_user.id, settlement_id)
+    except errors.NotFound as exc:
+        return _refused(exc)
+    if settlement.status not in (SettlementStatus.QUOTED, SettlementStatus.PAYING):
+        return redirect(url_for("payment.result", settlement_id=settlement.id), code=303)
+    if settlement.status is SettlementStatus.QUOTED and settlement.reservation.version != settlement.reservation_version:
+        return _refused(errors.StaleBooking(), settlement.reservation)
+    return _terms_page(settlement, TermsForm())
+
+
+@bp.post("/settlements/<int:settlement_id>/terms")
+@login_required
+def start(settlement_id: int):
+    """次へ進む: open the card company's page (or, for a void only, complete at once).
+    Pressed twice, the same 収納番号 and the same card page."""
+    form = TermsForm()
+    try:
+        settlement = load_own_settlement(read_session(), current_user.id, settlement_id)
+    except errors.NotFound as exc:
+        return _refused(exc)
+    if settlement.status not in (SettlementStatus.QUOTED, SettlementStatus.PAYING):
+        return redirect(url_for("payment.result", settlement_id=settlement.id), code=303)
+    if not form.validate():
+        return _terms_page(settlement, form, errors=form_errors(form))
+
+    try:
+        with write_session() as session:
+            started = start_settlement(
+                session, resident_id=current_user.id, settlement_id=settlement_id, centre=_call_centre(), now=now()
+            )
+            charge = started.charge
+            card = None
+            if charge is not None:
+                card = dict(
+                    charge_id=charge.id,
+                    receipt_number=charge.receipt_number,
+                    amount_yen=charge.amount_yen,
+                    payment_url=charge.payment_url,
+                    reference=started.settlement.reservation.number,
+                )
+    except errors.StaleBooking as exc:
+        return _refused(exc, read_session().get(Reservation, settlement.reservation_id))
+    except errors.NotFound as exc:
+        return _refused(exc)
+    if card is None:  # a void only: complete already (DESIGN rule 9)
+        return redirect(url_for("payment.result", settlement_id=settlement_id), code=303)
+    if card["payment_url"]:
+        return redirect(card["payment_url"], code=303)
+
+    # Outside any transaction: the card company may be slow or down.
+    try:
+        opened = _provider().create_session(
+            reference=card["reference"],
+            receipt_number=card["receipt_number"],
+            amount_yen=card["amount_yen"],
+            return_url=_public_url("payment.return_from_provider"),
+            notify_url=_public_url("payment.notify"),
+            locale=g.locale,
+        )
+    except (ProviderUnavailable, ProviderRefused) as exc:
+        current_app.logger.warning("card company refused or unreachable for %s: %s", card["receipt_number"], exc)
+        settlement = load_own_settlement(read_session(), current_user.id, settlement_id)
+        problem = ErrorItem(
+            _("カード会社のお支払い画面を開けませんでした。決済は行われていません。時間をおいて、もう一度「次へ進む」を押してください。"),
+        )
+        return _terms_page(settlement, form, errors=[problem], status=503)
+    with write_session() as session:
+        attach_provider_session(
+            session, charge_id=card["charge_id"], provider_session_id=opened["session_id"], payment_url=opened["payment_url"]
+        )
+    return redirect(opened["payment_url"], code=303)
+
+
+# -- the card company calls back ----------------------------------------------------------
+
+
+@bp.get("/return")
+@login_required
+def return_from_provider():
+    """The browser back from the card page with the session id only: ask the card company
+    what happened, record it, show the result."""
+    session_id = request.args.get("session_id", "")
+    if not PROVIDER_SESSION_ID.fullmatch(session_id):
+        return _return_problem()
+    charge = charge_by_provider_session(read_session(), session_id)
+    if charge is not None and settlement_owner(read_session(), charge) != current_user.id:
+        return _return_problem()
+    try:
+        document = _provider().get_session(session_id)
+    except ProviderRefused:
+        return _return_problem()
+    except ProviderUnavailable as exc:
+        current_app.logger.warning("card company unreachable on return %s: %s", session_id, exc)
+        return _return_problem(unavailable=True, retry_url=request.full_path)
+    if document.get("session_id") != session_id:
+        return _return_problem()
+    if charge is None:
+        # Known to the card company but not yet attached here (the attach was lost).
+        charge = charge_by_receipt(read_session(), str(document.get("receipt_number")))
+        if charge is None or settlement_owner(read_session(), charge) != current_user.id:
+            return _return_problem()
+    with write_session() as session:
+        settlement = record_provider_outcome(session, document, _call_centre(), now())
+        settlement_id = settlement.id if settlement is not None else None
+    if settlement_id is None:
+        return _return_problem()
+    return redirect(url_for("payment.result", settlement_id=settlement_id), code=303)
+
+
+@bp.post("/notify")
+@csrf.exempt
+def notify():
+    """The card company's signed notification (payment_standin/README.md): applied like the
+    return, idempotently; 200 for a duplicate too, so that it stops resending."""
+    body = request.get_data(cache=True)
+    target = request_target(request.url)
+    if not verify(current_app.config["PAYMENT_PROVIDER_SECRET"], "POST", target, body, request.headers):
+        return jsonify(error="bad_signature"), 401
+    try:
+        event = json.loads(body)
+        document = event["session"]
+        if not isinstance(document, dict):
+            raise TypeError("session is not an object")
+    except (ValueError, TypeError, KeyError):
+        return jsonify(error="invalid_request"), 400
+    locale = mail_locale_of_receipt(read_session(), str(document.get("receipt_number")))
+    with write_session() as session:
+        settlement = record_provider_outcome(session, document, _call_centre(locale), now())
+        known = settlement is not None
+    return jsonify(ok=True, known=known), 200
+
+
+# -- 完了 and the other endings -------------------------------------------------------------
+
+
+@bp.get("/settlements/<int:settlement_id>")
+@login_required
+def result(settlement_id: int):
+    """クレジット決済 完了 (guide L190-L204, L683-L703), or what happened instead."""
+    try:
+        settlement = load_own_settlement(read_session(), current_user.id, settlement_id)
+    except errors.NotFound as exc:
+        return _refused(exc)
+    if settlement.status is SettlementStatus.QUOTED:
+        return redirect(url_for("payment.terms", settlement_id=settlement.id), code=303)
+    templates = {
+        SettlementStatus.COMPLETED: ("payment/complete.html", STEPS[RESULT_STEP]),
+        SettlementStatus.ABANDONED: ("payment/abandoned.html", _l("クレジット決済は行われませんでした")),
+        SettlementStatus.SUPERSEDED: ("payment/superseded.html", _l("予約の内容が変更されたため、クレジット決済を取り消します")),
+        SettlementStatus.PAYING: ("payment/checking.html", _l("決済の結果を確認しています")),
+    }
+    template, title = templates[settlement.status]
+    charge = settlement.new_charge
+    return render_page(
+        template,
+        title=str(title),
+        steps=_steps(RESULT_STEP),
+        current_step=RESULT_STEP,
+        settlement=settlement,
+        reservation=settlement.reservation,
+        charge=charge,
+        voided=settlement.void_charge,
+        check_url=(
+            url_for("payment.return_from_provider", session_id=charge.provider_session_id)
+            if charge is not None and charge.provider_session_id
+            else url_for("payment.result", settlement_id=settlement.id)
+        ),
+    )
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _own_reservation(number: str) -> Reservation:
+    if not RESERVATION_NUMBER.match(number or ""):
+        raise errors.NotFound()
+    return load_own_reservation(read_session(), current_user.id, number)
+
+
+def _provider() -> ProviderClient:
+    return ProviderClient(current_app.config["PAYMENT_PROVIDER_URL"], current_app.config["PAYMENT_PROVIDER_SECRET"])
+
+
+def _public_url(endpoint: str) -> str:
+    """Return and notify URLs as the card company reaches us (PUBLIC_BASE_URL)."""
+    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + url_for(endpoint)
+
+
+def _call_centre(locale: str | None = None) -> CallCentre:
+    """The call centre in the mails, in the resident's mail language."""
+    locale = locale or (current_user.preferred_locale if current_user.is_authenticated else "ja")
+    hours = current_app.config["CALL_CENTRE_HOURS_EN" if locale == "en" else "CALL_CENTRE_HOURS_JA"]
+    return CallCentre(phone=current_app.config["CALL_CENTRE_PHONE"], hours=hours)
+
+
+def _steps(current: int) -> list[tuple[str, str | None]]:
+    urls = [url_for("mymenu.index"), url_for("payment.select"), None, None, None]
+    return [(str(label), url if i < current else None) for i, (label, url) in enumerate(zip(STEPS, urls))]
+
+
+def _confirm_page(quote: SettlementQuote, *, problems: list[ErrorItem] | None = None, status: int | None = None):
+    form = ConfirmForm(version=quote.reservation.version, form_token=issue_token())
+    return render_page(
+        "payment/confirm.html",
+        title=str(STEPS[CONFIRM_STEP]),
+        errors=problems or [],
+        status=status,
+        steps=_steps(CONFIRM_STEP),
+        current_step=CONFIRM_STEP,
+        quote=quote,
+        reservation=quote.reservation,
+        form=form,
+    )
+
+
+def _confirm_again(number: str, problem: ErrorItem, status: int):
+    """確認 once more, as the booking is now, with what went wrong and a fresh token."""
+    try:
+        reservation = _own_reservation(number)
+    except errors.NotFound as exc:
+        return _refused(exc)
+    try:
+        quote = quote_settlement(reservation, now())
+    except errors.DomainError as exc:
+        return _refused(exc, reservation)
+    return _confirm_page(quote, problems=[problem], status=status)
+
+
+def _terms_page(settlement: Settlement, form: TermsForm, *, errors: list[ErrorItem] | None = None, status: int | None = None):
+    return render_page(
+        "payment/terms.html",
+        title=str(STEPS[TERMS_STEP]),
+        errors=errors or [],
+        status=status,
+        steps=_steps(TERMS_STEP),
+        current_step=TERMS_STEP,
+        settlement=settlement,
+        reservation=settlement.reservation,
+        form=form,
+        void_only=settlement.charge_yen == 0,
+    )
+
+
+REFUSAL_STATUS = {errors.NotFound: 404}
+
+
+def _refused(exc: errors.DomainError, reservation: Reservation | None = None):
+    """This booking cannot be settled now: why, whom to call when only the facility can
+    help, and the way back to 選択. Nothing has changed."""
+    words = {}
+    if isinstance(exc, errors.PaymentWindowClosed):
+        words["deadline"] = list_date(exc.facts["deadline"])
+    elif isinstance(exc, errors.RefundPeriodExpired):
+        words["last_day"] = list_date(exc.facts["last_day"])
+    problem = domain_error_item(exc, **words)
+    contact_facility = isinstance(exc, (errors.CounterPaid, errors.RefundPeriodExpired))
+    return render_page(
+        "payment/refused.html",
+        title=str(STEPS[CONFIRM_STEP]),
+        errors=[problem],
+        status=REFUSAL_STATUS.get(type(exc), 409),
+        steps=_steps(CONFIRM_STEP),
+        current_step=CONFIRM_STEP,
+        reservation=reservation if not isinstance(exc, errors.NotFound) else None,
+        contact_facility=contact_facility,
+        try_again=isinstance(exc, errors.StaleBooking) and reservation is not None,
+    )
+
+
+def _return_problem(*, unavailable: bool = False, retry_url: str | None = None):
+    """A return URL we cannot use: forged, unknown, someone else's, or the card company is
+    unreachable. Nothing has changed."""
+    if unavailable:
+        problem = _("カード会社に接続できなかったため、決済の結果を確認できませんでした。時間をおいて「結果を確認する」を押してください。")
+        status = 503
+    else:
+        problem = _("決済の手続きが見つかりません。マイメニューの「クレジット決済」から、予約の状態を確認してください。")
+        status = 404
+    return render_page(
+        "payment/return_problem.html",
+        title=_("決済の結果を確認できません"),
+        errors=[ErrorItem(problem)],
+        status=status,
+        retry_url=retry_url,
+    )
+
