@@ -27,6 +27,10 @@ from models.time_rules import jst_day
 
 log = logging.getLogger("worker")
 
+# A card session is looked up at the provider once its charge is this old: by then the
+# browser's return or the provider's notification would normally have arrived.
+STALE_SESSION_AFTER = timedelta(minutes=5)
+
 
 @dataclass(frozen=True)
 class WorkerSettings:
@@ -37,9 +41,7 @@ class WorkerSettings:
     # CALL_CENTRE_PHONE, CALL_CENTRE_HOURS_JA, CALL_CENTRE_HOURS_EN
     call_centre_config: Mapping[str, str]
     smtp_timeout: float = 30.0
-    # A card session is looked up at the provider once its charge is this old: by then the
-    # browser's return or the provider's notification would normally have arrived.
-    stale_session_after: timedelta = timedelta(minutes=5)
+    stale_session_after: timedelta = STALE_SESSION_AFTER
     batch_size: int = 50
 
     @classmethod
