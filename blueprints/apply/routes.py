@@ -26,6 +26,7 @@ from blueprints.core.data import read_session
 from blueprints.core.errors import ErrorItem, domain_error_item, form_errors
 from blueprints.core.formats import band, header_date, list_date, localized
 from blueprints.core.rendering import render_page
+from blueprints.core.steps import breadcrumb, step_heading
 from blueprints.core.tokens import MalformedToken, issue_token, run_once
 from models import errors
 from models.deadline_rules import payment_deadline_day
@@ -36,24 +37,7 @@ bp = Blueprint("apply", __name__, url_prefix="/apply")
 # More slots than this in one application is not something a resident does by hand.
 MAX_SLOTS = 20
 
-# The guide's breadcrumb (L24).
-STEPS = (
-    # guide: L24
-    _l("メニュー"),
-    # guide: L24
-    _l("施設の検索"),
-    # guide: L24
-    _l("施設別空き状況"),
-    # guide: L24
-    _l("時間帯別空き状況"),
-    # guide: L24
-    _l("詳細申請"),
-    # guide: L24
-    _l("申込確認"),
-    # guide: L24
-    _l("申込完了"),
-)
-DETAILS_STEP, CONFIRM_STEP, COMPLETE_STEP = 4, 5, 6
+DETAILS_STEP, CONFIRM_STEP, COMPLETE_STEP = "details", "confirm", "done"
 
 PROBLEM_ERRORS = {
     SlotProblem.NOT_BOOKABLE: errors.SlotNotBookable,
@@ -152,9 +136,8 @@ def complete(application_id: int):
     return render_page(
         "apply/complete.html",
         # guide: L26
-        title=_step_title(COMPLETE_STEP, _("予約申込 完了")),
-        steps=_steps(COMPLETE_STEP),
-        current_step=COMPLETE_STEP,
+        title=step_heading(COMPLETE_STEP, _("予約申込 完了")),
+        **_steps(COMPLETE_STEP),
         application=application,
         reservations=reservations,
         facilities=facilities,
@@ -244,11 +227,10 @@ def _details_page(selection: Selection, answers: _Answers, *, problems: list[Err
         return _nothing_left(problems, DETAILS_STEP, selection)
     return render_page(
         "apply/details.html",
-        title=_step_title(DETAILS_STEP, _("詳細申請")),
+        title=step_heading(DETAILS_STEP),
         errors=problems,
         status=status or _status_for(problems, selection),
-        steps=_steps(DETAILS_STEP, selection),
-        current_step=DETAILS_STEP,
+        **_steps(DETAILS_STEP, selection),
         selection=selection,
         answers=answers,
         fees=quote_fees(read_session(), selection, group_class_id=answers.chosen_group_class_id),
@@ -264,11 +246,10 @@ def _confirm_page(selection: Selection, answers: _Answers, *, problems: list[Err
     details_url = url_for("apply.details") + "?" + urlencode(query, safe=":")
     return render_page(
         "apply/confirm.html",
-        title=_step_title(CONFIRM_STEP, _("申込確認")),
+        title=step_heading(CONFIRM_STEP),
         errors=problems,
         status=status or _status_for(problems, selection),
-        steps=_steps(CONFIRM_STEP, selection, details_url=details_url),
-        current_step=CONFIRM_STEP,
+        **_steps(CONFIRM_STEP, selection, details_url=details_url),
         selection=selection,
         answers=answers,
         fees=fees,
@@ -316,25 +297,23 @@ def _refused(exc: Exception):
         raise exc
     return render_page(
         "apply/refused.html",
-        title=_step_title(DETAILS_STEP, _("詳細申請")),
+        title=step_heading(DETAILS_STEP),
         errors=[problem],
         status=status,
-        steps=_steps(DETAILS_STEP),
-        current_step=DETAILS_STEP,
+        **_steps(DETAILS_STEP),
     )
 
 
-def _nothing_left(problems: list[ErrorItem], step: int, selection: Selection):
+def _nothing_left(problems: list[ErrorItem], step: str, selection: Selection):
     """Every chosen slot was refused: nothing remains to apply for."""
     # 時間帯別空き状況 of the same rooms and days, to choose other slots there.
     chosen = selection.lines + [line for lines in selection.refused.values() for line in lines]
     return render_page(
         "apply/refused.html",
-        title=_step_title(step, str(STEPS[step])),
+        title=step_heading(step),
         errors=problems + [ErrorItem(_("選択した時間帯はすべて申込できません。別の時間帯を選択してください。"))],
         status=409 if _is_conflict(selection) else 422,
-        steps=_steps(step),
-        current_step=step,
+        **_steps(step),
         back_url=_slots_url(chosen),
     )
 
@@ -370,21 +349,16 @@ def _slot_in_words(line: SlotLine) -> str:
     )
 
 
-def _step_title(step: int, title: str) -> str:
-    """Reader mode names the step in the title and h1 (DESIGN "Channels")."""
-    if g.get("presentation") == "reader":
-        return _("手順 %(n)s/%(total)s %(step)s", n=step, total=len(STEPS) - 1, step=title)
-    return title
-
-
-def _steps(current: int, selection: Selection | None = None, *, details_url: str | None = None) -> list[tuple[str, str | None]]:
+def _steps(current: str, selection: Selection | None = None, *, details_url: str | None = None) -> dict:
     """The guide's breadcrumb, each earlier step a link where it can be rebuilt."""
-    urls: list[str | None] = [url_for("top.index"), url_for("search.facilities"), None, None, details_url, None, None]
+    urls = {"search": url_for("search.facilities")}
     if selection is not None:
         codes = sorted({line.facility.code for line in selection.lines})
-        urls[2] = url_for("search.availability", facility=codes)
-        urls[3] = _slots_url(selection.lines)
-    return [(str(label), url if i < current else None) for i, (label, url) in enumerate(zip(STEPS, urls))]
+        urls["availability"] = url_for("search.availability", facility=codes)
+        urls["slots"] = _slots_url(selection.lines)
+    if details_url:
+        urls["details"] = details_url
+    return breadcrumb(current, urls, url_for("top.index"))
 
 
 def _slots_url(lines: list[SlotLine]) -> str | None:

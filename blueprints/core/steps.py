@@ -1,5 +1,5 @@
-"""The steps from 施設の検索 to 申込完了 (guide L24): the breadcrumb, and the step number
-that reader mode puts in the title and h1. The apply area continues the same steps."""
+"""The steps from 施設の検索 to 申込完了 (guide L24), shared by the search and apply areas:
+the breadcrumb, and the step number that reader mode puts in the title and h1."""
 from __future__ import annotations
 
 from flask import g
@@ -29,10 +29,11 @@ def step_label(step: str) -> str:
     return str(dict(STEPS)[step])
 
 
-def step_heading(step: str) -> str:
-    """The page's title and h1: the step's name; in reader mode preceded by where it stands
-    (手順 2/6 施設別空き状況), since the breadcrumb is not read as a list of steps there."""
-    label = step_label(step)
+def step_heading(step: str, label: str | None = None) -> str:
+    """The page's title and h1: the step's name (or the page's own heading, e.g. 予約申込 完了);
+    in reader mode preceded by where it stands (手順 2/6 施設別空き状況), since the
+    breadcrumb is not read as a list of steps there."""
+    label = label or step_label(step)
     if g.get("presentation") == "reader":
         return _("手順 %(n)s/%(total)s %(step)s", n=STEP_KEYS.index(step) + 1, total=len(STEPS), step=label)
     return label

@@ -18,7 +18,7 @@ from blueprints.core.rendering import render_page
 from blueprints.search import operations
 from blueprints.search.forms import PERIOD_CHOICES, AvailabilityForm, FacilitySearchForm, SlotSearchForm, choice_label
 from blueprints.search.operations import CellRef, FacilityCriteria
-from blueprints.search.steps import breadcrumb, step_heading
+from blueprints.core.steps import breadcrumb, step_heading
 from models import errors
 from models.availability_rules import (
     GridPeriod,
