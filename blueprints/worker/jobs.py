@@ -74,6 +74,8 @@ def deliver_mail(database: Database, provider: ProviderClient | None, settings: 
     result = deliver_due_mail(database, settings.mail_transport(), settings.mail_from, now, limit=settings.batch_size * 2)
     if result.failed:
         log.warning("mail: %d sent, %d failed (kept for a retry)", result.sent, result.failed)
+    elif result.sent:
+        log.info("mail: %d sent", result.sent)
     return result
 
 
