@@ -14,6 +14,7 @@ from models.account import Resident
 from models.payment import CardCharge, ChargeStatus, VoidStatus
 from models.reservation import Reservation
 from models.reservation_rules import ReservationState
+from models.time_rules import jst_day
 from tests.web.card_support import URLS, clock, database, pay_by_card, settings
 
 
@@ -196,3 +197,44 @@ def test_charges_that_never_captured_on_either_side_are_not_listed():
 
     assert report.agrees
     assert not (report.agreements or report.void_pending or report.capture_pending or report.differences)
+
+
+# seed-demo (DESIGN "Contracts"): card-paid bookings through the provider ----------------------
+
+
+def test_seed_demo_pays_card_bookings_through_the_provider_and_the_ledgers_agree(paying_app):
+    seeded = paying_app.test_cli_runner().invoke(args=["seed-demo"])
+
+    assert seeded.exit_code == 0, seeded.output
+    assert "card-paid demo bookings" in seeded.output
+    with database(paying_app).read_session() as session:
+        paid = session.scalars(
+            select(Reservation).join(CardCharge).where(CardCharge.status == ChargeStatus.CAPTURED).order_by(Reservation.use_date)
+        ).all()
+        assert len(paid) == len(CARD_PAID)
+        assert all(r.state is ReservationState.CONFIRMED and r.held_yen == r.due_yen > 0 for r in paid)
+        assert all(r.number in seeded.output for r in paid)
+        days_before = [(r.use_date - jst_day(clock(paying_app))).days for r in paid]
+    # One in each refund band: ≥ 21, 11–20, 6–10 and 0–5 days before use (rule 12).
+    assert [next(i for i, low in enumerate((21, 11, 6, 0)) if d >= low) for d in sorted(days_before, reverse=True)] == [0, 1, 2, 3]
+    result = run_reconcile(paying_app)
+    assert result.exit_code == 0, result.output
+    assert len(section(result.output, "Agreements")) == len(CARD_PAID)
+
+    # Seeding again against a provider that still holds those charges pays nothing more.
+    again = paying_app.test_cli_runner().invoke(args=["seed-demo"])
+    assert again.exit_code == 0, again.output
+    assert "still holds charges" in again.output
+
+
+def test_seed_demo_without_a_provider_loads_everything_else_and_says_so(app):
+    app.config["PAYMENT_PROVIDER_URL"] = "http://127.0.0.1:9"
+
+    seeded = app.test_cli_runner().invoke(args=["seed-demo"])
+
+    assert seeded.exit_code == 0, seeded.output
+    assert "demo data loaded" in seeded.output
+    assert "note: no card-paid demo bookings: the provider at http://127.0.0.1:9 cannot be used" in seeded.output
+    with database(app).read_session() as session:
+        assert session.scalar(select(CardCharge.id)) is None
+        assert session.scalar(select(Reservation.id).where(Reservation.state == ReservationState.PROVISIONAL))
