@@ -20,7 +20,8 @@ from sqlalchemy.orm import aliased
 from models.db import Database
 from models.outbox import OutboxMail
 
-# Refusals of one message by a working server; any other failure ends the pass.
+# Refusals of one message by a working server: the pass goes on with the other mails. Any
+# other OSError (server unreachable, connection lost, mail folder unwritable) ends it.
 MESSAGE_REFUSALS = (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError, smtplib.SMTPSenderRefused)
 RETRY_BASE = timedelta(seconds=30)
 RETRY_MAX = timedelta(minutes=30)
@@ -210,10 +211,9 @@ def deliver_due_mail(database: Database, transport, mail_from: str, now: datetim
             except Exception as exc:
                 mark_failed(database, mail, f"{type(exc).__name__}: {exc}", now)
                 result.failed += 1
-                if isinstance(exc, MESSAGE_REFUSALS):
-                    continue  # this message only: the server is up, go on with the others
-                break  # the server is down or gone: leave the rest for the next pass
-
+                if isinstance(exc, OSError) and not isinstance(exc, MESSAGE_REFUSALS):
+                    break  # the server (or the mail folder) is unusable: the rest waits for the next pass
+                continue  # this message only: go on with the others
             mark_sent(database, mail.id, now)
             result.sent += 1
     finally:
