@@ -12,7 +12,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from blueprints.core.extensions import csrf
-from blueprints.core.navigation import current_path
 from blueprints.core.rendering import render_page
 
 # Endpoints every channel may reach (DESIGN "Architecture": they move no money).
@@ -20,12 +19,9 @@ EXEMPT_ENDPOINTS = frozenset({"payment.return_from_provider", "payment.notify"})
 
 
 def continue_url() -> str:
-    """Where the resident was going, as a page they can load again: this GET, or for a
-    POST the page at the same address (every payment form posts to the page it is on);
-    an htmx request reports the page it came from."""
-    htmx = getattr(request, "htmx", None)
-    if htmx and htmx.current_url and request.method == "GET":
-        return current_path()
+    """Where the resident was going, as a page they can load again: this GET (an htmx GET
+    here pushes its own URL, so it is the page too), or for a POST the page at the same
+    address (every payment form posts to the page it is on)."""
     if request.method == "GET":
         return request.full_path.rstrip("?")
     return request.path

@@ -247,7 +247,7 @@ def return_from_provider():
     what happened, record it, show the result."""
     session_id = request.args.get("session_id", "")
     if not PROVIDER_SESSION_ID.fullmatch(session_id):
-        return _return_problem()
+        return _return_problem(status=400)  # not even the shape of a session id
     charge = charge_by_provider_session(read_session(), session_id)
     if charge is not None and settlement_owner(read_session(), charge) != current_user.id:
         return _return_problem()
@@ -365,7 +365,9 @@ def _steps(current: int) -> list[tuple[str, str | None]]:
 
 
 def _confirm_page(quote: SettlementQuote, *, problems: list[ErrorItem] | None = None, status: int | None = None):
-    form = ConfirmForm(version=quote.reservation.version, form_token=issue_token())
+    # Never the posted values: a page shown again carries the booking as it is now and a
+    # fresh token.
+    form = ConfirmForm(formdata=None, version=quote.reservation.version, form_token=issue_token())
     return render_page(
         "payment/confirm.html",
         title=str(STEPS[CONFIRM_STEP]),
@@ -433,7 +435,7 @@ def _refused(exc: errors.DomainError, reservation: Reservation | None = None):
     )
 
 
-def _return_problem(*, unavailable: bool = False, retry_url: str | None = None):
+def _return_problem(*, unavailable: bool = False, retry_url: str | None = None, status: int = 404):
     """A return URL we cannot use: forged, unknown, someone else's, or the card company is
     unreachable. Nothing has changed."""
     if unavailable:
@@ -441,7 +443,6 @@ def _return_problem(*, unavailable: bool = False, retry_url: str | None = None):
         status = 503
     else:
         problem = _("決済の手続きが見つかりません。マイメニューの「クレジット決済」から、予約の状態を確認してください。")
-        status = 404
     return render_page(
         "payment/return_problem.html",
         title=_("決済の結果を確認できません"),

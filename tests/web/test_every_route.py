@@ -17,10 +17,13 @@ from sqlalchemy import select
 from werkzeug.routing import Map, Rule
 from werkzeug.routing.converters import AnyConverter, NumberConverter
 
+from blueprints.core.clock import now
 from models.account import Resident
 from models.facility import Facility, Room, TimeBand
 from models.notice import Message, Notice
+from models.payment import Settlement
 from models.reservation import Application, Reservation
+from models.reservation_rules import ReservationState
 from tests.conftest import HTMX_HEADERS, AuthActions
 
 SKIP_ENDPOINTS = {"static"}
@@ -73,8 +76,13 @@ def demo_values(session) -> dict[str, list]:
         "message_id": session.scalars(
             select(Message.id).where(Message.resident_id == meguro.id).order_by(Message.id).limit(2)
         ).all(),
-        "entry": ["lottery", "payment", "profile"],  # マイメニュー entries still 準備中
+        "entry": ["lottery", "profile"],  # マイメニュー entries still 準備中
         "name": ["htmx.min.js"],  # vendor files
+        # Card payments of 00040675 (seeded_values opens one if the demo data has none).
+        "settlement_id": session.scalars(
+            select(Settlement.id).where(Settlement.resident_id == meguro.id).order_by(Settlement.id)
+        ).all(),
+        "rest": ["settlements/1/terms"],  # the kiosk's refusal under /payment
     }
 
 
@@ -141,7 +149,25 @@ def get_routes(app) -> list[Rule]:
     ]
 
 
+def _open_a_settlement(app) -> None:
+    """A card payment waiting at 注意事項 (確定 pressed), so that the settlement pages have
+    a real id to be crawled with even when the demo data holds no card payment."""
+    from blueprints.payment.operations import open_settlement
+
+    with app.app_context(), app.extensions["database"].write() as session:
+        meguro = session.scalar(select(Resident).where(Resident.registration_number == "00040675"))
+        if session.scalar(select(Settlement.id).where(Settlement.resident_id == meguro.id)) is not None:
+            return
+        first = session.scalar(
+            select(Reservation)
+            .where(Reservation.resident_id == meguro.id, Reservation.state == ReservationState.PROVISIONAL)
+            .order_by(Reservation.id)
+        )
+        open_settlement(session, resident_id=meguro.id, number=first.number, expected_version=first.version, now=now())
+
+
 def seeded_values(app) -> dict[str, list]:
+    _open_a_settlement(app)
     session = app.extensions["database"].read_session()
     try:
         return demo_values(session)
