@@ -170,6 +170,24 @@ def test_an_overdue_booking_is_cancelled_by_expiry_and_the_resident_told(app):
     assert len([m for m in outbox(app) if m.dedupe_key == f"expiry:{number}"]) == 1
 
 
+def test_the_expiry_notice_is_in_the_residents_language(app):
+    number, closes_at = meguro_first_deadline(app)
+    with database(app).write() as session:
+        session.get(Resident, resident_id(app)).preferred_locale = "en"
+    app.config["FROZEN_NOW"] = (closes_at + timedelta(seconds=1)).isoformat()
+
+    run_worker(app)
+
+    mail = next(m for m in outbox(app) if m.dedupe_key == f"expiry:{number}")
+    assert mail.subject == "Meguro City Facility Reservation System: booking cancelled automatically"
+    assert "Your group cannot book the same room, date and time slot again." in mail.body
+    assert number in mail.body
+    assert app.config["CALL_CENTRE_HOURS_EN"] in mail.body
+    with database(app).read_session() as session:
+        reservation = session.scalar(select(Reservation).where(Reservation.number == number))
+        assert reservation.room.facility.name_en in mail.body and "区" not in mail.body
+
+
 def test_a_won_booking_expires_and_its_slot_is_closed_to_the_group_only(app):
     with database(app).read_session() as session:
         won = session.scalar(select(Reservation).where(Reservation.state == ReservationState.WON))
