@@ -229,9 +229,9 @@ def settle_stale_sessions(database: Database, provider: ProviderClient, settings
             # resident did not retry): nothing can be charged on it any more.
             document = {"receipt_number": receipt, "amount_yen": amount_yen, "session_id": session_id, "status": "expired"}
         except ProviderUnavailable as exc:
-            log.warning("receipt %s: the provider cannot be reached: %s", receipt, exc)
+            log.warning("card sessions: the provider cannot be reached (%s); asking again next pass", exc)
             result.failed.append(receipt)
-            continue
+            break  # the others would fail the same way
         if document.get("status") not in ("captured", "cancelled", "expired"):
             result.still_open.append(receipt)
             continue
