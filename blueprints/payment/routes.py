@@ -205,7 +205,8 @@ def start(settlement_id: int):
                     reference=started.settlement.reservation.number,
                 )
     except errors.StaleBooking as exc:
-        return _refused(exc, read_session().get(Reservation, settlement.reservation_id))
+        reservation = read_session().get(Reservation, settlement.reservation_id)
+        return _refused(_reason_of_change(exc, reservation), reservation)
     except errors.NotFound as exc:
         return _refused(exc)
     if card is None:  # a void only: complete already (DESIGN rule 9)
@@ -337,6 +338,16 @@ def result(settlement_id: int):
 # -- helpers ------------------------------------------------------------------------------
 
 
+def _reason_of_change(stale: errors.StaleBooking, reservation: Reservation) -> errors.DomainError:
+    """Why a settlement opened on 確認 no longer holds: the rule that now refuses the
+    booking (deadline passed, paid at the counter meanwhile …), or simply that it changed."""
+    try:
+        quote_settlement(reservation, now())
+    except errors.DomainError as exc:
+        return exc
+    return stale
+
+
 def _own_reservation(number: str) -> Reservation:
     if not RESERVATION_NUMBER.match(number or ""):
         raise errors.NotFound()
@@ -368,8 +379,11 @@ def _confirm_page(quote: SettlementQuote, *, problems: list[ErrorItem] | None = 
     # Never the posted values: a page shown again carries the booking as it is now and a
     # fresh token.
     form = ConfirmForm(formdata=None, version=quote.reservation.version, form_token=issue_token())
+    # A card page already open for this booking (another tab): say so, with the way back.
+    open_card = next((s for s in quote.reservation.settlements if s.status is SettlementStatus.PAYING), None)
     return render_page(
         "payment/confirm.html",
+        open_card=open_card,
         title=str(STEPS[CONFIRM_STEP]),
         errors=problems or [],
         status=status,

@@ -644,6 +644,38 @@ def test_a_forged_confirmation_form_changes_nothing(payer, card_app):
     assert count(card_app, Settlement) == 0
 
 
+def test_a_booking_changed_between_kakutei_and_next_is_refused_before_the_card_page(payer, card_app):
+    terms_url = payer.to_terms(FIRST)
+    change_booking(card_app, FIRST, facility_fee_yen=900)
+    response = payer.next_step(terms_url)
+    assert response.status_code == 409
+    page = text(response)
+    assert "予約の内容が変更されています。最新の内容を確認して、もう一度操作してください。" in page
+    assert f'href="/payment/{FIRST}">最新の内容を確認する' in page
+    assert count(card_app, CardCharge) == 0
+    # 注意事項 of the old settlement says the same, not the terms.
+    again = payer.get(terms_url)
+    assert again.status_code == 409 and "同意します" not in text(again)
+
+
+def test_a_deadline_passed_between_kakutei_and_next_says_so(payer, card_app):
+    terms_url = payer.to_terms(SECOND)
+    card_app.config["FROZEN_NOW"] = "2026-12-08T15:00:00+00:00"  # 2026/12/9 0:00 JST: past 12/8
+    response = payer.next_step(terms_url)
+    assert response.status_code == 409
+    assert "支払期限（2026/12/8(火)）を過ぎたため、クレジット決済は行えません。" in text(response)
+    assert count(card_app, CardCharge) == 0
+
+
+def test_confirm_mentions_a_card_page_still_open_for_the_booking(payer, card_app):
+    payer.to_card_page(FIRST)
+    page = payer.confirm_page(FIRST)
+    assert "この予約には、カード会社のお支払い画面を開いたままの手続きがあります。" in page
+    with db(card_app).read_session() as s:
+        settlement_id = s.scalar(select(Settlement.id))
+    assert f'href="/payment/settlements/{settlement_id}">開いている手続きの結果を確認する' in page
+
+
 # -- pressed twice ---------------------------------------------------------------------------
 
 
