@@ -11,7 +11,7 @@ from models.account import Resident
 from models.passwords import DUMMY_HASH, verify_password
 
 
-def authenticate(session: Session, *, kind: str, number: str, password: str, now: datetime) -> Resident:
+def authenticate(session: Session, *, kind: str, number: str, password: str, now: datetime, locale: str = "ja") -> Resident:
     """The resident with this registration kind, 8-digit number and password, or
     AuthenticationFailed (the same failure whatever was wrong, in the same time)."""
     resident = session.scalar(
@@ -20,6 +20,8 @@ def authenticate(session: Session, *, kind: str, number: str, password: str, now
     if not verify_password(resident.password_hash if resident else DUMMY_HASH, password) or resident is None:
         raise errors.AuthenticationFailed()
     resident.last_login_at = now
+    # Mails follow the language the resident last used the site in.
+    resident.preferred_locale = locale
     return resident
 
 

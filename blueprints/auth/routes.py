@@ -1,7 +1,7 @@
 """ログイン, ログアウト and the expired-registration notice."""
 from __future__ import annotations
 
-from flask import Blueprint, Flask, current_app, redirect, request, session, url_for
+from flask import Blueprint, Flask, current_app, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
@@ -91,6 +91,7 @@ def login():
                     number=form.registration_number.normalized,
                     password=form.password.data,
                     now=now(),
+                    locale=g.locale,
                 )
         except errors.AuthenticationFailed as exc:
             problems = [domain_error_item(exc, "registration_number")]

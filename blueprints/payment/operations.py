@@ -133,6 +133,7 @@ class PaymentStart:
 
     settlement: Settlement
     charge: CardCharge | None
+    stale: bool = False  # the booking changed since 確定: the settlement was abandoned
 
 
 def start_settlement(session: Session, *, resident_id: int, settlement_id: int, centre: CallCentre, now: datetime) -> PaymentStart:
@@ -146,9 +147,11 @@ def start_settlement(session: Session, *, resident_id: int, settlement_id: int, 
     reservation = load_own_reservation(session, resident_id, settlement.reservation.number, lock=True)
     quote = _still_valid(settlement, reservation, now)
     if quote is None:
+        # Ended for good (committed by the caller), then reported: not raised, which would
+        # roll the ending back.
         settlement.status, settlement.outcome = SettlementStatus.ABANDONED, "booking_changed"
         session.flush()
-        raise StaleBooking(settlement=settlement_id)
+        return PaymentStart(settlement, None, stale=True)
     if quote.plan.void_only:
         _complete(session, settlement, reservation, None, centre, now)
         return PaymentStart(settlement, None)

@@ -18,7 +18,7 @@ from blueprints.core.extensions import csrf
 from blueprints.core.formats import list_date
 from blueprints.core.rendering import render_page
 from blueprints.core.tokens import MalformedToken, issue_token, run_once
-from blueprints.mail.compose import CallCentre
+from blueprints.mail.compose import CallCentre, call_centre_for
 from blueprints.mymenu.forms import ALL_STATES, ReservationFilterForm
 from blueprints.mymenu.operations import ListConditions
 from blueprints.payment.forms import ConfirmForm, TermsForm
@@ -209,6 +209,9 @@ def start(settlement_id: int):
         return _refused(_reason_of_change(exc, reservation), reservation)
     except errors.NotFound as exc:
         return _refused(exc)
+    if started.stale:  # abandoned and committed: now say why
+        reservation = read_session().get(Reservation, settlement.reservation_id)
+        return _refused(_reason_of_change(errors.StaleBooking(settlement=settlement_id), reservation), reservation)
     if card is None:  # a void only: complete already (DESIGN rule 9)
         return redirect(url_for("payment.result", settlement_id=settlement_id), code=303)
     if card["payment_url"]:
@@ -366,8 +369,7 @@ def _public_url(endpoint: str) -> str:
 def _call_centre(locale: str | None = None) -> CallCentre:
     """The call centre in the mails, in the resident's mail language."""
     locale = locale or (current_user.preferred_locale if current_user.is_authenticated else "ja")
-    hours = current_app.config["CALL_CENTRE_HOURS_EN" if locale == "en" else "CALL_CENTRE_HOURS_JA"]
-    return CallCentre(phone=current_app.config["CALL_CENTRE_PHONE"], hours=hours)
+    return call_centre_for(current_app.config, locale)
 
 
 def _steps(current: int) -> list[tuple[str, str | None]]:

@@ -653,9 +653,15 @@ def test_a_booking_changed_between_kakutei_and_next_is_refused_before_the_card_p
     assert "予約の内容が変更されています。最新の内容を確認して、もう一度操作してください。" in page
     assert f'href="/payment/{FIRST}">最新の内容を確認する' in page
     assert count(card_app, CardCharge) == 0
-    # 注意事項 of the old settlement says the same, not the terms.
+    # The old settlement has ended for good: its 注意事項 now leads to the page saying so.
     again = payer.get(terms_url)
-    assert again.status_code == 409 and "同意します" not in text(again)
+    assert again.status_code == 303
+    ended = payer.get(again.headers["Location"])
+    assert "予約の内容が変更されたため、このクレジット決済の手続きは終了しました。" in text(ended)
+    assert "料金は請求されていません。" in text(ended) and "同意します" not in text(ended)
+    database = card_app.extensions["database"]
+    with database.read_session() as session:
+        assert session.scalar(select(Settlement.status)) is SettlementStatus.ABANDONED
 
 
 def test_a_deadline_passed_between_kakutei_and_next_says_so(payer, card_app):
