@@ -76,3 +76,16 @@ class NothingToSettle(DomainError):
 
 class StaleBooking(DomainError):
     """The booking changed (fee, state) since the page was shown: look again."""
+
+
+class CancellationClosed(DomainError):
+    """The slot has started: the booking can no longer be cancelled online (rule 11).
+    facts: number."""
+
+
+class AlreadyCancelled(DomainError):
+    """The booking is 取消済 already. facts: number."""
+
+
+class CancelReasonRequired(DomainError):
+    """A batch holding a 本予約 needs a 取消事由 (rule 11)."""
