@@ -84,6 +84,10 @@ def _register_blueprints(app: Flask) -> None:
     init_login(app)
     for bp in (top_bp, auth_bp, search_bp, apply_bp, mymenu_bp, info_bp, settings_bp):
         app.register_blueprint(bp)
+    # 予約の取消 moves no money: every profile and presentation (DESIGN "Channels").
+    from blueprints.cancel.routes import bp as cancel_bp
+
+    app.register_blueprint(cancel_bp)
     # Card payment only on the standard profile; a kiosk answers everything under
     # /payment with its refusal (DESIGN "Architecture").
     if app.config["PROFILE"] == "kiosk":
