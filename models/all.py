@@ -13,5 +13,6 @@ from models.facility import (  # noqa: F401
 )
 from models.notice import Message, Notice  # noqa: F401
 from models.reservation import Application, Counter, CounterPayment, Reservation, SubmissionToken  # noqa: F401
+from models.equipment import ReservationEquipment  # noqa: F401
 from models.outbox import OutboxMail  # noqa: F401
 from models.payment import CardCharge, Settlement  # noqa: F401

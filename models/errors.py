@@ -89,3 +89,33 @@ class AlreadyCancelled(DomainError):
 
 class CancelReasonRequired(DomainError):
     """A batch holding a 本予約 needs a 取消事由 (rule 11)."""
+
+
+class EquipmentAtCounterOnly(DomainError):
+    """Sports facilities take equipment requests at the counter only (guide L239-L240)."""
+
+
+class NoEquipmentToLend(DomainError):
+    """The facility lends no equipment online."""
+
+
+class EquipmentOnCancelledBooking(DomainError):
+    """A 取消済 booking's equipment cannot be changed."""
+
+
+class EquipmentChangeClosed(DomainError):
+    """The slot has started: its equipment can no longer be changed online (rule 10)."""
+
+
+class LendingTimeOutsideSlot(DomainError):
+    """利用開始 or 利用終了 of the equipment is not a time within the slot.
+    facts: starts_at, ends_at (the slot's)."""
+
+
+class LendingTimeReversed(DomainError):
+    """利用終了 of the equipment is not after its 利用開始."""
+
+
+class OutOfStock(DomainError):
+    """More units requested than are free for the lending time. facts: shortages
+    (models.equipment_rules.Shortage: item_id, requested, available)."""

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.account import GroupClass, Resident
 from models.db import Base, UTCDateTime
+from models.equipment import ReservationEquipment
 from models.facility import Purpose, Room, TimeBand
 from models.reservation_rules import ACTIVE_STATES, CancelKind, ReservationState
 
@@ -60,6 +61,7 @@ class Reservation(Base):
         Index("ix_reservations_resident_use_date", "resident_id", "use_date"),
         Index("ix_reservations_room_use_date", "room_id", "use_date"),
         CheckConstraint("facility_fee_yen >= 0", name="fee_nonnegative"),
+        CheckConstraint("equipment_fee_yen >= 0", name="equipment_fee_nonnegative"),
         CheckConstraint("attendees > 0", name="attendees_positive"),
         CheckConstraint("refund_percent IS NULL OR refund_percent BETWEEN 0 AND 100", name="refund_percent_range"),
         CheckConstraint("cancellation_fee_yen IS NULL OR cancellation_fee_yen >= 0", name="cancellation_fee_nonnegative"),
@@ -80,6 +82,9 @@ class Reservation(Base):
     charges_participation_fee: Mapped[bool] = mapped_column(Boolean)
     group_class_id: Mapped[int] = mapped_column(ForeignKey("group_classes.id"))
     facility_fee_yen: Mapped[int] = mapped_column(Integer)
+    # 備品使用料: the sum of the equipment lines, written with them under the stock lock
+    # (blueprints.equipment.operations), so that lists and payments read it without the lines.
+    equipment_fee_yen: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     applied_at: Mapped[datetime] = mapped_column(UTCDateTime)
     lottery_result_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -102,15 +107,14 @@ class Reservation(Base):
     )
     card_charges = relationship("CardCharge", back_populates="reservation", order_by="CardCharge.id")
     settlements = relationship("Settlement", back_populates="reservation", order_by="Settlement.id")
+    equipment_lines: Mapped[list[ReservationEquipment]] = relationship(
+        back_populates="reservation", order_by="ReservationEquipment.id", cascade="all, delete-orphan", passive_deletes=True
+    )
 
     @property
     def payment_basis(self) -> datetime:
         """The moment the payment deadline counts from: lottery result, else application."""
         return self.lottery_result_at or self.applied_at
-
-    @property
-    def equipment_fee_yen(self) -> int:
-        return 0
 
     @property
     def total_fee_yen(self) -> int:
