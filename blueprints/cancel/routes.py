@@ -178,7 +178,7 @@ def cancel():
     except errors.CancelReasonRequired:
         return _confirm_page(selection, form, problems=[ErrorItem(str(REASON_REQUIRED), "reason")], keep_token=True)
     except (CancellationRefused, errors.NotFound, errors.EmptySelection) as exc:
-        return _refused(_problems(exc))
+        return _refused(_problems(exc), status=_refusal_status(exc))
 
 
 # -- 予約の取消 完了 -------------------------------------------------------------------------------
@@ -227,7 +227,15 @@ def _selection() -> tuple[CancelSelection | None, object | None]:
         numbers = parse_numbers(request.args.getlist("number"))
         return select_for_cancel(read_session(), resident_id=current_user.id, numbers=numbers, now=now()), None
     except (CancellationRefused, errors.NotFound, errors.EmptySelection) as exc:
-        return None, _refused(_problems(exc), status=404 if isinstance(exc, errors.NotFound) else None)
+        return None, _refused(_problems(exc), status=_refusal_status(exc))
+
+
+def _refusal_status(exc: errors.DomainError) -> int:
+    if isinstance(exc, errors.NotFound):
+        return 404
+    if isinstance(exc, errors.EmptySelection):
+        return 422
+    return 409
 
 
 def _problems(exc: errors.DomainError) -> list[ErrorItem]:
