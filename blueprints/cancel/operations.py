@@ -200,13 +200,14 @@ class CancelledLine:
     standing: Standing
     returned_yen: int
     void_last_day: date | None
+    void_period_over: bool  # past the 180 days: only the facility can refund (rule 13)
 
     @property
     def refund_due(self) -> bool:
         return self.returned_yen > 0
 
 
-def cancelled_lines(session: Session, *, resident_id: int, numbers: list[str]) -> list[CancelledLine]:
+def cancelled_lines(session: Session, *, resident_id: int, numbers: list[str], now: datetime) -> list[CancelledLine]:
     """The resident's bookings cancelled in one batch, as 完了 shows them; anything not
     theirs or not cancelled is not found."""
     reservations = _load(session, resident_id, numbers, lock=False)
@@ -216,12 +217,14 @@ def cancelled_lines(session: Session, *, resident_id: int, numbers: list[str]) -
             raise errors.NotFound(number=r.number)
         live = r.live_charge
         held = live.amount_yen if live else 0
+        last_day = last_void_day(live.captured_at) if live and live.captured_at else None
         lines.append(
             CancelledLine(
                 reservation=r,
                 standing=Standing.of(r),
                 returned_yen=max(held - (r.cancellation_fee_yen or 0), 0),
-                void_last_day=last_void_day(live.captured_at) if live and live.captured_at else None,
+                void_last_day=last_day,
+                void_period_over=last_day is not None and jst_day(now) > last_day,
             )
         )
     return lines

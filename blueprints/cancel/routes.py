@@ -190,7 +190,7 @@ def done():
     """予約の取消 完了 (guide L1003-L1051)."""
     try:
         numbers = parse_numbers(request.args.getlist("number"))
-        lines = cancelled_lines(read_session(), resident_id=current_user.id, numbers=numbers)
+        lines = cancelled_lines(read_session(), resident_id=current_user.id, numbers=numbers, now=now())
     except (errors.NotFound, errors.EmptySelection) as exc:
         return _refused(_problems(exc), status=404)
     reasons = list(dict.fromkeys(line.reservation.cancel_reason for line in lines if line.reservation.cancel_reason))
@@ -202,7 +202,7 @@ def done():
         lines=lines,
         reasons=reasons,
         any_refund_due=any(line.refund_due for line in lines),
-        void_last_day=min((line.void_last_day for line in lines if line.refund_due and line.void_last_day), default=None),
+        void_last_day=min((line.void_last_day for line in lines if line.refund_due and line.void_last_day and not line.void_period_over), default=None),
         settle_here=g.profile == "standard" and g.presentation == "normal",
     )
 
