@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
@@ -191,12 +191,14 @@ def test_cancelling_on_the_card_page_charges_nothing_and_the_way_back_pays(site)
 
 
 def test_the_time_limit_running_out_charges_nothing(site):
-    site.provider_config(PAYMENT_SESSION_SECONDS=2)  # the guide's 15 minutes, shortened
+    site.provider_config(PAYMENT_SESSION_SECONDS=4)  # the guide's 15 minutes, shortened
     browser = site.resident()
     card = to_card_page(site, browser)
     assert "までに処理を完了させてください。" in card.text
 
-    time.sleep(2.5)
+    # The card details typed only after the end time the page shows.
+    ends = datetime.fromisoformat(re.search(r'data-expires-at="([^"]+)"', card.html).group(1))
+    time.sleep(max(0.0, (ends - datetime.now(timezone.utc)).total_seconds()) + 0.5)
     late = pay(browser, card)
 
     # Back on our site: what happened, that nothing was charged, and the way to try again.
@@ -470,6 +472,7 @@ def test_the_fee_changed_while_the_card_page_was_open_voids_the_capture_at_once(
     [body] = delivered(site, VOID_SUBJECT)
     assert "予約の内容が変更されたため、この決済は取り消します。請求は発生しません。" in body
     assert charge.receipt_number in body
+    assert VOID_SUBJECT in browser.get("/mymenu/messages").text  # メッセージの確認 too
     site.reconcile()
     # The booking still waits for its new fee: 選択 offers 1,200円, and it can be paid.
     row = next(r for r in rows_of(browser.get("/payment/").html) if r[1] == FIRST)
@@ -502,4 +505,36 @@ def test_the_booking_cancelled_while_the_card_page_was_open_voids_the_capture_at
     # Nothing is left to settle: 選択 (all states) offers no 決済 for it.
     row = next(r for r in rows_of(browser.get("/payment/?state=all").html) if r[1] == FIRST)
     assert row[0].startswith("取消済") and row[4:6] == ["0円", "0円"] and "決済 予約番号" not in row[6]
+    site.reconcile()
+
+
+def test_two_tabs_each_paying_the_same_booking_keep_one_charge_and_void_the_other(site):
+    browser = site.resident()
+    tab = browser.another_tab()
+    # Each tab has its own 確認 (its own one-time token): two settlements, two card pages.
+    card = to_card_page(site, browser)
+    other_card = to_card_page(site, tab)
+    assert card.url != other_card.url
+    first, second = charges_of(site.app, FIRST)
+    assert first.receipt_number != second.receipt_number
+
+    done = pay(browser, card)
+    told = pay(tab, other_card)
+
+    assert done.h1 == "クレジット決済 完了" and receipt_on(done) == first.receipt_number
+    assert told.h1 == "予約の内容が変更されたため、クレジット決済を取り消します"
+    assert f"このお支払い（収納番号 {second.receipt_number}、700円）は取り消しますので、料金は請求されません。" in told.text
+    assert settlement_statuses(site) == [SettlementStatus.COMPLETED, SettlementStatus.SUPERSEDED]
+    assert ledger_of(site)[1] == 1400  # for a moment, until the worker's next pass
+    site.reconcile()
+
+    assert "voids: voided 1, failed 0" in site.worker()
+
+    assert ledger_of(site) == ({first.receipt_number: (700, False), second.receipt_number: (700, True)}, 700)
+    first, second = charges_of(site.app, FIRST)
+    assert first.is_live and second.void_status is VoidStatus.VOIDED
+    assert booking(site.app, FIRST).state is ReservationState.CONFIRMED
+    assert [m["Subject"] for m in site.mail_messages] == [CAPTURE_SUBJECT, VOID_SUBJECT]
+    assert f"収納番号：{first.receipt_number}" in delivered(site, CAPTURE_SUBJECT)[0]
+    assert second.receipt_number in delivered(site, VOID_SUBJECT)[0]
     site.reconcile()
