@@ -102,7 +102,8 @@ def paying_server(serve_app, payment_provider, smtp):
     )
     server.app.config["PUBLIC_BASE_URL"] = server.base_url  # before the first request
     set_faults(payment_provider, reset=True)
-    return server
+    yield server
+    assert not payment_provider.server_errors, f"the card company answered with a server error: {payment_provider.server_errors}"
 
 
 class PaymentFlow:

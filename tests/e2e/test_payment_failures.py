@@ -217,7 +217,7 @@ def test_the_time_limit_running_out_charges_nothing(site):
 
 
 def test_the_browser_closed_on_the_card_page_and_the_notification_arriving_later(site):
-    site.faults(delay_notifications_seconds=2)
+    site.faults(delay_notifications_seconds=4)
     browser = site.resident()
     card = to_card_page(site, browser)
 
