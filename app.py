@@ -88,6 +88,10 @@ def _register_blueprints(app: Flask) -> None:
     from blueprints.cancel.routes import bp as cancel_bp
 
     app.register_blueprint(cancel_bp)
+    # 備品 changes move no money either: every profile and presentation.
+    from blueprints.equipment.routes import bp as equipment_bp
+
+    app.register_blueprint(equipment_bp)
     # Card payment only on the standard profile; a kiosk answers everything under
     # /payment with its refusal (DESIGN "Architecture").
     if app.config["PROFILE"] == "kiosk":

@@ -53,6 +53,15 @@ DOMAIN_MESSAGES = {
     domain.NothingToSettle: _l("この予約には、クレジット決済が必要な金額はありません（決済済みです）。"),
     domain.RefundPeriodExpired: _l("クレジットでのお支払いから180日を過ぎたため（期限: %(last_day)s）、オンラインでのクレジット取消は行えません。利用施設までご連絡ください。"),
     domain.StaleBooking: _l("予約の内容が変更されています。最新の内容を確認して、もう一度操作してください。"),
+    # Equipment (DESIGN rule 10); the view puts the facts into words.
+    # guide: L239-L240
+    domain.EquipmentAtCounterOnly: _l("スポーツの場合、システム上、備品の予約・変更は行えません。施設窓口にてお申込ください。"),
+    domain.NoEquipmentToLend: _l("この施設には、オンラインで予約できる備品（付帯品）がありません。"),
+    domain.EquipmentOnCancelledBooking: _l("取消済の予約の備品（付帯品）は変更できません。"),
+    domain.EquipmentChangeClosed: _l("利用開始時刻を過ぎたため、この予約の備品（付帯品）は変更できません。"),
+    domain.LendingTimeOutsideSlot: _l("利用開始と利用終了は、時間帯 %(starts_at)s~%(ends_at)s の中から選択してください。"),
+    domain.LendingTimeReversed: _l("利用終了は、利用開始より後の時刻を選択してください。"),
+    domain.OutOfStock: _l("%(item)sの予約数は、貸出できる数（%(available)s）以下で入力してください。"),
 }
 
 

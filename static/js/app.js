@@ -47,9 +47,17 @@
     if (target) { target.setAttribute("aria-busy", "true"); }
   });
 
+  // One response settles every element it swapped (out-of-band ones too), each firing
+  // afterSettle with the same request details: act once per response.
+  var lastSettled = null;
+
   document.addEventListener("htmx:afterSettle", function (event) {
     var target = event.detail.target;
     if (!target) { return; }
+    if (event.detail.xhr) {
+      if (event.detail.xhr === lastSettled) { return; }
+      lastSettled = event.detail.xhr;
+    }
     target.removeAttribute("aria-busy");
     // With outerHTML swaps the target was replaced: find its successor by id.
     var root = (target.id && document.getElementById(target.id)) || target;
@@ -57,7 +65,9 @@
     var message = root.getAttribute("data-announce") ||
       (root.querySelector("[data-announce]") || { getAttribute: function () { return ""; } }).getAttribute("data-announce");
     announce(message);
-    focusInto(root);
+    // A part that updates while the resident fills in a form (data-keep-focus) leaves the
+    // focus in the field they moved to; the update is announced instead.
+    if (!root.hasAttribute("data-keep-focus")) { focusInto(root); }
   });
 
   document.addEventListener("htmx:responseError", function (event) {

@@ -255,8 +255,8 @@ def test_the_list_carries_the_guides_notes_and_links(client, auth):
     assert 'href="/payment/"' in page and "クレジット決済画面" in page
     assert 'href="/mymenu/group-classes"' in page
     assert re.search(r'<button type="button" class="button secondary" data-print hidden>一覧を印刷</button>', page)
-    # 備品 arrives with a later issue; 取消 is tested in tests/web/test_cancel.py.
-    assert ">備品<" not in page
+    # 備品 is tested in tests/web/test_equipment.py, 取消 in tests/web/test_cancel.py.
+    assert '<th scope="col">備品</th>' in page
 
 
 def test_the_default_period_starts_today(client, auth, app):
