@@ -53,8 +53,7 @@ class Form:
     controls: list[Control] = field(default_factory=list)
 
     def buttons(self) -> list[Control]:
-        return [c for c in self.controls if c.tag == "button" and c.kind == "submit"
-                or c.tag == "input" and c.kind == "submit"]
+        return [c for c in self.controls if c.tag in ("button", "input") and c.kind == "submit"]
 
     def has_button(self, label: str) -> bool:
         return any(" ".join(b.text.split()) == label or b.value == label for b in self.buttons())
