@@ -192,7 +192,7 @@ def done():
         numbers = parse_numbers(request.args.getlist("number"))
         lines = cancelled_lines(read_session(), resident_id=current_user.id, numbers=numbers, now=now())
     except (errors.NotFound, errors.EmptySelection) as exc:
-        return _refused(_problems(exc), status=404)
+        return _refused(_problems(exc), status=_refusal_status(exc))
     reasons = list(dict.fromkeys(line.reservation.cancel_reason for line in lines if line.reservation.cancel_reason))
     return render_page(
         "cancel/done.html",
