@@ -99,6 +99,10 @@ def _register_blueprints(app: Flask) -> None:
     else:
         from blueprints.payment.routes import bp as payment_bp
     app.register_blueprint(payment_bp)
+    if app.config["PROFILE"] == "kiosk":
+        from blueprints.kiosk.routes import init_kiosk
+
+        init_kiosk(app)  # idle reset and no remembered form values on shared terminals
 
 
 def _register_vendor_files(app: Flask) -> None:

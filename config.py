@@ -43,6 +43,10 @@ class Config:
             # How many days ahead first-come booking is open (from tomorrow).
             FIRST_COME_DAYS_AHEAD=int(environ.get("FIRST_COME_DAYS_AHEAD") or 90),
             RATELIMIT_LOGIN=environ.get("RATELIMIT_LOGIN") or "10 per minute",
+            # Kiosk idle reset (DESIGN "Channels"): the warning dialog after this many seconds
+            # without input, the session destroyed after that many (at least 30 s apart).
+            KIOSK_IDLE_WARN_SECONDS=float(environ.get("KIOSK_IDLE_WARN_SECONDS") or 90),
+            KIOSK_IDLE_RESET_SECONDS=float(environ.get("KIOSK_IDLE_RESET_SECONDS") or 120),
             # Kept for the session cookie; reader and preferences cookies last a year.
             PERMANENT_SESSION_LIFETIME=60 * 60 * 8,
             SESSION_COOKIE_HTTPONLY=True,
