@@ -49,6 +49,7 @@ def display():
         return response
     return render_page(
         "settings/display.html",
+        # guide: L282
         title=_("色・文字サイズ変更"),
         form=form,
         saved=request.args.get("saved") == "1",
