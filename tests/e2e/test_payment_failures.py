@@ -31,7 +31,6 @@ from tests.web.test_payment import (
     FIRST,
     GOOD_CARD,
     booking,
-    cancel_booking,
     change_booking,
     charges_of,
     count,
@@ -488,7 +487,12 @@ def test_the_fee_changed_while_the_card_page_was_open_voids_the_capture_at_once(
 def test_the_booking_cancelled_while_the_card_page_was_open_voids_the_capture_at_once(site):
     browser = site.resident()
     card = to_card_page(site, browser)
-    cancel_booking(site.app, FIRST)  # cancelled in another tab: nothing to pay any more
+    # Another tab: 予約内容の確認・取消 → 取消 ticked, 次へ進む → 予約の取消 確認 → 取消.
+    tab = browser.another_tab()
+    chosen = tab.submit(tab.get("/mymenu/reservations"), "次へ進む", {"number": FIRST})
+    assert chosen.h1 == "予約の取消 確認", chosen.text[:300]
+    cancelled = tab.submit(chosen, "取消")
+    assert cancelled.h1 == "予約の取消 完了" and FIRST in cancelled.text
 
     told = pay(browser, card)
 
