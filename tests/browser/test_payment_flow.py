@@ -24,7 +24,6 @@ from tests.browser.keyboard import (
     Focus,
     active_element,
     choose_option,
-    matching_css,
     named,
     press,
     press_enter,
