@@ -26,6 +26,10 @@ MAX_SELECTION = 100
 MAX_REASON_LENGTH = 200
 
 
+class TermsNotAgreed(errors.DomainError):
+    """The batch holds a paid booking and 同意します was not ticked (rule 11)."""
+
+
 class CancellationRefused(errors.DomainError):
     """Some of the selected bookings cannot be cancelled. facts: problems, a list of
     (number, DomainError), each saying why."""
@@ -164,10 +168,12 @@ def cancel_reservations(
     resident_id: int,
     versions: dict[str, int],
     reason: str | None,
+    agreed: bool,
     now: datetime,
 ) -> CancelSelection:
     """取消: every booking in `versions` (予約番号 → the version the resident saw) becomes
-    取消済, or none does. The refund rate and the cancellation fee are fixed now, on the JST
+    取消済, or none does; 取消事由 when it holds a 本予約 and the agreement to the 注意事項 when it
+    holds a paid booking, or nothing happens. The refund rate and the cancellation fee are fixed now, on the JST
     day of cancellation (rule 12); 再予約不可 follows from the state (rule 5)."""
     numbers = parse_numbers(list(versions))
     selection = select_for_cancel(session, resident_id=resident_id, numbers=numbers, now=now, lock=True)
@@ -177,6 +183,8 @@ def cancel_reservations(
     reason = (reason or "").strip() or None
     if selection.reason_required and reason is None:
         raise errors.CancelReasonRequired()
+    if selection.holds_paid and not agreed:
+        raise TermsNotAgreed()
     if reason is not None and len(reason) > MAX_REASON_LENGTH:
         raise ValueError("reason too long")  # the form refuses it first
     for line in selection.lines:

@@ -15,6 +15,7 @@ from blueprints.cancel.forms import CancelForm, MalformedBookings, parse_booking
 from blueprints.cancel.operations import (
     CancellationRefused,
     CancelSelection,
+    TermsNotAgreed,
     cancel_refusal,
     cancel_reservations,
     cancelled_lines,
@@ -165,7 +166,12 @@ def cancel():
 
     def cancel_them(session) -> str:
         done = cancel_reservations(
-            session, resident_id=current_user.id, versions=versions, reason=form.reason.data, now=now()
+            session,
+            resident_id=current_user.id,
+            versions=versions,
+            reason=form.reason.data,
+            agreed=bool(form.agree.data),
+            now=now(),
         )
         return url_for("cancel.done", number=done.numbers)
 
@@ -175,8 +181,10 @@ def cancel():
         return _confirm_again(numbers, form, ErrorItem(str(NOT_SENT)), status=400)
     except errors.StaleBooking:
         return _confirm_again(numbers, form, ErrorItem(str(STALE)))
-    except errors.CancelReasonRequired:
-        return _confirm_page(selection, form, problems=[ErrorItem(str(REASON_REQUIRED), "reason")], keep_token=True)
+    except errors.CancelReasonRequired:  # the batch changed since the page was checked
+        return _confirm_again(numbers, form, ErrorItem(str(REASON_REQUIRED), "reason"), status=422)
+    except TermsNotAgreed:
+        return _confirm_again(numbers, form, ErrorItem(str(AGREE_REQUIRED), "agree"), status=422)
     except (CancellationRefused, errors.NotFound, errors.EmptySelection) as exc:
         return _refused(_problems(exc), status=_refusal_status(exc))
 

@@ -157,7 +157,7 @@ def step_cancel(world: World, numbers: list[str]) -> None:
         versions = {n: _reservation(session, n).version for n in numbers}
     try:
         with world.database.write() as session:
-            cancel_reservations(session, resident_id=world.resident_id, versions=versions, reason="property", now=world.now)
+            cancel_reservations(session, resident_id=world.resident_id, versions=versions, reason="property", agreed=True, now=world.now)
     except errors.DomainError:
         return  # already cancelled, started …: all or nothing, nothing changed
 

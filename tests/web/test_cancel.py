@@ -614,3 +614,28 @@ def test_the_steps_render_in_english(resident, app):
     response = resident.submit(page, reason="reason", agree=True)
     done = text(resident.client.get(response.headers["Location"]))
     assert response.status_code == 303 and "¥700" in done
+
+
+# -- the operation refuses by itself, whatever the page checked -------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reason", "agreed", "stale", "raised"),
+    [
+        (None, True, False, errors.CancelReasonRequired),
+        ("理由", False, False, "TermsNotAgreed"),
+        ("理由", True, True, errors.StaleBooking),
+    ],
+)
+def test_cancel_reservations_is_all_or_nothing(app, reason, agreed, stale, raised):
+    from blueprints.cancel import operations
+
+    paid_by_card(app, FIRST)
+    before = snapshot(app)
+    versions = {FIRST: booking(app, FIRST).version - (1 if stale else 0), SECOND: booking(app, SECOND).version}
+    expected = getattr(operations, raised) if isinstance(raised, str) else raised
+    with pytest.raises(expected):
+        with db(app).write() as s:
+            meguro = s.scalar(select(Resident.id).where(Resident.registration_number == "00040675"))
+            operations.cancel_reservations(s, resident_id=meguro, versions=versions, reason=reason, agreed=agreed, now=NOW)
+    assert snapshot(app) == before
