@@ -3,7 +3,8 @@ JavaScript on (axe-core on every page) and off, against our app and the stand-in
 company each served over HTTP:
 
 マイメニュー → 予約内容の確認・取消 (取消 ticked on a card-paid 本予約 and a 仮予約, 次へ進む)
-→ 確認 (はい) → メッセージ (はい) → 予約の取消 確認 (取消 without 取消事由 and 同意します:
+→ 確認 (はい) → メッセージ (はい) — dialogs with JavaScript (Esc closes, the focus comes
+back), pages without — → 予約の取消 確認 (取消 without 取消事由 and 同意します:
 told; then both) → 予約の取消 完了 → クレジット決済画面 → 選択 (決済) → 確認 (確定) →
 注意事項 (同意します, 次へ進む) → クレジット決済 完了 at once: a full refund is a void
 only, with no card page. Every page also at 320 px without sideways scrolling."""
@@ -13,6 +14,7 @@ import re
 from datetime import datetime
 
 import pytest
+from selenium.webdriver.common.keys import Keys
 
 from blueprints.demo.card_payments import open_card_page, pay_on_card_page, record_return
 from blueprints.mail.compose import call_centre_for
@@ -21,7 +23,7 @@ from models.payment import SettlementStatus, VoidStatus
 from models.reservation_rules import ReservationState
 from tests.browser.accessibility import assert_no_horizontal_scroll, axe_check
 from tests.browser.chromium import DESKTOP, set_viewport_width
-from tests.browser.keyboard import Focus, active_element, named, press_enter, press_space, tab_to, type_text, with_id
+from tests.browser.keyboard import Focus, active_element, named, press, press_enter, press_space, tab_to, type_text, with_id
 from tests.browser.navigation import page_change, wait_until
 from tests.browser.steps import log_in_by_keyboard, open_page
 from tests.conftest import PAYMENT_SECRET
@@ -80,6 +82,53 @@ class CancelFlow:
         return self.driver.find_element("css selector", "main").text
 
 
+def confirm_on_pages(flow: CancelFlow) -> None:
+    """Without JavaScript: 次へ進む leads to 確認 and メッセージ, pages of their own."""
+    driver, server = flow.driver, flow.server
+    flow.activate(named("次へ進む", tag="button"))
+    assert driver.current_url == server.url(f"/cancel/card-paid?number={PAID}&number={UNPAID}")
+    flow.check("確認", "確認")
+    assert "対象の予約はクレジットにてお支払い済です。取消を続行しますか？" in flow.main_text()
+    flow.activate(named("はい", tag="a"))
+    flow.check("メッセージ", "メッセージ")
+    assert "状態に「(※)」が付いている予約については、クレジット決済画面から還付の手続きを行ってください。" in flow.main_text()
+    flow.activate(named("はい", tag="a"))
+
+
+def open_dialog(driver, dialog_id: str) -> None:
+    wait_until(driver, lambda d: d.execute_script(f"return document.getElementById('{dialog_id}').open"), f"#{dialog_id} did not open")
+    wait_until(driver, lambda d: d.execute_script(f"return document.getElementById('{dialog_id}').contains(document.activeElement)"),
+               f"the focus is not in #{dialog_id}")
+
+
+def confirm_in_dialogs(flow: CancelFlow) -> None:
+    """With JavaScript: the same two confirmations as modal dialogs; Esc closes the first and
+    the focus returns to 次へ進む."""
+    driver = flow.driver
+    next_button = tab_to(driver, named("次へ進む", tag="button"), max_tabs=150)
+    press_enter(driver)
+    open_dialog(driver, "cancel-dialog-card-paid")
+    dialog = driver.find_element("css selector", "#cancel-dialog-card-paid")
+    assert "対象の予約はクレジットにてお支払い済です。取消を続行しますか？" in dialog.text
+    assert active_element(driver).accessible_name == "はい"
+    axe_check(driver, "確認 (dialog)")
+    press(driver, Keys.ESCAPE)
+    wait_until(driver, lambda d: not d.execute_script("return document.getElementById('cancel-dialog-card-paid').open"), "Esc did not close it")
+    assert active_element(driver) == next_button, "the focus did not return to 次へ進む"
+    assert driver.current_url.endswith("/mymenu/reservations")
+
+    press_enter(driver)
+    open_dialog(driver, "cancel-dialog-card-paid")
+    press_enter(driver)  # はい
+    open_dialog(driver, "cancel-dialog-refund-note")
+    assert "状態に「(※)」が付いている予約については、クレジット決済画面から還付の手続きを行ってください。" in driver.find_element(
+        "css selector", "#cancel-dialog-refund-note").text
+    axe_check(driver, "メッセージ (dialog)")
+    with page_change(driver):
+        press_enter(driver)  # はい
+    flow.checked += ["確認", "メッセージ"]
+
+
 def _cancel_and_refund(driver, server, *, javascript: bool) -> None:
     flow = CancelFlow(driver, server, javascript=javascript)
     app = server.app
@@ -94,15 +143,10 @@ def _cancel_and_refund(driver, server, *, javascript: bool) -> None:
         assert box.accessible_name == f"取消 予約番号 {number}"
         press_space(driver)
         assert box.is_selected()
-    flow.activate(named("次へ進む", tag="button"))
-    assert driver.current_url == server.url(f"/cancel/card-paid?number={PAID}&number={UNPAID}")
-    flow.check("確認", "確認")
-    assert "対象の予約はクレジットにてお支払い済です。取消を続行しますか？" in flow.main_text()
-
-    flow.activate(named("はい", tag="a"))
-    flow.check("メッセージ", "メッセージ")
-    assert "状態に「(※)」が付いている予約については、クレジット決済画面から還付の手続きを行ってください。" in flow.main_text()
-    flow.activate(named("はい", tag="a"))
+    if javascript:
+        confirm_in_dialogs(flow)
+    else:
+        confirm_on_pages(flow)
     assert driver.current_url == server.url(f"/cancel/confirm?number={PAID}&number={UNPAID}")
     flow.check("予約の取消 確認", "予約の取消 確認")
     main = flow.main_text()

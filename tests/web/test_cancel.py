@@ -291,6 +291,12 @@ def test_rebooking_the_cancelled_slot_is_blocked_for_the_group_only(resident, ap
 
 def test_card_paid_bookings_go_through_the_two_confirmations_first(resident, app):
     paid_by_card(app, FIRST)
+    listed = text(resident.client.get(LIST))
+    # With JavaScript the same words are dialogs on the list (static/js/cancel.js).
+    assert re.search(rf'<input type="checkbox" name="number" value="{FIRST}" id="cancel-{FIRST}" data-card-paid>', listed)
+    assert f'value="{KOMABA}" id="cancel-{KOMABA}">' in listed
+    assert '<dialog class="confirm-dialog" id="cancel-dialog-card-paid"' in listed
+    assert '<script src="/static/js/cancel.js" defer></script>' in listed
     response = resident.start(FIRST, KOMABA)
     assert response.status_code == 303
     assert response.headers["Location"] == f"/cancel/card-paid?number={FIRST}&number={KOMABA}"
