@@ -87,6 +87,18 @@ def seed_card_paid_bookings(app: Flask) -> None:
     except DemoPaymentFailed as exc:
         raise click.ClickException(f"a card-paid demo booking failed: {exc}") from exc
     click.echo(f"card-paid demo bookings (本予約 支払済, through the provider at {url}): {', '.join(numbers)}")
+    seed_equipment_change()
+
+
+def seed_equipment_change() -> None:
+    """A projector added to a card-paid booking after its payment: 一部支払済, to try the
+    settlement of an equipment change (guide §5-2)."""
+    from blueprints.demo.seed import seed_equipment_demo
+
+    with database().write() as session:
+        number = seed_equipment_demo(session, now())
+    if number:
+        click.echo(f"equipment demo booking (本予約 一部支払済, a projector added after the card payment): {number}")
 
 
 def register_catalogue(app: Flask) -> None:

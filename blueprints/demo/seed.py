@@ -1,17 +1,21 @@
 """Demo residents and bookings in every state, created through the same operations the
-site uses (password `meguro2025` for all)."""
+site uses (password `meguro2025` for all); after the card-paid ones, equipment added to one
+of them (seed_equipment_demo)."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from blueprints.apply.operations import RoomAnswers, SlotRef, apply_for_slots
 from blueprints.demo.catalogue import seed_catalogue
+from blueprints.equipment.operations import EquipmentRequest, change_equipment
 from models.account import Resident, ResidentGroupClass
 from models.availability_rules import is_closed_day_rule
 from models.counters import next_value
 from models.db import Base
+from models.facility import EquipmentItem, Facility, Room
 from models.numbering_rules import receipt_counter_key, receipt_number
 from models.passwords import hash_password
 from models.reservation import CounterPayment, Reservation
@@ -140,3 +144,38 @@ def _cancel(reservation: Reservation, at: datetime, kind: CancelKind, reason: st
     reservation.refund_percent = None
     reservation.cancellation_fee_yen = 0
     reservation.version += 1
+
+
+def seed_equipment_demo(session: Session, now: datetime) -> str | None:
+    """After the card-paid demo bookings: a projector added to 目黒団体's latest card-paid
+    702 booking through the site's own operation, so that 一部支払済 (700円 held, 1,200円
+    due) and its settlement can be tried (guide §5-2). Returns its 予約番号, or None when
+    there is no such booking (no provider when seeding)."""
+    meguro = session.scalar(select(Resident).where(Resident.registration_number == "00040675"))
+    candidates = session.scalars(
+        select(Reservation)
+        .join(Room, Room.id == Reservation.room_id)
+        .join(Facility, Facility.id == Room.facility_id)
+        .where(
+            Reservation.resident_id == meguro.id,
+            Reservation.state == ReservationState.CONFIRMED,
+            Facility.code == "039",
+            Room.name_ja == "702【旧第2研修室】",
+        )
+        .order_by(Reservation.use_date.desc(), Reservation.starts_at.desc())
+    ).all()
+    booking = next((r for r in candidates if r.live_charge is not None and not r.equipment_lines), None)
+    if booking is None:
+        return None
+    projector = session.scalar(
+        select(EquipmentItem).where(EquipmentItem.facility_id == booking.room.facility_id, EquipmentItem.name_ja == "プロジェクター")
+    )
+    change_equipment(
+        session,
+        resident_id=meguro.id,
+        number=booking.number,
+        request=EquipmentRequest({projector.id: 1}, booking.starts_at, booking.ends_at),
+        expected_version=booking.version,
+        now=now,
+    )
+    return booking.number

@@ -212,7 +212,10 @@ def test_seed_demo_pays_card_bookings_through_the_provider_and_the_ledgers_agree
             select(Reservation).join(CardCharge).where(CardCharge.status == ChargeStatus.CAPTURED).order_by(Reservation.use_date)
         ).all()
         assert len(paid) == len(CARD_PAID)
-        assert all(r.state is ReservationState.CONFIRMED and r.held_yen == r.due_yen > 0 for r in paid)
+        assert all(r.state is ReservationState.CONFIRMED and r.held_yen > 0 for r in paid)
+        # All paid in full, then a projector added to one 702 booking: 一部支払済 (equipment demo).
+        assert [(r.held_yen, r.due_yen) for r in paid if r.held_yen != r.due_yen] == [(700, 1200)]
+        assert "equipment demo booking (本予約 一部支払済" in seeded.output
         assert all(r.number in seeded.output for r in paid)
         days_before = [(r.use_date - jst_day(clock(paying_app))).days for r in paid]
     # One in each refund band: ≥ 21, 11–20, 6–10 and 0–5 days before use (rule 12).
