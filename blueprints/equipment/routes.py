@@ -11,20 +11,16 @@ from flask import Blueprint, g, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from blueprints.core.clock import now
 from blueprints.core.data import read_session
 from blueprints.core.errors import ErrorItem, domain_error_item, form_errors
-from blueprints.core.formats import clock_time, localized
+from blueprints.core.formats import clock_time
 from blueprints.core.rendering import render_page, wants_fragment
 from blueprints.core.tokens import MalformedToken, issue_token, run_once
 from blueprints.equipment.forms import EquipmentForm, quantity_name, time_value, units
 from blueprints.equipment.operations import (
     EquipmentOffer,
-    EquipmentRequest,
-    access_of,
-    available_items,
     change_equipment,
     check_access,
     current_request,
@@ -35,8 +31,7 @@ from blueprints.equipment.operations import (
     load_booking,
 )
 from models import errors
-from models.equipment_rules import CompletionKind, EquipmentAccess, completion_kind_rule
-from models.facility import EquipmentItem
+from models.equipment_rules import CompletionKind, EquipmentAccess, completion_kind_rule, lending_times_rule
 from models.reservation import Reservation
 
 bp = Blueprint("equipment", __name__, url_prefix="/equipment")
@@ -141,6 +136,8 @@ def edit(number: str):
     if not wants_fragment() and _is_stale(form, reservation):
         return _edit_page(reservation, None, problems=[domain_error_item(errors.StaleBooking())], status=409)
     _check(form, reservation)
+    if not form.version.raw_data:
+        form.version.data = reservation.version  # an address typed without it: the booking as shown
     return _edit_page(reservation, form)
 
 
@@ -260,8 +257,8 @@ def _submitted(values) -> bool:
 
 
 def _form(reservation: Reservation, values, *, csrf: bool = False) -> EquipmentForm:
-    sheet = equipment_sheet(read_session(), reservation, None)
-    return EquipmentForm.for_booking(reservation, sheet.lending_times, formdata=values, csrf=csrf)
+    times = lending_times_rule(reservation.starts_at, reservation.ends_at)
+    return EquipmentForm.for_booking(reservation, times, formdata=values, csrf=csrf)
 
 
 def _check(form: EquipmentForm, reservation: Reservation) -> bool:

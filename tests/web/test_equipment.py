@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta, timezone
 from html import unescape
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import pytest
 from sqlalchemy import func, select
@@ -365,6 +365,9 @@ def test_recalculate_without_javascript_shows_the_new_totals(resident, ids):
     assert item_rows(page)["プロジェクター"] == ["500円", "/ 9台", "1,000円"]
     assert item_rows(page)["DVDモニターセット"][2] == "800円"
     assert input_value(page, ids["プロジェクター"]) == "2"
+    # An address typed without the version: the booking as it stands is the one shown.
+    page = text(resident.edit(**{ids["プロジェクター"]: 1}))
+    assert "合計 500円" in words(page) and input_value(page, "version") == "1"
 
 
 def test_the_totals_follow_the_quantities_as_an_htmx_fragment(resident, ids):
