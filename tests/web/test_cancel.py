@@ -200,6 +200,11 @@ def test_the_lists_htmx_fragment_carries_the_cancel_form_too(resident):
     assert 'action="/cancel/"' in fragment and f'value="{FIRST}"' in fragment and "次へ進む" in fragment
 
 
+def test_without_a_card_paid_row_there_are_no_dialogs(resident):
+    page = text(resident.client.get(LIST))
+    assert "<dialog" not in page and "cancel.js" not in page and "(※)" not in page
+
+
 def test_no_next_button_when_nothing_can_be_cancelled(resident):
     page = text(resident.client.get(LIST + "?state=cancelled"))
     assert 'type="checkbox" name="number"' not in page and ">次へ進む</button>" not in page
