@@ -21,6 +21,7 @@ from blueprints.core.tokens import MalformedToken, issue_token, run_once
 from blueprints.equipment.forms import EquipmentForm, quantity_name, time_value, units
 from blueprints.equipment.operations import (
     EquipmentOffer,
+    access_of,
     change_equipment,
     check_access,
     current_request,
@@ -221,8 +222,13 @@ def done(number: str):
     10): more due than held → pay by card; less → a refund to settle by card; else done."""
     try:
         reservation = _own_booking(number)
-    except errors.NotFound as exc:
-        return _refused(exc)
+        # Only a booking whose equipment could have been changed has a completion; one whose
+        # slot started since is still shown (a reload of the page).
+        access = access_of(reservation, now())
+        if access is not EquipmentAccess.STARTED:
+            check_access(reservation, now())
+    except errors.DomainError as exc:
+        return _refused(exc, _booking_or_none(number))
     kind = completion_kind_rule(reservation.total_fee_yen, reservation.held_yen)
     return render_page(
         "equipment/done.html",

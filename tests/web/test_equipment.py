@@ -598,6 +598,8 @@ def test_nothing_can_change_once_the_slot_has_started(resident, app, ids):
     assert lines_of(app, FIRST) == {}
     listing = text(resident.get(LIST + "?date_from=2026-12-25"))
     assert words(list_cell(listing, FIRST)) == "利用開始時刻を過ぎたため変更できません"
+    # The completion stays readable once the slot has started (a reload).
+    assert resident.get(f"/equipment/{FIRST}/done").status_code == 200
     # A second earlier it was still open.
     app.config["FROZEN_NOW"] = datetime(2026, 12, 25, 8, 59, 59, tzinfo=JST).isoformat()
     assert resident.edit().status_code == 200
@@ -612,6 +614,9 @@ def test_a_cancelled_booking_cannot_change(resident, app, ids):
         assert response.status_code == 409
         assert error_messages(text(response)) == ["取消済の予約の備品（付帯品）は変更できません。"]
     assert words(list_cell(text(resident.get(LIST)), FIRST)) == "取消済のため変更できません"
+    # Nor does it show a completion of its own.
+    assert resident.get(f"/equipment/{FIRST}/done").status_code == 409
+    assert resident.get(f"/equipment/{KOMABA}/done").status_code == 409
 
 
 def test_a_double_submit_changes_once_and_shows_the_first_result(resident, app, ids):
