@@ -376,3 +376,10 @@ def test_the_idle_clock_runs_from_the_login_itself(kiosk, kiosk_auth, clock):
     kiosk_auth.login()
     clock.advance(121)
     assert not is_logged_in(kiosk)
+
+
+def test_the_number_of_attendees_asks_for_the_numeric_keypad_on_a_kiosk(kiosk, kiosk_auth):
+    kiosk_auth.login()
+    page = kiosk.get("/apply/details?slot=2:2026-12-01:5").get_data(as_text=True)
+    field = re.search(r'<input[^>]*id="r2-attendees"[^>]*>', page).group(0)
+    assert 'inputmode="numeric"' in field and 'autocomplete="off"' in field
