@@ -6,7 +6,7 @@ from pathlib import Path
 from flask import Flask, send_from_directory
 from htmx_flask import Htmx
 
-from blueprints.core import channels, errors, formats, i18n, labels, navigation, security
+from blueprints.core import channels, errors, formats, i18n, labels, navigation, security, steps
 from blueprints.core.data import close_read_session
 from blueprints.core.extensions import csrf, limiter
 from config import ROOT, Config
@@ -44,6 +44,7 @@ def create_app(profile: str = "standard", config: Config | None = None) -> Flask
     formats.init_app(app)
     navigation.init_app(app)
     labels.init_app(app)
+    steps.init_app(app)
     errors.init_app(app)
     security.init_app(app)
     app.jinja_env.trim_blocks = True

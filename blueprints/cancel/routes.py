@@ -27,6 +27,7 @@ from blueprints.core.data import read_session
 from blueprints.core.errors import ErrorItem, form_errors
 from blueprints.core.formats import localized
 from blueprints.core.rendering import render_page
+from blueprints.core.steps import numbered_step
 from blueprints.core.tokens import MalformedToken, issue_token, run_once
 from models import errors
 from models.facility import Facility, Room
@@ -104,7 +105,7 @@ def card_paid():
         return refused
     return render_page(
         "cancel/card_paid.html",
-        title=_("確認（予約の取消）"),
+        title=numbered_step(_("確認（予約の取消）"), CONFIRM_STEP, DONE_STEP),
         **_steps(CONFIRM_STEP),
         selection=selection,
         yes_url=url_for("cancel.refund_note", number=selection.numbers),
@@ -121,7 +122,7 @@ def refund_note():
         return refused
     return render_page(
         "cancel/refund_note.html",
-        title=_("メッセージ（予約の取消）"),
+        title=numbered_step(_("メッセージ（予約の取消）"), CONFIRM_STEP, DONE_STEP),
         **_steps(CONFIRM_STEP),
         selection=selection,
         yes_url=url_for("cancel.confirm", number=selection.numbers),
@@ -205,7 +206,7 @@ def done():
     return render_page(
         "cancel/done.html",
         # guide: L1020
-        title=_("予約の取消 完了"),
+        title=numbered_step(_("予約の取消 完了"), DONE_STEP, DONE_STEP),
         **_steps(DONE_STEP),
         lines=lines,
         reasons=reasons,
@@ -285,7 +286,7 @@ def _confirm_page(selection: CancelSelection, form: CancelForm, *, problems=None
     return render_page(
         "cancel/confirm.html",
         # guide: L949
-        title=_("予約の取消 確認"),
+        title=numbered_step(_("予約の取消 確認"), CONFIRM_STEP, DONE_STEP),
         errors=problems or [],
         status=status,
         **_steps(CONFIRM_STEP),
@@ -311,7 +312,7 @@ def _refused(problems: list[ErrorItem], status: int | None = None):
     """Nothing can be cancelled as selected: why, and the way back to the list."""
     return render_page(
         "cancel/refused.html",
-        title=_("予約の取消"),
+        title=numbered_step(_("予約の取消"), CONFIRM_STEP, DONE_STEP),
         errors=problems,
         status=status or 409,
         **_steps(CONFIRM_STEP),

@@ -33,10 +33,19 @@ def step_heading(step: str, label: str | None = None) -> str:
     """The page's title and h1: the step's name (or the page's own heading, e.g. 予約申込 完了);
     in reader mode preceded by where it stands (手順 2/6 施設別空き状況), since the
     breadcrumb is not read as a list of steps there."""
-    label = label or step_label(step)
+    return numbered_step(label or step_label(step), STEP_KEYS.index(step) + 1, len(STEPS))
+
+
+def numbered_step(label: str, n: int, total: int) -> str:
+    """A step of any flow as reader mode names it in the title and h1 (手順 2/3 予約の取消 確認);
+    elsewhere the label alone."""
     if g.get("presentation") == "reader":
-        return _("手順 %(n)s/%(total)s %(step)s", n=STEP_KEYS.index(step) + 1, total=len(STEPS), step=label)
+        return _("手順 %(n)s/%(total)s %(step)s", n=n, total=total, step=label)
     return label
+
+
+def init_app(app) -> None:
+    app.jinja_env.globals.update(numbered_step=numbered_step)
 
 
 def breadcrumb(step: str, urls: dict[str, str], menu_url: str) -> dict:

@@ -14,6 +14,7 @@ from blueprints.core.data import read_session, write_session
 from blueprints.core.errors import ErrorItem, form_errors
 from blueprints.core.navigation import safe_next_url
 from blueprints.core.rendering import render_page
+from blueprints.core.steps import numbered_step
 from blueprints.mymenu.forms import ALL_STATES, EmailForm, ReservationFilterForm
 from blueprints.mymenu.operations import (
     ListConditions,
@@ -80,7 +81,7 @@ def reservations():
     return render_page(
         "mymenu/reservations.html",
         fragment="mymenu/_reservations.html",
-        title=_("予約内容の確認・取消"),
+        title=numbered_step(_("予約内容の確認・取消"), 1, 3),
         errors=problems,
         form=form,
         conditions=conditions,

@@ -190,18 +190,6 @@ def step_problem(html: str) -> str | None:
     return f"step page without 手順 n/m: title {title!r}, h1 {heading!r}"
 
 
-# Pages of other areas whose reader-mode step heading is still missing: each entry must
-# keep failing (strict), so the list is emptied as the areas catch up.
-STEP_GAPS = {
-    "mymenu.reservations": "予約内容の確認・取消 is step 1 of the cancellation flow (guide §5-3) but says no 手順",
-    "cancel.": "the cancellation flow's pages say no 手順 in reader mode",
-}
-
-
-def _gap(endpoint: str) -> str | None:
-    return next((prefix for prefix in STEP_GAPS if endpoint == prefix or (prefix.endswith(".") and endpoint.startswith(prefix))), None)
-
-
 @pytest.fixture(scope="module")
 def reader_crawl(template_databases, tmp_path_factory):
     """Every page a crawl from `app.url_map` reaches as 00040675 in reader mode (url →
@@ -233,21 +221,12 @@ def test_every_page_in_reader_mode_is_linear_named_and_whole(reader_crawl):
 
 def test_every_step_page_in_reader_mode_names_its_step(reader_crawl):
     steps = {url: endpoint for url, (endpoint, html) in reader_crawl.items() if 'aria-current="step"' in html}
-    assert {"search.facilities", "search.availability", "search.slots", "apply.details", "apply.confirm"} <= set(steps.values())
-    found = {
-        url: problem
-        for url, (endpoint, html) in reader_crawl.items()
-        if not _gap(endpoint) and (problem := step_problem(html))
-    }
+    assert {
+        "search.facilities", "search.availability", "search.slots", "apply.details", "apply.confirm",
+        "mymenu.reservations", "cancel.confirm",
+    } <= set(steps.values())
+    found = {url: problem for url, (_endpoint, html) in reader_crawl.items() if (problem := step_problem(html))}
     assert not found, "\n".join(f"{url}: {problem}" for url, problem in sorted(found.items()))
-
-
-@pytest.mark.parametrize("gap", list(STEP_GAPS))
-def test_known_step_gaps_still_fail(reader_crawl, gap):
-    """Strict: when an area adds its step to reader mode, remove it from STEP_GAPS."""
-    pages = [(url, html) for url, (endpoint, html) in reader_crawl.items() if _gap(endpoint) == gap]
-    failing = [url for url, html in pages if step_problem(html)]
-    assert failing, f"{gap}: every page names its step now ({STEP_GAPS[gap]}); remove it from STEP_GAPS"
 
 
 def test_the_checks_catch_what_they_look_for():
