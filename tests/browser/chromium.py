@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import tempfile
 from pathlib import Path
 
@@ -89,10 +90,16 @@ class Chromium:
 
 def set_viewport_width(driver, width: int, height: int = DESKTOP[1]) -> None:
     """Make the layout viewport exactly `width` CSS pixels wide (320 for WCAG 1.4.10,
-    360 for a small phone), correcting for any window chrome."""
-    driver.set_window_size(width, height)
+    360 for a small phone). Through the DevTools device metrics rather than the window
+    size: a headless window resizes asynchronously, and under load a stale innerWidth
+    used to send the correction the wrong way."""
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+    )
+    deadline = time.monotonic() + 10
     inner = driver.execute_script("return window.innerWidth")
-    if inner != width:
-        driver.set_window_size(width + (width - inner), height)
+    while inner != width and time.monotonic() < deadline:
+        time.sleep(0.05)
         inner = driver.execute_script("return window.innerWidth")
     assert inner == width, f"could not make the viewport {width}px wide (it is {inner}px)"
