@@ -47,6 +47,8 @@ class Config:
             # without input, the session destroyed after that many (at least 30 s apart).
             KIOSK_IDLE_WARN_SECONDS=float(environ.get("KIOSK_IDLE_WARN_SECONDS") or 90),
             KIOSK_IDLE_RESET_SECONDS=float(environ.get("KIOSK_IDLE_RESET_SECONDS") or 120),
+            # The accessibility gate's latest results, shown on アクセシビリティ方針.
+            ACCESSIBILITY_RESULTS=environ.get("ACCESSIBILITY_RESULTS") or str(ROOT / "docs" / "accessibility-results.json"),
             # Kept for the session cookie; reader and preferences cookies last a year.
             PERMANENT_SESSION_LIFETIME=60 * 60 * 8,
             SESSION_COOKIE_HTTPONLY=True,

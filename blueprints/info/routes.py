@@ -1,13 +1,21 @@
-"""Public information: お知らせ, FAQ, ご利用の手引き, and each facility's address and access."""
+"""Public information: お知らせ, FAQ, ご利用の手引き, アクセシビリティ方針, and each facility's
+address and access."""
 from __future__ import annotations
 
-from flask import Blueprint, abort
+from pathlib import Path
+
+from babel.lists import format_list
+from flask import Blueprint, abort, current_app
+from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from blueprints.core.data import read_session
 from blueprints.core.formats import localized
 from blueprints.core.rendering import render_page
+from blueprints.info.gate_results import load_gate_results
+from models.conformance_rules import conformance_rule
 from models.facility import Facility
 from models.notice import Notice
 
@@ -45,3 +53,55 @@ def faq():
 @bp.get("/guide")
 def guide():
     return render_page("info/guide.html", title=_("ご利用の手引き"))
+
+
+# No success criterion has yet been verified by people one by one (tools decide only some
+# of them), so the claim cannot be 準拠 whatever the automatic results say.
+ALL_CRITERIA_VERIFIED = False
+
+# What each automatic check of the gate is, in words (the results file names them by id).
+CHECK_LABELS = {
+    "axe": _l("axe-core による WCAG 2.2 レベル A・AA のルール検査（画面幅 1280px）"),
+    "axe_360": _l("同じルール検査を画面幅 360px で（日本語）"),
+    "error_states": _l("入力エラーの画面（各フォームを未入力または誤った内容で送信した状態）のルール検査"),
+    "target_size": _l("操作できる部分の大きさ（24px 以上。読み上げ用ブラウザモードとキオスク端末では 44px 以上）"),
+    "reflow_320": _l("画面幅 320px でページ全体が横にスクロールしないこと"),
+    "text_200": _l("文字の大きさ 200% で、文字が切れたりヘッダーに重なったりしないこと"),
+    "focus_not_obscured": _l("Tab キーで移動したフォーカスが、固定表示の部分に隠れないこと"),
+}
+CHANNEL_LABELS = {
+    "standard": _l("標準の画面"),
+    "reader": _l("読み上げ用ブラウザモード"),
+    "kiosk": _l("キオスク端末"),
+}
+LANGUAGE_LABELS = {"ja": _l("日本語"), "en": _l("英語")}
+
+
+@bp.get("/accessibility")
+def accessibility():
+    """アクセシビリティ方針: the policy, the claim the gate's latest results support, what is
+    and is not checked, the known limitations and whom to contact."""
+    results = load_gate_results(Path(current_app.config["ACCESSIBILITY_RESULTS"]))
+    claim = conformance_rule(
+        tested=results is not None,
+        complete=bool(results and results.complete),
+        violations=results.violations_total if results else 0,
+        all_criteria_verified=ALL_CRITERIA_VERIFIED,
+    )
+    return render_page(
+        "info/accessibility.html",
+        title=_("アクセシビリティ方針"),
+        results=results,
+        claim=claim.value,
+        check_labels=CHECK_LABELS,
+        channel_labels=CHANNEL_LABELS,
+        language_labels=LANGUAGE_LABELS,
+        channels_text=_listed(CHANNEL_LABELS.get(c, c) for c in results.channels) if results else "",
+        languages_text=_listed(LANGUAGE_LABELS.get(lang, lang) for lang in results.languages) if results else "",
+        tools_text=_listed(f"{name} {version}" for name, version in results.tools) if results else "",
+    )
+
+
+def _listed(items) -> str:
+    """日本語、英語 / Japanese and English: a list in the reader's language."""
+    return format_list([str(item) for item in items], locale=get_locale())
