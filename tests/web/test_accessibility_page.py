@@ -57,7 +57,7 @@ def test_a_clean_complete_run_is_published_as_partial_conformance(client, result
     assert "標準の画面、読み上げ用ブラウザモード、キオスク端末" in page
     assert "日本語、英語" in page
     assert "axe-core 4.14.1" in page and "wcag22aa" in page
-    assert "画面幅 320px でページ全体が横にスクロールしないこと" in page
+    assert "画面幅 320px でページ全体が横にスクロールしないこと（日本語）" in page
     assert "1,488" in page and "入力エラーの画面 13" in page
     assert "自動試験で見つかった問題はありません。" in page
     assert "一部が最後まで実行できませんでした" not in page

@@ -1,0 +1,849 @@
+"""The accessibility gate (issue 5): which pages it visits, the forms it sends in their error
+state, what it checks on each in a real browser, and the results file that アクセシビリティ方針
+shows.
+
+The pages come from `app.url_map`: every GET route, filled with demo ids by
+tests/web/test_every_route.py's demo_values() (one booking of each kind a page shows
+differently), plus what the routes' own pages link to for routes whose state lives in the
+query string, plus the pages only a POST flow leads to (申込完了, 取消完了, 決済完了, 備品 完了)
+through their GET URLs with ids that the same operations made in the test's database."""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import sys
+import time
+import uuid
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
+from importlib import metadata
+from pathlib import Path
+from urllib.parse import urlencode, urljoin, urlsplit
+
+from axe_selenium_python import Axe
+from selenium.common.exceptions import WebDriverException
+from sqlalchemy import select
+
+from blueprints.cancel.operations import cancel_reservations
+from blueprints.demo.card_payments import open_card_page, pay_on_card_page, record_return
+from blueprints.demo.seed import seed_equipment_demo
+from blueprints.equipment.operations import EquipmentRequest, change_equipment
+from blueprints.payment.operations import open_settlement
+from config import ROOT
+from models.account import Resident
+from models.facility import Facility
+from models.payment import Settlement, SettlementStatus
+from models.reservation import Reservation
+from models.reservation_rules import ReservationState
+from tests.browser.accessibility import AXE_OPTIONS, AXE_SCRIPT, AXE_VERSION, WCAG_TAGS, assert_no_horizontal_scroll
+from tests.browser.navigation import page_change
+from tests.browser.target_size import small_targets
+from tests.conftest import AuthActions
+from blueprints.worker.commands import provider_client
+from tests.web.card_support import URLS, clock, pay_by_card, settings
+from tests.web.test_every_route import PageParser, demo_values, get_routes, urls_for_rule
+
+RESULTS_FILE = ROOT / "docs" / "accessibility-results.json"
+CHANNELS = ("standard", "reader", "kiosk")
+LANGUAGES = ("ja", "en")
+LOGGED_OUT, RESIDENT = "logged out", "00040675"
+LOGIN = {"number": "40675", "kind": "assembly"}
+NOT_PAGES = {"static", "vendor"}  # files, not pages
+# Routes that answer a GET only with a redirect or a problem page, by design: the card
+# company's return needs a session it made, and the kiosk refuses everything under /payment.
+# 次へ進む of 予約内容の確認・取消 only redirects to the next step or says why it cannot.
+PROBLEM_ONLY = {"payment.return_from_provider", "cancel.start"}
+KIOSK_PROBLEM_ONLY = PROBLEM_ONLY | {"payment.select", "payment.refused"}
+DISCOVERY_BUDGET = 150  # links followed to find a route's page that lives in a query string
+MAX_TABS = 120  # Tab presses per page when looking for focus hidden under something fixed
+WIDE, PHONE, NARROW = 1280, 360, 320
+JST = timezone(timedelta(hours=9))
+
+# What each check is, in the results file (アクセシビリティ方針 names them in words).
+CHECKS = ("axe", "axe_360", "error_states", "target_size", "reflow_320", "text_200", "focus_not_obscured")
+
+
+# -- what a POST flow leaves behind ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FlowResults:
+    """Things only a POST flow makes, made by the site's own operations in the test's
+    database: card payments through the served card company, equipment on a card-paid
+    booking (一部支払済), a 仮予約 and a card-paid 本予約 cancelled (取消完了 with and without
+    a refund), and a settlement waiting at 注意事項."""
+
+    card_paid: tuple[str, ...]
+    card_paid_active: str  # still 本予約, card-paid: the card-paid cancel pages
+    cancelled: tuple[str, ...]  # cancelled just now by the resident
+    completed_settlement: int
+    open_settlement: int
+
+
+def make_flow_results(app) -> FlowResults:
+    """Runs once per test database (the app must be wired to the served card company)."""
+    card_paid = list(pay_by_card(app))  # 702 35 days, 201 18 days, 702 9 days, 201 4 days ahead
+    database = app.extensions["database"]
+    now = clock(app)
+    centre = settings(app).call_centre
+    with app.app_context():
+        with database.write() as session:
+            seed_equipment_demo(session, now)  # a projector on the 35-day one: 一部支払済
+        with database.write() as session:
+            meguro = session.scalar(select(Resident).where(Resident.registration_number == "00040675"))
+            provisional = session.scalars(
+                select(Reservation)
+                .where(Reservation.resident_id == meguro.id, Reservation.state == ReservationState.PROVISIONAL)
+                .order_by(Reservation.use_date.desc(), Reservation.id)
+            ).all()
+            # A 702 仮予約 with a projector, then paid by card below: equipment paid by card
+            # (the guide's メッセージ before 備品（付帯品）予約).
+            with_equipment = next(r for r in provisional if r.room.facility.equipment_items)
+            projector = next(i for i in with_equipment.room.facility.equipment_items if i.name_ja == "プロジェクター")
+            change_equipment(
+                session,
+                resident_id=meguro.id,
+                number=with_equipment.number,
+                request=EquipmentRequest({projector.id: 1}, with_equipment.starts_at, with_equipment.ends_at),
+                expected_version=with_equipment.version,
+                now=now,
+            )
+            resident_id, equipped = meguro.id, with_equipment.number
+            to_cancel = [provisional[-1], session.scalar(select(Reservation).where(Reservation.number == card_paid[2]))]
+            for booking in to_cancel:
+                cancel_reservations(
+                    session,
+                    resident_id=meguro.id,
+                    versions={booking.number: booking.version},
+                    reason="会議の日程が変更になったため",
+                    agreed=True,
+                    now=now,
+                )
+            cancelled = tuple(booking.number for booking in to_cancel)
+            # 確定 pressed on another 仮予約: its settlement waits at 注意事項.
+            waiting = next(r for r in provisional if r.number not in cancelled and r.number != equipped)
+            opened = open_settlement(
+                session, resident_id=meguro.id, number=waiting.number, expected_version=waiting.version, now=now
+            ).id
+        page = open_card_page(database, provider_client(app.config), URLS, centre, now, resident_id=resident_id, number=equipped)
+        record_return(database, provider_client(app.config), centre, now, pay_on_card_page(page, URLS.return_url))
+        with database.read_session() as session:
+            completed = session.scalar(
+                select(Settlement.id)
+                .where(Settlement.resident_id == resident_id, Settlement.status == SettlementStatus.COMPLETED)
+                .order_by(Settlement.id)
+            )
+    return FlowResults(
+        card_paid=tuple(card_paid + [equipped]),
+        card_paid_active=card_paid[1],
+        cancelled=cancelled,
+        completed_settlement=completed,
+        open_settlement=opened,
+    )
+
+
+# -- the pages -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GatePage:
+    url: str
+    endpoint: str
+    visitor: str  # LOGGED_OUT or RESIDENT
+    status: int
+
+
+def booking_kind(reservation: Reservation) -> tuple:
+    """What makes a booking's pages differ: its state, how it was paid, its equipment."""
+    return (
+        reservation.state,
+        reservation.cancel_kind,
+        reservation.is_counter_paid,
+        reservation.live_charge is not None,
+        bool(reservation.equipment_lines),
+        reservation.room.facility.category.lends_equipment,
+        reservation.held_yen != reservation.due_yen,
+    )
+
+
+def representative_values(app) -> dict[str, list]:
+    """demo_values() with one booking of each kind (and one facility of each category, one
+    settlement of each status) instead of all of them: the same templates in the same
+    states, in a fraction of the time."""
+    session = app.extensions["database"].read_session()
+    try:
+        with app.app_context():
+            values = demo_values(session)
+            meguro = session.scalar(select(Resident).where(Resident.registration_number == "00040675"))
+            kinds: dict[tuple, Reservation] = {}
+            for reservation in session.scalars(
+                select(Reservation).where(Reservation.resident_id == meguro.id).order_by(Reservation.id)
+            ):
+                kinds.setdefault(booking_kind(reservation), reservation)
+            bookings = list(kinds.values())
+            values["number"] = [r.number for r in bookings]
+            values["reservation_id"] = [r.id for r in bookings]
+            values["application_id"] = sorted({r.application_id for r in bookings if r.application_id})
+            by_category: dict[int, str] = {}
+            for facility in session.scalars(select(Facility).order_by(Facility.code)):
+                by_category.setdefault(facility.category_id, facility.code)
+            values["code"] = values["facility_code"] = sorted(by_category.values())
+            statuses: dict[SettlementStatus, int] = {}
+            for settlement in session.scalars(
+                select(Settlement).where(Settlement.resident_id == meguro.id).order_by(Settlement.id)
+            ):
+                statuses.setdefault(settlement.status, settlement.id)
+            values["settlement_id"] = sorted(statuses.values())
+            return values
+    finally:
+        session.close()
+
+
+def flow_urls(app, flow: FlowResults) -> list[str]:
+    """The GET pages a POST flow ends on or passes through, with the flow's real ids."""
+    with app.test_request_context():
+        from flask import url_for
+
+        urls = [url_for("cancel.done", number=[number]) for number in flow.cancelled]
+        urls += [
+            url_for("cancel.card_paid", number=[flow.card_paid_active]),
+            url_for("cancel.refund_note", number=[flow.card_paid_active]),
+            url_for("cancel.confirm", number=[flow.card_paid_active]),
+        ]
+        if "payment.result" in app.view_functions:
+            urls.append(url_for("payment.result", settlement_id=flow.completed_settlement))
+            urls.append(url_for("payment.terms", settlement_id=flow.open_settlement))
+        return urls
+
+
+class _FormActionParser(PageParser):
+    """test_every_route's parser, and also the queries a form sends to a button's own
+    formaction (次へ進む of 備品（付帯品）予約 goes to 予約確認)."""
+
+    def handle_starttag(self, tag, attrs):
+        super().handle_starttag(tag, attrs)
+        target = dict(attrs).get("formaction")
+        if tag in ("button", "input") and target and self._form is not None:
+            self._form.setdefault("formactions", []).append(target)
+
+    def form_queries(self):
+        queries = super().form_queries()
+        for form in self.forms:
+            for target in form.get("formactions", []):
+                queries += [(target, pairs) for action, pairs in queries if action == form["action"]]
+        return queries
+
+
+def linked_urls(base: str, html: str) -> list[str]:
+    """The links and GET-form submissions of a page that stay on this site."""
+    parser = _FormActionParser()
+    parser.feed(html)
+    targets = list(parser.links)
+    for action, pairs in parser.form_queries():
+        target = action or base.split("?")[0]
+        targets.append(target.split("?")[0] + ("?" + urlencode(pairs) if pairs else ""))
+    urls = []
+    for href in targets:
+        parts = urlsplit(urljoin("http://localhost" + base, href))
+        if parts.netloc == "localhost" and not parts.path.startswith(("/static/", "/vendor/")):
+            urls.append(parts.path + (f"?{parts.query}" if parts.query else ""))
+    return urls
+
+
+def endpoint_of(app, url: str) -> str | None:
+    try:
+        endpoint, _ = app.url_map.bind("localhost").match(urlsplit(url).path, method="GET")
+        return endpoint
+    except Exception:  # 404, 405 or a redirect rule: not a route's page
+        return None
+
+
+def _client(app, visitor: str):
+    client = app.test_client()
+    if visitor == RESIDENT:
+        answer = AuthActions(client).login(**LOGIN)
+        assert answer.status_code == 303, "could not log in as 00040675"
+    return client
+
+
+def gate_pages(app, flow: FlowResults) -> list[GatePage]:
+    """Every page the gate visits on this app (its own url_map), logged out and as 00040675.
+    A URL that redirects is not a page of its own (its target is in the list)."""
+    values = representative_values(app)
+    candidates: list[tuple[str, str]] = []
+    for rule in get_routes(app):
+        if rule.endpoint in NOT_PAGES:
+            continue
+        candidates += [(url, rule.endpoint) for url in urls_for_rule(app, rule, values)]
+    candidates += [(url, endpoint_of(app, url)) for url in flow_urls(app, flow)]
+    candidates.append(("/no-such-page", "404"))
+
+    pages: list[GatePage] = []
+    for visitor in (LOGGED_OUT, RESIDENT):
+        client = _client(app, visitor)
+        html_of: dict[str, str] = {}
+        seen: set[str] = set()
+
+        refusals: set[tuple[str, int]] = set()
+
+        def fetch(url: str, endpoint: str) -> None:
+            if url in seen:
+                return
+            seen.add(url)
+            answer = client.get(url)
+            if 300 <= answer.status_code < 400 or answer.mimetype != "text/html":
+                return
+            if answer.status_code != 200:
+                # One refusal per route and status: the same template, only the words differ.
+                if (endpoint, answer.status_code) in refusals:
+                    return
+                refusals.add((endpoint, answer.status_code))
+            pages.append(GatePage(url, endpoint, visitor, answer.status_code))
+            html_of[url] = answer.get_data(as_text=True)
+
+        for url, endpoint in candidates:
+            fetch(url, endpoint)
+        # Routes whose page lives in the query string (施設別空き状況, 詳細申請 …): the first
+        # URL the site's own links and GET forms lead to that shows it.
+        shown = {p.endpoint for p in pages if p.visitor == visitor and p.status == 200}
+        wanted = {rule.endpoint for rule in get_routes(app)} - NOT_PAGES - shown - problem_only(app)
+        queue = deque(u for url in list(html_of) for u in linked_urls(url, html_of[url]))
+        budget = DISCOVERY_BUDGET
+        while queue and wanted and budget:
+            url = queue.popleft()
+            endpoint = endpoint_of(app, url)
+            if url in seen or endpoint not in wanted:
+                continue
+            budget -= 1
+            fetch(url, endpoint)
+            if url in html_of:
+                queue.extend(linked_urls(url, html_of[url]))
+                if pages[-1].status == 200:
+                    wanted.discard(endpoint)
+    return pages
+
+
+def problem_only(app) -> set[str]:
+    return KIOSK_PROBLEM_ONLY if app.config["PROFILE"] == "kiosk" else PROBLEM_ONLY
+
+
+def routes_without_a_page(app, pages: list[GatePage]) -> list[str]:
+    """GET routes of the url_map that the gate would not show in their own state."""
+    shown = {p.endpoint for p in pages if p.status == 200 or p.endpoint in problem_only(app)}
+    return sorted({r.endpoint for r in get_routes(app)} - NOT_PAGES - shown)
+
+
+def first_page(pages: list[GatePage], endpoint: str, *, visitor: str = RESIDENT) -> str:
+    for page in pages:
+        if page.endpoint == endpoint and page.visitor == visitor and page.status == 200:
+            return page.url
+    raise LookupError(f"the gate has no page of {endpoint} for {visitor}")
+
+
+# -- forms in their error state ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ErrorState:
+    """A form sent empty (every text field cleared, every box unticked, every select on its
+    empty choice) and then `fill` (CSS selector → value) typed into it."""
+
+    name: str
+    page: object  # (pages, flow) -> URL of the page holding the form
+    form: str
+    fill: tuple[tuple[str, str], ...] = ()
+    visitor: str = RESIDENT
+    channels: tuple[str, ...] = CHANNELS
+
+
+def _url(path: str):
+    return lambda pages, flow: path
+
+
+def _route(endpoint: str):
+    return lambda pages, flow: first_page(pages, endpoint)
+
+
+ERROR_STATES = (
+    ErrorState("ログイン（未入力）", _url("/login"), "form[action$='/login']", visitor=LOGGED_OUT),
+    ErrorState("施設の検索（施設を選ばずに空き状況を表示）", _url("/search/facilities?all=1"), "form.facility-pick", visitor=LOGGED_OUT),
+    ErrorState("施設別空き状況（日を選ばずに次へ進む）", _route("search.availability"), "form.cell-form", visitor=LOGGED_OUT),
+    ErrorState("時間帯別空き状況（時間帯を選ばずに次へ進む）", _route("search.slots"), "form.slot-form"),
+    ErrorState("詳細申請（未入力）", _route("apply.details"), "form.apply-details"),
+    ErrorState(
+        "予約内容の確認・取消 表示条件（終了日が開始日より前）",
+        _url("/mymenu/reservations"),
+        "form.filter",
+        fill=(("input[name=date_from]", "2026-12-31"), ("input[name=date_to]", "2026-12-01"), ("input[name=state][value=all]", "all")),
+    ),
+    ErrorState("予約内容の確認・取消（取消を選ばずに次へ進む）", _url("/mymenu/reservations"), "form.cancel-select-form"),
+    ErrorState(
+        "メールアドレスの変更（確認用が一致しない）",
+        _url("/mymenu/email"),
+        "form.email-form",
+        fill=(("input[name=email]", "meguro-dantai@example.jp"), ("input[name=email_confirm]", "meguro-dantai@example.com")),
+    ),
+    ErrorState(
+        "クレジット決済 選択 表示条件（終了日が開始日より前）",
+        _url("/payment/"),
+        "form.filter",
+        fill=(("input[name=date_from]", "2026-12-31"), ("input[name=date_to]", "2026-12-01"), ("input[name=state][value=all]", "all")),
+        channels=("standard",),
+    ),
+    ErrorState(
+        "クレジット決済 注意事項（同意しますを選ばずに次へ進む）",
+        lambda pages, flow: f"/payment/settlements/{flow.open_settlement}/terms",
+        "form.terms-form",
+        channels=("standard",),
+    ),
+    ErrorState(
+        "備品（付帯品）予約（在庫より多い数量）",
+        _route("equipment.edit"),
+        "form.equipment-form",
+        fill=(("input[name^=item_]", "99"),),
+    ),
+    ErrorState(
+        "予約の取消 確認（本予約の取消事由と同意なし）",
+        lambda pages, flow: f"/cancel/confirm?{urlencode({'number': flow.card_paid_active})}",
+        "form.cancel-form",
+    ),
+    ErrorState("色・文字サイズ変更（未選択）", _url("/settings/display"), "form[action$='/settings/display']", visitor=LOGGED_OUT),
+)
+
+_EMPTY_AND_FILL = """
+const form = document.querySelector(arguments[0]);
+if (!form) return "no form " + arguments[0];
+// A form inside a closed <details> (表示条件を指定): opened first, as a person would.
+for (let d = form.closest("details:not([open])"); d; d = d.parentElement.closest("details:not([open])")) d.open = true;
+for (const el of form.querySelectorAll("input, select, textarea")) {
+  if (el.type === "hidden" || el.type === "submit" || el.type === "button") continue;
+  if (el.type === "checkbox" || el.type === "radio") { el.checked = false; continue; }
+  if (el.tagName === "SELECT") {
+    const empty = [...el.options].find(o => o.value === "");
+    if (empty) el.value = "";
+    continue;
+  }
+  el.value = "";
+}
+for (const [selector, value] of arguments[1]) {
+  const found = form.querySelectorAll(selector);
+  if (!found.length) return "no field " + selector;
+  for (const el of found) {
+    if (el.type === "checkbox" || el.type === "radio") el.checked = el.value === value;
+    else el.value = value;
+  }
+}
+const submit = form.querySelector("button[type=submit], button:not([type]), input[type=submit]");
+if (!submit) return "no submit button in " + arguments[0];
+submit.scrollIntoView({block: "center"});
+return null;
+"""
+
+
+def send_in_error_state(driver, state: ErrorState) -> None:
+    """Empty (and fill) the form, then press its first submit button; wait for the new
+    page or the htmx swap."""
+    problem = driver.execute_script(_EMPTY_AND_FILL, state.form, [list(pair) for pair in state.fill])
+    assert problem is None, f"{state.name}: {problem} on {driver.current_url}"
+    submit = driver.find_element(
+        "css selector",
+        f"{state.form} button[type=submit], {state.form} button:not([type]), {state.form} input[type=submit]",
+    )
+    try:
+        with page_change(driver):
+            submit.click()
+    except WebDriverException as problem:
+        raise AssertionError(f"{state.name}: could not press {submit.get_attribute('outerHTML')[:120]}: {problem.msg}") from None
+
+
+def shows_error_summary(driver) -> bool:
+    return bool(driver.execute_script(
+        "const s = document.querySelector('#error-summary');"
+        "return !!s && s.getClientRects().length > 0 && s.textContent.trim().length > 0;"
+    ))
+
+
+# -- the checks ----------------------------------------------------------------------------
+
+
+@dataclass
+class Violation:
+    check: str
+    page: str
+    channel: str
+    language: str
+    rule: str
+    target: str
+    detail: str = ""
+
+    def line(self) -> str:
+        text = f"[{self.check}] {self.page} ({self.channel}, {self.language}): {self.rule} at {self.target}"
+        return text + (f" — {self.detail}" if self.detail else "")
+
+
+def axe_violations(driver) -> list[tuple[str, str, str]]:
+    """axe-core's WCAG 2.2 A/AA violations on the page as it is now: (rule, target, help)."""
+    assert AXE_SCRIPT.exists(), f"{AXE_SCRIPT} is missing: run `npm ci` (bin/setup does)"
+    axe = Axe(driver, script_url=str(AXE_SCRIPT))
+    axe.inject()
+    results = axe.run(options=json.dumps(AXE_OPTIONS))
+    assert results["testEngine"]["version"] == AXE_VERSION, results["testEngine"]
+    found = []
+    for violation in results["violations"]:
+        for node in violation["nodes"][:5]:
+            target = " > ".join(str(part) for part in node["target"])
+            found.append((violation["id"], target, f"[{violation['impact']}] {violation['help']}"))
+    return found
+
+
+# WCAG 2.5.8 at 24 px with its exceptions: spacing (a 24 px circle on the target's centre
+# touches no other target and no other small target's circle) and inline (a link in a
+# sentence, its height set by the line of text around it). A checkbox or radio counts with
+# its label, as in tests/browser/target_size.py.
+_TARGETS_24 = """
+const min = arguments[0];
+const selector = "a[href], button, input:not([type=hidden]), select, textarea, summary, [tabindex]:not([tabindex='-1'])";
+const targets = [];
+for (const el of document.querySelectorAll(selector)) {
+  if (el.closest("[hidden], dialog:not([open])")) continue;
+  const style = getComputedStyle(el);
+  if (style.visibility === "hidden" || style.display === "none") continue;
+  let box = el.getBoundingClientRect();
+  if (box.width === 0 && box.height === 0) continue;
+  let left = box.left, top = box.top, right = box.right, bottom = box.bottom;
+  if (el.type === "checkbox" || el.type === "radio") {
+    const label = el.closest("label") || (el.id && document.querySelector(`label[for="${CSS.escape(el.id)}"]`));
+    if (label) {
+      const l = label.getBoundingClientRect();
+      left = Math.min(left, l.left); top = Math.min(top, l.top); right = Math.max(right, l.right); bottom = Math.max(bottom, l.bottom);
+    }
+  }
+  targets.push({el, left, top, right, bottom, small: right - left + 0.5 < min || bottom - top + 0.5 < min});
+}
+const LETTERS = /[\\p{L}\\p{N}]/gu;
+function inSentence(el) {
+  if (el.tagName !== "A" || getComputedStyle(el).display !== "inline") return false;
+  let block = el.parentElement;
+  while (block && getComputedStyle(block).display.startsWith("inline")) block = block.parentElement;
+  if (!block) return false;
+  let other = 0;
+  const walker = document.createTreeWalker(block, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (node.parentElement.closest("a, button, input, select, textarea, summary")) continue;
+    other += (node.textContent.match(LETTERS) || []).length;
+  }
+  return other >= 2;
+}
+function distanceToBox(x, y, t) {
+  const dx = Math.max(t.left - x, 0, x - t.right), dy = Math.max(t.top - y, 0, y - t.bottom);
+  return Math.hypot(dx, dy);
+}
+const failures = [];
+for (const t of targets) {
+  if (!t.small || inSentence(t.el)) continue;
+  const cx = (t.left + t.right) / 2, cy = (t.top + t.bottom) / 2;
+  const crowded = targets.find(o => o !== t && !o.el.contains(t.el) && !t.el.contains(o.el) && (
+      distanceToBox(cx, cy, o) < min / 2 ||
+      (o.small && Math.hypot(cx - (o.left + o.right) / 2, cy - (o.top + o.bottom) / 2) < min)));
+  if (!crowded) continue;
+  const name = (t.el.getAttribute("aria-label") || t.el.textContent || t.el.value || t.el.id || "").trim().replace(/\\s+/g, " ").slice(0, 30);
+  const near = (crowded.el.textContent || crowded.el.value || crowded.el.id || "").trim().replace(/\\s+/g, " ").slice(0, 20);
+  failures.push([`<${t.el.tagName.toLowerCase()}${t.el.id ? " id=" + t.el.id : ""}> ${JSON.stringify(name)}`,
+                 `${Math.round(t.right - t.left)}×${Math.round(t.bottom - t.top)}px, too close to ${JSON.stringify(near)}`]);
+  if (failures.length >= 15) break;
+}
+return failures;
+"""
+
+
+def target_size_failures(driver, channel: str) -> list[tuple[str, str]]:
+    """24 px with WCAG 2.5.8's exceptions on the standard, normal pages; 44 px for every
+    target in reader mode and on a kiosk (tests/browser/target_size.py, as their own tests
+    check it)."""
+    if channel == "standard":
+        return [tuple(pair) for pair in driver.execute_script(_TARGETS_24, 24)]
+    return [(text, "smaller than 44×44px") for text in small_targets(driver, 44)]
+
+
+def reflow_failure(driver) -> str | None:
+    try:
+        assert_no_horizontal_scroll(driver)
+    except AssertionError as problem:
+        return str(problem)
+    return None
+
+
+# Text at 200 % (WCAG 1.4.4): nothing clipped by a box that hides its overflow, and nothing
+# drawn over the header (nor the header's content spilling over the page).
+_TEXT_200 = """
+const problems = [];
+function describe(el) {
+  return el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") +
+    (typeof el.className === "string" && el.className.trim() ? "." + el.className.trim().split(/\\s+/).join(".") : "");
+}
+function shown(el) {
+  if (el.closest("[hidden], dialog:not([open]), .visually-hidden, template")) return false;
+  const s = getComputedStyle(el);
+  return s.display !== "none" && s.visibility !== "hidden" && el.getClientRects().length > 0;
+}
+for (const el of document.body.querySelectorAll("*")) {
+  if (["INPUT", "SELECT", "TEXTAREA", "OPTION", "svg", "IMG", "SCRIPT", "STYLE"].includes(el.tagName)) continue;
+  const s = getComputedStyle(el);
+  const hides = v => v === "hidden" || v === "clip";
+  if (!hides(s.overflowX) && !hides(s.overflowY)) continue;
+  if (!shown(el) || el.clientWidth <= 2 || el.clientHeight <= 2) continue;  // visually hidden on purpose
+  const wide = hides(s.overflowX) && el.scrollWidth > el.clientWidth + 1;
+  const tall = hides(s.overflowY) && el.scrollHeight > el.clientHeight + 1;
+  if ((wide || tall) && el.textContent.trim()) {
+    problems.push(["clipped text", describe(el), `${el.scrollWidth}×${el.scrollHeight} in ${el.clientWidth}×${el.clientHeight}: ${JSON.stringify(el.textContent.trim().slice(0, 30))}`]);
+  }
+}
+const header = document.querySelector("body > header, .site-header");
+if (header) {
+  const h = header.getBoundingClientRect();
+  for (const el of header.querySelectorAll("*")) {
+    if (!shown(el)) continue;
+    const r = el.getBoundingClientRect();
+    if (r.width > 0 && r.height > 0 && (r.bottom > h.bottom + 1 || r.right > h.right + 1)) {
+      problems.push(["spills out of the header", describe(el), `bottom ${Math.round(r.bottom)} > ${Math.round(h.bottom)}`]);
+    }
+  }
+  for (const el of document.body.querySelectorAll("*")) {
+    if (header.contains(el) || el.contains(header) || !shown(el) || el.matches(".skip-link")) continue;
+    const r = el.getBoundingClientRect();
+    if (r.width <= 1 || r.height <= 1) continue;
+    if (r.top < h.bottom - 1 && r.bottom > h.top + 1 && r.left < h.right - 1 && r.right > h.left + 1) {
+      problems.push(["overlaps the header", describe(el), `top ${Math.round(r.top)} < header bottom ${Math.round(h.bottom)}`]);
+    }
+  }
+}
+return problems.slice(0, 15);
+"""
+
+
+def set_text_size(driver, percent: int) -> None:
+    """The browser's own text size (what a person sets in its settings): the default font
+    size the site's rem and % sizes scale with."""
+    driver.execute_cdp_cmd(
+        "Page.setFontSizes", {"fontSizes": {"standard": round(16 * percent / 100), "fixed": round(13 * percent / 100)}}
+    )
+
+
+def text_200_failures(driver) -> list[tuple[str, str, str]]:
+    return [tuple(item) for item in driver.execute_script(_TEXT_200)]
+
+
+_FOCUS_START = "document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0);"
+
+# After each Tab: is the focused element entirely hidden under something fixed or sticky
+# (WCAG 2.4.11)? Five points of its box (its label's for a hidden checkbox) are probed.
+_FOCUS_CHECK = """
+const el = document.activeElement;
+if (!el || el === document.body || el === document.documentElement) return {done: true};
+if (!el.dataset.gateKey) el.dataset.gateKey = String(Math.random());
+let box = el.getBoundingClientRect();
+let owner = el;
+if ((box.width < 2 || box.height < 2) && el.labels && el.labels.length) { owner = el.labels[0]; box = owner.getBoundingClientRect(); }
+const name = el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + " " +
+  JSON.stringify((el.getAttribute("aria-label") || el.textContent || el.value || "").trim().replace(/\\s+/g, " ").slice(0, 30));
+const vw = document.documentElement.clientWidth, vh = window.innerHeight;
+const points = [[0.5, 0.5], [0.1, 0.1], [0.9, 0.1], [0.1, 0.9], [0.9, 0.9]]
+  .map(([fx, fy]) => [box.left + box.width * fx, box.top + box.height * fy])
+  .filter(([x, y]) => x >= 0 && y >= 0 && x < vw && y < vh);
+if (!points.length) return {key: el.dataset.gateKey, name, hidden: "outside the viewport"};
+function fixedAncestor(node) {
+  for (let p = node; p && p !== document.documentElement; p = p.parentElement) {
+    const position = getComputedStyle(p).position;
+    if (position === "fixed" || position === "sticky") return p;
+  }
+  return null;
+}
+let coveredBy = null;
+for (const [x, y] of points) {
+  const hit = document.elementFromPoint(x, y);
+  if (!hit || hit === el || el.contains(hit) || owner.contains(hit) || hit.contains(el)) return {key: el.dataset.gateKey, name, hidden: null};
+  const cover = fixedAncestor(hit);
+  if (!cover || cover.contains(el)) return {key: el.dataset.gateKey, name, hidden: null};
+  coveredBy = cover;
+}
+return {key: el.dataset.gateKey, name, hidden: "under " + coveredBy.tagName.toLowerCase() +
+  (coveredBy.className && typeof coveredBy.className === "string" ? "." + coveredBy.className.trim().split(/\\s+/).join(".") : "")};
+"""
+
+
+def press_tab(driver) -> None:
+    for kind in ("keyDown", "keyUp"):
+        driver.execute_cdp_cmd(
+            "Input.dispatchKeyEvent", {"type": kind, "key": "Tab", "code": "Tab", "windowsVirtualKeyCode": 9}
+        )
+
+
+def hidden_focus(driver) -> tuple[list[tuple[str, str]], int]:
+    """Tab through the page from its start (real key presses) until the focus leaves the
+    page or comes round again; returns the focused elements hidden under something fixed
+    or sticky, and how many stops were checked."""
+    driver.execute_script(_FOCUS_START)
+    seen: set[str] = set()
+    hidden = []
+    for stops in range(MAX_TABS):
+        press_tab(driver)
+        state = driver.execute_script(_FOCUS_CHECK)
+        if state.get("done") or state["key"] in seen:
+            return hidden, stops
+        seen.add(state["key"])
+        if state["hidden"]:
+            hidden.append((state["name"], state["hidden"]))
+    return hidden, MAX_TABS
+
+
+# -- results -------------------------------------------------------------------------------
+
+
+@dataclass
+class CheckTally:
+    pages: set[str] = field(default_factory=set)
+    states: set[str] = field(default_factory=set)
+    runs: int = 0
+    violations: int = 0
+
+
+@dataclass
+class Findings:
+    """What one part of the gate checked and found, written to the results file."""
+
+    part: str
+    channels: set[str] = field(default_factory=set)
+    languages: set[str] = field(default_factory=set)
+    tallies: dict[str, CheckTally] = field(default_factory=dict)
+    violations: list[Violation] = field(default_factory=list)
+    error: str | None = None
+
+    def ran(self, check: str, *, channel: str, language: str, page: str = "", state: str = "") -> None:
+        tally = self.tallies.setdefault(check, CheckTally())
+        tally.runs += 1
+        if page:
+            tally.pages.add(page)
+        if state:
+            tally.states.add(state)
+        self.channels.add(channel)
+        self.languages.add(language)
+
+    def found(self, violation: Violation) -> None:
+        self.tallies.setdefault(violation.check, CheckTally()).violations += 1
+        self.violations.append(violation)
+
+    def report(self) -> str:
+        lines = [f"{len(self.violations)} accessibility problem(s) in {self.part}:"]
+        return "\n".join(lines + [f"- {v.line()}" for v in self.violations[:80]])
+
+    def as_json(self) -> dict:
+        return {
+            "part": self.part,
+            "channels": sorted(self.channels),
+            "languages": sorted(self.languages),
+            "checks": {
+                name: {"pages": sorted(t.pages), "states": sorted(t.states), "runs": t.runs, "violations": t.violations}
+                for name, t in self.tallies.items()
+            },
+            "violations": [asdict(v) for v in self.violations],
+            "error": self.error,
+        }
+
+
+def tool_versions(driver) -> list[dict]:
+    axe_core = json.loads((ROOT / "node_modules" / "axe-core" / "package.json").read_text())["version"]
+    return [
+        {"name": "axe-core", "version": axe_core},
+        {"name": "Chromium", "version": driver.capabilities.get("browserVersion", "?")},
+        {"name": "Selenium", "version": metadata.version("selenium")},
+        {"name": "axe-selenium-python", "version": metadata.version("axe-selenium-python")},
+        {"name": "pytest", "version": metadata.version("pytest")},
+        {"name": "Python", "version": sys.version.split()[0]},
+    ]
+
+
+_PROCESS_RUN = uuid.uuid4().hex
+
+
+def _run_dir() -> Path:
+    """Where this run's parts meet: xdist gives all its workers the same run id."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID") or _PROCESS_RUN
+    path = Path(os.environ.get("TMPDIR", "/tmp")) / "meguro-accessibility-gate" / run
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def record_part(
+    findings: Findings,
+    *,
+    expected_parts: list[str],
+    tools: list[dict],
+    site: dict,
+    results_file: Path = RESULTS_FILE,
+    run_dir: Path | None = None,
+) -> bool:
+    """Keep this part's findings; once every part of the gate has reported in this run,
+    merge them into the results file. Returns whether the file was written."""
+    run_dir = run_dir or _run_dir()
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", findings.part)
+    (run_dir / f"{safe}.json").write_text(json.dumps({**findings.as_json(), "tools": tools, "site": site}, ensure_ascii=False))
+    with open(run_dir / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        parts = [json.loads(p.read_text()) for p in sorted(run_dir.glob("*.json"))]
+        if sorted(p["part"] for p in parts) != sorted(expected_parts):
+            return False
+        merged = merge_parts(parts)
+        results_file.parent.mkdir(parents=True, exist_ok=True)
+        temporary = results_file.with_suffix(".tmp")
+        temporary.write_text(json.dumps(merged, ensure_ascii=False, indent=2) + "\n")
+        os.replace(temporary, results_file)
+        return True
+
+
+def merge_parts(parts: list[dict]) -> dict:
+    checks: dict[str, dict] = {}
+    for part in parts:
+        for name, tally in part["checks"].items():
+            merged = checks.setdefault(name, {"pages": set(), "states": set(), "runs": 0, "violations": 0})
+            merged["pages"].update(tally["pages"])
+            merged["states"].update(tally["states"])
+            merged["runs"] += tally["runs"]
+            merged["violations"] += tally["violations"]
+    violations = [v for part in parts for v in part["violations"]]
+    errors = [f"{part['part']}: {part['error']}" for part in parts if part.get("error")]
+    sites = [part["site"] for part in parts if part.get("site")]
+    return {
+        "schema": 1,
+        "generated_at": datetime.now(JST).isoformat(timespec="seconds"),
+        "standards": {"jis": "JIS X 8341-3:2016", "wcag": "WCAG 2.2", "level": "AA"},
+        "axe_tags": WCAG_TAGS,
+        "tools": parts[0]["tools"],
+        "channels": [c for c in CHANNELS if any(c in p["channels"] for p in parts)],
+        "languages": [lang for lang in LANGUAGES if any(lang in p["languages"] for p in parts)],
+        "routes": {
+            "endpoints": max((s["endpoints"] for s in sites), default=0),
+            "pages": len({url for s in sites for url in s["pages"]}),
+        },
+        "checks": [
+            {
+                "id": name,
+                "pages": len(checks[name]["pages"]),
+                "states": len(checks[name]["states"]),
+                "runs": checks[name]["runs"],
+                "violations": checks[name]["violations"],
+            }
+            for name in CHECKS
+            if name in checks
+        ],
+        "violations_total": len(violations),
+        "violations": violations[:200],
+        "complete": not errors,
+        "errors": errors,
+    }
+
+
+def now_seconds() -> float:
+    return time.monotonic()
