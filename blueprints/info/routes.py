@@ -93,6 +93,7 @@ def accessibility():
         title=_("アクセシビリティ方針"),
         results=results,
         claim=claim.value,
+        all_criteria_verified=ALL_CRITERIA_VERIFIED,
         check_labels=CHECK_LABELS,
         channel_labels=CHANNEL_LABELS,
         language_labels=LANGUAGE_LABELS,

@@ -50,7 +50,7 @@ def test_a_clean_complete_run_is_published_as_partial_conformance(client, result
     page = page_text(client)
     assert "<h1>アクセシビリティ方針</h1>" in page
     # Tools decide only some success criteria: never 準拠 on their word alone.
-    assert "JIS X 8341-3:2016 の適合レベル AA に一部準拠しています。" in page
+    assert "JIS X 8341-3:2016 の適合レベル AA（WCAG 2.2 のレベル AA を含む）に一部準拠しています。" in page
     assert "に準拠しています。" not in page
     assert "2026年11月25日" in page
     assert "109 ページ（画面の種類 37）" in page
@@ -60,6 +60,7 @@ def test_a_clean_complete_run_is_published_as_partial_conformance(client, result
     assert "画面幅 320px でページ全体が横にスクロールしないこと（日本語）" in page
     assert "1,488" in page and "入力エラーの画面 13" in page
     assert "自動試験で見つかった問題はありません。" in page
+    assert "人による達成基準ごとの確認は、まだ行っていません。" in page
     assert "一部が最後まで実行できませんでした" not in page
     assert "コールセンター 03-5431-5932" in page
 
@@ -83,7 +84,7 @@ def test_without_usable_results_the_claim_is_only_consideration(client, results_
     if content is not None:
         results_file.write_text(content, encoding="utf-8")
     page = page_text(client)
-    assert "JIS X 8341-3:2016 の適合レベル AA に配慮しています。" in page
+    assert "JIS X 8341-3:2016 の適合レベル AA（WCAG 2.2 のレベル AA を含む）に配慮しています。" in page
     assert "試験の結果はまだありません。" in page
 
 
