@@ -78,6 +78,11 @@ class StaleBooking(DomainError):
     """The booking changed (fee, state) since the page was shown: look again."""
 
 
+class RefundRateChanged(DomainError):
+    """The refund rate shown on 予約の取消 確認 is no longer today's (the JST day changed
+    between showing and sending): show the new amounts and ask again. facts: number."""
+
+
 class CancellationClosed(DomainError):
     """The slot has started: the booking can no longer be cancelled online (rule 11).
     facts: number."""

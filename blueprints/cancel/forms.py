@@ -3,6 +3,7 @@ the bookings as shown (予約番号 and version each) with a one-time token."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -13,25 +14,34 @@ from blueprints.cancel.operations import MAX_REASON_LENGTH, MAX_SELECTION
 from blueprints.core.navigation import MAX_ROW_ID
 from models.numbering_rules import RESERVATION_NUMBER
 
-# One hidden field per booking: "2026-000001:3" (予約番号 : the version shown).
-BOOKING_VALUE = re.compile(r"^(\d{4}-\d{6}):(\d{1,10})$")
+# One hidden field per booking: "2026-000001:3:75" (予約番号 : the version shown : the refund
+# rate shown, in percent).
+BOOKING_VALUE = re.compile(r"^(\d{4}-\d{6}):(\d{1,10}):(\d{1,3})$")
+
+
+@dataclass(frozen=True)
+class ShownBooking:
+    """A booking as 予約の取消 確認 showed it."""
+
+    version: int
+    refund_percent: int
 
 
 class MalformedBookings(ValueError):
     """The hidden bookings of the form are missing or not what the page sent."""
 
 
-def parse_bookings(values: list[str]) -> dict[str, int]:
-    """予約番号 → version from the form's hidden fields."""
-    versions: dict[str, int] = {}
+def parse_bookings(values: list[str]) -> dict[str, ShownBooking]:
+    """予約番号 → the version and refund rate shown, from the form's hidden fields."""
+    versions: dict[str, ShownBooking] = {}
     for value in values:
         match = BOOKING_VALUE.match(value or "")
         if not match or not RESERVATION_NUMBER.match(match.group(1)):
             raise MalformedBookings(value)
-        number, version = match.group(1), int(match.group(2))
-        if not 1 <= version <= MAX_ROW_ID or number in versions:
+        number, version, percent = match.group(1), int(match.group(2)), int(match.group(3))
+        if not 1 <= version <= MAX_ROW_ID or not 0 <= percent <= 100 or number in versions:
             raise MalformedBookings(value)
-        versions[number] = version
+        versions[number] = ShownBooking(version, percent)
     if not versions or len(versions) > MAX_SELECTION:
         raise MalformedBookings("count")
     return versions

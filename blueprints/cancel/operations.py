@@ -170,16 +170,23 @@ def cancel_reservations(
     reason: str | None,
     agreed: bool,
     now: datetime,
+    shown_percents: dict[str, int] | None = None,
 ) -> CancelSelection:
     """取消: every booking in `versions` (予約番号 → the version the resident saw) becomes
     取消済, or none does; 取消事由 when it holds a 本予約 and the agreement to the 注意事項 when it
     holds a paid booking, or nothing happens. The refund rate and the cancellation fee are fixed now, on the JST
-    day of cancellation (rule 12); 再予約不可 follows from the state (rule 5)."""
+    day of cancellation (rule 12); 再予約不可 follows from the state (rule 5). With
+    `shown_percents` (予約番号 → the refund rate 確認 showed), a rate that is no longer
+    today's (the JST day changed in between) refuses the batch instead of fixing a rate the
+    resident never saw."""
     numbers = parse_numbers(list(versions))
     selection = select_for_cancel(session, resident_id=resident_id, numbers=numbers, now=now, lock=True)
     for line in selection.lines:
         if line.reservation.version != versions[line.reservation.number]:
             raise errors.StaleBooking(number=line.reservation.number)
+    for line in selection.lines:
+        if shown_percents is not None and line.quote.percent != shown_percents[line.reservation.number]:
+            raise errors.RefundRateChanged(number=line.reservation.number)
     reason = (reason or "").strip() or None
     if selection.reason_required and reason is None:
         raise errors.CancelReasonRequired()

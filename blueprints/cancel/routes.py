@@ -24,7 +24,7 @@ from blueprints.cancel.operations import (
 )
 from blueprints.core.clock import now
 from blueprints.core.data import read_session
-from blueprints.core.errors import ErrorItem, form_errors
+from blueprints.core.errors import ErrorItem, domain_error_item, form_errors
 from blueprints.core.formats import localized
 from blueprints.core.rendering import render_page
 from blueprints.core.steps import numbered_step
@@ -148,10 +148,10 @@ def cancel():
     """取消: all or nothing, once per form (a second submit shows the first result)."""
     form = CancelForm()
     try:
-        versions = parse_bookings(request.form.getlist("booking"))
+        shown = parse_bookings(request.form.getlist("booking"))
     except MalformedBookings:
         return _refused([ErrorItem(str(NOT_SENT))], status=400)
-    numbers = list(versions)
+    numbers = list(shown)
     if not form.validate() and form.csrf_token.errors:
         return _refused([ErrorItem(str(NOT_SENT))], status=400)
     try:
@@ -169,7 +169,8 @@ def cancel():
         done = cancel_reservations(
             session,
             resident_id=current_user.id,
-            versions=versions,
+            versions={number: booking.version for number, booking in shown.items()},
+            shown_percents={number: booking.refund_percent for number, booking in shown.items()},
             reason=form.reason.data,
             agreed=bool(form.agree.data),
             now=now(),
@@ -182,6 +183,8 @@ def cancel():
         return _confirm_again(numbers, form, ErrorItem(str(NOT_SENT)), status=400)
     except errors.StaleBooking:
         return _confirm_again(numbers, form, ErrorItem(str(STALE)))
+    except errors.RefundRateChanged as exc:
+        return _confirm_again(numbers, form, domain_error_item(exc))
     except errors.CancelReasonRequired:  # the batch changed since the page was checked
         return _confirm_again(numbers, form, ErrorItem(str(REASON_REQUIRED), "reason"), status=422)
     except TermsNotAgreed:

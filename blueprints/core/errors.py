@@ -53,6 +53,7 @@ DOMAIN_MESSAGES = {
     domain.NothingToSettle: _l("この予約には、クレジット決済が必要な金額はありません（決済済みです）。"),
     domain.RefundPeriodExpired: _l("クレジットでのお支払いから180日を過ぎたため（期限: %(last_day)s）、オンラインでのクレジット取消は行えません。利用施設までご連絡ください。"),
     domain.StaleBooking: _l("予約の内容が変更されています。最新の内容を確認して、もう一度操作してください。"),
+    domain.RefundRateChanged: _l("日付が変わったため、還付率と還付額が変わりました。新しい還付額を確認して、もう一度「取消」を押してください。"),
     # Equipment (DESIGN rule 10); the view puts the facts into words.
     # guide: L239-L240
     domain.EquipmentAtCounterOnly: _l("スポーツの場合、システム上、備品の予約・変更は行えません。施設窓口にてお申込ください。"),

@@ -234,7 +234,7 @@ def test_cancelling_two_unpaid_bookings_all_the_way(resident, app):
     assert '<span aria-current="step">予約取消確認</span>' in page
     # Only 仮予約: 取消事由 is optional.
     assert '<label for="reason">取消事由</label>' in page
-    assert hidden_values(page, "booking") == [f"{FIRST}:{before[FIRST].version}", f"{KOMABA}:{before[KOMABA].version}"]
+    assert hidden_values(page, "booking") == [f"{FIRST}:{before[FIRST].version}:100", f"{KOMABA}:{before[KOMABA].version}:75"]
     assert booking(app, FIRST).state is ReservationState.PROVISIONAL  # nothing changes before 取消
 
     response = resident.submit(page, reason="  日程変更のため  ")
@@ -453,7 +453,7 @@ def test_posting_someone_elses_booking_changes_nothing(resident, app):
     page = resident.confirm_page(FIRST)
     other = booking(app, SOMEONE_ELSES)
     before = snapshot(app)
-    response = resident.submit(page, booking=[f"{SOMEONE_ELSES}:{other.version}"])
+    response = resident.submit(page, booking=[f"{SOMEONE_ELSES}:{other.version}:100"])
     assert response.status_code == 404
     assert "選択された予約が見つかりません。" in error_summary(text(response))
     assert snapshot(app) == before
@@ -486,6 +486,25 @@ def test_a_slot_that_started_cannot_be_cancelled_even_from_a_page_loaded_before(
     assert snapshot(app) == before  # all or nothing: FIRST is not cancelled either
 
 
+def test_a_refund_rate_that_drops_at_midnight_between_confirm_and_cancel_is_shown_again(resident, app):
+    paid_by_card(app, FIRST)  # 700円 on 2026/12/25: 100 % until 2026/12/4, 75 % from 12/5 (JST)
+    move_clock(app, jst(date(2026, 12, 4), 23, 59))
+    page = resident.confirm_page(FIRST)
+    assert row_for(page, FIRST)[5].startswith("700円 還付率 100%")
+    assert hidden_values(page, "booking") == [f"{FIRST}:{booking(app, FIRST).version}:100"]
+    before = snapshot(app)
+    move_clock(app, jst(date(2026, 12, 5), 0, 1))  # 取消 pressed two minutes later
+    response = resident.submit(page, reason="会場変更", agree=True)
+    assert response.status_code == 409
+    again = text(response)
+    assert "日付が変わったため、還付率と還付額が変わりました。新しい還付額を確認して、もう一度「取消」を押してください。" in error_summary(again)
+    assert snapshot(app) == before  # nothing fixed at a rate the resident never saw
+    assert row_for(again, FIRST)[5].startswith("525円 還付率 75%")
+    assert resident.submit(again, reason="会場変更", agree=True).status_code == 303
+    r = booking(app, FIRST)
+    assert (r.state, r.refund_percent, r.cancellation_fee_yen) == (ReservationState.CANCELLED, 75, 175)
+
+
 def test_a_double_submit_shows_the_first_result_and_cancels_once(resident, app):
     page = resident.confirm_page(FIRST, SECOND)
     version = booking(app, FIRST).version
@@ -509,7 +528,7 @@ def test_a_stale_page_after_a_change_in_another_tab_changes_nothing(resident, ap
     assert "予約の内容が変更されています。最新の内容を確認して、もう一度操作してください。" in error_summary(again)
     assert snapshot(app) == before
     # The page shows the booking as it is now, with what was typed, and a fresh token.
-    assert f"{FIRST}:{booking(app, FIRST).version}" in hidden_values(again, "booking")
+    assert f"{FIRST}:{booking(app, FIRST).version}:100" in hidden_values(again, "booking")
     assert hidden_values(again, "form_token") != hidden_values(page, "form_token")
     assert re.search(r"<textarea[^>]*>\s*変更</textarea>", again)
     assert row_for(again, FIRST)[0] == "本予約 支払あり、再予約不可(※)（還付の手続きが必要）"
@@ -554,7 +573,9 @@ def test_a_reason_longer_than_200_characters_is_refused(resident, app):
         {"booking": ["2026-000001"]},
         {"booking": ["2026-000001:abc"]},
         {"booking": ["2026-000001:99999999999"]},
-        {"booking": ["2026-000001:1", "2026-000001:1"]},
+        {"booking": ["2026-000001:1:100", "2026-000001:1:100"]},
+        {"booking": ["2026-000001:1:101"]},
+        {"booking": ["2026-000001:1:-5"]},
         {"form_token": ""},
         {"form_token": "short"},
         {"csrf_token": "forged"},
