@@ -138,7 +138,10 @@ class PaymentStart:
 
 def start_settlement(session: Session, *, resident_id: int, settlement_id: int, centre: CallCentre, now: datetime) -> PaymentStart:
     """次へ進む on 注意事項. Pressed twice, it returns the same charge (same 収納番号, same
-    provider session); a void-only settlement completes here without a card page."""
+    provider session); a void-only settlement completes here without a card page. When
+    another tab already opened the card page for the same booking and amount, this
+    settlement ends (nothing was charged) and that card page is returned instead: one
+    booking, one card page."""
     settlement = load_own_settlement(session, resident_id, settlement_id, lock=True)
     if settlement.status in (SettlementStatus.PAYING, SettlementStatus.COMPLETED):
         return PaymentStart(settlement, settlement.new_charge)
@@ -152,6 +155,21 @@ def start_settlement(session: Session, *, resident_id: int, settlement_id: int, 
         settlement.status, settlement.outcome = SettlementStatus.ABANDONED, "booking_changed"
         session.flush()
         return PaymentStart(settlement, None, stale=True)
+    open_elsewhere = session.scalar(
+        select(Settlement)
+        .where(
+            Settlement.reservation_id == reservation.id,
+            Settlement.id != settlement.id,
+            Settlement.status == SettlementStatus.PAYING,
+            Settlement.reservation_version == settlement.reservation_version,
+            Settlement.charge_yen == settlement.charge_yen,
+        )
+        .order_by(Settlement.id)
+    )
+    if open_elsewhere is not None and open_elsewhere.void_charge_id == settlement.void_charge_id:
+        settlement.status, settlement.outcome = SettlementStatus.ABANDONED, "another_open"
+        session.flush()
+        return PaymentStart(open_elsewhere, open_elsewhere.new_charge)
     if quote.plan.void_only:
         _complete(session, settlement, reservation, None, centre, now)
         return PaymentStart(settlement, None)

@@ -195,6 +195,7 @@ def start(settlement_id: int):
                 session, resident_id=current_user.id, settlement_id=settlement_id, centre=_call_centre(), now=now()
             )
             charge = started.charge
+            settlement_id = started.settlement.id  # another tab's card page, if one was open
             card = None
             if charge is not None:
                 card = dict(

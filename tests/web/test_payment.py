@@ -711,6 +711,30 @@ def test_next_twice_opens_the_same_card_page_under_the_same_receipt(payer, card_
     assert len(charges_of(card_app, FIRST)) == 1
 
 
+def test_two_tabs_past_kakutei_share_one_card_page(payer, card_app):
+    """Both tabs loaded 確認 before either opened the card page: the second 次へ進む goes to
+    the card page the first opened, so the card can be charged only once."""
+    tab_a, tab_b = payer.confirm_page(FIRST), payer.confirm_page(FIRST)
+    terms_a = payer.kakutei(FIRST, page=tab_a).headers["Location"]
+    terms_b = payer.kakutei(FIRST, page=tab_b).headers["Location"]
+    assert terms_a != terms_b and count(card_app, Settlement) == 2
+    card_a = payer.next_step(terms_a)
+    card_b = payer.next_step(terms_b)
+    assert card_a.status_code == card_b.status_code == 303
+    assert card_b.headers["Location"] == card_a.headers["Location"]
+    [charge] = charges_of(card_app, FIRST)  # one 収納番号, one card session
+    with db(card_app).read_session() as s:
+        ended = s.get(Settlement, int(terms_b.rstrip("/").split("/")[-2]))
+        assert (ended.status, ended.outcome) == (SettlementStatus.ABANDONED, "another_open")
+    page = words(text(payer.get(f"/payment/settlements/{ended.id}")))
+    assert "同じ予約のお支払い画面が別の画面ですでに開いていたため、この手続きは終了し、そのお支払い画面に移動しました。" in page
+    assert "料金は請求されていません。" in page
+    done = payer.come_back(payer.pay_at_card_company(card_b.headers["Location"]))
+    assert done.status_code == 303
+    assert booking(card_app, FIRST).state is ReservationState.CONFIRMED
+    assert [c.amount_yen for c in charges_of(card_app, FIRST)] == [700]
+
+
 def test_next_needs_agreement(payer, card_app):
     terms_url = payer.to_terms(FIRST)
     response = payer.next_step(terms_url, agree=False)
