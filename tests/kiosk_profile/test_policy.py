@@ -110,11 +110,13 @@ def test_install_refuses_an_origin_that_is_not_one(tmp_path, origin):
 
 def test_install_into_the_system_directory_needs_root(tmp_path):
     if os.geteuid() == 0:
-        # As root the check itself cannot be seen failing: run it as nobody instead.
-        result = subprocess.run(
-            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "bash", str(PROFILE / "install.sh")],
-            capture_output=True, text=True, timeout=30, env={"PATH": os.environ["PATH"]},
-        )
+        # As root the check itself cannot be seen failing: run it as nobody instead, the
+        # script fed on stdin (a checkout under a private directory is not readable by nobody).
+        with open(PROFILE / "install.sh") as script:
+            result = subprocess.run(
+                ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "bash", "-s"],
+                stdin=script, capture_output=True, text=True, timeout=30, env={"PATH": os.environ["PATH"]}, cwd="/",
+            )
     else:
         result = run("install.sh")
     assert result.returncode == 1 and "needs root" in result.stderr
