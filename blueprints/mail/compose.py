@@ -169,14 +169,24 @@ def expiry_mail(facts: ExpiryFacts, centre: CallCentre, locale: str = "ja") -> M
     return Mail(t(N_("目黒区施設予約システム 予約の自動取消通知")), "\n".join(lines) + "\n")
 
 
-def superseded_mail(facts: ChargeFacts, centre: CallCentre, locale: str = "ja") -> Mail:
-    """The capture arrived after the booking changed: it is voided at once (DESIGN
-    "Settlement"). Our text: what happened and what to do."""
+def superseded_mail(facts: ChargeFacts, centre: CallCentre, locale: str = "ja", *, slot_started: bool = False) -> Mail:
+    """The capture arrived after the booking changed, or (a first payment) after the slot
+    started: it is voided at once (DESIGN "Settlement", rule 4). Our text: what happened
+    and what to do."""
     t = _t(locale)
+    if slot_started:
+        what = [
+            t(N_("利用開始時刻を過ぎてからお支払いが完了したため、この決済は取り消します。請求は発生しません。")),
+            t(N_("ご利用については、利用施設までお問い合わせください。")),
+        ]
+    else:
+        what = [
+            t(N_("クレジット決済の画面を開いている間に予約の内容が変更されたため、この決済は取り消します。請求は発生しません。")),
+            t(N_("お支払いが必要な場合は、マイメニューの「クレジット決済」から、もう一度お手続きください。")),
+        ]
     lines = [
         *_greeting(t, facts.resident_name),
-        t(N_("クレジット決済の画面を開いている間に予約の内容が変更されたため、この決済は取り消します。請求は発生しません。")),
-        t(N_("お支払いが必要な場合は、マイメニューの「クレジット決済」から、もう一度お手続きください。")),
+        *what,
         "",
         *_voided_lines(t, facts, locale),
         "",

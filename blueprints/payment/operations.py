@@ -5,7 +5,7 @@ done by the caller between transactions, never inside one."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -20,7 +20,7 @@ from models.payment import CardCharge, ChargeStatus, Settlement, SettlementStatu
 from models.reservation import Reservation
 from models.reservation_rules import ACTIVE_STATES, UNPAID_STATES, Action, ReservationState, next_state
 from models.settlement_rules import HeldCharge, SettlementPlan, check_void_window, last_void_day, settlement_plan_rule
-from models.time_rules import jst_day
+from models.time_rules import jst_day, jst_moment
 
 VOID_RETRY_BASE = timedelta(seconds=10)
 VOID_RETRY_MAX = timedelta(hours=1)
@@ -285,6 +285,8 @@ def record_provider_outcome(session: Session, document: dict, centre: CallCentre
     if document.get("amount_yen") != charge.amount_yen:
         return None
     settlement = session.get(Settlement, charge.settlement_id, with_for_update=True)
+    if document.get("merchant_reference") != settlement.reservation.number:
+        return None  # not the session we opened for this booking
     status = document.get("status")
     if status == "captured":
         if charge.status is ChargeStatus.CAPTURED:
@@ -294,20 +296,28 @@ def record_provider_outcome(session: Session, document: dict, centre: CallCentre
         reservation = session.scalar(
             select(Reservation).where(Reservation.id == charge.reservation_id).with_for_update()
         )
-        if settlement.status is SettlementStatus.PAYING and _still_valid_for_capture(settlement, reservation, now):
+        # The earlier of the card company's capture time and ours: a notification that
+        # arrives late does not make a payment late, nor does a clock that runs ahead.
+        late = _first_payment_after_the_slot_started(reservation, min(charge.captured_at, now))
+        if settlement.status is SettlementStatus.PAYING and not late and _still_valid_for_capture(settlement, reservation, now):
             _complete(session, settlement, reservation, charge, centre, now)
         else:
             # Orphan capture: the booking changed (or the settlement ended) while the card
-            # page was open. Void it at once and tell the resident.
+            # page was open, or a first payment came after the slot started (rule 4).
+            # Void it at once and tell the resident.
             charge.status = ChargeStatus.CAPTURED
             _request_void(charge, now)
+            outcome = SLOT_STARTED if late else "booking_changed"
             if settlement.status in (SettlementStatus.PAYING, SettlementStatus.QUOTED):
-                settlement.status, settlement.outcome = SettlementStatus.SUPERSEDED, "booking_changed"
+                settlement.status, settlement.outcome = SettlementStatus.SUPERSEDED, outcome
             queue_notice(
                 session,
                 resident=reservation.resident,
                 dedupe_key=f"superseded:{charge.receipt_number}",
-                mail=superseded_mail(_charge_facts(reservation, charge), centre, reservation.resident.preferred_locale),
+                mail=superseded_mail(
+                    _charge_facts(reservation, charge), centre, reservation.resident.preferred_locale,
+                    slot_started=outcome == SLOT_STARTED,
+                ),
                 now=now,
             )
             session.flush()
@@ -319,6 +329,16 @@ def record_provider_outcome(session: Session, document: dict, centre: CallCentre
             settlement.status, settlement.outcome = SettlementStatus.ABANDONED, status
         session.flush()
     return settlement
+
+
+SLOT_STARTED = "slot_started"
+
+
+def _first_payment_after_the_slot_started(reservation: Reservation, captured_at: datetime) -> bool:
+    """A first payment is never taken once the slot has started (DESIGN rule 4), however
+    long the card page was kept open; later settlements (fee changes, refunds) are not
+    bound by it."""
+    return reservation.state in UNPAID_STATES and captured_at >= jst_moment(reservation.use_date, reservation.starts_at)
 
 
 def _still_valid_for_capture(settlement: Settlement, reservation: Reservation, now: datetime) -> bool:
@@ -336,9 +356,11 @@ def _parse_time(value) -> datetime | None:
     if not value:
         return None
     try:
-        return datetime.fromisoformat(value)
+        moment = datetime.fromisoformat(value)
     except (TypeError, ValueError):
         return None
+    # The provider's times are UTC; one without an offset is read as UTC, not refused.
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def has_open_card_session(reservation: Reservation) -> bool:

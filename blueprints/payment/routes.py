@@ -31,6 +31,7 @@ from blueprints.payment.listing import (
     settlement_owner,
 )
 from blueprints.payment.operations import (
+    SLOT_STARTED,
     SettlementQuote,
     attach_provider_session,
     load_own_reservation,
@@ -321,6 +322,8 @@ def result(settlement_id: int):
         SettlementStatus.PAYING: ("payment/checking.html", _l("決済の結果を確認しています")),
     }
     template, title = templates[settlement.status]
+    if settlement.outcome == SLOT_STARTED:
+        title = _l("利用開始時刻を過ぎたため、クレジット決済を取り消します")
     charge = settlement.new_charge
     return render_page(
         template,

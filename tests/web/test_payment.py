@@ -15,6 +15,7 @@ import json
 import re
 import time
 from datetime import date, datetime, timedelta, timezone
+from datetime import time as wall_time
 from html import unescape
 from urllib.parse import parse_qs, urlsplit
 
@@ -824,6 +825,24 @@ def test_the_booking_changed_while_the_card_page_was_open(payer, card_app):
         assert s.scalar(select(Settlement.status)) is SettlementStatus.SUPERSEDED
 
 
+def test_a_first_payment_completed_after_the_slot_started_is_voided(payer, card_app):
+    """DESIGN rule 4: never after the slot starts, however long the card page was kept
+    open (延長)."""
+    change_booking(card_app, FIRST, use_date=date(2026, 11, 25), starts_at=wall_time(10, 30), ends_at=wall_time(12, 0))
+    payment_url = payer.to_card_page(FIRST)  # at 10:00 JST, in time
+    card_app.config["FROZEN_NOW"] = datetime(2026, 11, 25, 10, 31, tzinfo=timezone(timedelta(hours=9))).isoformat()
+    back = payer.come_back(payer.pay_at_card_company(payment_url))
+    page = text(payer.get(back.headers["Location"]))
+    assert "<h1>利用開始時刻を過ぎたため、クレジット決済を取り消します</h1>" in page
+    [charge] = charges_of(card_app, FIRST)
+    assert f"このお支払い（収納番号 {charge.receipt_number}、700円）は取り消しますので、料金は請求されません。" in page
+    assert "ご利用については、利用施設までお問い合わせください。" in page
+    assert charge.status is ChargeStatus.CAPTURED and charge.void_status is VoidStatus.PENDING
+    assert booking(card_app, FIRST).state is ReservationState.PROVISIONAL
+    [mail] = [m for m in mails(card_app) if m.dedupe_key == f"superseded:{charge.receipt_number}"]
+    assert "利用開始時刻を過ぎてからお支払いが完了したため、この決済は取り消します。請求は発生しません。" in mail.body
+
+
 # -- return and notify -----------------------------------------------------------------------
 
 
@@ -913,6 +932,21 @@ def test_a_notification_twice_records_once_and_answers_200_both_times(payer, car
     back = urlsplit(f"/payment/return?session_id={document['session_id']}")
     done = payer.get(payer.get(f"{back.path}?{back.query}").headers["Location"])
     assert "<h1>クレジット決済 完了</h1>" in text(done)
+
+
+def test_a_notification_for_another_reference_changes_nothing_and_a_time_without_offset_is_utc(payer, card_app):
+    payment_url = payer.to_card_page(FIRST)
+    payer.pay_at_card_company(payment_url)
+    document = provider_document(card_app, payment_url.rsplit("/", 1)[1])
+    anonymous = card_app.test_client()
+    answer = signed_post(anonymous, notification({**document, "merchant_reference": SECOND}))
+    assert answer.status_code == 200 and answer.get_json()["known"] is False
+    assert booking(card_app, FIRST).state is ReservationState.PROVISIONAL and mails(card_app) == []
+    naive = {**document, "captured_at": "2026-11-25T01:05:00"}
+    assert signed_post(anonymous, notification(naive)).status_code == 200
+    [charge] = charges_of(card_app, FIRST)
+    assert charge.captured_at == datetime(2026, 11, 25, 1, 5, tzinfo=timezone.utc)
+    assert booking(card_app, FIRST).state is ReservationState.CONFIRMED
 
 
 def test_notifications_from_the_served_card_company_arrive_before_the_return(served_app, payment_provider):
