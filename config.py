@@ -55,6 +55,9 @@ class Config:
             SESSION_COOKIE_SAMESITE="Lax",
             SESSION_COOKIE_SECURE=(environ.get("SESSION_COOKIE_SECURE", "0") == "1"),
             WTF_CSRF_TIME_LIMIT=None,  # tied to the session instead
+            # No form or notification of ours comes near this: anything larger is refused
+            # (413) before it is read.
+            MAX_CONTENT_LENGTH=1024 * 1024,
         )
         values.update(overrides)
         return cls(**values)

@@ -82,6 +82,11 @@ class Card:
         return self.number == DECLINED_TEST_NUMBER
 
 
+def _ascii_digits(text: str) -> bool:
+    """0-9 only: str.isdigit() also accepts ² or Ethiopic ፩, which int() refuses."""
+    return text.isascii() and text.isdigit()
+
+
 def normalise_digits(text: str | None) -> str:
     """Full-width digits become ASCII; spaces and hyphens between groups are dropped."""
     return SEPARATORS.sub("", unicodedata.normalize("NFKC", text or ""))
@@ -90,7 +95,7 @@ def normalise_digits(text: str | None) -> str:
 def brand_of(number: str) -> Brand | None:
     """Brand by prefix: 4 VISA; 51–55 and 2221–2720 Mastercard; 3528–3589 JCB;
     36, 38 and 300–305 Diners Club; 34 and 37 AMERICAN EXPRESS."""
-    if not number.isdigit():
+    if not _ascii_digits(number):
         return None
     if number.startswith("4"):
         return Brand.VISA
@@ -108,7 +113,7 @@ def brand_of(number: str) -> Brand | None:
 
 
 def is_luhn_valid(number: str) -> bool:
-    if not number.isdigit():
+    if not _ascii_digits(number):
         return False
     total = 0
     for position, char in enumerate(reversed(number)):
@@ -133,7 +138,7 @@ def _code_lengths(brand: Brand | None) -> tuple[int, ...]:
 
 def _parse_choice(value: str | None, allowed: range) -> int | None:
     text = normalise_digits(value)
-    if not text.isdigit() or len(text) > 4:
+    if not _ascii_digits(text) or len(text) > 4:
         return None
     number = int(text)
     return number if number in allowed else None
@@ -144,10 +149,10 @@ def check_card(number: str | None, month: str | None, year: str | None, code: st
     A card is valid through the last day of its expiry month."""
     problems: list[CardProblem] = []
     digits = normalise_digits(number)
-    brand = brand_of(digits) if digits.isdigit() else None
+    brand = brand_of(digits) if _ascii_digits(digits) else None
     if not digits:
         problems.append(CardProblem(Field.NUMBER, Problem.NUMBER_MISSING))
-    elif not digits.isdigit():
+    elif not _ascii_digits(digits):
         problems.append(CardProblem(Field.NUMBER, Problem.NUMBER_NOT_DIGITS))
     elif brand is None:
         problems.append(CardProblem(Field.NUMBER, Problem.BRAND_UNKNOWN))
@@ -168,7 +173,7 @@ def check_card(number: str | None, month: str | None, year: str | None, code: st
     code_digits = normalise_digits(code)
     if not code_digits:
         problems.append(CardProblem(Field.CODE, Problem.CODE_MISSING, brand))
-    elif not code_digits.isdigit() or len(code_digits) not in _code_lengths(brand):
+    elif not _ascii_digits(code_digits) or len(code_digits) not in _code_lengths(brand):
         problems.append(CardProblem(Field.CODE, Problem.CODE_LENGTH, brand))
 
     if problems:

@@ -56,7 +56,7 @@ def verify(
     `tolerance_seconds` of `now` (either side, for clock skew)."""
     if not timestamp or not given_signature:
         raise SignatureRejected("missing_signature")
-    if not timestamp.isdigit() or len(timestamp) > 12:
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
         raise SignatureRejected("bad_timestamp")
     if abs(now.timestamp() - int(timestamp)) > tolerance_seconds:
         raise SignatureRejected("stale_timestamp")

@@ -11,8 +11,11 @@ MAX_ROW_ID = 2**31 - 1
 
 
 def safe_next_url(value: str | None, fallback: str) -> str:
-    """`value` if it is a path on this site (no scheme, no host, no backslash tricks)."""
+    """`value` if it is a path on this site (no scheme, no host, no backslash tricks, no
+    control characters, which no Location header may carry)."""
     if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return fallback
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in value):
         return fallback
     parts = urlsplit(value)
     if parts.scheme or parts.netloc:

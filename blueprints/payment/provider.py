@@ -36,7 +36,7 @@ def verify(secret: str, method: str, target: str, body: bytes, headers, toleranc
     """Check a notification's signature and timestamp (the same scheme in both directions)."""
     stamp = headers.get("X-Timestamp", "")
     given = headers.get("X-Signature", "")
-    if not stamp.isdigit() or not given.startswith("sha256="):
+    if not (stamp.isascii() and stamp.isdigit()) or not given.startswith("sha256="):
         return False
     if abs(time.time() - int(stamp)) > tolerance:
         return False

@@ -55,6 +55,14 @@ def test_stale_or_future_timestamp_is_refused(merchant, clock, age_seconds):
     assert response.get_json()["error"] == "stale_timestamp"
 
 
+@pytest.mark.parametrize("stamp", ["\u00b2", "\u00b3\u00b9", "12a"])
+def test_a_timestamp_that_is_not_ascii_digits_is_refused_not_an_error(merchant, stamp):
+    body = json.dumps(merchant.session_request()).encode()
+    headers = {TIMESTAMP_HEADER: stamp, SIGNATURE_HEADER: "sha256=" + "0" * 64}
+    response = merchant.client.post("/api/sessions", data=body, headers=headers, content_type="application/json")
+    assert response.status_code == 401
+
+
 def test_timestamp_within_five_minutes_is_accepted(merchant, clock):
     response = merchant.call("POST", "/api/sessions", merchant.session_request(), at=clock() - timedelta(seconds=299))
     assert response.status_code == 201

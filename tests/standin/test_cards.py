@@ -84,6 +84,14 @@ def test_expiry_must_be_chosen_and_not_past():
     assert check_card("4111111111111111", "11", "2026", "123", TODAY).expiry_month == 11
 
 
+def test_digits_of_other_scripts_are_not_numbers():
+    """str.isdigit() accepts Ethiopic ፩ and superscript ², which int() refuses: the form
+    says what is wrong instead of failing."""
+    assert problems_of(month="፩", year="፪፻") == {(Field.MONTH, Problem.MONTH_MISSING), (Field.YEAR, Problem.YEAR_MISSING)}
+    assert problems_of(number="፬፩፩፩", code="፩፪፫") >= {(Field.NUMBER, Problem.NUMBER_NOT_DIGITS)}
+    assert brand_of("፬111") is None and is_luhn_valid("፬111") is False
+
+
 @pytest.mark.parametrize(
     "number, code, ok",
     [

@@ -133,6 +133,17 @@ def test_a_page_that_needs_login_asks_for_it_and_comes_back(client):
     assert client.get("/mymenu/messages").status_code == 200
 
 
+@pytest.mark.parametrize("target", ["/a\r\nb", "/mymenu/\x00", "/a\x7fb", "/a\tb"])
+def test_a_next_with_control_characters_goes_to_the_fallback_not_to_an_error(client, auth, target):
+    auth.login()
+    response = client.get("/login", query_string={"next": target})
+    assert response.status_code == 302 and response.headers["Location"] == "/mymenu/"
+    token = csrf_token_from(client.get("/").get_data(as_text=True))
+    for switch, data in (("/settings/language", {"locale": "en"}), ("/settings/reader", {})):
+        answer = client.post(switch, data={"csrf_token": token, "next": target, **data})
+        assert answer.status_code == 303 and answer.headers["Location"] == "/", switch
+
+
 def test_an_htmx_request_that_needs_login_redirects_the_whole_page(client):
     response = client.get("/mymenu/", headers={**HTMX_HEADERS, "HX-Current-URL": "http://localhost/mymenu/messages"})
     assert response.status_code == 204

@@ -83,3 +83,11 @@ def test_htmx_is_served_from_the_pinned_npm_package(client):
     response = client.get("/vendor/htmx.min.js")
     assert response.status_code == 200
     assert b"2.0.11" in response.data
+
+
+def test_a_request_body_over_a_megabyte_is_refused_in_words(client):
+    token = csrf_token_from(client.get("/").get_data(as_text=True))
+    response = client.post("/settings/language", data={"csrf_token": token, "locale": "en", "next": "x" * (1024 * 1024)})
+    assert response.status_code == 413
+    assert "送信された内容が大きすぎます" in response.get_data(as_text=True)
+    assert '<html lang="ja"' in client.get("/").get_data(as_text=True)  # nothing changed

@@ -915,6 +915,9 @@ def test_a_notification_with_a_bad_signature_is_refused(payer, card_app):
     assert anonymous.post("/payment/notify", data=tampered, headers=headers).status_code == 401
     assert booking(card_app, FIRST).state is ReservationState.PROVISIONAL
     assert signed_post(anonymous, b"not json").status_code == 400
+    for stamp in ("\u00b2", "\u00b3\u00b9"):  # digits to str.isdigit(), not to int()
+        forged = {"X-Timestamp": stamp, "X-Signature": "sha256=" + "0" * 64, "Content-Type": "application/json"}
+        assert anonymous.post("/payment/notify", data=body, headers=forged).status_code == 401
 
 
 def test_a_notification_twice_records_once_and_answers_200_both_times(payer, card_app):
