@@ -287,6 +287,10 @@ def record_provider_outcome(session: Session, document: dict, centre: CallCentre
     settlement = session.get(Settlement, charge.settlement_id, with_for_update=True)
     if document.get("merchant_reference") != settlement.reservation.number:
         return None  # not the session we opened for this booking
+    if charge.provider_session_id is None and isinstance(document.get("session_id"), str):
+        # Heard of before our own record of it (the browser never came back from opening
+        # the card page): bound now, so no other session can speak for this receipt.
+        charge.provider_session_id = document["session_id"]
     status = document.get("status")
     if status == "captured":
         if charge.status is ChargeStatus.CAPTURED:

@@ -53,25 +53,31 @@ def test_the_ledgers_agree_after_card_payments(paying_app):
     assert "Result: the ledgers agree." in result.output
 
 
-def two_tab_orphan(app) -> tuple[str, str]:
-    """The same 仮予約 paid in two tabs: the second capture is void-pending (not yet sent)."""
+def changed_while_paying_orphan(app) -> tuple[str, str]:
+    """One 仮予約 paid normally (kept); another changed in a second tab while its card page
+    was open, then paid: that capture is void-pending (not yet sent)."""
     with database(app).read_session() as session:
         meguro = session.scalar(select(Resident.id).where(Resident.registration_number == "00040675"))
-        number = session.scalar(
-            select(Reservation.number).where(Reservation.resident_id == meguro, Reservation.state == ReservationState.PROVISIONAL).limit(1)
-        )
+        numbers = session.scalars(
+            select(Reservation.number)
+            .where(Reservation.resident_id == meguro, Reservation.state == ReservationState.PROVISIONAL)
+            .order_by(Reservation.id)
+            .limit(2)
+        ).all()
     provider = provider_client(app.config)
     pages: list[CardPage] = [
         open_card_page(database(app), provider, URLS, settings(app).call_centre, clock(app), resident_id=meguro, number=number)
-        for _ in range(2)
+        for number in numbers
     ]
+    with database(app).write() as session:  # e.g. equipment added in another tab
+        session.execute(update(Reservation).where(Reservation.number == numbers[1]).values(version=Reservation.version + 1))
     for page in pages:
         record_return(database(app), provider, settings(app).call_centre, clock(app), pay_on_card_page(page, URLS.return_url))
     return pages[0].receipt_number, pages[1].receipt_number
 
 
 def test_a_void_pending_charge_is_listed_but_is_not_a_mismatch(paying_app):
-    kept, orphan = two_tab_orphan(paying_app)
+    kept, orphan = changed_while_paying_orphan(paying_app)
 
     pending = run_reconcile(paying_app)
 
