@@ -1,6 +1,8 @@
 """Flask-Babel set-up: the locale comes from the channel; catalogues compile when stale."""
 from __future__ import annotations
 
+import os
+import uuid
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -19,10 +21,15 @@ def compile_catalogues(directory: Path = LOCALES_DIR) -> None:
             continue
         with po_path.open("rb") as po_file:
             catalog = read_po(po_file, locale=po_path.parts[-3])
-        tmp = mo_path.with_suffix(".mo.tmp")
-        with tmp.open("wb") as mo_file:
-            write_mo(mo_file, catalog, use_fuzzy=False)
-        tmp.replace(mo_path)
+        # A name of this process's own: several processes (test workers, the Procfile's
+        # web and kiosk) may compile at the same moment, and each replaces atomically.
+        tmp = mo_path.with_name(f"messages.mo.{os.getpid()}.{uuid.uuid4().hex}.tmp")
+        try:
+            with tmp.open("wb") as mo_file:
+                write_mo(mo_file, catalog, use_fuzzy=False)
+            tmp.replace(mo_path)
+        finally:
+            tmp.unlink(missing_ok=True)
 
 
 def select_locale() -> str:

@@ -210,14 +210,15 @@ def settle_stale_sessions(database: Database, provider: ProviderClient, settings
     can expire)."""
     with database.read_session() as session:
         rows = session.execute(
-            select(CardCharge.receipt_number, CardCharge.amount_yen, CardCharge.provider_session_id)
+            select(CardCharge.receipt_number, CardCharge.amount_yen, CardCharge.provider_session_id, Reservation.number)
             .join(Settlement, Settlement.new_charge_id == CardCharge.id)
+            .join(Reservation, Reservation.id == CardCharge.reservation_id)
             .where(Settlement.status == SettlementStatus.PAYING, CardCharge.created_at <= now - settings.stale_session_after)
             .order_by(CardCharge.id)
             .limit(settings.batch_size)
         ).all()
     result = SessionResult()
-    for receipt, amount_yen, session_id in rows:
+    for receipt, amount_yen, session_id, reference in rows:
         try:
             document = provider.get_receipt(receipt)
         except ProviderRefused as exc:
@@ -227,7 +228,13 @@ def settle_stale_sessions(database: Database, provider: ProviderClient, settings
                 continue
             # The provider never opened a session for this receipt (the call failed and the
             # resident did not retry): nothing can be charged on it any more.
-            document = {"receipt_number": receipt, "amount_yen": amount_yen, "session_id": session_id, "status": "expired"}
+            document = {
+                "receipt_number": receipt,
+                "amount_yen": amount_yen,
+                "session_id": session_id,
+                "merchant_reference": reference,
+                "status": "expired",
+            }
         except ProviderUnavailable as exc:
             log.warning("card sessions: the provider cannot be reached (%s); asking again next pass", exc)
             result.failed.append(receipt)

@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from blueprints.apply.operations import RoomAnswers, SlotRef, apply_for_slots
@@ -82,15 +82,24 @@ def centre(app):
 
 
 def orphan_capture(app) -> tuple[str, str, str]:
-    """Two tabs pay the same 仮予約: the first capture completes it, the second arrives for
-    a booking that changed and is voided at once (void pending). Returns the booking's
-    number and both receipts."""
+    """One 仮予約 paid by card (kept); then its fee changes and a settlement for the new
+    total opens a card page, and the booking changes again in another tab before that page
+    is paid: the capture arrives for a booking that changed and is voided at once (void
+    pending). Returns the booking's number and both receipts."""
     number, _ = meguro_first_deadline(app)
     now = clock(app)
     first = open_card_page(database(app), provider(app), URLS, centre(app), now, resident_id=resident_id(app), number=number)
+    record_return(database(app), provider(app), centre(app), now, pay_on_card_page(first, URLS.return_url))
+    with database(app).write() as session:  # a projector added: the new total is due
+        session.execute(
+            update(Reservation)
+            .where(Reservation.number == number)
+            .values(facility_fee_yen=Reservation.facility_fee_yen + 500, version=Reservation.version + 1)
+        )
     second = open_card_page(database(app), provider(app), URLS, centre(app), now, resident_id=resident_id(app), number=number)
-    for page in (first, second):
-        record_return(database(app), provider(app), centre(app), now, pay_on_card_page(page, URLS.return_url))
+    with database(app).write() as session:  # changed in another tab while the card page is open
+        session.execute(update(Reservation).where(Reservation.number == number).values(version=Reservation.version + 1))
+    record_return(database(app), provider(app), centre(app), now, pay_on_card_page(second, URLS.return_url))
     return number, first.receipt_number, second.receipt_number
 
 
