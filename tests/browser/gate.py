@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from importlib import metadata
 from pathlib import Path
-from urllib.parse import urlencode, urljoin, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from axe_selenium_python import Axe
 from selenium.common.exceptions import WebDriverException
@@ -44,7 +44,7 @@ from tests.browser.target_size import small_targets
 from tests.conftest import AuthActions
 from blueprints.worker.commands import provider_client
 from tests.web.card_support import URLS, clock, pay_by_card, settings
-from tests.web.test_every_route import PageParser, demo_values, get_routes, urls_for_rule
+from tests.web.test_every_route import PageParser, demo_values, get_routes, same_site_urls, urls_for_rule
 
 RESULTS_FILE = ROOT / "docs" / "accessibility-results.json"
 CHANNELS = ("standard", "reader", "kiosk")
@@ -238,19 +238,9 @@ class _FormActionParser(PageParser):
 
 
 def linked_urls(base: str, html: str) -> list[str]:
-    """The links and GET-form submissions of a page that stay on this site."""
-    parser = _FormActionParser()
-    parser.feed(html)
-    targets = list(parser.links)
-    for action, pairs in parser.form_queries():
-        target = action or base.split("?")[0]
-        targets.append(target.split("?")[0] + ("?" + urlencode(pairs) if pairs else ""))
-    urls = []
-    for href in targets:
-        parts = urlsplit(urljoin("http://localhost" + base, href))
-        if parts.netloc == "localhost" and not parts.path.startswith(("/static/", "/vendor/")):
-            urls.append(parts.path + (f"?{parts.query}" if parts.query else ""))
-    return urls
+    """The links and GET-form submissions of a page that stay on this site, a button's own
+    formaction included."""
+    return same_site_urls(base, html, _FormActionParser)
 
 
 def endpoint_of(app, url: str) -> str | None:

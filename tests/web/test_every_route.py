@@ -260,9 +260,9 @@ class PageParser(HTMLParser):
         return queries
 
 
-def same_site_urls(base: str, html: str) -> list[str]:
+def same_site_urls(base: str, html: str, parser_class: type[PageParser] = PageParser) -> list[str]:
     """The links and GET-form submissions of a page that stay on this site."""
-    parser = PageParser()
+    parser = parser_class()
     parser.feed(html)
     targets = list(parser.links)
     for action, pairs in parser.form_queries():
