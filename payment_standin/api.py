@@ -51,6 +51,11 @@ def now():
     return current_app.config["CLOCK"]()
 
 
+def signature_now():
+    clock = current_app.config.get("SIGNATURE_CLOCK") or current_app.config["CLOCK"]
+    return clock()
+
+
 def database():
     return current_app.extensions["standin_db"]
 
@@ -78,7 +83,7 @@ def require_signature():
             request.method,
             request_target(),
             request.get_data(cache=True),
-            now(),
+            signature_now(),
             current_app.config["SIGNATURE_TOLERANCE_SECONDS"],
         )
     except SignatureRejected as exc:

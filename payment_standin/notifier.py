@@ -74,9 +74,13 @@ class Notifier:
                     log.warning("notification %s to %s not delivered: %s", row.event_id, url, row.last_error)
         return result
 
+    def _signature_now(self):
+        clock = self.config.get("SIGNATURE_CLOCK") or self.clock
+        return clock()
+
     def _send(self, url: str, body: bytes) -> tuple[int | None, str | None]:
         headers = {"Content-Type": "application/json; charset=utf-8"}
-        headers.update(signed_headers(self.config["PAYMENT_PROVIDER_SECRET"], "POST", request_target(url), body, self.clock()))
+        headers.update(signed_headers(self.config["PAYMENT_PROVIDER_SECRET"], "POST", request_target(url), body, self._signature_now()))
         try:
             response = requests.post(
                 url, data=body, headers=headers, timeout=self.config["NOTIFY_TIMEOUT_SECONDS"], allow_redirects=False

@@ -50,4 +50,7 @@ def settings_from_env(environ=os.environ) -> dict:
         MAX_CONTENT_LENGTH=64 * 1024,
         # A callable returning aware UTC now; tests replace it to move time.
         CLOCK=real_clock,
+        # The clock signatures are made and checked by; unset: CLOCK. A test that sets the
+        # provider's day with CLOCK keeps this one real, as the merchant's signatures are.
+        SIGNATURE_CLOCK=None,
     )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import re
+import time
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -127,6 +128,29 @@ def frozen_now() -> datetime:
 PAYMENT_SECRET = "test-payment-secret"
 
 
+class ProviderClock:
+    """The card company's clock in tests: it starts at FROZEN_NOW and runs in real time,
+    so its captures fall on the day the app is frozen at (receipt numbers, the 180-day
+    refund limit) whatever the real date, while its time limits still pass in seconds.
+    `set` moves it to another moment, from which it runs on. Signatures keep the real
+    clock (SIGNATURE_CLOCK), as the app's own do."""
+
+    def __init__(self, start: datetime | None = None):
+        self.set(start or frozen_now())
+
+    def set(self, moment: datetime) -> None:
+        self._start, self._started = moment, time.monotonic()
+
+    def __call__(self) -> datetime:
+        return self._start + timedelta(seconds=time.monotonic() - self._started)
+
+
+def provider_clocks() -> dict:
+    from payment_standin.settings import real_clock
+
+    return {"CLOCK": ProviderClock(), "SIGNATURE_CLOCK": real_clock}
+
+
 @pytest.fixture
 def payment_provider(tmp_path):
     """The stand-in card company served over HTTP on its own database, with the test-only
@@ -148,6 +172,7 @@ def payment_provider(tmp_path):
             "NOTIFY_RETRY_MAX_SECONDS": 5,
             "NOTIFY_POLL_SECONDS": 1,
             "NOTIFY_TIMEOUT_SECONDS": 3,
+            **provider_clocks(),
         }
     )
     server = LiveServer(provider).start()

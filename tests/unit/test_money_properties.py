@@ -33,7 +33,7 @@ from models.db import Database
 from models.payment import CardCharge, ChargeStatus, Settlement, SettlementStatus, VoidStatus
 from models.reservation import Reservation
 from models.reservation_rules import ACTIVE_STATES, ReservationState
-from tests.conftest import FROZEN_NOW, PAYMENT_SECRET
+from tests.conftest import FROZEN_NOW, PAYMENT_SECRET, provider_clocks
 
 # 目黒団体's 仮予約: 702 700円 on 2026/12/25 (30 days), 201 400円 on 2026/12/10 (15 days),
 # 201 400円 on 2026/12/3 (8 days): every refund band is reachable with a few waiting days.
@@ -61,6 +61,7 @@ def served_provider(workdir):
             "PAYMENT_PROVIDER_SECRET": PAYMENT_SECRET,
             "PAYMENT_STANDIN_FAULTS": True,
             "PAYMENT_STANDIN_BACKGROUND": False,
+            **provider_clocks(),
         }
     )
     server = LiveServer(provider).start()

@@ -825,12 +825,16 @@ def test_the_booking_changed_while_the_card_page_was_open(payer, card_app):
         assert s.scalar(select(Settlement.status)) is SettlementStatus.SUPERSEDED
 
 
-def test_a_first_payment_completed_after_the_slot_started_is_voided(payer, card_app):
+def test_a_first_payment_completed_after_the_slot_started_is_voided(payer, card_app, payment_provider):
     """DESIGN rule 4: never after the slot starts, however long the card page was kept
     open (延長)."""
     change_booking(card_app, FIRST, use_date=date(2026, 11, 25), starts_at=wall_time(10, 30), ends_at=wall_time(12, 0))
-    payment_url = payer.to_card_page(FIRST)  # at 10:00 JST, in time
-    card_app.config["FROZEN_NOW"] = datetime(2026, 11, 25, 10, 31, tzinfo=timezone(timedelta(hours=9))).isoformat()
+    jst = timezone(timedelta(hours=9))
+    payment_provider.app.config["CLOCK"].set(datetime(2026, 11, 25, 10, 20, tzinfo=jst))  # its page open until 10:35
+    payment_url = payer.to_card_page(FIRST)  # at 10:00 JST by our clock, in time
+    late = datetime(2026, 11, 25, 10, 31, tzinfo=jst)
+    card_app.config["FROZEN_NOW"] = late.isoformat()
+    payment_provider.app.config["CLOCK"].set(late)  # both clocks: the card company captures at 10:31 too
     back = payer.come_back(payer.pay_at_card_company(payment_url))
     page = text(payer.get(back.headers["Location"]))
     assert "<h1>利用開始時刻を過ぎたため、クレジット決済を取り消します</h1>" in page
