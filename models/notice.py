@@ -27,3 +27,5 @@ class Message(Base):
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The mail queued with this notice (none for notices written without one).
+    outbox_mail_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_mails.id"), nullable=True, index=True)

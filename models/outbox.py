@@ -25,3 +25,7 @@ class OutboxMail(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Set when the mail will never be sent: the receiving server refused the address or the
+    # message for good (5xx), or kept refusing it past the retry period. Later mails to the
+    # address no longer wait for it; the notice stays in メッセージ, which says so.
+    undeliverable_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -1,6 +1,7 @@
 """Delivery of the outbox (DESIGN "Email"): claim a due mail, send it over SMTP (or write it
-as an .eml file when no SMTP server is configured), then mark it sent or schedule a retry.
-Takes the database and `now` explicitly; no Flask."""
+as an .eml file when no SMTP server is configured), then mark it sent, schedule a retry, or,
+when the receiving server refuses it for good, mark it undeliverable. Takes the database
+and `now` explicitly; no Flask."""
 from __future__ import annotations
 
 import hashlib
@@ -25,13 +26,17 @@ from models.outbox import OutboxMail
 MESSAGE_REFUSALS = (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError, smtplib.SMTPSenderRefused)
 RETRY_BASE = timedelta(seconds=30)
 RETRY_MAX = timedelta(minutes=30)
+# A message the server keeps refusing for a while (4xx) is given up this long after it was
+# queued, as mail servers do (RFC 5321 §4.5.4.1 suggests 4–5 days). Our own server being
+# unreachable is not a refusal: those mails wait however long it takes.
+GIVE_UP_AFTER = timedelta(days=5)
 # A claimed mail is left alone by other workers this long; longer than any SMTP timeout, so
 # only a worker that died mid-send gives its mail back.
 CLAIM_LEASE = timedelta(minutes=5)
 
 
 def retry_delay(attempts: int) -> timedelta:
-    """30 s, 1 min, 2 min … at most 30 min between attempts, for ever."""
+    """30 s, 1 min, 2 min … at most 30 min between attempts."""
     return min(RETRY_BASE * (2 ** min(max(attempts - 1, 0), 16)), RETRY_MAX)
 
 
@@ -45,15 +50,18 @@ class QueuedMail:
     subject: str
     body: str
     attempts: int
+    created_at: datetime
 
 
 def _earlier_unsent_exists():
-    """An earlier mail to the same address that is not sent yet: it goes first (a 取消通知
-    queued before its 完了通知 arrives first), whoever is sending it and whenever."""
+    """An earlier mail to the same address that is not sent yet (nor given up): it goes
+    first (a 取消通知 queued before its 完了通知 arrives first), whoever is sending it and
+    whenever."""
     earlier = aliased(OutboxMail)
     return exists().where(
         earlier.to_address == OutboxMail.to_address,
         earlier.sent_at.is_(None),
+        earlier.undeliverable_at.is_(None),
         earlier.id < OutboxMail.id,
     )
 
@@ -61,6 +69,7 @@ def _earlier_unsent_exists():
 def _due(now: datetime):
     return and_(
         OutboxMail.sent_at.is_(None),
+        OutboxMail.undeliverable_at.is_(None),
         OutboxMail.to_address.is_not(None),
         OutboxMail.next_attempt_at <= now,
         ~_earlier_unsent_exists(),
@@ -86,7 +95,7 @@ def claim_next(database: Database, now: datetime) -> QueuedMail | None:
             if claimed != 1:
                 continue  # another worker took it between the SELECT and the UPDATE
             row = session.get(OutboxMail, mail_id)
-            return QueuedMail(row.id, row.dedupe_key, row.to_address, row.subject, row.body, row.attempts)
+            return QueuedMail(row.id, row.dedupe_key, row.to_address, row.subject, row.body, row.attempts, row.created_at)
 
 
 def mark_sent(database: Database, mail_id: int, now: datetime) -> None:
@@ -111,6 +120,28 @@ def mark_failed(database: Database, mail: QueuedMail, error: str, now: datetime)
             .execution_options(synchronize_session=False)
         )
     return retry_at
+
+
+def mark_undeliverable(database: Database, mail: QueuedMail, error: str, now: datetime) -> None:
+    """Never try this mail again; the mails after it to the same address go on."""
+    with database.write() as session:
+        session.execute(
+            update(OutboxMail)
+            .where(OutboxMail.id == mail.id, OutboxMail.sent_at.is_(None))
+            .values(attempts=OutboxMail.attempts + 1, last_error=error[:1000], undeliverable_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def refused_for_good(exc: BaseException) -> bool:
+    """The receiving server refused this message permanently (a 5xx reply): every
+    recipient of it (550 no such mailbox, 553 bad address), or its content (552, 554).
+    A refused sender is our own configuration, not this message's fault: retried."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return bool(exc.recipients) and all(code >= 500 for code, _ in exc.recipients.values())
+    if isinstance(exc, smtplib.SMTPDataError):
+        return exc.smtp_code >= 500
+    return False
 
 
 def _domain(address: str) -> str:
@@ -194,7 +225,8 @@ class FileTransport:
 @dataclass
 class DeliveryResult:
     sent: int = 0
-    failed: int = 0
+    failed: int = 0  # kept for a retry
+    undeliverable: int = 0  # given up: refused for good, or for longer than GIVE_UP_AFTER
 
 
 def deliver_due_mail(database: Database, transport, mail_from: str, now: datetime, limit: int = 100) -> DeliveryResult:
@@ -209,9 +241,15 @@ def deliver_due_mail(database: Database, transport, mail_from: str, now: datetim
             try:
                 transport.send(mail, build_message(mail, mail_from, now))
             except Exception as exc:
-                mark_failed(database, mail, f"{type(exc).__name__}: {exc}", now)
+                error = f"{type(exc).__name__}: {exc}"
+                refused = isinstance(exc, MESSAGE_REFUSALS)
+                if refused and (refused_for_good(exc) or now - mail.created_at >= GIVE_UP_AFTER):
+                    mark_undeliverable(database, mail, error, now)
+                    result.undeliverable += 1
+                    continue
+                mark_failed(database, mail, error, now)
                 result.failed += 1
-                if isinstance(exc, OSError) and not isinstance(exc, MESSAGE_REFUSALS):
+                if isinstance(exc, OSError) and not refused:
                     break  # the server (or the mail folder) is unusable: the rest waits for the next pass
                 continue  # this message only: go on with the others
             mark_sent(database, mail.id, now)

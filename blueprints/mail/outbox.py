@@ -17,20 +17,20 @@ def queue_notice(session: Session, *, resident: Resident, dedupe_key: str, mail:
     """False (and nothing written) when this event's notice was queued before."""
     if session.scalar(select(OutboxMail.id).where(OutboxMail.dedupe_key == dedupe_key)) is not None:
         return False
-    session.add(
-        OutboxMail(
-            dedupe_key=dedupe_key,
-            resident_id=resident.id,
-            to_address=resident.email,
-            subject=mail.subject,
-            body=mail.body,
-            created_at=now,
-            next_attempt_at=now,
-            # Without an address there is nothing to send: the notice is in メッセージ.
-            sent_at=None if resident.email else now,
-            last_error=None if resident.email else "no email address",
-        )
+    mail_row = OutboxMail(
+        dedupe_key=dedupe_key,
+        resident_id=resident.id,
+        to_address=resident.email,
+        subject=mail.subject,
+        body=mail.body,
+        created_at=now,
+        next_attempt_at=now,
+        # Without an address there is nothing to send: the notice is in メッセージ.
+        sent_at=None if resident.email else now,
+        last_error=None if resident.email else "no email address",
     )
-    session.add(Message(resident_id=resident.id, created_at=now, subject=mail.subject, body=mail.body))
+    session.add(mail_row)
+    session.flush()
+    session.add(Message(resident_id=resident.id, created_at=now, subject=mail.subject, body=mail.body, outbox_mail_id=mail_row.id))
     session.flush()
     return True

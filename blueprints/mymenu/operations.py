@@ -4,10 +4,10 @@ address."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from itertools import groupby
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from models import errors
@@ -15,7 +15,9 @@ from models.account import GroupClass, Resident, ResidentGroupClass
 from models.deadline_rules import payment_deadline_day
 from models.email_rules import is_valid_email
 from models.facility import Facility, Room
+from models.notice import Message
 from models.numbering_rules import RESERVATION_NUMBER
+from models.outbox import OutboxMail
 from models.payment_state_rules import PaymentState, is_refund_due, payment_state_rule
 from models.reservation import Reservation
 from models.reservation_rules import UNPAID_STATES, ReservationState
@@ -197,13 +199,48 @@ def list_group_classes(session: Session, *, resident_id: int, now: datetime) -> 
     )
 
 
-def change_email(session: Session, *, resident_id: int, email: str) -> Resident:
-    """メールアドレスの変更: the address card payment notices go to (rule 7)."""
+# Mails not delivered to the old address that a corrected one receives again.
+RESEND_WINDOW = timedelta(days=30)
+
+
+def change_email(session: Session, *, resident_id: int, email: str, now: datetime) -> Resident:
+    """メールアドレスの変更: the address card payment notices go to (rule 7). Mails not yet
+    delivered go to the new address instead: those still waiting, and those the old
+    address refused in the last RESEND_WINDOW (the resident has just corrected it)."""
     if not is_valid_email(email):
         raise ValueError("not a valid mail address")
     resident = session.get(Resident, resident_id, with_for_update=True)
     if resident is None:
         raise errors.NotFound()
+    if resident.email != email:
+        session.execute(
+            update(OutboxMail)
+            .where(
+                OutboxMail.resident_id == resident.id,
+                OutboxMail.sent_at.is_(None),
+                or_(OutboxMail.undeliverable_at.is_(None), OutboxMail.created_at >= now - RESEND_WINDOW),
+            )
+            .values(to_address=email, undeliverable_at=None, next_attempt_at=now, last_error=None)
+            .execution_options(synchronize_session=False)
+        )
     resident.email = email
     session.flush()
     return resident
+
+
+@dataclass(frozen=True)
+class InboxEntry:
+    """A notice in メッセージ, and whether its mail could not be delivered (to which address)."""
+
+    message: Message
+    undeliverable_to: str | None
+
+
+def list_messages(session: Session, *, resident_id: int) -> list[InboxEntry]:
+    rows = session.execute(
+        select(Message, OutboxMail.to_address, OutboxMail.undeliverable_at)
+        .outerjoin(OutboxMail, OutboxMail.id == Message.outbox_mail_id)
+        .where(Message.resident_id == resident_id)
+        .order_by(Message.created_at.desc(), Message.id.desc())
+    ).all()
+    return [InboxEntry(message, address if given_up else None) for message, address, given_up in rows]

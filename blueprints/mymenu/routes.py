@@ -7,7 +7,6 @@ from flask import Blueprint, current_app, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from blueprints.core.clock import now, today
 from blueprints.core.data import read_session, write_session
@@ -21,10 +20,10 @@ from blueprints.mymenu.operations import (
     change_email,
     find_reservation,
     list_group_classes,
+    list_messages,
     list_reservations,
 )
 from models import errors
-from models.notice import Message
 
 bp = Blueprint("mymenu", __name__, url_prefix="/mymenu")
 
@@ -45,10 +44,8 @@ def index():
 @bp.get("/messages")
 @login_required
 def messages():
-    items = read_session().scalars(
-        select(Message).where(Message.resident_id == current_user.id).order_by(Message.created_at.desc())
-    ).all()
-    return render_page("mymenu/messages.html", title=_("メッセージの確認"), messages=items)
+    entries = list_messages(read_session(), resident_id=current_user.id)
+    return render_page("mymenu/messages.html", title=_("メッセージの確認"), entries=entries)
 
 
 @bp.get("/<any(lottery, profile):entry>")
@@ -129,7 +126,7 @@ def email():
         form.email.data = form.email_confirm.data = current_user.email
     if form.validate_on_submit():
         with write_session() as session:
-            change_email(session, resident_id=current_user.id, email=form.email.data)
+            change_email(session, resident_id=current_user.id, email=form.email.data, now=now())
         return redirect(safe_next_url(form.next.data, fallback), code=303)
     next_url = safe_next_url(form.next.data, fallback)
     return render_page(

@@ -70,10 +70,13 @@ class WorkerSettings:
 
 def deliver_mail(database: Database, provider: ProviderClient | None, settings: WorkerSettings, now: datetime) -> DeliveryResult:
     """Send every due outbox mail over SMTP, or write it under <instance>/mail/ without
-    SMTP_HOST; failures are retried later with backoff, for ever."""
+    SMTP_HOST; failures are retried later with backoff, a mail the receiving server refuses
+    for good is marked undeliverable (メッセージ then says so)."""
     result = deliver_due_mail(database, settings.mail_transport(), settings.mail_from, now, limit=settings.batch_size * 2)
-    if result.failed:
-        log.warning("mail: %d sent, %d failed (kept for a retry)", result.sent, result.failed)
+    if result.failed or result.undeliverable:
+        log.warning(
+            "mail: %d sent, %d failed (kept for a retry), %d undeliverable", result.sent, result.failed, result.undeliverable
+        )
     elif result.sent:
         log.info("mail: %d sent", result.sent)
     return result

@@ -75,15 +75,26 @@ def free_port() -> int:
 
 @dataclass
 class CollectingHandler:
-    """Keeps every message; `refuse_next` answers that many DATA commands with 451."""
+    """Keeps every message; `refuse_next` answers that many DATA commands with
+    `refusal` (a 451 unless told);
+    `refused_recipients` maps an address to the reply its RCPT TO gets (e.g. 550 for a
+    mailbox that does not exist)."""
 
     received: list[bytes] = field(default_factory=list)
     refuse_next: int = 0
+    refusal: str = "451 4.3.0 Try again later"
+    refused_recipients: dict[str, str] = field(default_factory=dict)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refused_recipients:
+            return self.refused_recipients[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         if self.refuse_next:
             self.refuse_next -= 1
-            return "451 4.3.0 Try again later"
+            return self.refusal
         self.received.append(envelope.original_content)
         return "250 OK"
 
