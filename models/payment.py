@@ -84,6 +84,9 @@ class CardCharge(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     captured_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # When the worker last asked the provider about this card page, still open then: it
+    # asks again a while later, not at every pass, and the least recently asked first.
+    provider_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     void_status: Mapped[VoidStatus] = mapped_column(_enum(VoidStatus), default=VoidStatus.NONE)
     void_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

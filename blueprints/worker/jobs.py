@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Mapping
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from blueprints.mail.compose import CallCentre, ExpiryFacts, call_centre_for, expiry_mail
@@ -30,6 +30,9 @@ log = logging.getLogger("worker")
 # A card session is looked up at the provider once its charge is this old: by then the
 # browser's return or the provider's notification would normally have arrived.
 STALE_SESSION_AFTER = timedelta(minutes=5)
+# A card page still open when asked is asked about again this much later (the card
+# company's status API is not polled at every pass for every open page).
+RECHECK_OPEN_SESSION_AFTER = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ class WorkerSettings:
     call_centre_config: Mapping[str, str]
     smtp_timeout: float = 30.0
     stale_session_after: timedelta = STALE_SESSION_AFTER
+    recheck_open_session_after: timedelta = RECHECK_OPEN_SESSION_AFTER
     batch_size: int = 50
 
     @classmethod
@@ -210,14 +214,23 @@ def settle_stale_sessions(database: Database, provider: ProviderClient, settings
     """Settlements still PAYING a while after their card page opened: ask the provider what
     happened and record it as the browser's return would, so that a capture is never lost
     (the notification may be late or lost) and an abandoned session ends (and the booking
-    can expire)."""
+    can expire). A page still open is asked about again after recheck_open_session_after,
+    the least recently asked first, so that a batch of long-open pages (延長) does not
+    keep the others waiting."""
     with database.read_session() as session:
         rows = session.execute(
             select(CardCharge.receipt_number, CardCharge.amount_yen, CardCharge.provider_session_id, Reservation.number)
             .join(Settlement, Settlement.new_charge_id == CardCharge.id)
             .join(Reservation, Reservation.id == CardCharge.reservation_id)
-            .where(Settlement.status == SettlementStatus.PAYING, CardCharge.created_at <= now - settings.stale_session_after)
-            .order_by(CardCharge.id)
+            .where(
+                Settlement.status == SettlementStatus.PAYING,
+                CardCharge.created_at <= now - settings.stale_session_after,
+                or_(
+                    CardCharge.provider_checked_at.is_(None),
+                    CardCharge.provider_checked_at <= now - settings.recheck_open_session_after,
+                ),
+            )
+            .order_by(CardCharge.provider_checked_at.asc().nulls_first(), CardCharge.id)
             .limit(settings.batch_size)
         ).all()
     result = SessionResult()
@@ -227,6 +240,7 @@ def settle_stale_sessions(database: Database, provider: ProviderClient, settings
         except ProviderRefused as exc:
             if exc.status != 404:
                 log.error("receipt %s: the provider refused the status query: %s", receipt, exc)
+                _mark_checked(database, receipt, now)
                 result.failed.append(receipt)
                 continue
             # The provider never opened a session for this receipt (the call failed and the
@@ -243,6 +257,7 @@ def settle_stale_sessions(database: Database, provider: ProviderClient, settings
             result.failed.append(receipt)
             break  # the others would fail the same way
         if document.get("status") not in ("captured", "cancelled", "expired"):
+            _mark_checked(database, receipt, now)
             result.still_open.append(receipt)
             continue
         with database.write() as session:
@@ -252,6 +267,16 @@ def settle_stale_sessions(database: Database, provider: ProviderClient, settings
         result.settled.append(receipt)
         log.info("card session %s settled from the provider's status: %s", receipt, document.get("status"))
     return result
+
+
+def _mark_checked(database: Database, receipt: str, now: datetime) -> None:
+    with database.write() as session:
+        session.execute(
+            update(CardCharge)
+            .where(CardCharge.receipt_number == receipt)
+            .values(provider_checked_at=now)
+            .execution_options(synchronize_session=False)
+        )
 
 
 JOBS = (

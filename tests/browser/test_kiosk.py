@@ -221,6 +221,28 @@ def test_after_a_logout_back_shows_nothing_of_the_session(browser, serve_app):
         assert_fresh_and_anonymous(browser, f"Back ×{step + 1} after logout ({browser.current_url})")
 
 
+def test_after_a_logout_on_the_standard_profile_back_shows_nothing_of_the_session(browser, live_server):
+    """A shared PC (a library, a family computer): every page served to a logged-in
+    resident is no-store, so after ログアウト Back reloads it from the server, which now
+    sends the login page. (The anonymous top page before the login may come back from the
+    back/forward cache: it never held the resident's data.)"""
+    log_in_from_top(browser, live_server)
+    follow_link(browser, "予約内容の確認・取消")
+    assert "2026-000001" in browser.page_source
+    tab_to(browser, matching_css("form[action$='/logout'] button"))
+    with new_page(browser):
+        press_enter(browser)
+    assert "ログアウトしました" in browser.find_element("css selector", "h1").text
+    for step in range(4):
+        browser.back()
+        wait_until(browser, loaded, "Back did not finish")
+        where = f"Back ×{step + 1} after logout ({browser.current_url})"
+        assert RESIDENT not in browser.page_source, f"{where}: shows the previous resident's data"
+        assert "2026-000001" not in browser.page_source, f"{where}: shows the previous resident's bookings"
+        if "/mymenu" in browser.current_url:
+            assert browser.find_element("css selector", "h1").text == "ログイン", where
+
+
 def test_a_typed_value_is_not_restored_on_back_at_a_kiosk(browser, serve_app):
     kiosk = serve_kiosk(serve_app)
     open_page(browser, kiosk, "/login")

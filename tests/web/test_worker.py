@@ -19,8 +19,9 @@ from blueprints.apply.operations import RoomAnswers, SlotRef, apply_for_slots
 from blueprints.demo.card_payments import cancel_on_card_page, open_card_page, pay_on_card_page, record_return
 from blueprints.payment.operations import VOID_RETRY_BASE, open_settlement, start_settlement
 from blueprints.worker import commands as worker_commands
+from blueprints.worker.jobs import RECHECK_OPEN_SESSION_AFTER as RECHECK
 from blueprints.worker.jobs import STALE_SESSION_AFTER as STALE
-from blueprints.worker.jobs import expire_overdue_bookings
+from blueprints.worker.jobs import expire_overdue_bookings, settle_stale_sessions
 from config import ROOT
 from models import errors
 from models.account import Resident
@@ -249,6 +250,8 @@ def test_no_expiry_while_the_card_page_is_open_then_expiry_once_it_is_abandoned(
 
     # 決済を中止する, and the browser never comes back (the notification cannot arrive).
     cancel_on_card_page(page, URLS.return_url)
+    assert "card sessions: settled 0, still open 0" in run_worker(paying_app).output  # asked a moment ago
+    move_clock(paying_app, RECHECK)
     ended = run_worker(paying_app)
 
     assert "card sessions: settled 1" in ended.output
@@ -285,6 +288,31 @@ def test_a_capture_whose_browser_never_returned_is_recorded_by_the_worker(paying
     assert f"収納番号：{page.receipt_number}" in mail.body and mail.sent_at is not None
     reconcile = paying_app.test_cli_runner().invoke(args=["reconcile"])
     assert reconcile.exit_code == 0, reconcile.output
+
+
+def test_open_card_pages_are_asked_about_in_turn_once_a_minute(paying_app):
+    """Long-open card pages (延長) are not asked about at every pass, and a batch of them
+    does not keep the others waiting: the least recently asked goes first."""
+    meguro = resident_id(paying_app)
+    with database(paying_app).read_session() as session:
+        mine = set(session.scalars(select(Reservation.number).where(Reservation.resident_id == meguro)))
+    first, second = [number for number, _ in unpaid_by_deadline(paying_app) if number in mine][:2]
+    pages = {
+        number: open_card_page(database(paying_app), provider(paying_app), URLS, centre(paying_app), clock(paying_app),
+                               resident_id=meguro, number=number).receipt_number
+        for number in (first, second)
+    }
+    move_clock(paying_app, STALE)
+    one_at_a_time = settings(paying_app, batch_size=1)
+
+    def asked() -> list[str]:
+        return settle_stale_sessions(database(paying_app), provider(paying_app), one_at_a_time, clock(paying_app)).still_open
+
+    assert asked() == [pages[first]]
+    assert asked() == [pages[second]]  # not the first again
+    assert asked() == []  # both asked less than a minute ago
+    move_clock(paying_app, RECHECK)
+    assert asked() == [pages[first]]
 
 
 def test_a_card_session_the_provider_never_opened_ends_after_a_while(paying_app):
