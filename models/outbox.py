@@ -25,7 +25,12 @@ class OutboxMail(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The first time the receiving server refused this message (not our server being
+    # unusable): a message refused for GIVE_UP_AFTER from then is given up.
+    first_refused_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # Set when the mail will never be sent: the receiving server refused the address or the
     # message for good (5xx), or kept refusing it past the retry period. Later mails to the
     # address no longer wait for it; the notice stays in メッセージ, which says so.
     undeliverable_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # delivery.Refusal: address, content or temporary.
+    undeliverable_reason: Mapped[str | None] = mapped_column(String(20), nullable=True)

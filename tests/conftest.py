@@ -139,10 +139,11 @@ class ProviderClock:
         self.set(start or frozen_now())
 
     def set(self, moment: datetime) -> None:
-        self._start, self._started = moment, time.monotonic()
+        self._base = (moment, time.monotonic())  # one assignment: the server's threads read it
 
     def __call__(self) -> datetime:
-        return self._start + timedelta(seconds=time.monotonic() - self._started)
+        start, started = self._base
+        return start + timedelta(seconds=time.monotonic() - started)
 
 
 def provider_clocks() -> dict:

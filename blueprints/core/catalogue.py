@@ -74,10 +74,18 @@ def update() -> dict[str, list[str]]:
                 message.id, string, message.locations, auto_comments=message.auto_comments, context=message.context
             )
         save(catalog, locale)
-        missing[locale] = [m.id if isinstance(m.id, str) else m.id[0] for m in catalog if m.id and not m.string]
+        missing[locale] = _untranslated(catalog)
     return missing
 
 
+def _untranslated(catalog: Catalog) -> list[str]:
+    """msgids without a translation; a plural lacks one while any of its forms is empty."""
+    def lacks(message) -> bool:
+        forms = message.string if isinstance(message.string, (tuple, list)) else (message.string,)
+        return not all(form and form.strip() for form in forms)
+
+    return [m.id if isinstance(m.id, str) else m.id[0] for m in catalog if m.id and lacks(m)]
+
+
 def untranslated(locale: str) -> list[str]:
-    catalog = load(locale)
-    return [m.id if isinstance(m.id, str) else m.id[0] for m in catalog if m.id and not m.string]
+    return _untranslated(load(locale))

@@ -9,13 +9,14 @@ import os
 import re
 import smtplib
 from dataclasses import dataclass
+from enum import Enum
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime
 from pathlib import Path
 
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.orm import aliased
 
 from models.db import Database
@@ -26,10 +27,47 @@ from models.outbox import OutboxMail
 MESSAGE_REFUSALS = (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError, smtplib.SMTPSenderRefused)
 RETRY_BASE = timedelta(seconds=30)
 RETRY_MAX = timedelta(minutes=30)
-# A message the server keeps refusing for a while (4xx) is given up this long after it was
-# queued, as mail servers do (RFC 5321 §4.5.4.1 suggests 4–5 days). Our own server being
-# unreachable is not a refusal: those mails wait however long it takes.
+# A message the server keeps refusing for a while (4xx) is given up this long after its
+# first refusal, as mail servers do (RFC 5321 §4.5.4.1 suggests 4–5 days). Our own server
+# being unreachable or refusing everything is not a refusal of the message: those mails
+# wait however long it takes.
 GIVE_UP_AFTER = timedelta(days=5)
+
+
+class Refusal(str, Enum):
+    """What an SMTP failure says about the message, as stored in OutboxMail.undeliverable_reason."""
+
+    ADDRESS = "address"  # 5xx to RCPT TO (5.1.x no such mailbox, bad address): for good
+    CONTENT = "content"  # 5xx to DATA (message too big, content rejected): for good
+    TEMPORARY = "temporary"  # 4xx for this message: retried, given up after GIVE_UP_AFTER
+    SERVER = "server"  # our server unusable for every message (unreachable, 421, sender or
+    # relay refused, 5.7.x policy): the pass stops, retried however long it takes
+
+
+_ENHANCED_STATUS = re.compile(rb"\s*([245])\.(\d{1,3})\.(\d{1,3})")
+
+
+def _policy(reply: bytes | str) -> bool:
+    """A 5.7.x enhanced status (RFC 3463: security or policy, e.g. relay access denied):
+    our server's rules, not this message's fault."""
+    text = reply.encode() if isinstance(reply, str) else (reply or b"")
+    match = _ENHANCED_STATUS.match(text)
+    return bool(match) and match.group(2) == b"7"
+
+
+def classify(exc: BaseException) -> Refusal:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        replies = list(exc.recipients.values())
+        if not replies or any(code == 421 or (code >= 500 and _policy(text)) for code, text in replies):
+            return Refusal.SERVER
+        return Refusal.ADDRESS if all(code >= 500 for code, _ in replies) else Refusal.TEMPORARY
+    if isinstance(exc, smtplib.SMTPDataError):
+        if exc.smtp_code == 421 or (exc.smtp_code >= 500 and _policy(exc.smtp_error)):
+            return Refusal.SERVER
+        return Refusal.CONTENT if exc.smtp_code >= 500 else Refusal.TEMPORARY
+    if isinstance(exc, (smtplib.SMTPSenderRefused, OSError)):  # smtplib's other errors are OSErrors
+        return Refusal.SERVER
+    return Refusal.TEMPORARY  # anything else went wrong with this message only
 # A claimed mail is left alone by other workers this long; longer than any SMTP timeout, so
 # only a worker that died mid-send gives its mail back.
 CLAIM_LEASE = timedelta(minutes=5)
@@ -50,7 +88,7 @@ class QueuedMail:
     subject: str
     body: str
     attempts: int
-    created_at: datetime
+    first_refused_at: datetime | None
 
 
 def _earlier_unsent_exists():
@@ -95,7 +133,7 @@ def claim_next(database: Database, now: datetime) -> QueuedMail | None:
             if claimed != 1:
                 continue  # another worker took it between the SELECT and the UPDATE
             row = session.get(OutboxMail, mail_id)
-            return QueuedMail(row.id, row.dedupe_key, row.to_address, row.subject, row.body, row.attempts, row.created_at)
+            return QueuedMail(row.id, row.dedupe_key, row.to_address, row.subject, row.body, row.attempts, row.first_refused_at)
 
 
 def mark_sent(database: Database, mail_id: int, now: datetime) -> None:
@@ -108,40 +146,35 @@ def mark_sent(database: Database, mail_id: int, now: datetime) -> None:
         )
 
 
-def mark_failed(database: Database, mail: QueuedMail, error: str, now: datetime) -> datetime:
-    """Keep the mail and try again later; returns when."""
+def _still_as_claimed(mail: QueuedMail):
+    """The row as this worker claimed it: not sent, and still for the address it tried (a
+    resident who changed the address meanwhile has re-addressed it; the lease then runs
+    out and the mail goes to the new address)."""
+    return and_(OutboxMail.id == mail.id, OutboxMail.sent_at.is_(None), OutboxMail.to_address == mail.to_address)
+
+
+def mark_failed(database: Database, mail: QueuedMail, error: str, now: datetime, *, refused: bool) -> datetime:
+    """Keep the mail and try again later; returns when. `refused`: the server refused this
+    message (not our server being unusable), which starts the GIVE_UP_AFTER period."""
     attempts = mail.attempts + 1
     retry_at = now + retry_delay(attempts)
+    values = dict(attempts=attempts, last_error=error[:1000], next_attempt_at=retry_at)
+    if refused:
+        values["first_refused_at"] = func.coalesce(OutboxMail.first_refused_at, now)
     with database.write() as session:
-        session.execute(
-            update(OutboxMail)
-            .where(OutboxMail.id == mail.id, OutboxMail.sent_at.is_(None))
-            .values(attempts=attempts, last_error=error[:1000], next_attempt_at=retry_at)
-            .execution_options(synchronize_session=False)
-        )
+        session.execute(update(OutboxMail).where(_still_as_claimed(mail)).values(**values).execution_options(synchronize_session=False))
     return retry_at
 
 
-def mark_undeliverable(database: Database, mail: QueuedMail, error: str, now: datetime) -> None:
+def mark_undeliverable(database: Database, mail: QueuedMail, reason: Refusal, error: str, now: datetime) -> None:
     """Never try this mail again; the mails after it to the same address go on."""
     with database.write() as session:
         session.execute(
             update(OutboxMail)
-            .where(OutboxMail.id == mail.id, OutboxMail.sent_at.is_(None))
-            .values(attempts=OutboxMail.attempts + 1, last_error=error[:1000], undeliverable_at=now)
+            .where(_still_as_claimed(mail))
+            .values(attempts=OutboxMail.attempts + 1, last_error=error[:1000], undeliverable_at=now, undeliverable_reason=reason.value)
             .execution_options(synchronize_session=False)
         )
-
-
-def refused_for_good(exc: BaseException) -> bool:
-    """The receiving server refused this message permanently (a 5xx reply): every
-    recipient of it (550 no such mailbox, 553 bad address), or its content (552, 554).
-    A refused sender is our own configuration, not this message's fault: retried."""
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        return bool(exc.recipients) and all(code >= 500 for code, _ in exc.recipients.values())
-    if isinstance(exc, smtplib.SMTPDataError):
-        return exc.smtp_code >= 500
-    return False
 
 
 def _domain(address: str) -> str:
@@ -242,16 +275,18 @@ def deliver_due_mail(database: Database, transport, mail_from: str, now: datetim
                 transport.send(mail, build_message(mail, mail_from, now))
             except Exception as exc:
                 error = f"{type(exc).__name__}: {exc}"
-                refused = isinstance(exc, MESSAGE_REFUSALS)
-                if refused and (refused_for_good(exc) or now - mail.created_at >= GIVE_UP_AFTER):
-                    mark_undeliverable(database, mail, error, now)
-                    result.undeliverable += 1
-                    continue
-                mark_failed(database, mail, error, now)
-                result.failed += 1
-                if isinstance(exc, OSError) and not refused:
+                refusal = classify(exc)
+                if refusal is Refusal.SERVER:
+                    mark_failed(database, mail, error, now, refused=False)
+                    result.failed += 1
                     break  # the server (or the mail folder) is unusable: the rest waits for the next pass
-                continue  # this message only: go on with the others
+                if refusal is Refusal.TEMPORARY and (mail.first_refused_at is None or now - mail.first_refused_at < GIVE_UP_AFTER):
+                    mark_failed(database, mail, error, now, refused=True)
+                    result.failed += 1
+                    continue  # this message only: go on with the others
+                mark_undeliverable(database, mail, refusal, error, now)
+                result.undeliverable += 1
+                continue
             mark_sent(database, mail.id, now)
             result.sent += 1
     finally:

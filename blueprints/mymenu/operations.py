@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import groupby
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from blueprints.mail.delivery import Refusal
 from models import errors
 from models.account import GroupClass, Resident, ResidentGroupClass
 from models.deadline_rules import payment_deadline_day
@@ -199,28 +200,43 @@ def list_group_classes(session: Session, *, resident_id: int, now: datetime) -> 
     )
 
 
-# Mails not delivered to the old address that a corrected one receives again.
+# Mails given up at the old address that a corrected one receives again.
 RESEND_WINDOW = timedelta(days=30)
 
 
 def change_email(session: Session, *, resident_id: int, email: str, now: datetime) -> Resident:
     """メールアドレスの変更: the address card payment notices go to (rule 7). Mails not yet
-    delivered go to the new address instead: those still waiting, and those the old
-    address refused in the last RESEND_WINDOW (the resident has just corrected it)."""
+    delivered go to the new address instead: those still waiting (when a worker is sending
+    one right now, it sends it to the old address or, failing, leaves it to the new one),
+    and those given up in the last RESEND_WINDOW for a reason other than their content."""
     if not is_valid_email(email):
         raise ValueError("not a valid mail address")
     resident = session.get(Resident, resident_id, with_for_update=True)
     if resident is None:
         raise errors.NotFound()
     if resident.email != email:
+        unsent = and_(OutboxMail.resident_id == resident.id, OutboxMail.sent_at.is_(None))
+        session.execute(
+            update(OutboxMail)
+            .where(unsent, OutboxMail.undeliverable_at.is_(None))
+            .values(to_address=email, first_refused_at=None)
+            .execution_options(synchronize_session=False)
+        )
         session.execute(
             update(OutboxMail)
             .where(
-                OutboxMail.resident_id == resident.id,
-                OutboxMail.sent_at.is_(None),
-                or_(OutboxMail.undeliverable_at.is_(None), OutboxMail.created_at >= now - RESEND_WINDOW),
+                unsent,
+                OutboxMail.undeliverable_at >= now - RESEND_WINDOW,
+                OutboxMail.undeliverable_reason != Refusal.CONTENT.value,  # a new address does not help
             )
-            .values(to_address=email, undeliverable_at=None, next_attempt_at=now, last_error=None)
+            .values(
+                to_address=email,
+                undeliverable_at=None,
+                undeliverable_reason=None,
+                first_refused_at=None,
+                last_error=None,
+                next_attempt_at=now,
+            )
             .execution_options(synchronize_session=False)
         )
     resident.email = email
@@ -230,17 +246,33 @@ def change_email(session: Session, *, resident_id: int, email: str, now: datetim
 
 @dataclass(frozen=True)
 class InboxEntry:
-    """A notice in メッセージ, and whether its mail could not be delivered (to which address)."""
+    """A notice in メッセージ and, when its mail was given up, what the resident can do."""
 
     message: Message
-    undeliverable_to: str | None
+    undeliverable: bool = False
+    refused_address: str | None = None  # the resident's current address, refused for good
+    can_resend: bool = False  # a corrected address would receive it
 
 
-def list_messages(session: Session, *, resident_id: int) -> list[InboxEntry]:
+def list_messages(session: Session, *, resident_id: int, now: datetime) -> list[InboxEntry]:
+    current = session.scalar(select(Resident.email).where(Resident.id == resident_id))
     rows = session.execute(
-        select(Message, OutboxMail.to_address, OutboxMail.undeliverable_at)
+        select(Message, OutboxMail.to_address, OutboxMail.undeliverable_at, OutboxMail.undeliverable_reason)
         .outerjoin(OutboxMail, OutboxMail.id == Message.outbox_mail_id)
         .where(Message.resident_id == resident_id)
         .order_by(Message.created_at.desc(), Message.id.desc())
     ).all()
-    return [InboxEntry(message, address if given_up else None) for message, address, given_up in rows]
+    entries = []
+    for message, address, given_up_at, reason in rows:
+        if given_up_at is None:
+            entries.append(InboxEntry(message))
+            continue
+        entries.append(
+            InboxEntry(
+                message,
+                undeliverable=True,
+                refused_address=address if reason == Refusal.ADDRESS.value and address == current else None,
+                can_resend=reason != Refusal.CONTENT.value and given_up_at >= now - RESEND_WINDOW,
+            )
+        )
+    return entries

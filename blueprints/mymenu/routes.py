@@ -44,7 +44,7 @@ def index():
 @bp.get("/messages")
 @login_required
 def messages():
-    entries = list_messages(read_session(), resident_id=current_user.id)
+    entries = list_messages(read_session(), resident_id=current_user.id, now=now())
     return render_page("mymenu/messages.html", title=_("メッセージの確認"), entries=entries)
 
 

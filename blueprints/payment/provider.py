@@ -36,12 +36,16 @@ def verify(secret: str, method: str, target: str, body: bytes, headers, toleranc
     """Check a notification's signature and timestamp (the same scheme in both directions)."""
     stamp = headers.get("X-Timestamp", "")
     given = headers.get("X-Signature", "")
-    if not (stamp.isascii() and stamp.isdigit()) or not given.startswith("sha256="):
+    # ASCII digits of a sane length: int() refuses over 4,300 digits, compare_digest
+    # refuses non-ASCII strings (both were 500s).
+    if not (stamp.isascii() and stamp.isdigit()) or len(stamp) > 12:
+        return False
+    if not (given.isascii() and given.startswith("sha256=")):
         return False
     if abs(time.time() - int(stamp)) > tolerance:
         return False
     expected = sign(secret, method, target, body, int(stamp))["X-Signature"]
-    return hmac.compare_digest(expected, given)
+    return hmac.compare_digest(expected.encode(), given.encode())
 
 
 @dataclass

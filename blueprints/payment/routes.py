@@ -293,7 +293,7 @@ def notify():
         document = event["session"]
         if not isinstance(document, dict):
             raise TypeError("session is not an object")
-    except (ValueError, TypeError, KeyError):
+    except (ValueError, TypeError, KeyError, RecursionError):  # RecursionError: nesting too deep
         return jsonify(error="invalid_request"), 400
     locale = mail_locale_of_receipt(read_session(), str(document.get("receipt_number")))
     with write_session() as session:

@@ -235,12 +235,13 @@ def settle_stale_sessions(database: Database, provider: ProviderClient, settings
         ).all()
     result = SessionResult()
     for receipt, amount_yen, session_id, reference in rows:
+        if not _claim_check(database, receipt, now, settings.recheck_open_session_after):
+            continue  # another worker is asking about it
         try:
             document = provider.get_receipt(receipt)
         except ProviderRefused as exc:
             if exc.status != 404:
                 log.error("receipt %s: the provider refused the status query: %s", receipt, exc)
-                _mark_checked(database, receipt, now)
                 result.failed.append(receipt)
                 continue
             # The provider never opened a session for this receipt (the call failed and the
@@ -257,7 +258,6 @@ def settle_stale_sessions(database: Database, provider: ProviderClient, settings
             result.failed.append(receipt)
             break  # the others would fail the same way
         if document.get("status") not in ("captured", "cancelled", "expired"):
-            _mark_checked(database, receipt, now)
             result.still_open.append(receipt)
             continue
         with database.write() as session:
@@ -269,13 +269,23 @@ def settle_stale_sessions(database: Database, provider: ProviderClient, settings
     return result
 
 
-def _mark_checked(database: Database, receipt: str, now: datetime) -> None:
+def _claim_check(database: Database, receipt: str, now: datetime, recheck_after: timedelta) -> bool:
+    """Note that this receipt is being asked about now, unless it was asked about within
+    `recheck_after` (by another worker meanwhile): a conditional UPDATE, as claim_next
+    does for mail. Marked before asking, so a page whose answer changes nothing here is
+    not asked about again at the next pass either."""
     with database.write() as session:
-        session.execute(
-            update(CardCharge)
-            .where(CardCharge.receipt_number == receipt)
-            .values(provider_checked_at=now)
-            .execution_options(synchronize_session=False)
+        return (
+            session.execute(
+                update(CardCharge)
+                .where(
+                    CardCharge.receipt_number == receipt,
+                    or_(CardCharge.provider_checked_at.is_(None), CardCharge.provider_checked_at <= now - recheck_after),
+                )
+                .values(provider_checked_at=now)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            == 1
         )
 
 

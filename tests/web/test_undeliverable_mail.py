@@ -1,7 +1,9 @@
-"""A mail the receiving server refuses for good (5xx), or keeps refusing for GIVE_UP_AFTER,
-is marked undeliverable: it no longer holds up the mails after it to the same address,
-メッセージ says it was not delivered and where to correct the address, and a corrected
-address receives it. Our own server being down is not a refusal (test_mail_delivery)."""
+"""A mail the receiving server refuses for good (5xx for the address or the content), or keeps
+refusing for GIVE_UP_AFTER after its first refusal, is marked undeliverable: it no longer
+holds up the mails after it to the same address, メッセージ says it was not delivered (and,
+for an address, where to correct it), and a corrected address receives it. Our own server
+being down or refusing everything (421, sender or relay refused) is never a refusal of the
+message: those mails wait however long it takes (see also test_mail_delivery)."""
 from __future__ import annotations
 
 import smtplib
@@ -10,8 +12,9 @@ import pytest
 from sqlalchemy import select
 
 from blueprints.mail.compose import CallCentre, capture_mail, void_mail
-from blueprints.mail.delivery import GIVE_UP_AFTER, RETRY_BASE, RETRY_MAX, refused_for_good
+from blueprints.mail.delivery import CLAIM_LEASE, GIVE_UP_AFTER, RETRY_BASE, RETRY_MAX, Refusal, claim_next, classify, mark_undeliverable
 from blueprints.mail.outbox import queue_notice
+from blueprints.mymenu.operations import change_email
 from models.account import Resident
 from tests.conftest import csrf_token_from
 from tests.web.card_support import SmtpServer, clock, database, move_clock, outbox, run_worker
@@ -67,23 +70,48 @@ def test_a_message_refused_for_good_no_longer_holds_up_the_next_one(app, smtp):
     assert capture.sent_at == clock(app)
 
 
-def test_a_message_refused_for_a_while_is_retried_then_given_up_after_five_days(app, smtp):
+def test_a_message_refused_for_a_while_is_retried_then_given_up_five_days_after_its_first_refusal(app, smtp):
     queue_void_then_capture(app)
     smtp.handler.refuse_next = 1000  # 451 Try again later, every time
 
     assert "mail: sent 0, failed 1, undeliverable 0" in run_worker(app).output
+    first_refusal = clock(app)
     move_clock(app, GIVE_UP_AFTER - RETRY_BASE)
     assert "mail: sent 0, failed 1, undeliverable 0" in run_worker(app).output  # still retried, the next one waits
     assert outbox(app)[1].attempts == 0
 
-    # The next retry, now past five days: both given up; the payment deadline notice queued
-    # on 11/30 is refused too, and kept for its own five days.
+    # The next retry, now five days after the first refusal: the 取消通知 is given up. The
+    # 完了通知 behind it has waited as long but was never refused: its own five days start
+    # now (and the payment deadline notice queued on 11/30 waits behind it).
     move_clock(app, RETRY_MAX)
-    assert "mail: sent 0, failed 1, undeliverable 2" in run_worker(app).output
+    assert "mail: sent 0, failed 1, undeliverable 1" in run_worker(app).output
     void, capture, deadline = outbox(app)
-    assert void.attempts == 3 and void.undeliverable_at == clock(app) and "451" in void.last_error
-    assert capture.attempts == 1 and capture.undeliverable_at == clock(app)
-    assert deadline.undeliverable_at is None and deadline.attempts == 1
+    assert void.attempts == 3 and void.undeliverable_at == clock(app) and void.undeliverable_reason == "temporary"
+    assert void.first_refused_at == first_refusal and "451" in void.last_error
+    assert capture.undeliverable_at is None and capture.attempts == 1 and capture.first_refused_at == clock(app)
+    assert deadline.attempts == 0
+
+
+@pytest.mark.parametrize(
+    ("refuse", "problem"),
+    [
+        (lambda h: h.refused_recipients.update({MEGURO_EMAIL: "554 5.7.1 <meguro-dantai@example.jp>: Relay access denied"}), "(554, b'5.7.1"),
+        (lambda h: h.refused_recipients.update({MEGURO_EMAIL: "421 4.7.0 Too many connections, closing"}), "(421, b'4.7.0"),
+        (lambda h: setattr(h, "refuse_next", 1000) or setattr(h, "refusal", "550 5.7.1 Message refused by policy"), "(550, b'5.7.1"),
+    ],
+    ids=["relay-denied", "421-closing", "policy-on-data"],
+)
+def test_our_server_refusing_every_mail_is_never_taken_for_a_bad_address(app, smtp, refuse, problem):
+    """Relay access denied, 421 and 5.7.x policy refusals come from our own server's rules:
+    the pass stops (the other mails are not tried in vain) and nothing is ever given up."""
+    queue_void_then_capture(app)
+    refuse(smtp.handler)
+    for _ in range(12):
+        assert "mail: sent 0, failed 1, undeliverable 0" in run_worker(app).output
+        move_clock(app, RETRY_MAX + GIVE_UP_AFTER / 4)
+    void, capture, *_ = outbox(app)
+    assert void.undeliverable_at is None and void.first_refused_at is None and problem in void.last_error
+    assert capture.undeliverable_at is None
 
 
 def test_messages_say_the_mail_was_not_delivered_and_a_corrected_address_receives_it(app, client, auth, smtp):
@@ -119,20 +147,71 @@ def test_english_messages_say_it_too(app, client, auth, smtp):
     token = csrf_token_from(client.get("/").get_data(as_text=True))
     client.post("/settings/language", data={"csrf_token": token, "locale": "en", "next": "/"})
     page = client.get("/mymenu/messages").get_data(as_text=True)
+    assert "The emails of 2 messages could not be delivered." in page
     assert f"could not be delivered: the mail server of {MEGURO_EMAIL} refused it." in page
 
 
+def test_a_refused_content_is_explained_and_not_sent_again_to_a_new_address(app, client, auth, smtp):
+    queue_void_then_capture(app)
+    smtp.handler.refuse_next, smtp.handler.refusal = 1, "552 5.3.4 Message size exceeds fixed limit"
+    assert "mail: sent 1, failed 0, undeliverable 1" in run_worker(app).output
+    auth.login()
+
+    page = client.get("/mymenu/messages").get_data(as_text=True)
+
+    assert "1件のメッセージのメールが届けられませんでした。" in page
+    assert "このメッセージのメールは、送信先のメールサーバーに受け取りを拒否されたため、届けられませんでした。内容はこの画面でご確認ください。" in page
+    assert MEGURO_EMAIL not in page and "送り直します" not in page  # the address was not the problem
+    form = client.get("/mymenu/email").get_data(as_text=True)
+    client.post("/mymenu/email", data={"csrf_token": csrf_token_from(form), "email": "dantai@example.jp", "email_confirm": "dantai@example.jp"})
+    move_clock(app, RETRY_MAX)
+    assert "mail: sent 0, failed 0, undeliverable 0" in run_worker(app).output
+    assert outbox(app)[0].to_address == MEGURO_EMAIL and outbox(app)[0].undeliverable_reason == "content"
+
+
+def test_an_address_changed_while_a_worker_sends_goes_to_the_new_address_once(app):
+    """The worker has claimed the 取消通知 for the old address when the resident corrects it;
+    the old address then refuses it for good. That refusal is not recorded against the
+    re-addressed mail: once the claim runs out, the mail goes to the new address."""
+    queue_void_then_capture(app)
+    mail = claim_next(database(app), clock(app))
+    with database(app).write() as session:
+        change_email(session, resident_id=mail_resident(app), email="dantai@example.jp", now=clock(app))
+
+    mark_undeliverable(database(app), mail, Refusal.ADDRESS, NO_SUCH_USER, clock(app))
+
+    void, capture = outbox(app)
+    assert void.undeliverable_at is None and void.to_address == "dantai@example.jp" and void.attempts == 0
+    assert capture.to_address == "dantai@example.jp"
+    assert claim_next(database(app), clock(app)) is None  # still claimed by the first worker
+    move_clock(app, CLAIM_LEASE)
+    assert claim_next(database(app), clock(app)).to_address == "dantai@example.jp"
+
+
+def mail_resident(app) -> int:
+    with database(app).read_session() as session:
+        return session.scalar(select(Resident.id).where(Resident.registration_number == "00040675"))
+
+
 @pytest.mark.parametrize(
-    ("exc", "for_good"),
+    ("exc", "refusal"),
     [
-        (smtplib.SMTPRecipientsRefused({"a@example.jp": (550, b"no such user")}), True),
-        (smtplib.SMTPRecipientsRefused({"a@example.jp": (553, b"bad address")}), True),
-        (smtplib.SMTPRecipientsRefused({"a@example.jp": (450, b"mailbox busy")}), False),
-        (smtplib.SMTPDataError(554, b"rejected"), True),
-        (smtplib.SMTPDataError(451, b"try later"), False),
-        (smtplib.SMTPSenderRefused(550, b"sender refused", "noreply@example"), False),  # our configuration
-        (ConnectionRefusedError(111, "refused"), False),  # our server is down
+        (smtplib.SMTPRecipientsRefused({"a@example.jp": (550, b"5.1.1 no such user")}), Refusal.ADDRESS),
+        (smtplib.SMTPRecipientsRefused({"a@example.jp": (553, b"5.1.3 bad address syntax")}), Refusal.ADDRESS),
+        (smtplib.SMTPRecipientsRefused({"a@example.jp": (550, b"no such user")}), Refusal.ADDRESS),
+        (smtplib.SMTPRecipientsRefused({"a@example.jp": (452, b"4.2.2 mailbox full")}), Refusal.TEMPORARY),
+        (smtplib.SMTPRecipientsRefused({"a@example.jp": (554, b"5.7.1 Relay access denied")}), Refusal.SERVER),
+        (smtplib.SMTPRecipientsRefused({"a@example.jp": (421, b"4.7.0 closing")}), Refusal.SERVER),
+        (smtplib.SMTPDataError(552, b"5.3.4 too big"), Refusal.CONTENT),
+        (smtplib.SMTPDataError(554, b"5.6.0 content rejected"), Refusal.CONTENT),
+        (smtplib.SMTPDataError(554, b"5.7.1 spam policy"), Refusal.SERVER),
+        (smtplib.SMTPDataError(451, b"try later"), Refusal.TEMPORARY),
+        (smtplib.SMTPDataError(421, b"closing"), Refusal.SERVER),
+        (smtplib.SMTPSenderRefused(550, b"sender refused", "noreply@example"), Refusal.SERVER),  # our configuration
+        (ConnectionRefusedError(111, "refused"), Refusal.SERVER),  # our server is down
+        (smtplib.SMTPServerDisconnected("lost"), Refusal.SERVER),
+        (UnicodeEncodeError("ascii", "件", 0, 1, "no"), Refusal.TEMPORARY),  # this message only
     ],
 )
-def test_only_a_permanent_refusal_of_the_message_is_for_good(exc, for_good):
-    assert refused_for_good(exc) is for_good
+def test_what_a_refusal_says_about_the_message(exc, refusal):
+    assert classify(exc) is refusal

@@ -292,27 +292,35 @@ def test_a_capture_whose_browser_never_returned_is_recorded_by_the_worker(paying
 
 def test_open_card_pages_are_asked_about_in_turn_once_a_minute(paying_app):
     """Long-open card pages (延長) are not asked about at every pass, and a batch of them
-    does not keep the others waiting: the least recently asked goes first."""
+    does not keep the others waiting: a page never asked about goes first, then the least
+    recently asked."""
     meguro = resident_id(paying_app)
     with database(paying_app).read_session() as session:
         mine = set(session.scalars(select(Reservation.number).where(Reservation.resident_id == meguro)))
-    first, second = [number for number, _ in unpaid_by_deadline(paying_app) if number in mine][:2]
-    pages = {
-        number: open_card_page(database(paying_app), provider(paying_app), URLS, centre(paying_app), clock(paying_app),
-                               resident_id=meguro, number=number).receipt_number
-        for number in (first, second)
-    }
+    a, b, c = [number for number, _ in unpaid_by_deadline(paying_app) if number in mine][:3]
+
+    def open_page(number: str) -> str:
+        return open_card_page(database(paying_app), provider(paying_app), URLS, centre(paying_app), clock(paying_app),
+                              resident_id=meguro, number=number).receipt_number
+
+    pages = {number: open_page(number) for number in (a, b)}
     move_clock(paying_app, STALE)
     one_at_a_time = settings(paying_app, batch_size=1)
 
     def asked() -> list[str]:
         return settle_stale_sessions(database(paying_app), provider(paying_app), one_at_a_time, clock(paying_app)).still_open
 
-    assert asked() == [pages[first]]
-    assert asked() == [pages[second]]  # not the first again
-    assert asked() == []  # both asked less than a minute ago
-    move_clock(paying_app, RECHECK)
-    assert asked() == [pages[first]]
+    assert asked() == [pages[a]]
+    move_clock(paying_app, timedelta(seconds=30))
+    assert asked() == [pages[b]]  # a was asked 30 s ago
+    assert asked() == []  # both asked within the minute
+    move_clock(paying_app, timedelta(seconds=31))
+    assert asked() == [pages[a]]  # b was asked 31 s ago
+    move_clock(paying_app, timedelta(seconds=60))
+    assert asked() == [pages[b]]  # both due: b asked 91 s ago, a 60 s ago
+    pages[c] = open_page(c)
+    move_clock(paying_app, STALE)
+    assert asked() == [pages[c]]  # never asked: before a and b, though they have waited longer
 
 
 def test_a_card_session_the_provider_never_opened_ends_after_a_while(paying_app):
