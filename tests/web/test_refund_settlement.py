@@ -81,6 +81,23 @@ def select_row(payer, number):
     return next(r for r in rows_of(text(payer.get("/payment/"))) if r[1] == number)
 
 
+def test_the_180_days_count_from_the_card_companys_capture_day(payer, card_app, payment_provider):
+    """Our clock and the card company's may straddle midnight in Tokyo: we issue the 収納番号
+    on the 25th, the card company captures on the 26th. The charge's date and the refund
+    period (the card company's rule) follow its capture day."""
+    jst = timezone(timedelta(hours=9))
+    card_app.config["FROZEN_NOW"] = datetime(2026, 11, 25, 23, 59, 50, tzinfo=jst).isoformat()
+    payment_provider.app.config["CLOCK"].set(datetime(2026, 11, 26, 0, 0, 5, tzinfo=jst))
+    payer.pay(FIRST)
+    [held] = charges_of(card_app, FIRST)
+    assert held.receipt_number[3:11] == "20261125"
+    assert [held.receipt_number, "2026/11/26(木)", "700円", "決済済"] in rows_of(text(payer.get(f"/mymenu/reservations/{FIRST}")))
+
+    done = cancel_on_screen(payer, FIRST)
+
+    assert "期限: 2027年5月25日(火)" in words(done)  # 180 days after the 26th, not the 25th
+
+
 def test_a_full_refund_voids_the_charge_without_a_card_page(payer, card_app):
     """Guide ⑦-⑪: 400円 at 100 % — 取消済 400円 / 0円, 確定, 注意事項 without the external
     site line, 完了 at once, and the 取消通知 mail only."""
