@@ -31,6 +31,7 @@ from blueprints.cancel.operations import cancel_reservations
 from blueprints.demo.card_payments import open_card_page, pay_on_card_page, record_return
 from blueprints.demo.seed import seed_equipment_demo
 from blueprints.equipment.operations import EquipmentRequest, change_equipment
+from blueprints.mail.delivery import Refusal, claim_next, mark_undeliverable
 from blueprints.payment.operations import open_settlement
 from config import ROOT
 from models.account import Resident
@@ -130,6 +131,10 @@ def make_flow_results(app) -> FlowResults:
             ).id
         page = open_card_page(database, provider_client(app.config), URLS, centre, now, resident_id=resident_id, number=equipped)
         record_return(database, provider_client(app.config), centre, now, pay_on_card_page(page, URLS.return_url))
+        # Two notices whose mail was given up, so that メッセージ shows why: the receiving
+        # server refused the address of the first, the content of the next.
+        for reason in (Refusal.ADDRESS, Refusal.CONTENT):
+            mark_undeliverable(database, claim_next(database, now), reason, f"550 refused ({reason.value})", now)
         with database.read_session() as session:
             completed = session.scalar(
                 select(Settlement.id)
