@@ -9,11 +9,11 @@ import os
 import re
 import smtplib
 from dataclasses import dataclass
-from enum import Enum
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime
+from enum import Enum
 from pathlib import Path
 
 from sqlalchemy import and_, exists, func, select, update
@@ -22,8 +22,8 @@ from sqlalchemy.orm import aliased
 from models.db import Database
 from models.outbox import OutboxMail
 
-# Refusals of one message by a working server: the pass goes on with the other mails. Any
-# other OSError (server unreachable, connection lost, mail folder unwritable) ends it.
+# Refusals by a working server, after which smtplib keeps the connection usable (which of
+# them end the pass and which concern one message only: classify).
 MESSAGE_REFUSALS = (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError, smtplib.SMTPSenderRefused)
 RETRY_BASE = timedelta(seconds=30)
 RETRY_MAX = timedelta(minutes=30)
@@ -32,6 +32,9 @@ RETRY_MAX = timedelta(minutes=30)
 # being unreachable or refusing everything is not a refusal of the message: those mails
 # wait however long it takes.
 GIVE_UP_AFTER = timedelta(days=5)
+# A claimed mail is left alone by other workers this long; longer than any SMTP timeout, so
+# only a worker that died mid-send gives its mail back.
+CLAIM_LEASE = timedelta(minutes=5)
 
 
 class Refusal(str, Enum):
@@ -56,6 +59,8 @@ def _policy(reply: bytes | str) -> bool:
 
 
 def classify(exc: BaseException) -> Refusal:
+    """Whose problem a failed send is: the receiving side's (for this message's address or
+    content, or for now) or our own server's."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         replies = list(exc.recipients.values())
         if not replies or any(code == 421 or (code >= 500 and _policy(text)) for code, text in replies):
@@ -68,9 +73,6 @@ def classify(exc: BaseException) -> Refusal:
     if isinstance(exc, (smtplib.SMTPSenderRefused, OSError)):  # smtplib's other errors are OSErrors
         return Refusal.SERVER
     return Refusal.TEMPORARY  # anything else went wrong with this message only
-# A claimed mail is left alone by other workers this long; longer than any SMTP timeout, so
-# only a worker that died mid-send gives its mail back.
-CLAIM_LEASE = timedelta(minutes=5)
 
 
 def retry_delay(attempts: int) -> timedelta:

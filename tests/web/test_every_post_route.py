@@ -14,7 +14,6 @@ tests/web/test_every_route.py), and so does a POST route no page holds a form fo
 in FORMLESS with the reason)."""
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import re
@@ -28,7 +27,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from sqlalchemy import inspect, select, text
 from werkzeug.datastructures import MultiDict
-from werkzeug.routing import Map, Rule
+from werkzeug.routing import Rule
 
 from blueprints.core.tokens import TOKEN_FORMAT
 from blueprints.payment.provider import sign
@@ -37,7 +36,6 @@ from models.reservation import Reservation
 from tests.conftest import HTMX_HEADERS, AuthActions, csrf_token_from
 from tests.web.test_every_route import (
     SKIP_ENDPOINTS,
-    MissingDemoValue,
     PageParser,
     forged_urls_for_rule,
     get_routes,
@@ -216,28 +214,6 @@ def discover_post_forms(app, client, values) -> dict[str, PostForm]:
 
 def post_routes(app) -> list[Rule]:
     return [r for r in app.url_map.iter_rules() if "POST" in r.methods and r.endpoint not in SKIP_ENDPOINTS]
-
-
-def post_urls_for_rule(app, rule: Rule, values: dict[str, list]) -> list[str]:
-    """As urls_for_rule (the GET crawl's), each address checked to reach this rule by POST."""
-    missing = sorted(a for a in rule.arguments if not values.get(a))
-    if missing:
-        raise MissingDemoValue(
-            f"route {rule.rule} ({rule.endpoint}) has arguments with no demo value: {missing}. "
-            "Add them to demo_values() in tests/web/test_every_route.py."
-        )
-    names = sorted(rule.arguments)
-    adapter = app.url_map.bind("localhost")
-    urls = []
-    for combo in itertools.product(*(values[n] for n in names)):
-        built = rule.build(dict(zip(names, combo)), append_unknown=False)
-        if built is None:
-            raise MissingDemoValue(f"demo values {combo} do not build {rule.rule}")
-        endpoint, _ = adapter.match(built[1], method="POST")
-        if endpoint != rule.endpoint:
-            raise MissingDemoValue(f"{built[1]} was built for {rule.endpoint} but reaches {endpoint}")
-        urls.append(built[1])
-    return urls
 
 
 def someone_elses_values(app) -> dict[str, list]:
@@ -498,7 +474,7 @@ def test_no_post_route_answers_500_or_changes_the_database_on_bad_input(app):
         # A route with no form on any page gets every field name any form has.
         fields = list(dict.fromkeys(f for form in own for f in form.fields)) if own else every_field
         checkboxes = set().union(*(form.checkboxes for form in own)) if own else every_checkbox
-        for index, url in enumerate(post_urls_for_rule(app, rule, values)):
+        for index, url in enumerate(urls_for_rule(app, rule, values, method="POST")):
             if index == 0:
                 chosen = range(len(junk))
                 mixed_limit = MIXED_PER_URL
@@ -540,10 +516,3 @@ def test_no_post_route_answers_500_or_changes_the_database_on_bad_input(app):
             + "; ".join(f"{e} {dict(sorted(c.items()))}" for e, c in prober.statuses.items()),
             pytrace=False,
         )
-
-
-def test_a_post_route_argument_without_a_demo_value_fails(app):
-    rule = Rule("/widgets/<int:widget_id>", endpoint="widgets.update", methods=["POST"])
-    Map([rule])
-    with pytest.raises(MissingDemoValue, match="widget_id"):
-        post_urls_for_rule(app, rule, {"notice_id": [1]})

@@ -94,9 +94,9 @@ class MissingDemoValue(AssertionError):
     pass
 
 
-def urls_for_rule(app, rule: Rule, values: dict[str, list]) -> list[str]:
+def urls_for_rule(app, rule: Rule, values: dict[str, list], method: str = "GET") -> list[str]:
     """Every combination of demo values for the rule's arguments, each checked to reach
-    this same rule (a value that does not fit its converter fails loudly)."""
+    this same rule by `method` (a value that does not fit its converter fails loudly)."""
     missing = sorted(a for a in rule.arguments if not values.get(a))
     if missing:
         raise MissingDemoValue(
@@ -115,7 +115,7 @@ def urls_for_rule(app, rule: Rule, values: dict[str, list]) -> list[str]:
         if built is None:
             raise MissingDemoValue(f"demo values {args} do not build {rule.rule}")
         path = built[1]
-        endpoint, _ = adapter.match(path, method="GET")
+        endpoint, _ = adapter.match(path, method=method)
         if endpoint != rule.endpoint:
             raise MissingDemoValue(f"{path} was built for {rule.endpoint} but reaches {endpoint}")
         urls.append(path)
