@@ -16,6 +16,7 @@ from blueprints.core.rendering import render_page
 from blueprints.core.steps import numbered_step
 from blueprints.mymenu.forms import ALL_STATES, EmailForm, ReservationFilterForm
 from blueprints.mymenu.operations import (
+    RESEND_WINDOW,
     ListConditions,
     change_email,
     find_reservation,
@@ -45,7 +46,7 @@ def index():
 @login_required
 def messages():
     entries = list_messages(read_session(), resident_id=current_user.id, now=now())
-    return render_page("mymenu/messages.html", title=_("メッセージの確認"), entries=entries)
+    return render_page("mymenu/messages.html", title=_("メッセージの確認"), entries=entries, resend_days=RESEND_WINDOW.days)
 
 
 @bp.get("/<any(lottery, profile):entry>")

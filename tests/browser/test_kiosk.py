@@ -207,18 +207,25 @@ def test_ending_the_session_from_the_warning_by_keyboard(browser, serve_app, clo
     assert "/login" in browser.current_url
 
 
-def test_after_a_logout_back_shows_nothing_of_the_session(browser, serve_app):
-    kiosk = serve_kiosk(serve_app)
-    log_in_from_top(browser, kiosk)
-    follow_link(browser, "予約内容の確認・取消")
-    tab_to(browser, matching_css("form[action$='/logout'] button"))
-    with new_page(browser):
-        press_enter(browser)
-    assert "ログアウトしました" in browser.find_element("css selector", "h1").text
+def see_bookings_then_log_out(driver, server):
+    """Log in, open 予約内容の確認・取消, log out, all by keyboard; then press Back four
+    times, yielding where each Back landed."""
+    log_in_from_top(driver, server)
+    follow_link(driver, "予約内容の確認・取消")
+    assert "2026-000001" in driver.page_source
+    tab_to(driver, matching_css("form[action$='/logout'] button"))
+    with new_page(driver):
+        press_enter(driver)
+    assert "ログアウトしました" in driver.find_element("css selector", "h1").text
     for step in range(4):
-        browser.back()
-        wait_until(browser, loaded, "Back did not finish")
-        assert_fresh_and_anonymous(browser, f"Back ×{step + 1} after logout ({browser.current_url})")
+        driver.back()
+        wait_until(driver, loaded, "Back did not finish")
+        yield f"Back ×{step + 1} after logout ({driver.current_url})"
+
+
+def test_after_a_logout_back_shows_nothing_of_the_session(browser, serve_app):
+    for where in see_bookings_then_log_out(browser, serve_kiosk(serve_app)):
+        assert_fresh_and_anonymous(browser, where)
 
 
 def test_after_a_logout_on_the_standard_profile_back_shows_nothing_of_the_session(browser, live_server):
@@ -226,17 +233,7 @@ def test_after_a_logout_on_the_standard_profile_back_shows_nothing_of_the_sessio
     resident is no-store, so after ログアウト Back reloads it from the server, which now
     sends the login page. (The anonymous top page before the login may come back from the
     back/forward cache: it never held the resident's data.)"""
-    log_in_from_top(browser, live_server)
-    follow_link(browser, "予約内容の確認・取消")
-    assert "2026-000001" in browser.page_source
-    tab_to(browser, matching_css("form[action$='/logout'] button"))
-    with new_page(browser):
-        press_enter(browser)
-    assert "ログアウトしました" in browser.find_element("css selector", "h1").text
-    for step in range(4):
-        browser.back()
-        wait_until(browser, loaded, "Back did not finish")
-        where = f"Back ×{step + 1} after logout ({browser.current_url})"
+    for where in see_bookings_then_log_out(browser, live_server):
         assert RESIDENT not in browser.page_source, f"{where}: shows the previous resident's data"
         assert "2026-000001" not in browser.page_source, f"{where}: shows the previous resident's bookings"
         if "/mymenu" in browser.current_url:
