@@ -7,8 +7,13 @@ from alembic.config import Config as AlembicConfig
 from config import ROOT
 
 
-def upgrade_to_head(url: str) -> None:
+def alembic_config(url: str) -> AlembicConfig:
+    """Alembic's configuration for the database at `url`, without its logging set-up."""
     cfg = AlembicConfig(str(ROOT / "alembic.ini"))
     cfg.attributes["url"] = url
     cfg.attributes["skip_logging"] = True
-    command.upgrade(cfg, "head")
+    return cfg
+
+
+def upgrade_to_head(url: str) -> None:
+    command.upgrade(alembic_config(url), "head")

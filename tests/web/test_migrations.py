@@ -4,26 +4,18 @@ from __future__ import annotations
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
-from alembic.config import Config as AlembicConfig
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, select
 
 import models.all  # noqa: F401  (registers every table)
 from blueprints.mail.compose import CallCentre, capture_mail, void_mail
 from blueprints.mail.outbox import queue_notice
-from config import ROOT
 from models.account import Resident
 from models.db import Base, Database
+from models.migration import alembic_config
 from models.notice import Message
 from tests.conftest import frozen_now
 from tests.web.test_mail_delivery import facts
-
-
-def alembic(url: str) -> AlembicConfig:
-    cfg = AlembicConfig(str(ROOT / "alembic.ini"))
-    cfg.attributes["url"] = url
-    cfg.attributes["skip_logging"] = True
-    return cfg
 
 
 def test_the_migrated_schema_is_the_models_schema(database_url):
@@ -48,8 +40,8 @@ def test_0004_links_the_notices_written_before_it_to_their_mails(database_url):
     assert len(linked) == 2 and linked[0][1] != linked[1][1]
     database.dispose()
 
-    command.downgrade(alembic(database_url), "0003")  # the link is gone with its column
-    command.upgrade(alembic(database_url), "head")
+    command.downgrade(alembic_config(database_url), "0003")  # the link is gone with its column
+    command.upgrade(alembic_config(database_url), "head")
 
     database = Database(database_url)
     with database.read_session() as session:
