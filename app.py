@@ -6,9 +6,9 @@ from pathlib import Path
 from flask import Flask, send_from_directory
 from htmx_flask import Htmx
 
-from blueprints.core import channels, errors, formats, i18n, labels, navigation, security, steps
-from blueprints.core.data import close_read_session
-from blueprints.core.extensions import csrf, limiter
+from web import channels, errors, formats, i18n, labels, navigation, security, steps
+from web.data import close_read_session
+from web.extensions import csrf, limiter
 from config import ROOT, Config
 from models.db import Database
 
@@ -118,6 +118,10 @@ def _register_vendor_files(app: Flask) -> None:
 
 
 def _register_commands(app: Flask) -> None:
-    from blueprints.core.commands import register
+    """Each package registers its own `flask` commands."""
+    import demo.commands
+    import web.commands
+    import worker.commands
 
-    register(app)
+    for package in (web.commands, demo.commands, worker.commands):
+        package.register(app)

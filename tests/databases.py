@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from blueprints.demo.seed import seed_demo
+from demo.seed import seed_demo
 from models.db import Database
 from models.migration import upgrade_to_head
 

@@ -8,8 +8,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, ValidationError
 
 from blueprints.apply.operations import RoomAnswers
-from blueprints.core.errors import DOMAIN_MESSAGES
-from blueprints.core.formats import localized
+from web.errors import DOMAIN_MESSAGES
+from web.formats import localized
 from models import errors
 from models.account import ResidentGroupClass
 from models.facility import Room

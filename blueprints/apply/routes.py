@@ -21,13 +21,13 @@ from blueprints.apply.operations import (
     prepare_selection,
     quote_fees,
 )
-from blueprints.core import clock
-from blueprints.core.data import read_session
-from blueprints.core.errors import ErrorItem, domain_error_item, form_errors
-from blueprints.core.formats import band, header_date, list_date, localized
-from blueprints.core.rendering import render_page
-from blueprints.core.steps import breadcrumb, step_heading
-from blueprints.core.tokens import MalformedToken, issue_token, run_once
+from web import clock
+from web.data import read_session
+from web.errors import ErrorItem, domain_error_item, form_errors
+from web.formats import band, header_date, list_date, localized
+from web.rendering import render_page
+from web.steps import breadcrumb, step_heading
+from web.tokens import MalformedToken, issue_token, run_once
 from models import errors
 from models.deadline_rules import payment_deadline_day
 from models.reservation_rules import UNPAID_STATES

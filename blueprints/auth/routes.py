@@ -9,12 +9,12 @@ from sqlalchemy.orm import selectinload
 
 from blueprints.auth.forms import LoginForm
 from blueprints.auth.operations import authenticate, end_sessions
-from blueprints.core.clock import now, today
-from blueprints.core.data import read_session, write_session
-from blueprints.core.errors import domain_error_item, form_errors
-from blueprints.core.extensions import limiter, login_manager
-from blueprints.core.navigation import current_path, safe_next_url
-from blueprints.core.rendering import render_page
+from web.clock import now, today
+from web.data import read_session, write_session
+from web.errors import domain_error_item, form_errors
+from web.extensions import limiter, login_manager
+from web.navigation import current_path, safe_next_url
+from web.rendering import render_page
 from models import errors
 from models.account import Resident, ResidentGroupClass
 

@@ -11,7 +11,7 @@ from wtforms import BooleanField, HiddenField, TextAreaField
 from wtforms.validators import Length
 
 from blueprints.cancel.operations import MAX_REASON_LENGTH, MAX_SELECTION
-from blueprints.core.navigation import MAX_ROW_ID
+from web.navigation import MAX_ROW_ID
 from models.numbering_rules import RESERVATION_NUMBER
 
 # One hidden field per booking: "2026-000001:3:75" (予約番号 : the version shown : the refund

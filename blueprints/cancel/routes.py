@@ -22,13 +22,13 @@ from blueprints.cancel.operations import (
     parse_numbers,
     select_for_cancel,
 )
-from blueprints.core.clock import now
-from blueprints.core.data import read_session
-from blueprints.core.errors import ErrorItem, domain_error_item, form_errors
-from blueprints.core.formats import localized
-from blueprints.core.rendering import render_page
-from blueprints.core.steps import numbered_step
-from blueprints.core.tokens import MalformedToken, issue_token, run_once
+from web.clock import now
+from web.data import read_session
+from web.errors import ErrorItem, domain_error_item, form_errors
+from web.formats import localized
+from web.rendering import render_page
+from web.steps import numbered_step
+from web.tokens import MalformedToken, issue_token, run_once
 from models import errors
 from models.facility import Facility, Room
 from models.refund_rules import bands_from

@@ -15,9 +15,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional, ValidationError
 from wtforms.widgets import HiddenInput
 
-from blueprints.core.errors import DOMAIN_MESSAGES
-from blueprints.core.formats import clock_time, localized
-from blueprints.core.navigation import MAX_ROW_ID
+from web.errors import DOMAIN_MESSAGES
+from web.formats import clock_time, localized
+from web.navigation import MAX_ROW_ID
 from blueprints.equipment.operations import EquipmentRequest
 from models import errors
 from models.equipment_rules import check_lending_window

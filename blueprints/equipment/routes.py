@@ -12,12 +12,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from blueprints.core.clock import now
-from blueprints.core.data import read_session
-from blueprints.core.errors import ErrorItem, domain_error_item, form_errors
-from blueprints.core.formats import clock_time
-from blueprints.core.rendering import render_page, wants_fragment
-from blueprints.core.tokens import MalformedToken, issue_token, run_once
+from web.clock import now
+from web.data import read_session
+from web.errors import ErrorItem, domain_error_item, form_errors
+from web.formats import clock_time
+from web.rendering import render_page, wants_fragment
+from web.tokens import MalformedToken, issue_token, run_once
 from blueprints.equipment.forms import EquipmentForm, quantity_name, time_value, units
 from blueprints.equipment.operations import (
     EquipmentOffer,

@@ -11,9 +11,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from blueprints.core.data import read_session
-from blueprints.core.formats import localized
-from blueprints.core.rendering import render_page
+from web.data import read_session
+from web.formats import localized
+from web.rendering import render_page
 from blueprints.info.gate_results import load_gate_results
 from models.conformance_rules import conformance_rule
 from models.facility import Facility

@@ -11,7 +11,7 @@ import time
 from flask import Blueprint, Flask, Response, current_app, redirect, request, session, url_for
 from flask_login import logout_user
 
-from blueprints.core.navigation import safe_next_url
+from web.navigation import safe_next_url
 from models.kiosk_rules import IdleTimings, is_idle_expired
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")

@@ -8,7 +8,7 @@ from wtforms import DateField, HiddenField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Optional, ValidationError
 
-from blueprints.core.labels import RESERVATION_STATES
+from web.labels import RESERVATION_STATES
 from blueprints.mymenu.operations import LISTED_STATES
 from models.email_rules import is_valid_email, normalise_email
 from models.reservation_rules import ReservationState

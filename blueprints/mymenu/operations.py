@@ -10,7 +10,7 @@ from itertools import groupby
 from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from blueprints.mail.delivery import Refusal
+from mail.delivery import Refusal
 from models import errors
 from models.account import GroupClass, Resident, ResidentGroupClass
 from models.deadline_rules import payment_deadline_day

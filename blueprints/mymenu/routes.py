@@ -8,12 +8,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from blueprints.core.clock import now, today
-from blueprints.core.data import read_session, write_session
-from blueprints.core.errors import ErrorItem, form_errors
-from blueprints.core.navigation import safe_next_url
-from blueprints.core.rendering import render_page
-from blueprints.core.steps import numbered_step
+from web.clock import now, today
+from web.data import read_session, write_session
+from web.errors import ErrorItem, form_errors
+from web.navigation import safe_next_url
+from web.rendering import render_page
+from web.steps import numbered_step
 from blueprints.mymenu.forms import ALL_STATES, EmailForm, ReservationFilterForm
 from blueprints.mymenu.operations import (
     RESEND_WINDOW,

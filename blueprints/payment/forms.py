@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, IntegerField
 from wtforms.validators import DataRequired, InputRequired, NumberRange
 
-from blueprints.core.navigation import MAX_ROW_ID
+from web.navigation import MAX_ROW_ID
 
 
 class ConfirmForm(FlaskForm):

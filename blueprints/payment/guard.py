@@ -11,8 +11,8 @@ from flask import Blueprint, Response, current_app, g, redirect, request, url_fo
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from blueprints.core.extensions import csrf
-from blueprints.core.rendering import render_page
+from web.extensions import csrf
+from web.rendering import render_page
 
 # Endpoints every channel may reach (DESIGN "Architecture": they move no money).
 EXEMPT_ENDPOINTS = frozenset({"payment.return_from_provider", "payment.notify"})

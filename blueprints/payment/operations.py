@@ -10,8 +10,8 @@ from datetime import date, datetime, timedelta, timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from blueprints.mail.compose import CallCentre, ChargeFacts, capture_mail, superseded_mail, void_mail
-from blueprints.mail.outbox import queue_notice
+from mail.compose import CallCentre, ChargeFacts, capture_mail, superseded_mail, void_mail
+from mail.outbox import queue_notice
 from models import errors
 from models.counters import next_value
 from models.deadline_rules import payment_closes_at

@@ -11,14 +11,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from blueprints.core.clock import now, today
-from blueprints.core.data import read_session, write_session
-from blueprints.core.errors import ErrorItem, domain_error_item, form_errors
-from blueprints.core.extensions import csrf
-from blueprints.core.formats import list_date
-from blueprints.core.rendering import render_page
-from blueprints.core.tokens import MalformedToken, issue_token, run_once
-from blueprints.mail.compose import CallCentre, call_centre_for
+from web.clock import now, today
+from web.data import read_session, write_session
+from web.errors import ErrorItem, domain_error_item, form_errors
+from web.extensions import csrf
+from web.formats import list_date
+from web.rendering import render_page
+from web.tokens import MalformedToken, issue_token, run_once
+from mail.compose import CallCentre, call_centre_for
 from blueprints.mymenu.forms import ALL_STATES, ReservationFilterForm
 from blueprints.mymenu.operations import ListConditions
 from blueprints.payment.forms import ConfirmForm, TermsForm

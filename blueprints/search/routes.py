@@ -9,16 +9,16 @@ from flask_babel import gettext as _
 from werkzeug.routing import BuildError
 from wtforms.fields.choices import SelectChoice
 
-from blueprints.core.clock import now, today
-from blueprints.core.data import read_session
-from blueprints.core.errors import ErrorItem, form_errors
-from blueprints.core.formats import localized, long_date
-from blueprints.core.labels import DAY_STATUSES, SLOT_STATUSES
-from blueprints.core.rendering import render_page
+from web.clock import now, today
+from web.data import read_session
+from web.errors import ErrorItem, form_errors
+from web.formats import localized, long_date
+from web.labels import DAY_STATUSES, SLOT_STATUSES
+from web.rendering import render_page
 from blueprints.search import operations
 from blueprints.search.forms import PERIOD_CHOICES, AvailabilityForm, FacilitySearchForm, SlotSearchForm, choice_label
 from blueprints.search.operations import CellRef, FacilityCriteria
-from blueprints.core.steps import breadcrumb, step_heading
+from web.steps import breadcrumb, step_heading
 from models import errors
 from models.availability_rules import (
     GridPeriod,

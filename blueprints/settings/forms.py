@@ -7,7 +7,7 @@ from wtforms import HiddenField, RadioField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, InputRequired
 
-from blueprints.core.channels import COLOURS, TEXT_SIZES
+from web.channels import COLOURS, TEXT_SIZES
 
 
 class DisplayForm(FlaskForm):

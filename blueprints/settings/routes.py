@@ -4,10 +4,10 @@ from __future__ import annotations
 from flask import Blueprint, g, redirect, request, url_for
 from flask_babel import gettext as _
 
-from blueprints.core.channels import LOCALES, PRESENTATIONS, remember_preference
-from blueprints.core.errors import form_errors
-from blueprints.core.navigation import safe_next_url
-from blueprints.core.rendering import render_page
+from web.channels import LOCALES, PRESENTATIONS, remember_preference
+from web.errors import form_errors
+from web.navigation import safe_next_url
+from web.rendering import render_page
 from blueprints.settings.forms import DisplayForm
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")

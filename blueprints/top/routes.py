@@ -6,8 +6,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from blueprints.core.data import read_session
-from blueprints.core.rendering import render_page
+from web.data import read_session
+from web.rendering import render_page
 from models.facility import Facility, FacilityCategory, Purpose, RoomType
 from models.notice import Notice
 from models.search_rules import KANA_ROW_ROMAJI, KANA_ROWS

@@ -28,10 +28,10 @@ from selenium.common.exceptions import WebDriverException
 from sqlalchemy import select
 
 from blueprints.cancel.operations import cancel_reservations
-from blueprints.demo.card_payments import open_card_page, pay_on_card_page, record_return
-from blueprints.demo.seed import seed_equipment_demo
+from demo.card_payments import open_card_page, pay_on_card_page, record_return
+from demo.seed import seed_equipment_demo
 from blueprints.equipment.operations import EquipmentRequest, change_equipment
-from blueprints.mail.delivery import Refusal, claim_next, mark_undeliverable
+from mail.delivery import Refusal, claim_next, mark_undeliverable
 from blueprints.payment.operations import open_settlement
 from config import ROOT
 from models.account import Resident
@@ -43,7 +43,7 @@ from tests.browser.accessibility import AXE_OPTIONS, AXE_SCRIPT, AXE_VERSION, WC
 from tests.browser.navigation import page_change
 from tests.browser.target_size import small_targets
 from tests.conftest import AuthActions
-from blueprints.worker.commands import provider_client
+from worker.commands import provider_client
 from tests.web.card_support import URLS, clock, pay_by_card, settings
 from tests.web.test_every_route import PageParser, demo_values, get_routes, same_site_urls, urls_for_rule
 

@@ -16,9 +16,9 @@ from datetime import datetime
 import pytest
 from selenium.webdriver.common.keys import Keys
 
-from blueprints.demo.card_payments import open_card_page, pay_on_card_page, record_return
-from blueprints.mail.compose import call_centre_for
-from blueprints.worker.commands import provider_client
+from demo.card_payments import open_card_page, pay_on_card_page, record_return
+from mail.compose import call_centre_for
+from worker.commands import provider_client
 from models.payment import SettlementStatus, VoidStatus
 from models.reservation_rules import ReservationState
 from tests.browser.accessibility import assert_no_horizontal_scroll, axe_check

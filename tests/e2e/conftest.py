@@ -20,7 +20,7 @@ import requests
 from flask import Flask
 
 from app import create_app
-from blueprints.worker.commands import provider_client
+from worker.commands import provider_client
 from tests.browser.live_server import LiveServer
 from tests.conftest import DEMO_PASSWORD, PAYMENT_SECRET, make_config
 from tests.web.card_support import SmtpServer, run_worker, set_faults

@@ -18,9 +18,9 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 
-from blueprints.mail.delivery import RETRY_BASE
+from mail.delivery import RETRY_BASE
 from blueprints.payment.operations import VOID_RETRY_BASE
-from blueprints.worker.jobs import STALE_SESSION_AFTER
+from worker.jobs import STALE_SESSION_AFTER
 from models.notice import Message
 from models.payment import ChargeStatus, Settlement, SettlementStatus, VoidStatus
 from models.reservation_rules import ReservationState

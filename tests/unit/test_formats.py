@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 from flask import Flask, g
 
-from blueprints.core import formats
+from web import formats
 from models.time_rules import JST
 
 

@@ -22,11 +22,11 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from blueprints.cancel.operations import cancel_reservations
-from blueprints.demo.card_payments import ProviderUrls, cancel_on_card_page, open_card_page, pay_on_card_page, record_return
-from blueprints.mail.compose import CallCentre
+from demo.card_payments import ProviderUrls, cancel_on_card_page, open_card_page, pay_on_card_page, record_return
+from mail.compose import CallCentre
 from blueprints.payment.operations import open_settlement, quote_settlement, start_settlement
 from blueprints.payment.provider import ProviderClient
-from blueprints.worker.jobs import WorkerSettings, send_voids
+from worker.jobs import WorkerSettings, send_voids
 from models import errors
 from models.account import Resident
 from models.db import Database

@@ -14,9 +14,9 @@ import requests
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from blueprints.demo.card_payments import CARD_PAID, ProviderUrls, seed_card_payments
-from blueprints.worker.commands import provider_client
-from blueprints.worker.jobs import WorkerSettings
+from demo.card_payments import CARD_PAID, ProviderUrls, seed_card_payments
+from worker.commands import provider_client
+from worker.jobs import WorkerSettings
 from models.outbox import OutboxMail
 from tests.conftest import DAYS_AHEAD
 

@@ -14,7 +14,7 @@ from models.reservation import Application, Reservation
 from models.reservation_rules import ReservationState
 from tests.conftest import DEMO_PASSWORD, HTMX_HEADERS, csrf_token_from
 
-# Demo data at the frozen clock (Wed 25 Nov 2026, 10:00 JST), see blueprints/demo/seed.py.
+# Demo data at the frozen clock (Wed 25 Nov 2026, 10:00 JST), see demo/seed.py.
 # Room 2 = 駒場住区センター 202【旧第2会議室】 (capacity 18; 会議・打合せ and 趣味・サークル活動;
 # 300円 for its bands 5 = 9:00~12:00 and 6 = 12:30~15:00).
 FREE_A = "2:2026-12-01:5"

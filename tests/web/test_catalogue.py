@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from blueprints.core import catalogue
+from web import catalogue
 from models.account import Resident
 from models.notice import Message
 from models.reservation import Reservation

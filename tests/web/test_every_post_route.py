@@ -29,7 +29,7 @@ from sqlalchemy import inspect, select, text
 from werkzeug.datastructures import MultiDict
 from werkzeug.routing import Rule
 
-from blueprints.core.tokens import TOKEN_FORMAT
+from web.tokens import TOKEN_FORMAT
 from blueprints.payment.provider import sign
 from models.account import Resident
 from models.reservation import Reservation
@@ -62,7 +62,7 @@ FORMLESS = {
 # empty, valid form legitimately ends the resident's sessions (session_version + 1).
 VOLATILE_COLUMNS = {("residents", "last_login_at"), ("residents", "preferred_locale"), ("residents", "session_version")}
 
-# The CSRF check's refusal (blueprints/core/errors.py), to tell it from the view's own 400.
+# The CSRF check's refusal (web/errors.py), to tell it from the view's own 400.
 CSRF_REFUSAL = "フォームの有効期限が切れたか、正しく送信されませんでした。"
 
 # Bounds: bodies per address, so that the whole run stays well under a minute.

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from werkzeug.routing import Map, Rule
 from werkzeug.routing.converters import AnyConverter, NumberConverter
 
-from blueprints.core.clock import now
+from web.clock import now
 from models.account import Resident
 from models.facility import Facility, Room, TimeBand
 from models.notice import Message, Notice

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from blueprints.demo.card_payments import CARD_PAID
-from blueprints.mail.compose import ChargeFacts, capture_mail, void_mail
-from blueprints.mail.delivery import RETRY_BASE
-from blueprints.mail.outbox import queue_notice
-from blueprints.worker.jobs import deliver_mail
+from demo.card_payments import CARD_PAID
+from mail.compose import ChargeFacts, capture_mail, void_mail
+from mail.delivery import RETRY_BASE
+from mail.outbox import queue_notice
+from worker.jobs import deliver_mail
 from models.account import Resident
 from models.outbox import OutboxMail
 from models.payment import CardCharge
@@ -186,7 +186,7 @@ def facts(receipt: str, amount: int) -> ChargeFacts:
 
 
 def test_a_void_notice_queued_before_its_capture_notice_is_delivered_first(app, smtp):
-    from blueprints.mail.compose import CallCentre
+    from mail.compose import CallCentre
 
     centre = CallCentre("03-5431-5932", "平日9:00~21:00")
     with database(app).write() as session:

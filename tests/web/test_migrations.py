@@ -8,8 +8,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, select
 
 import models.all  # noqa: F401  (registers every table)
-from blueprints.mail.compose import CallCentre, capture_mail, void_mail
-from blueprints.mail.outbox import queue_notice
+from mail.compose import CallCentre, capture_mail, void_mail
+from mail.outbox import queue_notice
 from models.account import Resident
 from models.db import Base, Database
 from models.migration import alembic_config

@@ -11,7 +11,7 @@ from html import unescape
 import pytest
 from sqlalchemy import func, select
 
-from blueprints.core.clock import now
+from web.clock import now
 from blueprints.payment.guard import own_device_qr
 from blueprints.payment.operations import open_settlement
 from models.account import Resident

@@ -7,9 +7,9 @@ import uuid
 import pytest
 from sqlalchemy import select, update
 
-from blueprints.demo.card_payments import CARD_PAID, CardPage, open_card_page, pay_on_card_page, record_return
-from blueprints.worker.commands import provider_client
-from blueprints.worker.reconcile import OurCharge, OurState, ProviderCharge, reconcile
+from demo.card_payments import CARD_PAID, CardPage, open_card_page, pay_on_card_page, record_return
+from worker.commands import provider_client
+from worker.reconcile import OurCharge, OurState, ProviderCharge, reconcile
 from models.account import Resident
 from models.payment import CardCharge, ChargeStatus, VoidStatus
 from models.reservation import Reservation

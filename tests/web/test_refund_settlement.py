@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from blueprints.payment.operations import due_voids
-from blueprints.worker.commands import provider_client
-from blueprints.worker.jobs import WorkerSettings, send_voids
+from worker.commands import provider_client
+from worker.jobs import WorkerSettings, send_voids
 from models.payment import CardCharge, ChargeStatus, Settlement, VoidStatus
 from models.reservation_rules import ReservationState
 from tests.web.test_cancel import Canceller, error_summary, row_for, rows_of, words

@@ -16,7 +16,7 @@ from models.account import Resident
 from models.facility import Room
 from tests.conftest import HTMX_HEADERS, csrf_token_from, frozen_now
 
-# Demo rooms (blueprints/demo/catalogue.py), by their ids in the seeded database.
+# Demo rooms (demo/catalogue.py), by their ids in the seeded database.
 KOMABA_201 = 1  # 駒場住区センター (013)
 KOMABA_202 = 2
 

@@ -11,9 +11,9 @@ import smtplib
 import pytest
 from sqlalchemy import select
 
-from blueprints.mail.compose import CallCentre, capture_mail, void_mail
-from blueprints.mail.delivery import CLAIM_LEASE, GIVE_UP_AFTER, RETRY_BASE, RETRY_MAX, Refusal, claim_next, classify, mark_undeliverable
-from blueprints.mail.outbox import queue_notice
+from mail.compose import CallCentre, capture_mail, void_mail
+from mail.delivery import CLAIM_LEASE, GIVE_UP_AFTER, RETRY_BASE, RETRY_MAX, Refusal, claim_next, classify, mark_undeliverable
+from mail.outbox import queue_notice
 from blueprints.mymenu.operations import change_email
 from models.account import Resident
 from tests.conftest import csrf_token_from

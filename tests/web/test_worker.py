@@ -16,12 +16,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from blueprints.apply.operations import RoomAnswers, SlotRef, apply_for_slots
-from blueprints.demo.card_payments import cancel_on_card_page, open_card_page, pay_on_card_page, record_return
+from demo.card_payments import cancel_on_card_page, open_card_page, pay_on_card_page, record_return
 from blueprints.payment.operations import VOID_RETRY_BASE, open_settlement, start_settlement
-from blueprints.worker import commands as worker_commands
-from blueprints.worker.jobs import RECHECK_OPEN_SESSION_AFTER as RECHECK
-from blueprints.worker.jobs import STALE_SESSION_AFTER as STALE
-from blueprints.worker.jobs import expire_overdue_bookings, settle_stale_sessions
+from worker import commands as worker_commands
+from worker.jobs import RECHECK_OPEN_SESSION_AFTER as RECHECK
+from worker.jobs import STALE_SESSION_AFTER as STALE
+from worker.jobs import expire_overdue_bookings, settle_stale_sessions
 from config import ROOT
 from models import errors
 from models.account import Resident

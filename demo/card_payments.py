@@ -13,8 +13,8 @@ import requests
 from sqlalchemy import select
 
 from blueprints.apply.operations import RoomAnswers, SlotRef, apply_for_slots
-from blueprints.demo.seed import open_day
-from blueprints.mail.compose import CallCentre
+from demo.seed import open_day
+from mail.compose import CallCentre
 from blueprints.payment.operations import attach_provider_session, open_settlement, record_provider_outcome, start_settlement
 from blueprints.payment.provider import ProviderClient, ProviderRefused, ProviderUnavailable
 from models.account import Resident

@@ -8,10 +8,10 @@ import threading
 import click
 from flask import Flask
 
-from blueprints.core.clock import now
-from blueprints.core.data import database
+from web.clock import now
+from web.data import database
 from blueprints.payment.provider import ProviderClient, ProviderRefused, ProviderUnavailable
-from blueprints.worker.jobs import JOBS, WorkerSettings
+from worker.jobs import JOBS, WorkerSettings
 
 log = logging.getLogger("worker")
 
@@ -83,7 +83,7 @@ def register(app: Flask) -> None:
     def reconcile_command() -> None:
         """Compare our card ledger with the provider's: exit 1 on any difference, 2 when the
         provider's ledger cannot be read."""
-        from blueprints.worker.reconcile import load_our_charges, parse_provider_ledger, reconcile, render
+        from worker.reconcile import load_our_charges, parse_provider_ledger, reconcile, render
 
         url = app.config["PAYMENT_PROVIDER_URL"]
         try:

@@ -10,7 +10,9 @@ from babel.messages.pofile import read_po
 from flask import Flask, g
 from flask_babel import Babel
 
-LOCALES_DIR = Path(__file__).resolve().parents[2] / "locales"
+from config import ROOT
+
+LOCALES_DIR = ROOT / "locales"
 
 
 def compile_catalogues(directory: Path = LOCALES_DIR) -> None:

@@ -1,27 +1,19 @@
-"""`flask` commands: init-db (Alembic upgrade), seed-demo (reset to demo data, card-paid
-bookings through the provider when it is reachable), and the worker's commands."""
+"""`flask seed-demo`: reset to the demo data, card-paid bookings through the provider when
+it is reachable."""
 from __future__ import annotations
 
 import click
 from flask import Flask
 
-from blueprints.core.clock import now
-from blueprints.core.data import database
+from web.clock import now
+from web.data import database
 
 
 def register(app: Flask) -> None:
-    @app.cli.command("init-db")
-    def init_db() -> None:
-        """Create or upgrade the schema to the newest migration."""
-        from models.migration import upgrade_to_head
-
-        upgrade_to_head(app.config["DATABASE_URL"])
-        click.echo("database at the newest schema")
-
     @app.cli.command("seed-demo")
     def seed_demo_command() -> None:
         """Replace all data with the demo data, relative to today."""
-        from blueprints.demo.seed import clear, seed_demo
+        from demo.seed import clear, seed_demo
         from models.migration import upgrade_to_head
 
         upgrade_to_head(app.config["DATABASE_URL"])
@@ -31,19 +23,13 @@ def register(app: Flask) -> None:
         click.echo("demo data loaded (password: meguro2025)")
         seed_card_paid_bookings(app)
 
-    register_catalogue(app)
-
-    from blueprints.worker.commands import register as register_worker
-
-    register_worker(app)
-
 
 def provider_urls(app: Flask):
     """PUBLIC_BASE_URL + the payment blueprint's return and notify paths (the conventional
     paths when the blueprint is not registered in this instance)."""
     from werkzeug.routing import BuildError
 
-    from blueprints.demo.card_payments import ProviderUrls
+    from demo.card_payments import ProviderUrls
 
     adapter = app.url_map.bind("localhost")
     base = app.config["PUBLIC_BASE_URL"].rstrip("/")
@@ -63,10 +49,10 @@ def provider_urls(app: Flask):
 def seed_card_paid_bookings(app: Flask) -> None:
     """The card-paid demo bookings, paid through the provider; without a usable provider the
     rest of the demo data stands and a note says why there are none."""
-    from blueprints.demo.card_payments import DemoPaymentFailed, ProviderLedgerNotEmpty, seed_card_payments
+    from demo.card_payments import DemoPaymentFailed, ProviderLedgerNotEmpty, seed_card_payments
     from blueprints.payment.provider import ProviderRefused, ProviderUnavailable
-    from blueprints.worker.commands import provider_client
-    from blueprints.worker.jobs import WorkerSettings
+    from worker.commands import provider_client
+    from worker.jobs import WorkerSettings
 
     url = app.config["PAYMENT_PROVIDER_URL"]
     try:
@@ -93,21 +79,9 @@ def seed_card_paid_bookings(app: Flask) -> None:
 def seed_equipment_change() -> None:
     """A projector added to a card-paid booking after its payment: 一部支払済, to try the
     settlement of an equipment change (guide §5-2)."""
-    from blueprints.demo.seed import seed_equipment_demo
+    from demo.seed import seed_equipment_demo
 
     with database().write() as session:
         number = seed_equipment_demo(session, now())
     if number:
         click.echo(f"equipment demo booking (本予約 一部支払済, a projector added after the card payment): {number}")
-
-
-def register_catalogue(app: Flask) -> None:
-    @app.cli.command("catalogue-update")
-    def catalogue_update() -> None:
-        """Extract every UI text and update locales/ja and locales/en; list what en lacks."""
-        from blueprints.core.catalogue import update
-
-        missing = update()
-        for msgid in missing["en"]:
-            click.echo(f"en missing: {msgid}")
-        click.echo(f"{len(missing['en'])} English translations missing")

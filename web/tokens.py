@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from blueprints.core.clock import now
-from blueprints.core.data import database, write_session
+from web.clock import now
+from web.data import database, write_session
 from models.errors import NotFound
 from models.reservation import SubmissionToken
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Response, g, make_response, render_template, request
 
-from blueprints.core.errors import ErrorItem
+from web.errors import ErrorItem
 
 
 def wants_fragment() -> bool:

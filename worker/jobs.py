@@ -13,9 +13,9 @@ from typing import Mapping
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import selectinload
 
-from blueprints.mail.compose import CallCentre, ExpiryFacts, call_centre_for, expiry_mail
-from blueprints.mail.delivery import DeliveryResult, FileTransport, SmtpTransport, deliver_due_mail
-from blueprints.mail.outbox import queue_notice
+from mail.compose import CallCentre, ExpiryFacts, call_centre_for, expiry_mail
+from mail.delivery import DeliveryResult, FileTransport, SmtpTransport, deliver_due_mail
+from mail.outbox import queue_notice
 from blueprints.payment.operations import due_voids, has_open_card_session, record_provider_outcome, record_void
 from blueprints.payment.provider import ProviderClient, ProviderRefused, ProviderUnavailable
 from models.db import Database

@@ -8,8 +8,8 @@ from functools import lru_cache
 
 from babel.support import NullTranslations, Translations
 
-from blueprints.core.formats import mail_band, mail_date, yen
-from blueprints.core.i18n import LOCALES_DIR
+from web.formats import mail_band, mail_date, yen
+from web.i18n import LOCALES_DIR
 
 
 def N_(message: str) -> str:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from blueprints.apply.operations import RoomAnswers, SlotRef, apply_for_slots
-from blueprints.demo.catalogue import seed_catalogue
+from demo.catalogue import seed_catalogue
 from blueprints.equipment.operations import EquipmentRequest, change_equipment
 from models.account import Resident, ResidentGroupClass
 from models.availability_rules import is_closed_day_rule

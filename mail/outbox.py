@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from blueprints.mail.compose import Mail
+from mail.compose import Mail
 from models.account import Resident
 from models.notice import Message
 from models.outbox import OutboxMail

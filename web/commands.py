@@ -1,0 +1,25 @@
+"""`flask` commands of the web layer: init-db (Alembic upgrade) and catalogue-update."""
+from __future__ import annotations
+
+import click
+from flask import Flask
+
+
+def register(app: Flask) -> None:
+    @app.cli.command("init-db")
+    def init_db() -> None:
+        """Create or upgrade the schema to the newest migration."""
+        from models.migration import upgrade_to_head
+
+        upgrade_to_head(app.config["DATABASE_URL"])
+        click.echo("database at the newest schema")
+
+    @app.cli.command("catalogue-update")
+    def catalogue_update() -> None:
+        """Extract every UI text and update locales/ja and locales/en; list what en lacks."""
+        from web.catalogue import update
+
+        missing = update()
+        for msgid in missing["en"]:
+            click.echo(f"en missing: {msgid}")
+        click.echo(f"{len(missing['en'])} English translations missing")
