@@ -1,4 +1,5 @@
 """Application factory: `create_app(profile)` binds extensions, channels and blueprints."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,11 +7,11 @@ from pathlib import Path
 from flask import Flask, send_from_directory
 from htmx_flask import Htmx
 
+from config import ROOT, Config
+from models.db import Database
 from web import channels, errors, formats, i18n, labels, navigation, security, steps
 from web.data import close_read_session
 from web.extensions import csrf, limiter
-from config import ROOT, Config
-from models.db import Database
 
 NODE_MODULES = ROOT / "node_modules"
 # Files served from npm packages installed at set-up (nothing third-party is committed).

@@ -1,4 +1,5 @@
 """Settings read from the environment, with embedded defaults for a fresh machine."""
+
 from __future__ import annotations
 
 import os
@@ -20,7 +21,7 @@ class Config:
             setattr(self, key, value)
 
     @classmethod
-    def from_env(cls, environ=os.environ, **overrides) -> "Config":
+    def from_env(cls, environ=os.environ, **overrides) -> Config:
         values = dict(
             DATABASE_URL=environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE / 'meguro.sqlite3'}",
             REDIS_URL=environ.get("REDIS_URL") or None,
@@ -48,7 +49,8 @@ class Config:
             KIOSK_IDLE_WARN_SECONDS=float(environ.get("KIOSK_IDLE_WARN_SECONDS") or 90),
             KIOSK_IDLE_RESET_SECONDS=float(environ.get("KIOSK_IDLE_RESET_SECONDS") or 120),
             # The accessibility gate's latest results, shown on アクセシビリティ方針.
-            ACCESSIBILITY_RESULTS=environ.get("ACCESSIBILITY_RESULTS") or str(ROOT / "docs" / "accessibility-results.json"),
+            ACCESSIBILITY_RESULTS=environ.get("ACCESSIBILITY_RESULTS")
+            or str(ROOT / "docs" / "accessibility-results.json"),
             # Kept for the session cookie; reader and preferences cookies last a year.
             PERMANENT_SESSION_LIFETIME=60 * 60 * 8,
             SESSION_COOKIE_HTTPONLY=True,

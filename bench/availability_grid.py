@@ -3,6 +3,7 @@
 Prints wall time per call (median of repeats) and peak Python memory for 1 week, 2 weeks
 and 1 month over every demo facility (10 rooms), with the demo data plus a month of
 bookings. Run: .venv/bin/python bench/availability_grid.py [--repeat N]"""
+
 from __future__ import annotations
 
 import argparse
@@ -11,23 +12,23 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app import create_app  # noqa: E402
 from blueprints.apply.operations import RoomAnswers, SlotRef, apply_for_slots  # noqa: E402
-from demo.seed import seed_demo  # noqa: E402
 from blueprints.search.operations import build_day_grid  # noqa: E402
 from config import Config  # noqa: E402
+from demo.seed import seed_demo  # noqa: E402
 from models.account import Resident  # noqa: E402
 from models.db import Database  # noqa: E402
+from models.errors import DomainError  # noqa: E402
 from models.facility import Facility, Room  # noqa: E402
 from models.migration import upgrade_to_head  # noqa: E402
-from models.errors import DomainError  # noqa: E402
 
-NOW = datetime(2026, 11, 25, 1, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
 CODES = ["013", "039", "014", "051", "081"]
 
 
@@ -45,10 +46,13 @@ def prepare(url: str) -> None:
                 for band in room.time_bands[::2]:
                     try:
                         apply_for_slots(
-                            s, resident_id=resident.id,
+                            s,
+                            resident_id=resident.id,
                             slots=[SlotRef(room.id, (NOW + timedelta(days=day)).date(), band.id)],
                             answers={room.id: RoomAnswers(room.purposes[0].id, 1, False)},
-                            group_class_id=resident.group_classes[0].group_class_id, now=NOW, days_ahead=90,
+                            group_class_id=resident.group_classes[0].group_class_id,
+                            now=NOW,
+                            days_ahead=90,
                         )
                     except DomainError:
                         pass
@@ -76,7 +80,9 @@ def main() -> None:
         url = f"sqlite:///{tmp}/bench.sqlite3"
         prepare(url)
         db = Database(url)
-        app = create_app("standard", Config.from_env(DATABASE_URL=url, TESTING=True, FROZEN_NOW=NOW.isoformat(), INSTANCE_PATH=tmp))
+        app = create_app(
+            "standard", Config.from_env(DATABASE_URL=url, TESTING=True, FROZEN_NOW=NOW.isoformat(), INSTANCE_PATH=tmp)
+        )
         client = app.test_client()
         print(f"{'grid':<22}{'operation ms':>14}{'peak KiB':>10}{'page ms':>10}{'peak KiB':>10}")
         for label, days in (("1 week", 7), ("2 weeks", 14), ("1 month", 31)):

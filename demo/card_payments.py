@@ -2,21 +2,27 @@
 through the provider exactly as a browser does — 確定, 次へ進む, the card page, the return —
 so that our ledger and the provider's agree from the start. Runs after `seed_demo`, with
 the provider reachable; HTTP happens between transactions, never inside one."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Callable
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import requests
 from sqlalchemy import select
 
 from blueprints.apply.operations import RoomAnswers, SlotRef, apply_for_slots
+from blueprints.payment.operations import (
+    attach_provider_session,
+    open_settlement,
+    record_provider_outcome,
+    start_settlement,
+)
+from blueprints.payment.provider import ProviderClient, ProviderRefused, ProviderUnavailable
 from demo.seed import open_day
 from mail.compose import CallCentre
-from blueprints.payment.operations import attach_provider_session, open_settlement, record_provider_outcome, start_settlement
-from blueprints.payment.provider import ProviderClient, ProviderRefused, ProviderUnavailable
 from models.account import Resident
 from models.db import Database
 from models.facility import Facility, Purpose, Room
@@ -96,7 +102,9 @@ def _apply_and_pay(database, provider, urls, call_centre, now, days_ahead, booki
     with database.write() as session:  # 申込, some days ago
         resident = session.scalar(select(Resident).where(Resident.registration_number == booking.resident_number))
         room = session.scalar(
-            select(Room).join(Facility).where(Facility.code == booking.facility_code, Room.name_ja == booking.room_name_ja)
+            select(Room)
+            .join(Facility)
+            .where(Facility.code == booking.facility_code, Room.name_ja == booking.room_name_ja)
         )
         purpose = session.scalar(select(Purpose).where(Purpose.code == booking.purpose))
         day = open_day(room, jst_day(now) + timedelta(days=booking.days_ahead))
@@ -139,8 +147,15 @@ def open_card_page(database, provider, urls, call_centre, now, *, resident_id: i
         settlement = open_settlement(
             session, resident_id=resident_id, number=number, expected_version=reservation.version, now=now
         )
-        charge = start_settlement(session, resident_id=resident_id, settlement_id=settlement.id, centre=call_centre(locale), now=now).charge
-        settlement_id, charge_id, receipt, amount_yen = settlement.id, charge.id, charge.receipt_number, charge.amount_yen
+        charge = start_settlement(
+            session, resident_id=resident_id, settlement_id=settlement.id, centre=call_centre(locale), now=now
+        ).charge
+        settlement_id, charge_id, receipt, amount_yen = (
+            settlement.id,
+            charge.id,
+            charge.receipt_number,
+            charge.amount_yen,
+        )
     created = provider.create_session(
         reference=number,
         receipt_number=receipt,
@@ -150,7 +165,9 @@ def open_card_page(database, provider, urls, call_centre, now, *, resident_id: i
         locale=locale,
     )
     with database.write() as session:
-        attach_provider_session(session, charge_id=charge_id, provider_session_id=created["session_id"], payment_url=created["payment_url"])
+        attach_provider_session(
+            session, charge_id=charge_id, provider_session_id=created["session_id"], payment_url=created["payment_url"]
+        )
     return CardPage(settlement_id, charge_id, receipt, amount_yen, created["session_id"], created["payment_url"])
 
 
@@ -169,7 +186,7 @@ def _follow_form(url: str, data: dict, return_url: str) -> str:
 
 def pay_on_card_page(page: CardPage, return_url: str, card_number: str = DEMO_CARD["card_number"]) -> str:
     """お支払い with a test card; returns the session id the browser comes back with."""
-    form = dict(DEMO_CARD, card_number=card_number, expiry_year=str(datetime.now(timezone.utc).year + 3))
+    form = dict(DEMO_CARD, card_number=card_number, expiry_year=str(datetime.now(UTC).year + 3))
     return _follow_form(page.payment_url, form, return_url)
 
 
@@ -184,5 +201,7 @@ def record_return(database, provider, call_centre, now, session_id: str) -> Sett
     document = provider.get_session(session_id)
     with database.write() as session:
         charge = session.scalar(select(CardCharge).where(CardCharge.provider_session_id == session_id))
-        settlement = record_provider_outcome(session, document, call_centre(charge.reservation.resident.preferred_locale), now)
+        settlement = record_provider_outcome(
+            session, document, call_centre(charge.reservation.resident.preferred_locale), now
+        )
         return settlement.status

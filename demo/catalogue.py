@@ -1,4 +1,5 @@
 """The demo catalogue: categories, facilities, rooms, bands, fees, equipment, notices."""
+
 from __future__ import annotations
 
 from datetime import date, time, timedelta
@@ -64,11 +65,27 @@ GROUP_CLASSES = [
 ]
 
 ASSEMBLY_BANDS = [(time(9), time(12)), (time(12, 30), time(15)), (time(15, 30), time(18)), (time(18, 30), time(21, 30))]
-SPORTS_BANDS = [(time(9), time(11)), (time(11), time(13)), (time(13), time(15)), (time(15), time(17)), (time(17), time(19)), (time(19), time(21))]
+SPORTS_BANDS = [
+    (time(9), time(11)),
+    (time(11), time(13)),
+    (time(13), time(15)),
+    (time(15), time(17)),
+    (time(17), time(19)),
+    (time(19), time(21)),
+]
 
 # §5-2 ④: the twelve items of 区民センター社会教育館.
 EQUIPMENT_039 = [
-    ("プロジェクター", "Projector", "接続ケーブルは各施設にお問い合わせください", "Ask the facility about connection cables", 500, 9, "台", "units"),
+    (
+        "プロジェクター",
+        "Projector",
+        "接続ケーブルは各施設にお問い合わせください",
+        "Ask the facility about connection cables",
+        500,
+        9,
+        "台",
+        "units",
+    ),
     ("DVDモニターセット", "DVD monitor set", "", "", 800, 1, "台", "units"),
     ("CDラジカセ", "CD radio cassette player", "", "", 0, 2, "台", "units"),
     ("譜面台", "Music stand", "", "", 0, 22, "台", "units"),
@@ -105,23 +122,56 @@ def seed_catalogue(session: Session, today: date) -> dict[str, object]:
     """Create the catalogue; returns the objects the bookings need, by short name."""
     categories = {}
     for i, (code, ja, en, kind) in enumerate(CATEGORIES):
-        cat = FacilityCategory(code=code, name_ja=ja, name_en=en, registration_kind=kind, lends_equipment=kind == "assembly", ordinal=i)
+        cat = FacilityCategory(
+            code=code, name_ja=ja, name_en=en, registration_kind=kind, lends_equipment=kind == "assembly", ordinal=i
+        )
         cat.refund_bands = [RefundBand(min_days_before=d, percent=p) for d, p in REFUND_TABLE]
         categories[code] = cat
     session.add_all(categories.values())
-    room_types = {code: RoomType(code=code, name_ja=ja, name_en=en, ordinal=i) for i, (code, ja, en) in enumerate(ROOM_TYPES)}
-    purposes = {code: Purpose(code=code, name_ja=ja, name_en=en, ordinal=i) for i, (code, ja, en) in enumerate(PURPOSES)}
+    room_types = {
+        code: RoomType(code=code, name_ja=ja, name_en=en, ordinal=i) for i, (code, ja, en) in enumerate(ROOM_TYPES)
+    }
+    purposes = {
+        code: Purpose(code=code, name_ja=ja, name_en=en, ordinal=i) for i, (code, ja, en) in enumerate(PURPOSES)
+    }
     classes = {code: GroupClass(code=code, name_ja=ja, name_en=en) for code, ja, en in GROUP_CLASSES}
     session.add_all([*room_types.values(), *purposes.values(), *classes.values()])
 
     horizon_start, horizon_end = today - timedelta(days=60), today + timedelta(days=400)
-    assembly_closed = sorted(set(_nth_weekdays(horizon_start, horizon_end, 0, (2, 4)) + _year_end(horizon_start, horizon_end)))
+    assembly_closed = sorted(
+        set(_nth_weekdays(horizon_start, horizon_end, 0, (2, 4)) + _year_end(horizon_start, horizon_end))
+    )
 
-    def facility(code, ja, en, kana, cat, phone, contact_ja, contact_en, addr_ja, addr_en, access_ja, access_en, closed_weekdays="", closed=()):
+    def facility(
+        code,
+        ja,
+        en,
+        kana,
+        cat,
+        phone,
+        contact_ja,
+        contact_en,
+        addr_ja,
+        addr_en,
+        access_ja,
+        access_en,
+        closed_weekdays="",
+        closed=(),
+    ):
         f = Facility(
-            code=code, name_ja=ja, name_en=en, kana=kana, category=categories[cat], phone=phone,
-            contact_name_ja=contact_ja, contact_name_en=contact_en, address_ja=addr_ja, address_en=addr_en,
-            access_ja=access_ja, access_en=access_en, closed_weekdays=closed_weekdays,
+            code=code,
+            name_ja=ja,
+            name_en=en,
+            kana=kana,
+            category=categories[cat],
+            phone=phone,
+            contact_name_ja=contact_ja,
+            contact_name_en=contact_en,
+            address_ja=addr_ja,
+            address_en=addr_en,
+            access_ja=access_ja,
+            access_en=access_en,
+            closed_weekdays=closed_weekdays,
         )
         f.closed_dates = [ClosedDate(day=d) for d in closed]
         session.add(f)
@@ -138,68 +188,244 @@ def seed_catalogue(session: Session, today: date) -> dict[str, object]:
         return r
 
     komaba = facility(
-        "013", "駒場住区センター", "Komaba Community Centre", "こまばじゅうくせんたー", "community", "03-3469-2613",
-        "駒場住区会議室", "Komaba community meeting rooms", "東京都目黒区駒場一丁目22番1号", "1-22-1 Komaba, Meguro-ku, Tokyo",
-        "京王井の頭線「駒場東大前」駅から徒歩7分。駐車場はありません。", "7 minutes' walk from Komaba-todaimae Station (Keio Inokashira Line). No parking.",
+        "013",
+        "駒場住区センター",
+        "Komaba Community Centre",
+        "こまばじゅうくせんたー",
+        "community",
+        "03-3469-2613",
+        "駒場住区会議室",
+        "Komaba community meeting rooms",
+        "東京都目黒区駒場一丁目22番1号",
+        "1-22-1 Komaba, Meguro-ku, Tokyo",
+        "京王井の頭線「駒場東大前」駅から徒歩7分。駐車場はありません。",
+        "7 minutes' walk from Komaba-todaimae Station (Keio Inokashira Line). No parking.",
         closed=assembly_closed,
     )
     kumin = facility(
-        "039", "区民センター社会教育館", "Kumin Centre Community Education Hall", "くみんせんたーしゃかいきょういくかん", "culture", "03-3711-1134",
-        "区民センター社会教育館", "Community Education Hall reception", "東京都目黒区目黒二丁目4番36号", "2-4-36 Meguro, Meguro-ku, Tokyo",
+        "039",
+        "区民センター社会教育館",
+        "Kumin Centre Community Education Hall",
+        "くみんせんたーしゃかいきょういくかん",
+        "culture",
+        "03-3711-1134",
+        "区民センター社会教育館",
+        "Community Education Hall reception",
+        "東京都目黒区目黒二丁目4番36号",
+        "2-4-36 Meguro, Meguro-ku, Tokyo",
         "東急目黒線「不動前」駅から徒歩10分、JR「目黒」駅から徒歩15分。車椅子用エレベーターがあります。",
         "10 minutes' walk from Fudo-mae Station (Tokyu Meguro Line), 15 minutes from JR Meguro Station. Wheelchair-accessible lift.",
         closed=assembly_closed,
     )
     nakameguro = facility(
-        "014", "中目黒住区センター", "Nakameguro Community Centre", "なかめぐろじゅうくせんたー", "community", "03-3719-1355",
-        "中目黒住区会議室", "Nakameguro community meeting rooms", "東京都目黒区中目黒三丁目1番7号", "3-1-7 Nakameguro, Meguro-ku, Tokyo",
-        "東急東横線・東京メトロ日比谷線「中目黒」駅から徒歩8分。", "8 minutes' walk from Naka-meguro Station (Tokyu Toyoko Line, Tokyo Metro Hibiya Line).",
+        "014",
+        "中目黒住区センター",
+        "Nakameguro Community Centre",
+        "なかめぐろじゅうくせんたー",
+        "community",
+        "03-3719-1355",
+        "中目黒住区会議室",
+        "Nakameguro community meeting rooms",
+        "東京都目黒区中目黒三丁目1番7号",
+        "3-1-7 Nakameguro, Meguro-ku, Tokyo",
+        "東急東横線・東京メトロ日比谷線「中目黒」駅から徒歩8分。",
+        "8 minutes' walk from Naka-meguro Station (Tokyu Toyoko Line, Tokyo Metro Hibiya Line).",
         closed=assembly_closed,
     )
     sme = facility(
-        "051", "中小企業センター", "Small Business Centre", "ちゅうしょうきぎょうせんたー", "sme", "03-3711-1131",
-        "中小企業センター", "Small Business Centre reception", "東京都目黒区目黒二丁目4番36号", "2-4-36 Meguro, Meguro-ku, Tokyo",
-        "区民センター内。東急目黒線「不動前」駅から徒歩10分。", "Inside the Kumin Centre. 10 minutes' walk from Fudo-mae Station.",
+        "051",
+        "中小企業センター",
+        "Small Business Centre",
+        "ちゅうしょうきぎょうせんたー",
+        "sme",
+        "03-3711-1131",
+        "中小企業センター",
+        "Small Business Centre reception",
+        "東京都目黒区目黒二丁目4番36号",
+        "2-4-36 Meguro, Meguro-ku, Tokyo",
+        "区民センター内。東急目黒線「不動前」駅から徒歩10分。",
+        "Inside the Kumin Centre. 10 minutes' walk from Fudo-mae Station.",
         closed=assembly_closed,
     )
     ikoi = facility(
-        "081", "東山いこいの家", "Higashiyama Ikoi-no-ie", "ひがしやまいこいのいえ", "ikoi", "03-3792-0561",
-        "東山いこいの家", "Higashiyama Ikoi-no-ie", "東京都目黒区東山二丁目24番19号", "2-24-19 Higashiyama, Meguro-ku, Tokyo",
-        "東急田園都市線「池尻大橋」駅から徒歩12分。", "12 minutes' walk from Ikejiri-ohashi Station (Tokyu Den-en-toshi Line).",
-        closed_weekdays="6", closed=_year_end(horizon_start, horizon_end),
+        "081",
+        "東山いこいの家",
+        "Higashiyama Ikoi-no-ie",
+        "ひがしやまいこいのいえ",
+        "ikoi",
+        "03-3792-0561",
+        "東山いこいの家",
+        "Higashiyama Ikoi-no-ie",
+        "東京都目黒区東山二丁目24番19号",
+        "2-24-19 Higashiyama, Meguro-ku, Tokyo",
+        "東急田園都市線「池尻大橋」駅から徒歩12分。",
+        "12 minutes' walk from Ikejiri-ohashi Station (Tokyu Den-en-toshi Line).",
+        closed_weekdays="6",
+        closed=_year_end(horizon_start, horizon_end),
     )
     gym = facility(
-        "061", "目黒区民センター体育館", "Meguro Kumin Centre Gymnasium", "めぐろくみんせんたーたいいくかん", "sports", "03-3711-1136",
-        "区民センター体育館", "Gymnasium reception", "東京都目黒区目黒二丁目4番36号", "2-4-36 Meguro, Meguro-ku, Tokyo",
-        "東急目黒線「不動前」駅から徒歩10分。当日は身分証明書をお持ちください。", "10 minutes' walk from Fudo-mae Station. Bring identification on the day.",
-        closed_weekdays="3", closed=_year_end(horizon_start, horizon_end),
+        "061",
+        "目黒区民センター体育館",
+        "Meguro Kumin Centre Gymnasium",
+        "めぐろくみんせんたーたいいくかん",
+        "sports",
+        "03-3711-1136",
+        "区民センター体育館",
+        "Gymnasium reception",
+        "東京都目黒区目黒二丁目4番36号",
+        "2-4-36 Meguro, Meguro-ku, Tokyo",
+        "東急目黒線「不動前」駅から徒歩10分。当日は身分証明書をお持ちください。",
+        "10 minutes' walk from Fudo-mae Station. Bring identification on the day.",
+        closed_weekdays="3",
+        closed=_year_end(horizon_start, horizon_end),
     )
 
     rooms = {
-        "komaba_201": room(komaba, "201【旧第1会議室】", "201 (former Meeting Room 1)", "meeting", 30, ["meeting", "ceremony", "lecture", "hobby"], ASSEMBLY_BANDS, [400, 400, 500, 600], 0),
-        "komaba_202": room(komaba, "202【旧第2会議室】", "202 (former Meeting Room 2)", "meeting", 18, ["meeting", "hobby"], ASSEMBLY_BANDS, [300, 300, 400, 400], 1),
-        "komaba_washitsu": room(komaba, "和室", "Japanese-style room", "japanese", 15, ["meeting", "hobby"], ASSEMBLY_BANDS, [300, 300, 300, 300], 2),
-        "kumin_701": room(kumin, "701【旧第1研修室】", "701 (former Seminar Room 1)", "seminar", 60, ["meeting", "ceremony", "lecture", "music"], ASSEMBLY_BANDS, [900, 900, 900, 1100], 0),
-        "kumin_702": room(kumin, "702【旧第2研修室】", "702 (former Seminar Room 2)", "seminar", 40, ["meeting", "ceremony", "lecture", "hobby"], ASSEMBLY_BANDS, [700, 700, 700, 700], 1),
-        "nakameguro_1": room(nakameguro, "第1会議室", "Meeting Room 1", "meeting", 24, ["meeting", "hobby", "lecture"], ASSEMBLY_BANDS, [400, 400, 400, 500], 0),
-        "sme_hall": room(sme, "ホール", "Hall", "hall", 120, ["ceremony", "lecture", "music", "dance"], ASSEMBLY_BANDS, [1500, 1500, 1800, 2000], 0),
-        "ikoi_washitsu": room(ikoi, "大広間", "Large tatami room", "japanese", 20, ["hobby", "meeting"], ASSEMBLY_BANDS[:3], [300, 300, 300], 0),
-        "gym_a": room(gym, "競技場A面", "Arena court A", "arena", 60, ["ballgame", "dance"], SPORTS_BANDS, [1200] * 6, 0),
-        "gym_b": room(gym, "競技場B面", "Arena court B", "arena", 60, ["ballgame", "dance"], SPORTS_BANDS, [1200] * 6, 1),
+        "komaba_201": room(
+            komaba,
+            "201【旧第1会議室】",
+            "201 (former Meeting Room 1)",
+            "meeting",
+            30,
+            ["meeting", "ceremony", "lecture", "hobby"],
+            ASSEMBLY_BANDS,
+            [400, 400, 500, 600],
+            0,
+        ),
+        "komaba_202": room(
+            komaba,
+            "202【旧第2会議室】",
+            "202 (former Meeting Room 2)",
+            "meeting",
+            18,
+            ["meeting", "hobby"],
+            ASSEMBLY_BANDS,
+            [300, 300, 400, 400],
+            1,
+        ),
+        "komaba_washitsu": room(
+            komaba,
+            "和室",
+            "Japanese-style room",
+            "japanese",
+            15,
+            ["meeting", "hobby"],
+            ASSEMBLY_BANDS,
+            [300, 300, 300, 300],
+            2,
+        ),
+        "kumin_701": room(
+            kumin,
+            "701【旧第1研修室】",
+            "701 (former Seminar Room 1)",
+            "seminar",
+            60,
+            ["meeting", "ceremony", "lecture", "music"],
+            ASSEMBLY_BANDS,
+            [900, 900, 900, 1100],
+            0,
+        ),
+        "kumin_702": room(
+            kumin,
+            "702【旧第2研修室】",
+            "702 (former Seminar Room 2)",
+            "seminar",
+            40,
+            ["meeting", "ceremony", "lecture", "hobby"],
+            ASSEMBLY_BANDS,
+            [700, 700, 700, 700],
+            1,
+        ),
+        "nakameguro_1": room(
+            nakameguro,
+            "第1会議室",
+            "Meeting Room 1",
+            "meeting",
+            24,
+            ["meeting", "hobby", "lecture"],
+            ASSEMBLY_BANDS,
+            [400, 400, 400, 500],
+            0,
+        ),
+        "sme_hall": room(
+            sme,
+            "ホール",
+            "Hall",
+            "hall",
+            120,
+            ["ceremony", "lecture", "music", "dance"],
+            ASSEMBLY_BANDS,
+            [1500, 1500, 1800, 2000],
+            0,
+        ),
+        "ikoi_washitsu": room(
+            ikoi,
+            "大広間",
+            "Large tatami room",
+            "japanese",
+            20,
+            ["hobby", "meeting"],
+            ASSEMBLY_BANDS[:3],
+            [300, 300, 300],
+            0,
+        ),
+        "gym_a": room(
+            gym, "競技場A面", "Arena court A", "arena", 60, ["ballgame", "dance"], SPORTS_BANDS, [1200] * 6, 0
+        ),
+        "gym_b": room(
+            gym, "競技場B面", "Arena court B", "arena", 60, ["ballgame", "dance"], SPORTS_BANDS, [1200] * 6, 1
+        ),
     }
     for i, (ja, en, note_ja, note_en, price, stock, unit_ja, unit_en) in enumerate(EQUIPMENT_039):
-        kumin.equipment_items.append(EquipmentItem(name_ja=ja, name_en=en, note_ja=note_ja, note_en=note_en, price_yen=price, stock=stock, unit_ja=unit_ja, unit_en=unit_en, ordinal=i))
+        kumin.equipment_items.append(
+            EquipmentItem(
+                name_ja=ja,
+                name_en=en,
+                note_ja=note_ja,
+                note_en=note_en,
+                price_yen=price,
+                stock=stock,
+                unit_ja=unit_ja,
+                unit_en=unit_en,
+                ordinal=i,
+            )
+        )
 
     notices = [
-        (3, "年末年始（12月29日～1月3日）は全施設が休館します", "All facilities are closed over the New Year holidays (29 December to 3 January)"),
-        (12, "令和9年4月からスポーツ施設の貸切使用料が変わります", "Fees for exclusive use of sports facilities change from April 2027"),
+        (
+            3,
+            "年末年始（12月29日～1月3日）は全施設が休館します",
+            "All facilities are closed over the New Year holidays (29 December to 3 January)",
+        ),
+        (
+            12,
+            "令和9年4月からスポーツ施設の貸切使用料が変わります",
+            "Fees for exclusive use of sports facilities change from April 2027",
+        ),
         (30, "東山いこいの家は毎週日曜日が休館日です", "Higashiyama Ikoi-no-ie is closed every Sunday"),
-        (45, "令和9年4月から貸室の団体登録制度や使用料が変わります", "Group registration and room fees change from April 2027"),
+        (
+            45,
+            "令和9年4月から貸室の団体登録制度や使用料が変わります",
+            "Group registration and room fees change from April 2027",
+        ),
         (60, "中目黒住区センターのエレベーター点検のお知らせ", "Lift inspection at Nakameguro Community Centre"),
         (90, "オンラインクレジット決済がご利用いただけます", "Online card payment is now available"),
     ]
     for days_ago, ja, en in notices:
-        session.add(Notice(published_on=today - timedelta(days=days_ago), title_ja=ja, title_en=en, body_ja=ja + "。詳しくは各施設にお問い合わせください。", body_en=en + ". Please ask the facility for details."))
+        session.add(
+            Notice(
+                published_on=today - timedelta(days=days_ago),
+                title_ja=ja,
+                title_en=en,
+                body_ja=ja + "。詳しくは各施設にお問い合わせください。",
+                body_en=en + ". Please ask the facility for details.",
+            )
+        )
 
     session.flush()
-    return {"rooms": rooms, "classes": classes, "purposes": purposes, "facilities": {"komaba": komaba, "kumin": kumin, "gym": gym}}
+    return {
+        "rooms": rooms,
+        "classes": classes,
+        "purposes": purposes,
+        "facilities": {"komaba": komaba, "kumin": kumin, "gym": gym},
+    }

@@ -1,5 +1,6 @@
 """`flask seed-demo`: reset to the demo data, card-paid bookings through the provider when
 it is reachable."""
+
 from __future__ import annotations
 
 import click
@@ -49,8 +50,8 @@ def provider_urls(app: Flask):
 def seed_card_paid_bookings(app: Flask) -> None:
     """The card-paid demo bookings, paid through the provider; without a usable provider the
     rest of the demo data stands and a note says why there are none."""
-    from demo.card_payments import DemoPaymentFailed, ProviderLedgerNotEmpty, seed_card_payments
     from blueprints.payment.provider import ProviderRefused, ProviderUnavailable
+    from demo.card_payments import DemoPaymentFailed, ProviderLedgerNotEmpty, seed_card_payments
     from worker.commands import provider_client
     from worker.jobs import WorkerSettings
 
@@ -65,7 +66,9 @@ def seed_card_paid_bookings(app: Flask) -> None:
             app.config["FIRST_COME_DAYS_AHEAD"],
         )
     except ProviderLedgerNotEmpty as exc:
-        click.echo(f"note: no card-paid demo bookings: the provider at {url} still holds charges ({exc}); reset its database first (bin/start does)")
+        click.echo(
+            f"note: no card-paid demo bookings: the provider at {url} still holds charges ({exc}); reset its database first (bin/start does)"
+        )
         return
     except (ProviderUnavailable, ProviderRefused) as exc:
         click.echo(f"note: no card-paid demo bookings: the provider at {url} cannot be used ({exc})")

@@ -1,6 +1,7 @@
 """Demo residents and bookings in every state, created through the same operations the
 site uses (password `meguro2025` for all); after the card-paid ones, equipment added to one
 of them (seed_equipment_demo)."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -9,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from blueprints.apply.operations import RoomAnswers, SlotRef, apply_for_slots
-from demo.catalogue import seed_catalogue
 from blueprints.equipment.operations import EquipmentRequest, change_equipment
+from demo.catalogue import seed_catalogue
 from models.account import Resident, ResidentGroupClass
 from models.availability_rules import is_closed_day_rule
 from models.counters import next_value
@@ -71,7 +72,9 @@ def seed_demo(session: Session, now: datetime, days_ahead: int = 90) -> dict[str
             email=email,
             registration_expires_on=today + timedelta(days=reg_days),
         )
-        r.group_classes = [ResidentGroupClass(group_class=classes[class_code], expires_on=today + timedelta(days=class_days))]
+        r.group_classes = [
+            ResidentGroupClass(group_class=classes[class_code], expires_on=today + timedelta(days=class_days))
+        ]
         session.add(r)
         residents[number] = r
     session.flush()
@@ -129,8 +132,12 @@ def seed_demo(session: Session, now: datetime, days_ahead: int = 90) -> dict[str
 def _pay_at_counter(session: Session, reservation: Reservation, paid_at: datetime) -> None:
     facility = reservation.room.facility
     issued_on = jst_day(paid_at)
-    number = receipt_number(facility.code, issued_on, next_value(session, receipt_counter_key(facility.code, issued_on)))
-    reservation.counter_payments.append(CounterPayment(amount_yen=reservation.total_fee_yen, paid_at=paid_at, receipt_number=number))
+    number = receipt_number(
+        facility.code, issued_on, next_value(session, receipt_counter_key(facility.code, issued_on))
+    )
+    reservation.counter_payments.append(
+        CounterPayment(amount_yen=reservation.total_fee_yen, paid_at=paid_at, receipt_number=number)
+    )
     reservation.state = next_state(reservation.state, Action.PAY)
     reservation.confirmed_at = paid_at
     reservation.version += 1
@@ -168,7 +175,9 @@ def seed_equipment_demo(session: Session, now: datetime) -> str | None:
     if booking is None:
         return None
     projector = session.scalar(
-        select(EquipmentItem).where(EquipmentItem.facility_id == booking.room.facility_id, EquipmentItem.name_ja == "プロジェクター")
+        select(EquipmentItem).where(
+            EquipmentItem.facility_id == booking.room.facility_id, EquipmentItem.name_ja == "プロジェクター"
+        )
     )
     change_equipment(
         session,

@@ -1,5 +1,6 @@
 """The text of every mail (DESIGN "Email", guide §5-1 ⑦ and §5-2 ⑬), in the resident's
 language through the same catalogue as the screens, without Flask: operations call it."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -158,7 +159,10 @@ def expiry_mail(facts: ExpiryFacts, centre: CallCentre, locale: str = "ja") -> M
     t = _t(locale)
     lines = [
         *_greeting(t, facts.resident_name),
-        t(N_("以下の予約は、支払期限（%(deadline)s）までにお支払いの手続きがなかったため、取消しました。"), deadline=mail_date(facts.deadline, locale)),
+        t(
+            N_("以下の予約は、支払期限（%(deadline)s）までにお支払いの手続きがなかったため、取消しました。"),
+            deadline=mail_date(facts.deadline, locale),
+        ),
         "",
         t(N_("予約番号：%(number)s"), number=facts.reservation_number),
         *_booking_lines(t, facts, locale),
@@ -181,7 +185,11 @@ def superseded_mail(facts: ChargeFacts, centre: CallCentre, locale: str = "ja", 
         ]
     else:
         what = [
-            t(N_("クレジット決済の画面を開いている間に予約の内容が変更されたため、この決済は取り消します。請求は発生しません。")),
+            t(
+                N_(
+                    "クレジット決済の画面を開いている間に予約の内容が変更されたため、この決済は取り消します。請求は発生しません。"
+                )
+            ),
             t(N_("お支払いが必要な場合は、マイメニューの「クレジット決済」から、もう一度お手続きください。")),
         ]
     lines = [

@@ -2,6 +2,7 @@
 as an .eml file when no SMTP server is configured), then mark it sent, schedule a retry, or,
 when the receiving server refuses it for good, mark it undeliverable. Takes the database
 and `now` explicitly; no Flask."""
+
 from __future__ import annotations
 
 import hashlib
@@ -135,7 +136,9 @@ def claim_next(database: Database, now: datetime) -> QueuedMail | None:
             if claimed != 1:
                 continue  # another worker took it between the SELECT and the UPDATE
             row = session.get(OutboxMail, mail_id)
-            return QueuedMail(row.id, row.dedupe_key, row.to_address, row.subject, row.body, row.attempts, row.first_refused_at)
+            return QueuedMail(
+                row.id, row.dedupe_key, row.to_address, row.subject, row.body, row.attempts, row.first_refused_at
+            )
 
 
 def mark_sent(database: Database, mail_id: int, now: datetime) -> None:
@@ -164,7 +167,12 @@ def mark_failed(database: Database, mail: QueuedMail, error: str, now: datetime,
     if refused:
         values["first_refused_at"] = func.coalesce(OutboxMail.first_refused_at, now)
     with database.write() as session:
-        session.execute(update(OutboxMail).where(_still_as_claimed(mail)).values(**values).execution_options(synchronize_session=False))
+        session.execute(
+            update(OutboxMail)
+            .where(_still_as_claimed(mail))
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
     return retry_at
 
 
@@ -174,7 +182,12 @@ def mark_undeliverable(database: Database, mail: QueuedMail, reason: Refusal, er
         session.execute(
             update(OutboxMail)
             .where(_still_as_claimed(mail))
-            .values(attempts=OutboxMail.attempts + 1, last_error=error[:1000], undeliverable_at=now, undeliverable_reason=reason.value)
+            .values(
+                attempts=OutboxMail.attempts + 1,
+                last_error=error[:1000],
+                undeliverable_at=now,
+                undeliverable_reason=reason.value,
+            )
             .execution_options(synchronize_session=False)
         )
 
@@ -282,7 +295,9 @@ def deliver_due_mail(database: Database, transport, mail_from: str, now: datetim
                     mark_failed(database, mail, error, now, refused=False)
                     result.failed += 1
                     break  # the server (or the mail folder) is unusable: the rest waits for the next pass
-                if refusal is Refusal.TEMPORARY and (mail.first_refused_at is None or now - mail.first_refused_at < GIVE_UP_AFTER):
+                if refusal is Refusal.TEMPORARY and (
+                    mail.first_refused_at is None or now - mail.first_refused_at < GIVE_UP_AFTER
+                ):
                     mark_failed(database, mail, error, now, refused=True)
                     result.failed += 1
                     continue  # this message only: go on with the others

@@ -1,5 +1,6 @@
 """Queue a notice: the mail in the outbox and the same text in メッセージ, in the caller's
 transaction, once per event."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -31,6 +32,10 @@ def queue_notice(session: Session, *, resident: Resident, dedupe_key: str, mail:
     )
     session.add(mail_row)
     session.flush()
-    session.add(Message(resident_id=resident.id, created_at=now, subject=mail.subject, body=mail.body, outbox_mail_id=mail_row.id))
+    session.add(
+        Message(
+            resident_id=resident.id, created_at=now, subject=mail.subject, body=mail.body, outbox_mail_id=mail_row.id
+        )
+    )
     session.flush()
     return True

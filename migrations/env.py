@@ -1,4 +1,5 @@
 """Alembic environment: the models' metadata, the URL from the app's configuration."""
+
 from __future__ import annotations
 
 from logging.config import fileConfig

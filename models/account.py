@@ -1,4 +1,5 @@
 """Registered groups (利用者登録) and their 団体区分 with expiries."""
+
 from __future__ import annotations
 
 from datetime import date, datetime

@@ -1,4 +1,5 @@
 """Login and expiry rules for registered groups (DESIGN rule 1, guide §5-2 ①)."""
+
 from __future__ import annotations
 
 import unicodedata

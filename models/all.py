@@ -1,5 +1,7 @@
 """Imports every mapped class so that Base.metadata is complete (Alembic, create_all)."""
+
 from models.account import GroupClass, Resident, ResidentGroupClass  # noqa: F401
+from models.equipment import ReservationEquipment  # noqa: F401
 from models.facility import (  # noqa: F401
     ClosedDate,
     EquipmentItem,
@@ -12,7 +14,6 @@ from models.facility import (  # noqa: F401
     TimeBand,
 )
 from models.notice import Message, Notice  # noqa: F401
-from models.reservation import Application, Counter, CounterPayment, Reservation, SubmissionToken  # noqa: F401
-from models.equipment import ReservationEquipment  # noqa: F401
 from models.outbox import OutboxMail  # noqa: F401
 from models.payment import CardCharge, Settlement  # noqa: F401
+from models.reservation import Application, Counter, CounterPayment, Reservation, SubmissionToken  # noqa: F401

@@ -1,4 +1,5 @@
 """Free and taken: the state of a day cell and of a slot cell in the availability grids."""
+
 from __future__ import annotations
 
 import enum
@@ -109,4 +110,6 @@ GRID_MARGIN_DAYS = 31
 
 def grid_start_range_rule(window: BookingWindow, margin_days: int = GRID_MARGIN_DAYS) -> BookingWindow:
     """The start dates the grid accepts: the booking window widened by the margin."""
-    return BookingWindow(first=window.first - timedelta(days=margin_days), last=window.last + timedelta(days=margin_days))
+    return BookingWindow(
+        first=window.first - timedelta(days=margin_days), last=window.last + timedelta(days=margin_days)
+    )

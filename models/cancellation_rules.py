@@ -1,6 +1,7 @@
 """Who may cancel online (DESIGN rules 6 and 11, guide L906-L908): 仮予約 and 当選 until the
 slot starts; a card-paid 本予約 (一部支払済 included) until the slot starts; nothing paid
 at the counter, wholly or partly. Pure: the caller passes the facts and `now`."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, time

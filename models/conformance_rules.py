@@ -1,5 +1,6 @@
 """The conformance claim of アクセシビリティ方針, in the wording of the JIS X 8341-3:2016
 対応度表記ガイドライン: what the published test results allow the site to say."""
+
 from __future__ import annotations
 
 from enum import Enum

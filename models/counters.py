@@ -1,4 +1,5 @@
 """Sequences taken under the write lock: 予約番号 per fiscal year, 収納番号 per facility/day."""
+
 from __future__ import annotations
 
 from sqlalchemy import select

@@ -1,4 +1,5 @@
 """Payment deadline of a first payment (DESIGN rule 4, guide §5-1 ④ 注意事項)."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta

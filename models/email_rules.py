@@ -1,6 +1,7 @@
 """What counts as a mail address we can send notices to (DESIGN rule 7). A careful check of
 the common form (local@domain.tld, ASCII), not every address RFC 5322 allows: a resident
 who types a full-width ＠ or leaves out the domain is told so before paying."""
+
 from __future__ import annotations
 
 import re

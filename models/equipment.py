@@ -1,4 +1,5 @@
 """Equipment lines of a booking: which item, how many, lent from when to when, at what price."""
+
 from __future__ import annotations
 
 from datetime import time

@@ -2,6 +2,7 @@
 lending time within the slot, stock counted across overlapping bookings of the facility,
 subtotals and the total, and which completion message follows the money. Pure: the
 caller passes the facts and `now`."""
+
 from __future__ import annotations
 
 import enum

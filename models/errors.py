@@ -1,4 +1,5 @@
 """Domain failures, each named after the problem; the web layer turns each into a message."""
+
 from __future__ import annotations
 
 

@@ -1,9 +1,11 @@
 """Fees as data: f(room, slot, day type, 団体区分, 参加費等の有無) → integer yen."""
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Iterable, Protocol
+from typing import Protocol
 
 from models.time_rules import day_type
 

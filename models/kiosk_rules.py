@@ -1,5 +1,6 @@
 """Shared-terminal safety on a kiosk (DESIGN "Channels"): when an idle session ends, and how
 often the page tells the server that someone is still using it. Pure functions of seconds."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """Bring a database to the newest schema with Alembic (used by `flask init-db` and tests)."""
+
 from __future__ import annotations
 
 from alembic import command

@@ -1,4 +1,5 @@
 """お知らせ (public notices) and メッセージ (a resident's own inbox)."""
+
 from __future__ import annotations
 
 from datetime import date, datetime

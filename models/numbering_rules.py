@@ -1,4 +1,5 @@
 """予約番号 and 収納番号 formats (DESIGN rule 14)."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Mail written in the same transaction as its event; the worker delivers it (DESIGN "Email")."""
+
 from __future__ import annotations
 
 from datetime import datetime

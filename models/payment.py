@@ -1,4 +1,5 @@
 """Card payments: each settlement attempt and each card charge (収納番号), with its void."""
+
 from __future__ import annotations
 
 import enum
@@ -11,7 +12,9 @@ from models.db import Base, UTCDateTime
 
 
 def _enum(cls):
-    return Enum(cls, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e], validate_strings=True)
+    return Enum(
+        cls, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e], validate_strings=True
+    )
 
 
 class SettlementStatus(str, enum.Enum):
@@ -53,8 +56,8 @@ class Settlement(Base):
     outcome: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
     reservation = relationship("Reservation", back_populates="settlements")
-    void_charge: Mapped["CardCharge | None"] = relationship(foreign_keys=[void_charge_id])
-    new_charge: Mapped["CardCharge | None"] = relationship(foreign_keys=[new_charge_id])
+    void_charge: Mapped[CardCharge | None] = relationship(foreign_keys=[void_charge_id])
+    new_charge: Mapped[CardCharge | None] = relationship(foreign_keys=[new_charge_id])
 
 
 class CardCharge(Base):

@@ -1,11 +1,12 @@
 """The refund on cancellation (DESIGN rule 12, guide L968-L975): the rate by JST days before
 the use date, from the facility type's bands; the refund and the cancellation fee in integer
 yen; and when the rate next drops. Pure functions of their inputs, `now` included."""
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Iterable, Sequence
 
 from models.time_rules import jst_day
 
@@ -103,7 +104,9 @@ def refund_quote_rule(*, held_yen: int, total_fee_yen: int, percent: int) -> Ref
     )
 
 
-def refund_on(now: datetime, use_date: date, bands: Sequence[RateBand], *, held_yen: int, total_fee_yen: int) -> RefundQuote:
+def refund_on(
+    now: datetime, use_date: date, bands: Sequence[RateBand], *, held_yen: int, total_fee_yen: int
+) -> RefundQuote:
     """The refund of a cancellation made at `now` (its JST day fixes the rate)."""
     percent = refund_percent_rule(days_before_use(now, use_date), bands)
     return refund_quote_rule(held_yen=held_yen, total_fee_yen=total_fee_yen, percent=percent)
@@ -123,4 +126,9 @@ def next_rate_drop(today: date, use_date: date, bands: Sequence[RateBand]) -> Ra
     if following.percent >= current.percent:
         return None
     last_day = use_date - timedelta(days=current.min_days_before)
-    return RateDrop(last_day=last_day, percent=current.percent, next_day=last_day + timedelta(days=1), next_percent=following.percent)
+    return RateDrop(
+        last_day=last_day,
+        percent=current.percent,
+        next_day=last_day + timedelta(days=1),
+        next_percent=following.percent,
+    )

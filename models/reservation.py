@@ -1,4 +1,5 @@
 """Applications, reservations, counter payments, one-time form tokens and counters."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, time
@@ -28,7 +29,9 @@ _ACTIVE_SQL = "state IN ({})".format(", ".join(f"'{s.value}'" for s in sorted(AC
 
 
 def _enum(cls):
-    return Enum(cls, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e], validate_strings=True)
+    return Enum(
+        cls, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e], validate_strings=True
+    )
 
 
 class Application(Base):
@@ -64,7 +67,9 @@ class Reservation(Base):
         CheckConstraint("equipment_fee_yen >= 0", name="equipment_fee_nonnegative"),
         CheckConstraint("attendees > 0", name="attendees_positive"),
         CheckConstraint("refund_percent IS NULL OR refund_percent BETWEEN 0 AND 100", name="refund_percent_range"),
-        CheckConstraint("cancellation_fee_yen IS NULL OR cancellation_fee_yen >= 0", name="cancellation_fee_nonnegative"),
+        CheckConstraint(
+            "cancellation_fee_yen IS NULL OR cancellation_fee_yen >= 0", name="cancellation_fee_nonnegative"
+        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(11), unique=True)
@@ -108,7 +113,10 @@ class Reservation(Base):
     card_charges = relationship("CardCharge", back_populates="reservation", order_by="CardCharge.id")
     settlements = relationship("Settlement", back_populates="reservation", order_by="Settlement.id")
     equipment_lines: Mapped[list[ReservationEquipment]] = relationship(
-        back_populates="reservation", order_by="ReservationEquipment.id", cascade="all, delete-orphan", passive_deletes=True
+        back_populates="reservation",
+        order_by="ReservationEquipment.id",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
     )
 
     @property

@@ -1,4 +1,5 @@
 """Reservation states and the transition table (DESIGN rule 2)."""
+
 from __future__ import annotations
 
 import enum

@@ -1,4 +1,5 @@
 """Facility search by kana row (施設名から探す): which row a reading starts in."""
+
 from __future__ import annotations
 
 import unicodedata
@@ -18,7 +19,18 @@ KANA_ROWS: dict[str, str] = {
 
 
 # For English pages: the romanised name of each row.
-KANA_ROW_ROMAJI = {"あ": "a", "か": "ka", "さ": "sa", "た": "ta", "な": "na", "は": "ha", "ま": "ma", "や": "ya", "ら": "ra", "わ": "wa"}
+KANA_ROW_ROMAJI = {
+    "あ": "a",
+    "か": "ka",
+    "さ": "sa",
+    "た": "ta",
+    "な": "na",
+    "は": "ha",
+    "ま": "ma",
+    "や": "ya",
+    "ら": "ra",
+    "わ": "wa",
+}
 
 
 def kana_row_rule(reading: str) -> str | None:

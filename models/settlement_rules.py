@@ -1,6 +1,7 @@
 """The settlement rule (DESIGN "Settlement"): one rule for first payments, equipment
 changes and refunds. Replace the held card charge by a charge of what is due: the new
 charge is captured first, then the old one is voided."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """The Asia/Tokyo calendar: JST days, fiscal years, day types. Pure functions of their inputs."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta

@@ -1,5 +1,6 @@
 """The server-to-server API (README.md): every request signed with HMAC-SHA256 over
 timestamp, method, target and raw body; JSON in, JSON out."""
+
 from __future__ import annotations
 
 import re

@@ -1,6 +1,7 @@
 """Application factory of the stand-in provider: `create_app(config=None)`.
 
 Run: gunicorn 'payment_standin.app:create_app()' (Procfile `payments`, 127.0.0.1:5002)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,7 +22,9 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask("payment_standin", instance_path=settings["INSTANCE_PATH"], instance_relative_config=False)
     app.config.from_mapping(settings)
     if not (app.debug or app.testing) and app.config["PAYMENT_PROVIDER_SECRET"] == DEV_SECRET:
-        raise RuntimeError("PAYMENT_PROVIDER_SECRET must be set outside debug mode (the default is for development only).")
+        raise RuntimeError(
+            "PAYMENT_PROVIDER_SECRET must be set outside debug mode (the default is for development only)."
+        )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     database = Database(app.config["PAYMENTS_DATABASE_URL"])
@@ -75,11 +78,18 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(405)
     def method_not_allowed(_exc):
-        return handle(405, "method_not_allowed", _("この操作はできません"), _("お手数ですが、元のサイトからもう一度お手続きください。"))
+        return handle(
+            405,
+            "method_not_allowed",
+            _("この操作はできません"),
+            _("お手数ですが、元のサイトからもう一度お手続きください。"),
+        )
 
     @app.errorhandler(413)
     def too_large(_exc):
-        return handle(413, "too_large", _("送信された内容が大きすぎます"), _("入力内容をお確かめのうえ、もう一度お試しください。"))
+        return handle(
+            413, "too_large", _("送信された内容が大きすぎます"), _("入力内容をお確かめのうえ、もう一度お試しください。")
+        )
 
     @app.errorhandler(500)
     def server_error(_exc):

@@ -1,5 +1,6 @@
 """Card rules of the stand-in: brand by prefix, Luhn, lengths, security code and expiry.
 Pure functions of their inputs (today included); no Flask, no database."""
+
 from __future__ import annotations
 
 import enum

@@ -1,5 +1,6 @@
 """`flask --app payment_standin.app notify-pending [--loop]`: the delivery pass by hand or
 as a separate loop process (the served app also runs it in a thread)."""
+
 from __future__ import annotations
 
 import threading

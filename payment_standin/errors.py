@@ -1,5 +1,6 @@
 """Domain failures of the provider, named after the problem; views turn them into JSON
 errors or messages on the page."""
+
 from __future__ import annotations
 
 

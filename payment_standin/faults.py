@@ -1,5 +1,6 @@
 """Test-only fault control, registered only when PAYMENT_STANDIN_FAULTS=1 (otherwise every
 /_test URL is a 404). Unsigned on purpose: it exists only on test deployments."""
+
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request

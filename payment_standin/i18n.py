@@ -1,5 +1,6 @@
 """The provider's own message catalogue (Japanese msgids, English in
 translations/en), separate from the city's: a card company has its own texts."""
+
 from __future__ import annotations
 
 import os

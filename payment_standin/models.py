@@ -1,5 +1,6 @@
 """Tables of the provider: payment sessions (one per receipt number, the charge lives on
 it), the notification outbox and the test-only fault settings."""
+
 from __future__ import annotations
 
 from datetime import datetime

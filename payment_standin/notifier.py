@@ -3,13 +3,14 @@ a daemon thread in each served process (woken right after a commit that queued a
 notification) or from `flask notify-pending`; claims in the database keep two processes
 from sending the same row at once. Failed deliveries are retried with backoff until the
 merchant answers 2xx."""
+
 from __future__ import annotations
 
 import logging
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 from urllib.parse import urlsplit
 
 import requests
@@ -80,7 +81,11 @@ class Notifier:
 
     def _send(self, url: str, body: bytes) -> tuple[int | None, str | None]:
         headers = {"Content-Type": "application/json; charset=utf-8"}
-        headers.update(signed_headers(self.config["PAYMENT_PROVIDER_SECRET"], "POST", request_target(url), body, self._signature_now()))
+        headers.update(
+            signed_headers(
+                self.config["PAYMENT_PROVIDER_SECRET"], "POST", request_target(url), body, self._signature_now()
+            )
+        )
         try:
             response = requests.post(
                 url, data=body, headers=headers, timeout=self.config["NOTIFY_TIMEOUT_SECONDS"], allow_redirects=False
@@ -102,7 +107,9 @@ class Notifier:
                 return
             self._pid = os.getpid()
             self._wake = threading.Event()
-            self._thread = threading.Thread(target=self.run_forever, args=(self._stop,), name="standin-notifier", daemon=True)
+            self._thread = threading.Thread(
+                target=self.run_forever, args=(self._stop,), name="standin-notifier", daemon=True
+            )
             self._thread.start()
 
     def stop(self) -> None:

@@ -1,6 +1,7 @@
 """What the provider does, one function per action. Each takes the SQLAlchemy session and
 `now` explicitly, loads, applies the rules, and never imports Flask; the caller owns the
 transaction (Database.write), so a change and its notification commit together."""
+
 from __future__ import annotations
 
 import enum
@@ -61,7 +62,9 @@ def fault_settings(session: Session, *, for_update: bool = False) -> FaultSettin
         query = query.with_for_update()
     row = session.scalars(query).first()
     if row is None:
-        row = FaultSettings(id=FAULTS_ROW_ID, fail_next_voids=0, delay_notifications_seconds=0, duplicate_notifications=False)
+        row = FaultSettings(
+            id=FAULTS_ROW_ID, fail_next_voids=0, delay_notifications_seconds=0, duplicate_notifications=False
+        )
         session.add(row)
         session.flush()
     return row

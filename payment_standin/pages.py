@@ -1,6 +1,7 @@
 """The hosted card page (§5-1 ⑤ of the guide): GET shows it, plain-form POSTs pay, extend
 the time limit or cancel; each POST ends in a redirect (to the page again, or to the
 merchant's return URL with ?session_id=<id> only). Works without JavaScript."""
+
 from __future__ import annotations
 
 import math
@@ -111,7 +112,9 @@ def problem_message(item: CardProblem) -> str:
     if problem is Problem.NUMBER_NOT_DIGITS:
         return _("クレジットカード番号は数字で入力してください(例: 4321987654321234)。")
     if problem is Problem.BRAND_UNKNOWN:
-        return _("このカードはご利用いただけません。VISA、Mastercard、JCB、Diners Club、AMERICAN EXPRESSのカードをお使いください。")
+        return _(
+            "このカードはご利用いただけません。VISA、Mastercard、JCB、Diners Club、AMERICAN EXPRESSのカードをお使いください。"
+        )
     if problem is Problem.NUMBER_LENGTH:
         return _("クレジットカード番号の桁数が正しくありません。カードに記載の番号をすべて入力してください。")
     if problem is Problem.NUMBER_LUHN:
@@ -133,7 +136,9 @@ def problem_message(item: CardProblem) -> str:
 
 def declined_message() -> ErrorItem:
     return ErrorItem(
-        _("このカードはご利用いただけませんでした(カード会社が決済を承認しませんでした)。別のカードの番号を入力するか、「決済を中止する」を押してください。"),
+        _(
+            "このカードはご利用いただけませんでした(カード会社が決済を承認しませんでした)。別のカードの番号を入力するか、「決済を中止する」を押してください。"
+        ),
         Field.NUMBER.value,
     )
 
@@ -226,12 +231,16 @@ def extend(session_id: str):
     apply_locale(payment)
     try:
         with database().write() as session:
-            payment = operations.extend_session(session, now(), session_id, current_app.config["PAYMENT_MAX_EXTENSIONS"])
+            payment = operations.extend_session(
+                session, now(), session_id, current_app.config["PAYMENT_MAX_EXTENSIONS"]
+            )
     except SessionClosed:
         return return_redirect(payment)
     except ExtensionLimitReached:
-        message = _("延長できる回数(%(count)s回)を超えたため、これ以上延長できません。終了時刻までに「お支払い」を押してください。",
-                    count=current_app.config["PAYMENT_MAX_EXTENSIONS"])
+        message = _(
+            "延長できる回数(%(count)s回)を超えたため、これ以上延長できません。終了時刻までに「お支払い」を押してください。",
+            count=current_app.config["PAYMENT_MAX_EXTENSIONS"],
+        )
         return render_page(payment, errors=[ErrorItem(message, "time-limit-title")], status=422)
     return redirect(page_url(payment, extended="1") + "#time-limit-title", code=303)
 
@@ -245,4 +254,3 @@ def cancel(session_id: str):
             abort(404)
     wake_notifier()
     return return_redirect(payment)
-

@@ -1,4 +1,5 @@
 """Response headers of the provider: a strict Content-Security-Policy and hardening."""
+
 from __future__ import annotations
 
 from flask import Flask, Response, request

@@ -1,9 +1,10 @@
 """Settings of the stand-in provider, read from the environment. Nothing is shared with
 the city's app except, by configuration, the HMAC secret."""
+
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -13,7 +14,7 @@ DEV_SECRET = "dev-only-payment-secret"
 
 
 def real_clock() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _int(environ, name: str, default: int) -> int:

@@ -4,6 +4,7 @@ calls and provider → merchant notifications). Pure: no Flask, no database.
 The signed material binds the timestamp, the method and the request target to the raw
 body, so a captured signature can neither be replayed after the tolerance nor reused on
 another endpoint (a void and a status query both have an empty body)."""
+
 from __future__ import annotations
 
 import hashlib

@@ -1,4 +1,5 @@
 """Payment session statuses and their transition table. Pure."""
+
 from __future__ import annotations
 
 import enum
@@ -16,7 +17,9 @@ class SessionStatus(str, enum.Enum):
     EXPIRED = "expired"
 
 
-_FROM_PAYABLE = frozenset({SessionStatus.DECLINED, SessionStatus.CAPTURED, SessionStatus.CANCELLED, SessionStatus.EXPIRED})
+_FROM_PAYABLE = frozenset(
+    {SessionStatus.DECLINED, SessionStatus.CAPTURED, SessionStatus.CANCELLED, SessionStatus.EXPIRED}
+)
 TRANSITIONS: dict[SessionStatus, frozenset[SessionStatus]] = {
     SessionStatus.OPEN: _FROM_PAYABLE,
     SessionStatus.DECLINED: _FROM_PAYABLE,

@@ -1,12 +1,13 @@
 """Fixtures shared by every layer: a fresh demo database per test, the app, its test
 client, and a login helper (flaskr's `auth`)."""
+
 from __future__ import annotations
 
 import os
 import re
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -122,7 +123,7 @@ HTMX_HEADERS = {"HX-Request": "true", "HX-Current-URL": "http://localhost/"}
 
 
 def frozen_now() -> datetime:
-    return datetime.fromisoformat(FROZEN_NOW).astimezone(timezone.utc)
+    return datetime.fromisoformat(FROZEN_NOW).astimezone(UTC)
 
 
 PAYMENT_SECRET = "test-payment-secret"
@@ -158,7 +159,6 @@ def payment_provider(tmp_path):
     fault control on and quick notification retries (a real process boundary: the app
     talks to it over HTTP only)."""
     from payment_standin.app import create_app as create_provider
-
     from tests.browser.live_server import LiveServer
 
     provider = create_provider(

@@ -1,5 +1,6 @@
 """Test databases: migrated and seeded once per run as a template, then copied per test
 (SQLite: a file copy; PostgreSQL: CREATE DATABASE … TEMPLATE)."""
+
 from __future__ import annotations
 
 import itertools

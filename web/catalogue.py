@@ -3,6 +3,7 @@
 ja: msgids are the guide's Japanese, so each Japanese entry is its msgid (filled in here).
 en: translated by hand in locales/en/LC_MESSAGES/messages.po. Entries that come from the
 guide carry an extracted `guide: L<n>` comment citing the line of ../shared/seed."""
+
 from __future__ import annotations
 
 import io
@@ -50,7 +51,9 @@ def save(catalog: Catalog, locale: str) -> None:
     path = po_path(locale)
     path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
-    write_po(buffer, catalog, width=0, sort_output=False, omit_header=False, include_previous=False, ignore_obsolete=True)
+    write_po(
+        buffer, catalog, width=0, sort_output=False, omit_header=False, include_previous=False, ignore_obsolete=True
+    )
     path.write_bytes(buffer.getvalue())
 
 
@@ -80,6 +83,7 @@ def update() -> dict[str, list[str]]:
 
 def _untranslated(catalog: Catalog) -> list[str]:
     """msgids without a translation; a plural lacks one while any of its forms is empty."""
+
     def lacks(message) -> bool:
         forms = message.string if isinstance(message.string, (tuple, list)) else (message.string,)
         return not all(form and form.strip() for form in forms)

@@ -1,5 +1,6 @@
 """Channels (DESIGN "Channels"): profile × presentation, and the display preferences,
 set once per request on `g`."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,7 +1,8 @@
 """The current time for this request: real, or frozen by FROZEN_NOW for tests and demos."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from flask import current_app
 
@@ -12,8 +13,8 @@ def now() -> datetime:
     frozen = current_app.config.get("FROZEN_NOW")
     if frozen:
         moment = datetime.fromisoformat(frozen) if isinstance(frozen, str) else frozen
-        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-    return datetime.now(timezone.utc)
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return datetime.now(UTC)
 
 
 def today() -> date:

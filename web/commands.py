@@ -1,4 +1,5 @@
 """`flask` commands of the web layer: init-db (Alembic upgrade) and catalogue-update."""
+
 from __future__ import annotations
 
 import click

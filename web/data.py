@@ -1,8 +1,9 @@
 """Database access for views: a read session per request, and write transactions."""
+
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+from collections.abc import Iterator
 
 from flask import current_app, g
 from sqlalchemy.orm import Session

@@ -1,4 +1,5 @@
 """Extension objects bound to each app by create_app (shared by blueprints that decorate)."""
+
 from __future__ import annotations
 
 from flask_limiter import Limiter

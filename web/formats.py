@@ -1,5 +1,6 @@
 """Formats by context (issue 2): header 2026年02月24日, lists 2025/3/4(火), mails 2025年3月4日
 and 9時~12時; English Tue 4 Mar 2025; money 1,200円 and ¥1,200."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, time
@@ -13,8 +14,18 @@ WEEKDAYS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 WEEKDAYS_EN_LONG = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 MONTHS_EN_LONG = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 )
 
 

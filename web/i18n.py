@@ -1,4 +1,5 @@
 """Flask-Babel set-up: the locale comes from the channel; catalogues compile when stale."""
+
 from __future__ import annotations
 
 import os
@@ -40,4 +41,9 @@ def select_locale() -> str:
 
 def init_app(app: Flask) -> None:
     compile_catalogues()
-    Babel(app, locale_selector=select_locale, default_translation_directories=str(LOCALES_DIR), default_timezone="Asia/Tokyo")
+    Babel(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories=str(LOCALES_DIR),
+        default_timezone="Asia/Tokyo",
+    )

@@ -1,4 +1,5 @@
 """What residents read for each state and status: one word (and symbol) per value."""
+
 from __future__ import annotations
 
 from flask import Flask

@@ -1,4 +1,5 @@
 """Where to go next: only paths on this site, so `next=` cannot send anyone elsewhere."""
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit

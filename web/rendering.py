@@ -1,4 +1,5 @@
 """The one way to answer with HTML: the whole page, or only its fragment for htmx."""
+
 from __future__ import annotations
 
 from flask import Response, g, make_response, render_template, request

@@ -1,4 +1,5 @@
 """Response headers: a strict Content-Security-Policy and the usual hardening."""
+
 from __future__ import annotations
 
 from flask import Flask, Response, g

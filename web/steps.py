@@ -1,5 +1,6 @@
 """The steps from 施設の検索 to 申込完了 (guide L24), shared by the search and apply areas:
 the breadcrumb, and the step number that reader mode puts in the title and h1."""
+
 from __future__ import annotations
 
 from flask import g

@@ -1,19 +1,19 @@
 """One-time form tokens: a state-changing form runs once; a second submit shows the first
 result and changes nothing (DESIGN "Architecture")."""
+
 from __future__ import annotations
 
 import re
 import secrets
-from typing import Callable
+from collections.abc import Callable
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from web.clock import now
-from web.data import database, write_session
 from models.errors import NotFound
 from models.reservation import SubmissionToken
+from web.clock import now
+from web.data import database, write_session
 
 TOKEN_FORMAT = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 

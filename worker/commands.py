@@ -1,4 +1,5 @@
 """`flask worker` (Procfile `worker`: the jobs in a loop, or `--once`) and `flask reconcile`."""
+
 from __future__ import annotations
 
 import logging
@@ -8,9 +9,9 @@ import threading
 import click
 from flask import Flask
 
+from blueprints.payment.provider import ProviderClient, ProviderRefused, ProviderUnavailable
 from web.clock import now
 from web.data import database
-from blueprints.payment.provider import ProviderClient, ProviderRefused, ProviderUnavailable
 from worker.jobs import JOBS, WorkerSettings
 
 log = logging.getLogger("worker")
@@ -40,7 +41,9 @@ def run_pass(app: Flask, settings: WorkerSettings | None = None) -> list[tuple[s
 def describe(outcome: object) -> str:
     if isinstance(outcome, Exception):
         return f"FAILED ({type(outcome).__name__}: {outcome})"
-    return ", ".join(f"{key.replace('_', ' ')} {len(v) if isinstance(v, list) else v}" for key, v in vars(outcome).items())
+    return ", ".join(
+        f"{key.replace('_', ' ')} {len(v) if isinstance(v, list) else v}" for key, v in vars(outcome).items()
+    )
 
 
 def _configure_logging() -> None:
@@ -90,7 +93,7 @@ def register(app: Flask) -> None:
             document = provider_client(app.config).ledger()
         except (ProviderUnavailable, ProviderRefused) as exc:
             click.echo(f"Cannot read the provider's ledger at {url}: {exc}", err=True)
-            raise click.exceptions.Exit(2)
+            raise click.exceptions.Exit(2) from None
         with database().read_session() as session:
             ours = load_our_charges(session)
         theirs = parse_provider_ledger(document)

@@ -2,22 +2,23 @@
 past their payment deadline, and settle card sessions whose browser never came back. Each
 takes the database, the provider client, the settings and `now`; none imports Flask, and
 HTTP to the provider happens between transactions, never inside one."""
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Mapping
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import selectinload
 
+from blueprints.payment.operations import due_voids, has_open_card_session, record_provider_outcome, record_void
+from blueprints.payment.provider import ProviderClient, ProviderRefused, ProviderUnavailable
 from mail.compose import CallCentre, ExpiryFacts, call_centre_for, expiry_mail
 from mail.delivery import DeliveryResult, FileTransport, SmtpTransport, deliver_due_mail
 from mail.outbox import queue_notice
-from blueprints.payment.operations import due_voids, has_open_card_session, record_provider_outcome, record_void
-from blueprints.payment.provider import ProviderClient, ProviderRefused, ProviderUnavailable
 from models.db import Database
 from models.deadline_rules import PAYMENT_DAYS, payment_closes_at, payment_deadline_day
 from models.payment import CardCharge, Settlement, SettlementStatus
@@ -49,13 +50,15 @@ class WorkerSettings:
     batch_size: int = 50
 
     @classmethod
-    def from_config(cls, config: Mapping, **overrides) -> "WorkerSettings":
+    def from_config(cls, config: Mapping, **overrides) -> WorkerSettings:
         values = dict(
             smtp_host=config.get("SMTP_HOST") or None,
             smtp_port=int(config.get("SMTP_PORT") or 25),
             mail_from=config["MAIL_FROM"],
             mail_dir=Path(config["INSTANCE_PATH"]) / "mail",
-            call_centre_config={key: config[key] for key in ("CALL_CENTRE_PHONE", "CALL_CENTRE_HOURS_JA", "CALL_CENTRE_HOURS_EN")},
+            call_centre_config={
+                key: config[key] for key in ("CALL_CENTRE_PHONE", "CALL_CENTRE_HOURS_JA", "CALL_CENTRE_HOURS_EN")
+            },
         )
         values.update(overrides)
         return cls(**values)
@@ -72,14 +75,21 @@ class WorkerSettings:
 # 1. Mail ------------------------------------------------------------------------------
 
 
-def deliver_mail(database: Database, provider: ProviderClient | None, settings: WorkerSettings, now: datetime) -> DeliveryResult:
+def deliver_mail(
+    database: Database, provider: ProviderClient | None, settings: WorkerSettings, now: datetime
+) -> DeliveryResult:
     """Send every due outbox mail over SMTP, or write it under <instance>/mail/ without
     SMTP_HOST; failures are retried later with backoff, a mail the receiving server refuses
     for good is marked undeliverable (メッセージ then says so)."""
-    result = deliver_due_mail(database, settings.mail_transport(), settings.mail_from, now, limit=settings.batch_size * 2)
+    result = deliver_due_mail(
+        database, settings.mail_transport(), settings.mail_from, now, limit=settings.batch_size * 2
+    )
     if result.failed or result.undeliverable:
         log.warning(
-            "mail: %d sent, %d failed (kept for a retry), %d undeliverable", result.sent, result.failed, result.undeliverable
+            "mail: %d sent, %d failed (kept for a retry), %d undeliverable",
+            result.sent,
+            result.failed,
+            result.undeliverable,
         )
     elif result.sent:
         log.info("mail: %d sent", result.sent)
@@ -110,7 +120,9 @@ def send_voids(database: Database, provider: ProviderClient, settings: WorkerSet
                 log.error("void %s refused by the provider: %s", receipt, exc)
             with database.write() as session:
                 charge = record_void(session, charge_id, ok=False, error=str(exc), now=now)
-                log.warning("void %s failed (attempt %d), next at %s", receipt, charge.void_attempts, charge.next_void_at)
+                log.warning(
+                    "void %s failed (attempt %d), next at %s", receipt, charge.void_attempts, charge.next_void_at
+                )
             result.failed.append(receipt)
             continue
         with database.write() as session:
@@ -128,7 +140,9 @@ class ExpiryResult:
     kept: list[str] = field(default_factory=list)  # overdue, but a card page is open or money is held
 
 
-def expire_overdue_bookings(database: Database, provider: ProviderClient | None, settings: WorkerSettings, now: datetime) -> ExpiryResult:
+def expire_overdue_bookings(
+    database: Database, provider: ProviderClient | None, settings: WorkerSettings, now: datetime
+) -> ExpiryResult:
     """DESIGN rule 4: a 仮予約 or 当選 not paid by its deadline is cancelled (期限切れ) and the
     resident told; never one whose card page is open or that holds money."""
     # Overdue needs the use date reached or the basis more than PAYMENT_DAYS ago; the rule
@@ -140,7 +154,8 @@ def expire_overdue_bookings(database: Database, provider: ProviderClient | None,
                 Reservation.state.in_(UNPAID_STATES),
                 or_(
                     Reservation.use_date <= jst_day(now),
-                    func.coalesce(Reservation.lottery_result_at, Reservation.applied_at) <= now - timedelta(days=PAYMENT_DAYS - 1),
+                    func.coalesce(Reservation.lottery_result_at, Reservation.applied_at)
+                    <= now - timedelta(days=PAYMENT_DAYS - 1),
                 ),
             )
             .order_by(Reservation.id)
@@ -151,7 +166,11 @@ def expire_overdue_bookings(database: Database, provider: ProviderClient | None,
             reservation = session.scalar(
                 select(Reservation)
                 .where(Reservation.id == reservation_id)
-                .options(selectinload(Reservation.settlements), selectinload(Reservation.card_charges), selectinload(Reservation.counter_payments))
+                .options(
+                    selectinload(Reservation.settlements),
+                    selectinload(Reservation.card_charges),
+                    selectinload(Reservation.counter_payments),
+                )
                 .with_for_update()
             )
             if reservation is None or reservation.state not in UNPAID_STATES:
@@ -210,7 +229,9 @@ class SessionResult:
     failed: list[str] = field(default_factory=list)  # the provider could not be asked
 
 
-def settle_stale_sessions(database: Database, provider: ProviderClient, settings: WorkerSettings, now: datetime) -> SessionResult:
+def settle_stale_sessions(
+    database: Database, provider: ProviderClient, settings: WorkerSettings, now: datetime
+) -> SessionResult:
     """Settlements still PAYING a while after their card page opened: ask the provider what
     happened and record it as the browser's return would, so that a capture is never lost
     (the notification may be late or lost) and an abandoned session ends (and the booking
@@ -280,7 +301,9 @@ def _claim_check(database: Database, receipt: str, now: datetime, recheck_after:
                 update(CardCharge)
                 .where(
                     CardCharge.receipt_number == receipt,
-                    or_(CardCharge.provider_checked_at.is_(None), CardCharge.provider_checked_at <= now - recheck_after),
+                    or_(
+                        CardCharge.provider_checked_at.is_(None), CardCharge.provider_checked_at <= now - recheck_after
+                    ),
                 )
                 .values(provider_checked_at=now)
                 .execution_options(synchronize_session=False)

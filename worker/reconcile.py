@@ -1,6 +1,7 @@
 """`flask reconcile`: our card ledger against the provider's, receipt by receipt (DESIGN
 "The payment provider"). Loading is separate from the comparison, which is a pure function
 of both ledgers, and from the report's text."""
+
 from __future__ import annotations
 
 import enum
@@ -67,7 +68,11 @@ def load_our_charges(session: Session) -> list[OurCharge]:
     result = []
     for charge in charges:
         if charge.status is ChargeStatus.CAPTURED:
-            state = {VoidStatus.NONE: OurState.LIVE, VoidStatus.PENDING: OurState.VOID_PENDING, VoidStatus.VOIDED: OurState.VOIDED}[charge.void_status]
+            state = {
+                VoidStatus.NONE: OurState.LIVE,
+                VoidStatus.PENDING: OurState.VOID_PENDING,
+                VoidStatus.VOIDED: OurState.VOIDED,
+            }[charge.void_status]
         elif charge.status is ChargeStatus.OPEN:
             state = OurState.OPEN
         else:
@@ -78,7 +83,12 @@ def load_our_charges(session: Session) -> list[OurCharge]:
 
 def parse_provider_ledger(document: dict) -> list[ProviderCharge]:
     return [
-        ProviderCharge(str(c["receipt_number"]), int(c["amount_yen"]), bool(c.get("voided")), str(c.get("merchant_reference") or ""))
+        ProviderCharge(
+            str(c["receipt_number"]),
+            int(c["amount_yen"]),
+            bool(c.get("voided")),
+            str(c.get("merchant_reference") or ""),
+        )
         for c in document.get("charges", [])
     ]
 
@@ -88,11 +98,13 @@ def reconcile(ours: list[OurCharge], theirs: list[ProviderCharge]) -> Reconcilia
     report = Reconciliation()
     our_by_receipt = {c.receipt_number: c for c in ours}
     their_by_receipt = {c.receipt_number: c for c in theirs}
-    captured_here = {c.receipt_number for c in ours if c.state in (OurState.LIVE, OurState.VOID_PENDING, OurState.VOIDED)}
+    captured_here = {
+        c.receipt_number for c in ours if c.state in (OurState.LIVE, OurState.VOID_PENDING, OurState.VOIDED)
+    }
     for receipt in sorted(captured_here | set(their_by_receipt)):
         our, their = our_by_receipt.get(receipt), their_by_receipt.get(receipt)
         reference = our.reference if our else their.reference
-        put = lambda bucket, text: bucket.append(Line(receipt, reference, text))  # noqa: E731
+        put = lambda bucket, text: bucket.append(Line(receipt, reference, text))  # noqa: E731, B023 (used at once)
         if their is None:
             put(report.differences, f"{yen(our.amount_yen)} {our.state.value} here, unknown to the provider")
         elif our is None or our.state is OurState.FAILED:
@@ -100,7 +112,10 @@ def reconcile(ours: list[OurCharge], theirs: list[ProviderCharge]) -> Reconcilia
             state = "captured and voided" if their.voided else "captured"
             put(report.differences, f"{yen(their.amount_yen)} {state} at the provider, {here}")
         elif our.amount_yen != their.amount_yen:
-            put(report.differences, f"amount differs: {yen(our.amount_yen)} here, {yen(their.amount_yen)} at the provider")
+            put(
+                report.differences,
+                f"amount differs: {yen(our.amount_yen)} here, {yen(their.amount_yen)} at the provider",
+            )
         elif our.state is OurState.OPEN:
             state = "captured and voided" if their.voided else "captured"
             put(report.capture_pending, f"{yen(their.amount_yen)} {state} at the provider, not recorded here yet")
@@ -117,7 +132,9 @@ def reconcile(ours: list[OurCharge], theirs: list[ProviderCharge]) -> Reconcilia
 
 
 def totals_line(label: str, captured: int, voided: int, count: int) -> str:
-    return f"  {label:<9} {count} charges, captured {yen(captured)}, voided {yen(voided)}, held {yen(captured - voided)}"
+    return (
+        f"  {label:<9} {count} charges, captured {yen(captured)}, voided {yen(voided)}, held {yen(captured - voided)}"
+    )
 
 
 def render(report: Reconciliation, ours: list[OurCharge], theirs: list[ProviderCharge], provider_url: str) -> str:
@@ -142,7 +159,10 @@ def render(report: Reconciliation, ours: list[OurCharge], theirs: list[ProviderC
     sections = (
         ("Agreements", report.agreements),
         ("Void pending (not a mismatch: the worker sends or records the void)", report.void_pending),
-        ("Capture pending (not a mismatch: the return, the notification or the worker records it)", report.capture_pending),
+        (
+            "Capture pending (not a mismatch: the return, the notification or the worker records it)",
+            report.capture_pending,
+        ),
         ("Differences", report.differences),
     )
     for title, items in sections:

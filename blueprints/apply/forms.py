@@ -1,4 +1,5 @@
 """詳細申請: the answers for each chosen room, and the 団体区分 when there is a choice."""
+
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -8,11 +9,11 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, ValidationError
 
 from blueprints.apply.operations import RoomAnswers
-from web.errors import DOMAIN_MESSAGES
-from web.formats import localized
 from models import errors
 from models.account import ResidentGroupClass
 from models.facility import Room
+from web.errors import DOMAIN_MESSAGES
+from web.formats import localized
 
 # 参加費等の有無 in URLs and forms.
 CHARGES = {"yes": True, "no": False}

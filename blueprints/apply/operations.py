@@ -1,5 +1,6 @@
 """Applying for slots (先着申込): what the resident chose and what it costs, then the 仮予約
 created under the write lock."""
+
 from __future__ import annotations
 
 import enum
@@ -34,7 +35,7 @@ class SlotRef:
     time_band_id: int
 
     @classmethod
-    def parse(cls, text: str) -> "SlotRef":
+    def parse(cls, text: str) -> SlotRef:
         try:
             room, day, band = text.split(":")
             ref = cls(int(room), date.fromisoformat(day), int(band))
@@ -161,7 +162,9 @@ def slot_statuses(
         room = rooms.get(slot.room_id)
         band = _band(room, slot)
         facility = room.facility
-        closed = is_closed_day_rule(slot.use_date, facility.closed_weekday_set, frozenset(c.day for c in facility.closed_dates))
+        closed = is_closed_day_rule(
+            slot.use_date, facility.closed_weekday_set, frozenset(c.day for c in facility.closed_dates)
+        )
         result[slot] = slot_status_rule(
             day=slot.use_date,
             window=window,
@@ -183,7 +186,9 @@ def prepare_selection(
     if not slots:
         raise errors.EmptySelection()
     resident = session.get(
-        Resident, resident_id, options=[selectinload(Resident.group_classes).selectinload(ResidentGroupClass.group_class)]
+        Resident,
+        resident_id,
+        options=[selectinload(Resident.group_classes).selectinload(ResidentGroupClass.group_class)],
     )
     if resident is None:
         raise errors.NotFound(resident=resident_id)
@@ -227,7 +232,9 @@ def quote_fees(
     fees = {}
     for line in selection.lines:
         answer = (answers or {}).get(line.room.id)
-        fees[line.slot] = _slot_fee(rates, line.slot, held.group_class.code, bool(answer and answer.charges_participation_fee))
+        fees[line.slot] = _slot_fee(
+            rates, line.slot, held.group_class.code, bool(answer and answer.charges_participation_fee)
+        )
     return fees
 
 
@@ -308,7 +315,9 @@ def apply_for_slots(
                         attendees=answer.attendees,
                         charges_participation_fee=answer.charges_participation_fee,
                         group_class_id=group_class_id,
-                        facility_fee_yen=_slot_fee(rates, slot, held_class.group_class.code, answer.charges_participation_fee),
+                        facility_fee_yen=_slot_fee(
+                            rates, slot, held_class.group_class.code, answer.charges_participation_fee
+                        ),
                         applied_at=now,
                     )
                 )

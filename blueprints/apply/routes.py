@@ -1,11 +1,11 @@
 """詳細申請 → 申込確認 → 申込完了: the answers live in the URL until 申込 posts them once."""
+
 from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import Blueprint, abort, current_app, g, redirect, request, url_for
+from flask import Blueprint, abort, current_app, redirect, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
@@ -21,6 +21,9 @@ from blueprints.apply.operations import (
     prepare_selection,
     quote_fees,
 )
+from models import errors
+from models.deadline_rules import payment_deadline_day
+from models.reservation_rules import UNPAID_STATES
 from web import clock
 from web.data import read_session
 from web.errors import ErrorItem, domain_error_item, form_errors
@@ -28,9 +31,6 @@ from web.formats import band, header_date, list_date, localized
 from web.rendering import render_page
 from web.steps import breadcrumb, step_heading
 from web.tokens import MalformedToken, issue_token, run_once
-from models import errors
-from models.deadline_rules import payment_deadline_day
-from models.reservation_rules import UNPAID_STATES
 
 bp = Blueprint("apply", __name__, url_prefix="/apply")
 
@@ -66,7 +66,9 @@ def details():
         selection = _selection(request.args)
     except (SelectionRefused, errors.DomainError) as exc:
         return _refused(exc)
-    return _details_page(selection, _Answers(selection, request.args, validate=False), problems=_refused_slot_errors(selection))
+    return _details_page(
+        selection, _Answers(selection, request.args, validate=False), problems=_refused_slot_errors(selection)
+    )
 
 
 @bp.get("/confirm")
@@ -113,8 +115,15 @@ def submit():
     try:
         return redirect(run_once(request.form.get("form_token"), current_user.id, apply), code=303)
     except MalformedToken:
-        problem = ErrorItem(_("申込の受付に必要な情報が正しくありません。内容を確認して、もう一度「申込」を押してください。"))
-        return _confirm_page(selection, _Answers(selection, request.form), problems=_refused_slot_errors(selection) + [problem], status=400)
+        problem = ErrorItem(
+            _("申込の受付に必要な情報が正しくありません。内容を確認して、もう一度「申込」を押してください。")
+        )
+        return _confirm_page(
+            selection,
+            _Answers(selection, request.form),
+            problems=_refused_slot_errors(selection) + [problem],
+            status=400,
+        )
     except (errors.SlotTaken, errors.SlotNotBookable, errors.RebookingBlocked) as exc:
         return _some_slots_refused(selection, exc)
     except errors.DomainError as exc:
@@ -132,7 +141,9 @@ def complete(application_id: int):
     reservations = application.reservations
     # 注意事項 once per facility, naming its rooms (in the order they appear above).
     facilities = list({r.room.facility.id: r.room.facility for r in reservations}.values())
-    rooms_of = {f.id: list({r.room.id: r.room for r in reservations if r.room.facility.id == f.id}.values()) for f in facilities}
+    rooms_of = {
+        f.id: list({r.room.id: r.room for r in reservations if r.room.facility.id == f.id}.values()) for f in facilities
+    }
     return render_page(
         "apply/complete.html",
         # guide: L26
@@ -172,8 +183,12 @@ class _Answers:
 
     def __init__(self, selection: Selection, values: MultiDict | None, *, validate: bool = True, rooms=None):
         self.selection = selection
-        self.room_forms = [RoomAnswersForm(room, formdata=values) for room in (selection.rooms if rooms is None else rooms)]
-        self.group_form = GroupClassForm(selection.group_classes, formdata=values) if len(selection.group_classes) > 1 else None
+        self.room_forms = [
+            RoomAnswersForm(room, formdata=values) for room in (selection.rooms if rooms is None else rooms)
+        ]
+        self.group_form = (
+            GroupClassForm(selection.group_classes, formdata=values) if len(selection.group_classes) > 1 else None
+        )
         self.valid = False
         self.errors: list[ErrorItem] = []
         if validate:
@@ -320,13 +335,25 @@ def _nothing_left(problems: list[ErrorItem], step: str, selection: Selection):
 
 def _refused_slot_errors(selection: Selection) -> list[ErrorItem]:
     items = []
-    for problem in (SlotProblem.TAKEN, SlotProblem.ALREADY_BOOKED, SlotProblem.NOT_BOOKABLE, SlotProblem.REBOOKING_BLOCKED):
+    for problem in (
+        SlotProblem.TAKEN,
+        SlotProblem.ALREADY_BOOKED,
+        SlotProblem.NOT_BOOKABLE,
+        SlotProblem.REBOOKING_BLOCKED,
+    ):
         lines = selection.refused.get(problem)
         if not lines:
             continue
         words = _("、").join(_slot_in_words(line) for line in lines)
         if problem is SlotProblem.ALREADY_BOOKED:
-            items.append(ErrorItem(_("選択した時間帯は、既に申込済みです。マイメニューの「予約内容の確認・取消」で確認できます: %(slots)s", slots=words)))
+            items.append(
+                ErrorItem(
+                    _(
+                        "選択した時間帯は、既に申込済みです。マイメニューの「予約内容の確認・取消」で確認できます: %(slots)s",
+                        slots=words,
+                    )
+                )
+            )
         else:
             items.append(domain_error_item(PROBLEM_ERRORS[problem](), slots=words))
     return items
@@ -345,7 +372,12 @@ def _status_for(items: list[ErrorItem], selection: Selection) -> int:
 def _slot_in_words(line: SlotLine) -> str:
     """駒場住区センター 201【旧第1会議室】 2026/12/3(木) 9:00~12:00"""
     return " ".join(
-        [localized(line.facility, "name"), localized(line.room, "name"), list_date(line.slot.use_date), band(line.band.starts_at, line.band.ends_at)]
+        [
+            localized(line.facility, "name"),
+            localized(line.room, "name"),
+            list_date(line.slot.use_date),
+            band(line.band.starts_at, line.band.ends_at),
+        ]
     )
 
 

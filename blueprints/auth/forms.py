@@ -1,4 +1,5 @@
 """The login form (guide §5-2 ①)."""
+
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -14,7 +15,10 @@ class LoginForm(FlaskForm):
     registration_kind = RadioField(
         # guide: L249
         _l("利用者登録を行った施設"),
-        choices=[SelectChoice(RegistrationKind.ASSEMBLY, _l("集会・学校")), SelectChoice(RegistrationKind.SPORTS, _l("スポーツ"))],
+        choices=[
+            SelectChoice(RegistrationKind.ASSEMBLY, _l("集会・学校")),
+            SelectChoice(RegistrationKind.SPORTS, _l("スポーツ")),
+        ],
         validators=[InputRequired(message=_l("利用者登録を行った施設を選択してください。"))],
     )
     registration_number = StringField(

@@ -1,4 +1,5 @@
 """Logging in and out (DESIGN rule 1)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -11,7 +12,9 @@ from models.account import Resident
 from models.passwords import DUMMY_HASH, verify_password
 
 
-def authenticate(session: Session, *, kind: str, number: str, password: str, now: datetime, locale: str = "ja") -> Resident:
+def authenticate(
+    session: Session, *, kind: str, number: str, password: str, now: datetime, locale: str = "ja"
+) -> Resident:
     """The resident with this registration kind, 8-digit number and password, or
     AuthenticationFailed (the same failure whatever was wrong, in the same time)."""
     resident = session.scalar(

@@ -1,4 +1,5 @@
 """ログイン, ログアウト and the expired-registration notice."""
+
 from __future__ import annotations
 
 from flask import Blueprint, Flask, current_app, g, redirect, request, session, url_for
@@ -9,19 +10,27 @@ from sqlalchemy.orm import selectinload
 
 from blueprints.auth.forms import LoginForm
 from blueprints.auth.operations import authenticate, end_sessions
+from models import errors
+from models.account import Resident, ResidentGroupClass
 from web.clock import now, today
 from web.data import read_session, write_session
 from web.errors import domain_error_item, form_errors
 from web.extensions import limiter, login_manager
 from web.navigation import current_path, safe_next_url
 from web.rendering import render_page
-from models import errors
-from models.account import Resident, ResidentGroupClass
 
 bp = Blueprint("auth", __name__)
 
 # Endpoints an expired registration may still reach: the notice itself and the way out.
-EXPIRED_ALLOWED = {"auth.expired", "auth.logout", "static", "vendor", "settings.language", "settings.reader", "settings.display"}
+EXPIRED_ALLOWED = {
+    "auth.expired",
+    "auth.logout",
+    "static",
+    "vendor",
+    "settings.language",
+    "settings.reader",
+    "settings.display",
+}
 
 
 def init_login(app: Flask) -> None:

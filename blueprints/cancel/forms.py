@@ -1,5 +1,6 @@
 """The form of 予約の取消 確認 (guide L958-L993): one 取消事由 for the batch, 同意します, and
 the bookings as shown (予約番号 and version each) with a one-time token."""
+
 from __future__ import annotations
 
 import re
@@ -11,8 +12,8 @@ from wtforms import BooleanField, HiddenField, TextAreaField
 from wtforms.validators import Length
 
 from blueprints.cancel.operations import MAX_REASON_LENGTH, MAX_SELECTION
-from web.navigation import MAX_ROW_ID
 from models.numbering_rules import RESERVATION_NUMBER
+from web.navigation import MAX_ROW_ID
 
 # One hidden field per booking: "2026-000001:3:75" (予約番号 : the version shown : the refund
 # rate shown, in percent).

@@ -2,6 +2,7 @@
 with its refund as of today, and cancel_reservations, all or nothing under the write lock.
 Cancelling moves no money: the refund rate and the cancellation fee are fixed on the
 booking, and クレジット決済 settles them later (void what is held, charge the fee)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -100,7 +101,10 @@ def _load(session: Session, resident_id: int, numbers: list[str], *, lock: bool)
         .where(Reservation.resident_id == resident_id, Reservation.number.in_(numbers))
         .order_by(Reservation.id)  # one order for every locker
         .options(
-            joinedload(Reservation.room).joinedload(Room.facility).joinedload(Facility.category).selectinload(FacilityCategory.refund_bands),
+            joinedload(Reservation.room)
+            .joinedload(Room.facility)
+            .joinedload(Facility.category)
+            .selectinload(FacilityCategory.refund_bands),
             selectinload(Reservation.card_charges),
             selectinload(Reservation.counter_payments),
         )
@@ -126,7 +130,9 @@ def cancel_line(reservation: Reservation, now: datetime) -> CancelLine:
         now=now,
     )
     bands = bands_from(reservation.room.facility.category.refund_bands)
-    quote = refund_on(now, reservation.use_date, bands, held_yen=reservation.card_held_yen, total_fee_yen=reservation.total_fee_yen)
+    quote = refund_on(
+        now, reservation.use_date, bands, held_yen=reservation.card_held_yen, total_fee_yen=reservation.total_fee_yen
+    )
     drop = next_rate_drop(jst_day(now), reservation.use_date, bands) if quote.held_yen else None
     return CancelLine(reservation, quote, drop)
 
@@ -147,7 +153,9 @@ def cancel_refusal(reservation: Reservation, now: datetime) -> errors.DomainErro
     return None
 
 
-def select_for_cancel(session: Session, *, resident_id: int, numbers: list[str], now: datetime, lock: bool = False) -> CancelSelection:
+def select_for_cancel(
+    session: Session, *, resident_id: int, numbers: list[str], now: datetime, lock: bool = False
+) -> CancelSelection:
     """The resident's selected bookings with their refunds as of `now`; all of them must be
     cancellable, or CancellationRefused lists why each other one is not."""
     reservations = _load(session, resident_id, numbers, lock=lock)

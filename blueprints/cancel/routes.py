@@ -3,6 +3,7 @@
 selection travels in the URL (?number=…), so the whole procedure works without JavaScript.
 Cancelling moves no money, so it works in every profile and presentation; the refund is
 settled afterwards through クレジット決済 (standard mode, or the resident's own phone)."""
+
 from __future__ import annotations
 
 from flask import Blueprint, g, redirect, request, url_for
@@ -22,6 +23,10 @@ from blueprints.cancel.operations import (
     parse_numbers,
     select_for_cancel,
 )
+from models import errors
+from models.facility import Facility, Room
+from models.refund_rules import bands_from
+from models.reservation import Reservation
 from web.clock import now
 from web.data import read_session
 from web.errors import ErrorItem, domain_error_item, form_errors
@@ -29,10 +34,6 @@ from web.formats import localized
 from web.rendering import render_page
 from web.steps import numbered_step
 from web.tokens import MalformedToken, issue_token, run_once
-from models import errors
-from models.facility import Facility, Room
-from models.refund_rules import bands_from
-from models.reservation import Reservation
 
 bp = Blueprint("cancel", __name__, url_prefix="/cancel")
 
@@ -54,7 +55,9 @@ LIST_STEP, CONFIRM_STEP, DONE_STEP = 1, 2, 3
 REFUSALS = {
     errors.AlreadyCancelled: _l("予約番号 %(number)s は、すでに取消済です。"),
     errors.CancellationClosed: _l("予約番号 %(number)s は、利用開始時刻を過ぎているため取消できません。"),
-    errors.CounterPaid: _l("予約番号 %(number)s は窓口でのお支払いがあるため、オンラインでは取消できません。利用施設（%(contact)s %(phone)s）までご連絡ください。"),
+    errors.CounterPaid: _l(
+        "予約番号 %(number)s は窓口でのお支払いがあるため、オンラインでは取消できません。利用施設（%(contact)s %(phone)s）までご連絡ください。"
+    ),
     errors.InvalidTransition: _l("予約番号 %(number)s は、現在の状態では取消できません。"),
 }
 EMPTY_SELECTION = _l("取消する予約の「取消」を選択してから、「次へ進む」を押してください。")
@@ -214,7 +217,14 @@ def done():
         lines=lines,
         reasons=reasons,
         any_refund_due=any(line.refund_due for line in lines),
-        void_last_day=min((line.void_last_day for line in lines if line.refund_due and line.void_last_day and not line.void_period_over), default=None),
+        void_last_day=min(
+            (
+                line.void_last_day
+                for line in lines
+                if line.refund_due and line.void_last_day and not line.void_period_over
+            ),
+            default=None,
+        ),
         settle_here=g.profile == "standard" and g.presentation == "normal",
     )
 

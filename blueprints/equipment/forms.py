@@ -1,6 +1,7 @@
 """The form of 備品（付帯品）予約 and its 確認: a quantity per item of the facility, the
 lending time (利用開始, 利用終了) and the booking's version. A GET form on the way (no CSRF
 token; the choices live in the URL) and a POST form for 予約 (CSRF and a one-time token)."""
+
 from __future__ import annotations
 
 import unicodedata
@@ -15,14 +16,14 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional, ValidationError
 from wtforms.widgets import HiddenInput
 
-from web.errors import DOMAIN_MESSAGES
-from web.formats import clock_time, localized
-from web.navigation import MAX_ROW_ID
 from blueprints.equipment.operations import EquipmentRequest
 from models import errors
 from models.equipment_rules import check_lending_window
 from models.facility import EquipmentItem
 from models.reservation import Reservation
+from web.errors import DOMAIN_MESSAGES
+from web.formats import clock_time, localized
+from web.navigation import MAX_ROW_ID
 
 # A quantity with more digits than this is above any stock (and never converted whole).
 MAX_DIGITS = 4
@@ -39,7 +40,7 @@ def time_value(t: time) -> str:
 
 
 def parse_time(text: str | None) -> time | None:
-    """"09:30" → 9:30; anything else → None."""
+    """ "09:30" → 9:30; anything else → None."""
     if not isinstance(text, str) or len(text) != 5:
         return None
     try:
@@ -74,7 +75,9 @@ class QuantityCheck:
 
     def __call__(self, form, field):
         if parse_quantity(field.data) is None:
-            raise ValidationError(_("%(item)sの予約数は、0以上の数字で入力してください。", item=localized(self.item, "name")))
+            raise ValidationError(
+                _("%(item)sの予約数は、0以上の数字で入力してください。", item=localized(self.item, "name"))
+            )
 
 
 class EquipmentForm(FlaskForm):
@@ -99,7 +102,7 @@ class EquipmentForm(FlaskForm):
         formdata=None,
         data: EquipmentRequest | None = None,
         csrf: bool = False,
-    ) -> "EquipmentForm":
+    ) -> EquipmentForm:
         """The form for this booking; filled from `formdata` when given, else from `data`
         (the booking's equipment as it stands)."""
         items = reservation.room.facility.equipment_items
@@ -108,15 +111,25 @@ class EquipmentForm(FlaskForm):
             pass
 
         for item in items:
-            setattr(BookingEquipmentForm, quantity_name(item), StringField(localized(item, "name"), validators=[QuantityCheck(item)]))
+            setattr(
+                BookingEquipmentForm,
+                quantity_name(item),
+                StringField(localized(item, "name"), validators=[QuantityCheck(item)]),
+            )
         values = {}
         if data is not None:
             values = {quantity_name(item): str(data.quantities.get(item.id, 0)) for item in items}
-            values.update(lend_start=time_value(data.lend_starts), lend_end=time_value(data.lend_ends), version=reservation.version)
+            values.update(
+                lend_start=time_value(data.lend_starts),
+                lend_end=time_value(data.lend_ends),
+                version=reservation.version,
+            )
         form = BookingEquipmentForm(formdata=formdata, meta={"csrf": csrf}, **values)
         form.reservation = reservation
         form.items = items
-        form.lend_start.choices = form.lend_end.choices = [SelectChoice(time_value(t), clock_time(t)) for t in lending_times]
+        form.lend_start.choices = form.lend_end.choices = [
+            SelectChoice(time_value(t), clock_time(t)) for t in lending_times
+        ]
         return form
 
     def quantity_field(self, item: EquipmentItem):
@@ -172,4 +185,7 @@ class EquipmentForm(FlaskForm):
 
 
 def stock_message(item: EquipmentItem, available: int) -> str:
-    return str(DOMAIN_MESSAGES[errors.OutOfStock]) % {"item": localized(item, "name"), "available": units(available, item)}
+    return str(DOMAIN_MESSAGES[errors.OutOfStock]) % {
+        "item": localized(item, "name"),
+        "available": units(available, item),
+    }

@@ -3,6 +3,7 @@
 stock lock: the booking's row and its facility's items locked (SELECT … FOR UPDATE on
 PostgreSQL; SQLite's BEGIN IMMEDIATE holds the whole database), stock counted again, the
 lines replaced, 備品使用料 and the version written. Takes the session and `now`."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -141,7 +142,9 @@ def current_request(reservation: Reservation) -> EquipmentRequest:
     """The booking's equipment as it stands; a booking without any lends for the whole slot."""
     lines = reservation.equipment_lines
     if lines:
-        return EquipmentRequest({line.item_id: line.quantity for line in lines}, lines[0].lend_starts_at, lines[0].lend_ends_at)
+        return EquipmentRequest(
+            {line.item_id: line.quantity for line in lines}, lines[0].lend_starts_at, lines[0].lend_ends_at
+        )
     return EquipmentRequest({}, reservation.starts_at, reservation.ends_at)
 
 
@@ -152,7 +155,12 @@ def available_items(session: Session, reservation: Reservation, lend_starts: tim
     others: dict[int, list[Lending]] = {item.id: [] for item in items}
     if items:
         rows = session.execute(
-            select(ReservationEquipment.item_id, ReservationEquipment.lend_starts_at, ReservationEquipment.lend_ends_at, ReservationEquipment.quantity)
+            select(
+                ReservationEquipment.item_id,
+                ReservationEquipment.lend_starts_at,
+                ReservationEquipment.lend_ends_at,
+                ReservationEquipment.quantity,
+            )
             .join(Reservation, Reservation.id == ReservationEquipment.reservation_id)
             .where(
                 ReservationEquipment.item_id.in_(list(others)),
@@ -228,7 +236,9 @@ def change_equipment(
         line = by_item.get(item_id)
         if line is None:
             reservation.equipment_lines.append(
-                ReservationEquipment(item_id=item_id, quantity=quantity, price_yen=price, lend_starts_at=starts, lend_ends_at=ends)
+                ReservationEquipment(
+                    item_id=item_id, quantity=quantity, price_yen=price, lend_starts_at=starts, lend_ends_at=ends
+                )
             )
         else:
             line.quantity, line.price_yen, line.lend_starts_at, line.lend_ends_at = quantity, price, starts, ends

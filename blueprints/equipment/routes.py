@@ -3,6 +3,7 @@
 予約 → 完了. Each step is its own page; the choices travel in the URL until 予約 posts them
 once. The totals follow the quantities in place with htmx, and through 再計算 without it.
 A change moves no money: the list then shows 一部支払済 and クレジット決済 settles it."""
+
 from __future__ import annotations
 
 from urllib.parse import urlencode
@@ -12,12 +13,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from web.clock import now
-from web.data import read_session
-from web.errors import ErrorItem, domain_error_item, form_errors
-from web.formats import clock_time
-from web.rendering import render_page, wants_fragment
-from web.tokens import MalformedToken, issue_token, run_once
 from blueprints.equipment.forms import EquipmentForm, quantity_name, time_value, units
 from blueprints.equipment.operations import (
     EquipmentOffer,
@@ -34,6 +29,12 @@ from blueprints.equipment.operations import (
 from models import errors
 from models.equipment_rules import CompletionKind, EquipmentAccess, completion_kind_rule, lending_times_rule
 from models.reservation import Reservation
+from web.clock import now
+from web.data import read_session
+from web.errors import ErrorItem, domain_error_item, form_errors
+from web.formats import clock_time
+from web.rendering import render_page, wants_fragment
+from web.tokens import MalformedToken, issue_token, run_once
 
 bp = Blueprint("equipment", __name__, url_prefix="/equipment")
 
@@ -308,7 +309,13 @@ def _steps(current: int) -> list[tuple[str, str | None]]:
     return [(str(label), url if i < current else None) for i, (label, url) in enumerate(zip(STEPS, urls))]
 
 
-def _edit_page(reservation: Reservation, form: EquipmentForm | None, *, problems: list[ErrorItem] | None = None, status: int | None = None):
+def _edit_page(
+    reservation: Reservation,
+    form: EquipmentForm | None,
+    *,
+    problems: list[ErrorItem] | None = None,
+    status: int | None = None,
+):
     """備品（付帯品）予約 for the booking: as it stands (`form` None) or as the form asks."""
     session = read_session()
     if form is None:
@@ -331,7 +338,9 @@ def _edit_page(reservation: Reservation, form: EquipmentForm | None, *, problems
     )
 
 
-def _confirm_page(reservation: Reservation, form: EquipmentForm, *, problems: list[ErrorItem] | None = None, status: int | None = None):
+def _confirm_page(
+    reservation: Reservation, form: EquipmentForm, *, problems: list[ErrorItem] | None = None, status: int | None = None
+):
     sheet = equipment_sheet(read_session(), reservation, form.request())
     request_ = form.request()
     hidden = [(quantity_name(line.item), str(line.quantity)) for line in sheet.lines]
@@ -363,7 +372,9 @@ def _refused(exc: errors.DomainError, reservation: Reservation | None = None):
     """This booking's equipment cannot be changed: why, whom to call when only the
     facility can help, and the way back to the list. Nothing has changed."""
     if isinstance(exc, errors.NotFound):
-        problem = ErrorItem(_("指定された予約は見つかりません。予約内容の確認・取消の一覧から、もう一度選択してください。"))
+        problem = ErrorItem(
+            _("指定された予約は見つかりません。予約内容の確認・取消の一覧から、もう一度選択してください。")
+        )
         reservation = None
     else:
         problem = domain_error_item(exc)

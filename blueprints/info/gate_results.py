@@ -1,13 +1,13 @@
 """The accessibility gate's results file (docs/accessibility-results.json, written by
 tests/browser/test_accessibility_gate.py) read for アクセシビリティ方針. A missing or
 malformed file reads as "no results", never as an error page."""
+
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-
 
 SHOWN_VIOLATIONS = 50
 

@@ -1,5 +1,6 @@
 """Public information: お知らせ, FAQ, ご利用の手引き, アクセシビリティ方針, and each facility's
 address and access."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,13 +12,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from web.data import read_session
-from web.formats import localized
-from web.rendering import render_page
 from blueprints.info.gate_results import load_gate_results
 from models.conformance_rules import conformance_rule
 from models.facility import Facility
 from models.notice import Notice
+from web.data import read_session
+from web.formats import localized
+from web.rendering import render_page
 
 bp = Blueprint("info", __name__)
 

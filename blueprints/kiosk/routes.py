@@ -3,6 +3,7 @@ server and keep browsers from restoring form values (registered on the kiosk pro
 
 The page's script posts here (header X-Kiosk-Script: 204, no page); without JavaScript the
 same forms are plain POST → redirect → GET."""
+
 from __future__ import annotations
 
 import re
@@ -11,8 +12,8 @@ import time
 from flask import Blueprint, Flask, Response, current_app, redirect, request, session, url_for
 from flask_login import logout_user
 
-from web.navigation import safe_next_url
 from models.kiosk_rules import IdleTimings, is_idle_expired
+from web.navigation import safe_next_url
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
 

@@ -1,6 +1,7 @@
 """マイメニュー reads: a resident's bookings by facility and room, one booking in full, and the
 group's 団体区分 with their expiries; and the one change マイメニュー makes itself, the mail
 address."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -55,7 +56,7 @@ class Standing:
     payment_deadline: date | None
 
     @classmethod
-    def of(cls, reservation: Reservation) -> "Standing":
+    def of(cls, reservation: Reservation) -> Standing:
         held, due = reservation.held_yen, reservation.due_yen
         owes_first_payment = reservation.state in UNPAID_STATES and held == 0
         return cls(
@@ -194,7 +195,9 @@ def list_group_classes(session: Session, *, resident_id: int, now: datetime) -> 
     if resident is None:
         raise errors.NotFound()
     return GroupClassSummary(
-        classes=[HeldClass(held.group_class, held.expires_on, not held.expired(today)) for held in resident.group_classes],
+        classes=[
+            HeldClass(held.group_class, held.expires_on, not held.expired(today)) for held in resident.group_classes
+        ],
         registration_expires_on=resident.registration_expires_on,
         registration_valid=not resident.registration_expired(today),
     )

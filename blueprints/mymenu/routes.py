@@ -1,4 +1,5 @@
 """マイメニュー: the resident's own bookings, group classes and messages."""
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -8,12 +9,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from web.clock import now, today
-from web.data import read_session, write_session
-from web.errors import ErrorItem, form_errors
-from web.navigation import safe_next_url
-from web.rendering import render_page
-from web.steps import numbered_step
 from blueprints.mymenu.forms import ALL_STATES, EmailForm, ReservationFilterForm
 from blueprints.mymenu.operations import (
     RESEND_WINDOW,
@@ -25,6 +20,12 @@ from blueprints.mymenu.operations import (
     list_reservations,
 )
 from models import errors
+from web.clock import now, today
+from web.data import read_session, write_session
+from web.errors import ErrorItem, form_errors
+from web.navigation import safe_next_url
+from web.rendering import render_page
+from web.steps import numbered_step
 
 bp = Blueprint("mymenu", __name__, url_prefix="/mymenu")
 
@@ -46,7 +47,9 @@ def index():
 @login_required
 def messages():
     entries = list_messages(read_session(), resident_id=current_user.id, now=now())
-    return render_page("mymenu/messages.html", title=_("メッセージの確認"), entries=entries, resend_days=RESEND_WINDOW.days)
+    return render_page(
+        "mymenu/messages.html", title=_("メッセージの確認"), entries=entries, resend_days=RESEND_WINDOW.days
+    )
 
 
 @bp.get("/<any(lottery, profile):entry>")
@@ -64,11 +67,15 @@ def reservations():
     if form.validate():
         conditions = ListConditions(form.date_from.data, form.date_to.data, form.chosen_state)
         problems = []
-        list_args = {
-            "date_from": _iso(form.date_from.data),
-            "date_to": _iso(form.date_to.data),
-            "state": form.state.data,
-        } if filtered else {}
+        list_args = (
+            {
+                "date_from": _iso(form.date_from.data),
+                "date_to": _iso(form.date_to.data),
+                "state": form.state.data,
+            }
+            if filtered
+            else {}
+        )
     else:
         # Bad conditions change nothing: the list keeps its default conditions.
         conditions = ListConditions(today(), None, None)
@@ -104,7 +111,11 @@ def reservation(number: str):
         return render_page(
             "mymenu/reservation_missing.html",
             title=_("予約が見つかりません"),
-            errors=[ErrorItem(_("指定された予約は見つかりません。予約内容の確認・取消の一覧から、もう一度選択してください。"))],
+            errors=[
+                ErrorItem(
+                    _("指定された予約は見つかりません。予約内容の確認・取消の一覧から、もう一度選択してください。")
+                )
+            ],
             status=404,
             back=back,
         )

@@ -1,5 +1,6 @@
 """The forms of the card payment screens: 確定 on 確認 and 同意します + 次へ進む on 注意事項.
 The 表示条件 of 選択 is マイメニュー's own filter form (the same 利用日 period and 状態)."""
+
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -27,5 +28,7 @@ class TermsForm(FlaskForm):
     agree = BooleanField(
         _l("同意します"),
         # guide: L1296
-        validators=[DataRequired(message=_l("注意事項を確認し、内容に同意する場合は「同意します」を選択してください。"))],
+        validators=[
+            DataRequired(message=_l("注意事項を確認し、内容に同意する場合は「同意します」を選択してください。"))
+        ],
     )

@@ -4,6 +4,7 @@ the reason and the way forward; and it needs a registered mail address (rule 7).
 
 The return and notify endpoints are exempt: they move no money by themselves, and the
 resident's browser or the card company must always be able to reach them."""
+
 from __future__ import annotations
 
 import segno

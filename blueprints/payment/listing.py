@@ -1,6 +1,7 @@
 """Reads for the card payment screens: the クレジット決済 選択 list (DESIGN rule 8), and the
 card charge behind a provider session. Nothing here changes data; the rules that decide
 whether a booking may be paid are the operations' own (quote_settlement)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -95,7 +96,9 @@ def payment_row(reservation: Reservation, now: datetime) -> PaymentRow:
         standing=Standing.of(reservation),
         plan=plan,
         refusal=refusal,
-        pay_by=payment_deadline_day(reservation.payment_basis, reservation.use_date) if is_first_payment(reservation) else None,
+        pay_by=payment_deadline_day(reservation.payment_basis, reservation.use_date)
+        if is_first_payment(reservation)
+        else None,
         void_last_day=last_void_day(live.captured_at) if live and live.captured_at else None,
     )
 
@@ -144,7 +147,9 @@ def list_payment_rows(
         count=len(shown),
         truncated=len(rows) > limit,
         limit=limit,
-        earlier_pending=sum(1 for row in shown if conditions.date_from and row.reservation.use_date < conditions.date_from),
+        earlier_pending=sum(
+            1 for row in shown if conditions.date_from and row.reservation.use_date < conditions.date_from
+        ),
     )
 
 

@@ -2,10 +2,11 @@
 the provider, record the provider's outcome, void. The one money path for first payments,
 fee changes and refunds. Operations take the session and `now`; HTTP to the provider is
 done by the caller between transactions, never inside one."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -96,7 +97,9 @@ def load_own_reservation(session: Session, resident_id: int, number: str, *, loc
     return reservation
 
 
-def open_settlement(session: Session, *, resident_id: int, number: str, expected_version: int, now: datetime) -> Settlement:
+def open_settlement(
+    session: Session, *, resident_id: int, number: str, expected_version: int, now: datetime
+) -> Settlement:
     """確定: bind a settlement to the booking as the resident saw it on 確認."""
     reservation = load_own_reservation(session, resident_id, number, lock=True)
     if reservation.version != expected_version:
@@ -136,7 +139,9 @@ class PaymentStart:
     stale: bool = False  # the booking changed since 確定: the settlement was abandoned
 
 
-def start_settlement(session: Session, *, resident_id: int, settlement_id: int, centre: CallCentre, now: datetime) -> PaymentStart:
+def start_settlement(
+    session: Session, *, resident_id: int, settlement_id: int, centre: CallCentre, now: datetime
+) -> PaymentStart:
     """次へ進む on 注意事項. Pressed twice, it returns the same charge (same 収納番号, same
     provider session); a void-only settlement completes here without a card page. When
     another tab already opened the card page for the same booking and amount, this
@@ -178,7 +183,9 @@ def start_settlement(session: Session, *, resident_id: int, settlement_id: int, 
     charge = CardCharge(
         reservation_id=reservation.id,
         settlement_id=settlement.id,
-        receipt_number=receipt_number(facility_code, issued_on, next_value(session, receipt_counter_key(facility_code, issued_on))),
+        receipt_number=receipt_number(
+            facility_code, issued_on, next_value(session, receipt_counter_key(facility_code, issued_on))
+        ),
         amount_yen=settlement.charge_yen,
         status=ChargeStatus.OPEN,
         created_at=now,
@@ -224,7 +231,9 @@ def _charge_facts(reservation: Reservation, charge: CardCharge) -> ChargeFacts:
         use_date=reservation.use_date,
         starts_at=reservation.starts_at,
         ends_at=reservation.ends_at,
-        place=f"{room.facility.name_ja} {room.name_ja}" if reservation.resident.preferred_locale == "ja" else f"{room.facility.name_en} {room.name_en}",
+        place=f"{room.facility.name_ja} {room.name_ja}"
+        if reservation.resident.preferred_locale == "ja"
+        else f"{room.facility.name_en} {room.name_en}",
         fee_yen=charge.amount_yen if cancelled else reservation.total_fee_yen,
         is_cancellation_fee=cancelled,
     )
@@ -303,7 +312,11 @@ def record_provider_outcome(session: Session, document: dict, centre: CallCentre
         # The earlier of the card company's capture time and ours: a notification that
         # arrives late does not make a payment late, nor does a clock that runs ahead.
         late = _first_payment_after_the_slot_started(reservation, min(charge.captured_at, now))
-        if settlement.status is SettlementStatus.PAYING and not late and _still_valid_for_capture(settlement, reservation, now):
+        if (
+            settlement.status is SettlementStatus.PAYING
+            and not late
+            and _still_valid_for_capture(settlement, reservation, now)
+        ):
             _complete(session, settlement, reservation, charge, centre, now)
         else:
             # Orphan capture: the booking changed (or the settlement ended) while the card
@@ -319,7 +332,9 @@ def record_provider_outcome(session: Session, document: dict, centre: CallCentre
                 resident=reservation.resident,
                 dedupe_key=f"superseded:{charge.receipt_number}",
                 mail=superseded_mail(
-                    _charge_facts(reservation, charge), centre, reservation.resident.preferred_locale,
+                    _charge_facts(reservation, charge),
+                    centre,
+                    reservation.resident.preferred_locale,
                     slot_started=outcome == SLOT_STARTED,
                 ),
                 now=now,
@@ -364,7 +379,7 @@ def _parse_time(value) -> datetime | None:
     except (TypeError, ValueError):
         return None
     # The provider's times are UTC; one without an offset is read as UTC, not refused.
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def has_open_card_session(reservation: Reservation) -> bool:

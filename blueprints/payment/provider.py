@@ -1,5 +1,6 @@
 """HTTP client of the card company's API (payment_standin/README.md): signed requests,
 JSON answers. Swapping in a real provider means another class with these methods."""
+
 from __future__ import annotations
 
 import hashlib

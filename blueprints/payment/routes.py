@@ -1,6 +1,7 @@
 """クレジット決済 (guide ch. 5 §(1)): 選択 → 確認 → 注意事項 → the card company's page →
 完了, and the return and notify endpoints the card company calls back. The money rules
 live in operations.py; HTTP to the card company happens here, between transactions."""
+
 from __future__ import annotations
 
 import json
@@ -11,14 +12,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from web.clock import now, today
-from web.data import read_session, write_session
-from web.errors import ErrorItem, domain_error_item, form_errors
-from web.extensions import csrf
-from web.formats import list_date
-from web.rendering import render_page
-from web.tokens import MalformedToken, issue_token, run_once
-from mail.compose import CallCentre, call_centre_for
 from blueprints.mymenu.forms import ALL_STATES, ReservationFilterForm
 from blueprints.mymenu.operations import ListConditions
 from blueprints.payment.forms import ConfirmForm, TermsForm
@@ -42,10 +35,18 @@ from blueprints.payment.operations import (
     start_settlement,
 )
 from blueprints.payment.provider import ProviderClient, ProviderRefused, ProviderUnavailable, request_target, verify
+from mail.compose import CallCentre, call_centre_for
 from models import errors
 from models.numbering_rules import RESERVATION_NUMBER
 from models.payment import Settlement, SettlementStatus
 from models.reservation import Reservation
+from web.clock import now, today
+from web.data import read_session, write_session
+from web.errors import ErrorItem, domain_error_item, form_errors
+from web.extensions import csrf
+from web.formats import list_date
+from web.rendering import render_page
+from web.tokens import MalformedToken, issue_token, run_once
 
 bp = Blueprint("payment", __name__, url_prefix="/payment")
 bp.before_request(refuse_reader_presentation)
@@ -135,7 +136,11 @@ def settle(number: str):
     """確定: bind a settlement to the booking as shown (its version), once per form."""
     form = ConfirmForm()
     if not form.validate():
-        return _confirm_again(number, ErrorItem(_("画面の情報が正しく送信されませんでした。内容を確認して、もう一度「確定」を押してください。")), 400)
+        return _confirm_again(
+            number,
+            ErrorItem(_("画面の情報が正しく送信されませんでした。内容を確認して、もう一度「確定」を押してください。")),
+            400,
+        )
     if not RESERVATION_NUMBER.match(number):
         return _refused(errors.NotFound())
 
@@ -148,7 +153,11 @@ def settle(number: str):
     try:
         return redirect(run_once(form.form_token.data, current_user.id, open_it), code=303)
     except MalformedToken:
-        return _confirm_again(number, ErrorItem(_("画面の情報が正しく送信されませんでした。内容を確認して、もう一度「確定」を押してください。")), 400)
+        return _confirm_again(
+            number,
+            ErrorItem(_("画面の情報が正しく送信されませんでした。内容を確認して、もう一度「確定」を押してください。")),
+            400,
+        )
     except errors.StaleBooking as exc:
         return _confirm_again(number, domain_error_item(exc), 409)
     except errors.NotFound as exc:
@@ -170,7 +179,10 @@ def terms(settlement_id: int):
         return _refused(exc)
     if settlement.status not in (SettlementStatus.QUOTED, SettlementStatus.PAYING):
         return redirect(url_for("payment.result", settlement_id=settlement.id), code=303)
-    if settlement.status is SettlementStatus.QUOTED and settlement.reservation.version != settlement.reservation_version:
+    if (
+        settlement.status is SettlementStatus.QUOTED
+        and settlement.reservation.version != settlement.reservation_version
+    ):
         return _refused(errors.StaleBooking(), settlement.reservation)
     return _terms_page(settlement, TermsForm())
 
@@ -233,12 +245,17 @@ def start(settlement_id: int):
         current_app.logger.warning("card company refused or unreachable for %s: %s", card["receipt_number"], exc)
         settlement = load_own_settlement(read_session(), current_user.id, settlement_id)
         problem = ErrorItem(
-            _("カード会社のお支払い画面を開けませんでした。決済は行われていません。時間をおいて、もう一度「次へ進む」を押してください。"),
+            _(
+                "カード会社のお支払い画面を開けませんでした。決済は行われていません。時間をおいて、もう一度「次へ進む」を押してください。"
+            ),
         )
         return _terms_page(settlement, form, errors=[problem], status=503)
     with write_session() as session:
         attach_provider_session(
-            session, charge_id=card["charge_id"], provider_session_id=opened["session_id"], payment_url=opened["payment_url"]
+            session,
+            charge_id=card["charge_id"],
+            provider_session_id=opened["session_id"],
+            payment_url=opened["payment_url"],
         )
     return redirect(opened["payment_url"], code=303)
 
@@ -318,7 +335,10 @@ def result(settlement_id: int):
     templates = {
         SettlementStatus.COMPLETED: ("payment/complete.html", STEPS[RESULT_STEP]),
         SettlementStatus.ABANDONED: ("payment/abandoned.html", _l("クレジット決済は行われませんでした")),
-        SettlementStatus.SUPERSEDED: ("payment/superseded.html", _l("予約の内容が変更されたため、クレジット決済を取り消します")),
+        SettlementStatus.SUPERSEDED: (
+            "payment/superseded.html",
+            _l("予約の内容が変更されたため、クレジット決済を取り消します"),
+        ),
         SettlementStatus.PAYING: ("payment/checking.html", _l("決済の結果を確認しています")),
     }
     template, title = templates[settlement.status]
@@ -414,7 +434,9 @@ def _confirm_again(number: str, problem: ErrorItem, status: int):
     return _confirm_page(quote, problems=[problem], status=status)
 
 
-def _terms_page(settlement: Settlement, form: TermsForm, *, errors: list[ErrorItem] | None = None, status: int | None = None):
+def _terms_page(
+    settlement: Settlement, form: TermsForm, *, errors: list[ErrorItem] | None = None, status: int | None = None
+):
     return render_page(
         "payment/terms.html",
         title=str(STEPS[TERMS_STEP]),
@@ -459,10 +481,14 @@ def _return_problem(*, unavailable: bool = False, retry_url: str | None = None, 
     """A return URL we cannot use: forged, unknown, someone else's, or the card company is
     unreachable. Nothing has changed."""
     if unavailable:
-        problem = _("カード会社に接続できなかったため、決済の結果を確認できませんでした。時間をおいて「結果を確認する」を押してください。")
+        problem = _(
+            "カード会社に接続できなかったため、決済の結果を確認できませんでした。時間をおいて「結果を確認する」を押してください。"
+        )
         status = 503
     else:
-        problem = _("決済の手続きが見つかりません。マイメニューの「クレジット決済」から、予約の状態を確認してください。")
+        problem = _(
+            "決済の手続きが見つかりません。マイメニューの「クレジット決済」から、予約の状態を確認してください。"
+        )
     return render_page(
         "payment/return_problem.html",
         title=_("決済の結果を確認できません"),
@@ -470,4 +496,3 @@ def _return_problem(*, unavailable: bool = False, retry_url: str | None = None, 
         status=status,
         retry_url=retry_url,
     )
-

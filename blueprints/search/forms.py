@@ -1,5 +1,6 @@
 """The search area's GET forms: the facility filter, the grid's facilities, start date and
 period, and the chosen day cells. Their state lives in the URL, so none carries a CSRF token."""
+
 from __future__ import annotations
 
 import re
@@ -59,16 +60,24 @@ class FacilitySearchForm(FlaskForm):
         csrf = False
 
     category = SelectField(
-        _l("カテゴリ"), validate_choice=False, validators=[Optional(), KnownChoice(_l("カテゴリは一覧から選択してください。"))]
+        _l("カテゴリ"),
+        validate_choice=False,
+        validators=[Optional(), KnownChoice(_l("カテゴリは一覧から選択してください。"))],
     )
     purpose = SelectField(
-        _l("使用目的"), validate_choice=False, validators=[Optional(), KnownChoice(_l("使用目的は一覧から選択してください。"))]
+        _l("使用目的"),
+        validate_choice=False,
+        validators=[Optional(), KnownChoice(_l("使用目的は一覧から選択してください。"))],
     )
     room_type = SelectField(
-        _l("施設種類"), validate_choice=False, validators=[Optional(), KnownChoice(_l("施設種類は一覧から選択してください。"))]
+        _l("施設種類"),
+        validate_choice=False,
+        validators=[Optional(), KnownChoice(_l("施設種類は一覧から選択してください。"))],
     )
     kana = SelectField(
-        _l("施設名の行"), validate_choice=False, validators=[Optional(), KnownChoice(_l("施設名の行は一覧から選択してください。"))]
+        _l("施設名の行"),
+        validate_choice=False,
+        validators=[Optional(), KnownChoice(_l("施設名の行は一覧から選択してください。"))],
     )
     # Facilities ticked before (coming back from 施設別空き状況); only used to tick them again.
     facility = ValueList(_l("施設"))
@@ -109,7 +118,9 @@ class AvailabilityForm(FlaskForm):
         choices=PERIOD_CHOICES,
         default=GridPeriod.WEEK.value,
         validate_choice=False,
-        validators=[AnyOf([p.value for p in GridPeriod], message=_l("表示期間は1週間、2週間、1ヶ月から選択してください。"))],
+        validators=[
+            AnyOf([p.value for p in GridPeriod], message=_l("表示期間は1週間、2週間、1ヶ月から選択してください。"))
+        ],
     )
     # Day cells to tick again (coming back from 時間帯別空き状況).
     cell = ValueList(_l("利用日"))

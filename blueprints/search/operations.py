@@ -1,5 +1,6 @@
 """施設の検索 → 施設別空き状況 → 時間帯別空き状況: which facilities match, and how free their
 rooms are by day and by time band. Reads only; never imports Flask."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -168,7 +169,7 @@ class CellRef:
     use_date: date
 
     @classmethod
-    def parse(cls, text: str) -> "CellRef":
+    def parse(cls, text: str) -> CellRef:
         try:
             room, day = text.split(":")
             ref = cls(int(room), date.fromisoformat(day))
@@ -237,7 +238,10 @@ def build_day_grid(
         facilities=[
             FacilityDays(
                 facility,
-                [RoomDays(room, [DayCell(room, day, availability.day_status(room, day)) for day in days]) for room in facility.rooms],
+                [
+                    RoomDays(room, [DayCell(room, day, availability.day_status(room, day)) for day in days])
+                    for room in facility.rooms
+                ],
             )
             for facility in facilities
         ],
@@ -325,7 +329,9 @@ def build_slot_grid(session: Session, *, cells: list[CellRef], now: datetime, da
             # Only a free slot has a price worth showing (and only dates near today have a
             # holiday calendar: 9999-12-31 has no next day to check).
             fee = _base_fee(rates, room, band, cell.use_date) if status.selectable else None
-            slots.append(SlotCell(band=band, status=status, ref=SlotRef(room.id, cell.use_date, band.id), base_fee_yen=fee))
+            slots.append(
+                SlotCell(band=band, status=status, ref=SlotRef(room.id, cell.use_date, band.id), base_fee_yen=fee)
+            )
         status = day_status_rule([s.status for s in slots])
         if status in (DayStatus.CLOSED, DayStatus.OUT_OF_WINDOW):
             unbookable.append(DayCell(room, cell.use_date, status))
@@ -342,7 +348,13 @@ def _base_fee(rates: list[FeeRate], room: Room, band: TimeBand, day: date) -> in
     try:
         return slot_fee_rule(
             rates,
-            FeeQuery(room_id=room.id, time_band_id=band.id, use_date=day, group_class_code="", charges_participation_fee=False),
+            FeeQuery(
+                room_id=room.id,
+                time_band_id=band.id,
+                use_date=day,
+                group_class_code="",
+                charges_participation_fee=False,
+            ),
         )
     except NoFeeRate:
         return None

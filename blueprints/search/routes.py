@@ -1,5 +1,6 @@
 """施設の検索 → 施設別空き状況 → 時間帯別空き状況: three GET pages whose whole state is in
 the URL, so each works bookmarked, reloaded, in a new tab and with Back."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -9,16 +10,9 @@ from flask_babel import gettext as _
 from werkzeug.routing import BuildError
 from wtforms.fields.choices import SelectChoice
 
-from web.clock import now, today
-from web.data import read_session
-from web.errors import ErrorItem, form_errors
-from web.formats import localized, long_date
-from web.labels import DAY_STATUSES, SLOT_STATUSES
-from web.rendering import render_page
 from blueprints.search import operations
 from blueprints.search.forms import PERIOD_CHOICES, AvailabilityForm, FacilitySearchForm, SlotSearchForm, choice_label
 from blueprints.search.operations import CellRef, FacilityCriteria
-from web.steps import breadcrumb, step_heading
 from models import errors
 from models.availability_rules import (
     GridPeriod,
@@ -29,6 +23,13 @@ from models.availability_rules import (
 )
 from models.facility import Room
 from models.search_rules import KANA_ROW_ROMAJI
+from web.clock import now, today
+from web.data import read_session
+from web.errors import ErrorItem, form_errors
+from web.formats import localized, long_date
+from web.labels import DAY_STATUSES, SLOT_STATUSES
+from web.rendering import render_page
+from web.steps import breadcrumb, step_heading
 
 bp = Blueprint("search", __name__)
 
@@ -110,7 +111,9 @@ def _criteria_text(form: FacilitySearchForm) -> str:
     parts = []
     for field in (form.category, form.purpose, form.room_type, form.kana):
         if field.data:
-            parts.append(_("%(field)s「%(value)s」", field=field.label.text, value=choice_label(field.choices, field.data)))
+            parts.append(
+                _("%(field)s「%(value)s」", field=field.label.text, value=choice_label(field.choices, field.data))
+            )
     return _("、").join(parts)
 
 
@@ -126,7 +129,11 @@ def facilities():
 
 def _facility_problems(form, exc: errors.NotFound | None = None) -> list[ErrorItem]:
     if exc is not None:
-        return [ErrorItem(_("指定された施設が見つかりません: %(codes)s", codes=", ".join(exc.facts["facilities"])), "facility")]
+        return [
+            ErrorItem(
+                _("指定された施設が見つかりません: %(codes)s", codes=", ".join(exc.facts["facilities"])), "facility"
+            )
+        ]
     return [ErrorItem(str(message), "facility") for message in form.facility.errors]
 
 
@@ -158,7 +165,9 @@ def _render_availability(form: AvailabilityForm, *, problems=()):
     """施設別空き状況 for a valid list of facilities; the start date and period may still be
     wrong, in which case the page shows the form and the error instead of the grid."""
     period = form.grid_period
-    own = [ErrorItem(str(m), "from") for m in form.start.errors] + [ErrorItem(str(m), "period-0") for m in form.period.errors]
+    own = [ErrorItem(str(m), "from") for m in form.start.errors] + [
+        ErrorItem(str(m), "period-0") for m in form.period.errors
+    ]
     problems = list(problems) + own
     start = None
     if not own:
@@ -168,7 +177,11 @@ def _render_availability(form: AvailabilityForm, *, problems=()):
     grid = None
     if start is not None:
         grid = operations.build_day_grid(
-            read_session(), facility_codes=codes, days=period_days_rule(start, period), now=now(), days_ahead=_days_ahead()
+            read_session(),
+            facility_codes=codes,
+            days=period_days_rule(start, period),
+            now=now(),
+            days_ahead=_days_ahead(),
         )
         form.start.data = start.isoformat()
         form.period.data = period.value
@@ -272,7 +285,9 @@ def slots():
             grid = operations.build_slot_grid(read_session(), cells=cells, now=now(), days_ahead=_days_ahead())
             chosen_rooms = [(room.room, day.day) for room in grid.rooms for day in room.days]
         except errors.NotFound:
-            problems = [ErrorItem(_("選択された日の情報が見つかりません。施設別空き状況からもう一度選択してください。"))]
+            problems = [
+                ErrorItem(_("選択された日の情報が見つかりません。施設別空き状況からもう一度選択してください。"))
+            ]
         except errors.SlotNotBookable as exc:
             problems = [_cell_problem(cell) for cell in exc.facts["cells"]]
             chosen_rooms = [(cell.room, cell.day) for cell in exc.facts["cells"]]
@@ -290,7 +305,10 @@ def slots():
         statuses=SLOT_STATUSES,
         **breadcrumb(
             "slots",
-            {"search": facilities_url(form.facility.data or [room.facility.code for room, _day in chosen_rooms]), "availability": back_url},
+            {
+                "search": facilities_url(form.facility.data or [room.facility.code for room, _day in chosen_rooms]),
+                "availability": back_url,
+            },
             url_for("top.index"),
         ),
     )

@@ -1,4 +1,5 @@
 """Forms for the display preferences (色・文字サイズ変更)."""
+
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -14,7 +15,7 @@ class DisplayForm(FlaskForm):
     # A forged value gets our sentence, not WTForms' generic "Not a valid choice".
     text_size = RadioField(
         _l("文字サイズ"),
-        choices=[SelectChoice(v, l) for v, l in zip(TEXT_SIZES, [_l("標準"), _l("大"), _l("特大")])],
+        choices=[SelectChoice(value, label) for value, label in zip(TEXT_SIZES, [_l("標準"), _l("大"), _l("特大")])],
         validate_choice=False,
         validators=[
             InputRequired(message=_l("文字サイズを選択してください。")),
@@ -23,7 +24,10 @@ class DisplayForm(FlaskForm):
     )
     colour = RadioField(
         _l("色"),
-        choices=[SelectChoice(v, l) for v, l in zip(COLOURS, [_l("標準"), _l("高コントラスト"), _l("白黒反転")])],
+        choices=[
+            SelectChoice(value, label)
+            for value, label in zip(COLOURS, [_l("標準"), _l("高コントラスト"), _l("白黒反転")])
+        ],
         validate_choice=False,
         validators=[
             InputRequired(message=_l("色を選択してください。")),

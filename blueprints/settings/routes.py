@@ -1,14 +1,15 @@
 """Header settings: language, 読み上げ (reader presentation), 色・文字サイズ変更."""
+
 from __future__ import annotations
 
 from flask import Blueprint, g, redirect, request, url_for
 from flask_babel import gettext as _
 
+from blueprints.settings.forms import DisplayForm
 from web.channels import LOCALES, PRESENTATIONS, remember_preference
 from web.errors import form_errors
 from web.navigation import safe_next_url
 from web.rendering import render_page
-from blueprints.settings.forms import DisplayForm
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
@@ -43,7 +44,9 @@ def display():
         next=safe_next_url(request.args.get("next"), url_for("top.index")),
     )
     if form.validate_on_submit():
-        response = redirect(url_for("settings.display", saved=1, next=safe_next_url(form.next.data, url_for("top.index"))), code=303)
+        response = redirect(
+            url_for("settings.display", saved=1, next=safe_next_url(form.next.data, url_for("top.index"))), code=303
+        )
         remember_preference(response, "text_size", form.text_size.data)
         remember_preference(response, "colour", form.colour.data)
         return response

@@ -1,4 +1,5 @@
 """トップページ: お知らせ, the five search tabs, マイメニュー."""
+
 from __future__ import annotations
 
 from flask import Blueprint, request
@@ -6,11 +7,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from web.data import read_session
-from web.rendering import render_page
 from models.facility import Facility, FacilityCategory, Purpose, RoomType
 from models.notice import Notice
 from models.search_rules import KANA_ROW_ROMAJI, KANA_ROWS
+from web.data import read_session
+from web.rendering import render_page
 
 bp = Blueprint("top", __name__)
 
@@ -34,7 +35,9 @@ def index():
     context = {
         "tabs": SEARCH_TABS,
         "tab": tab,
-        "notices": s.scalars(select(Notice).order_by(Notice.published_on.desc(), Notice.id.desc()).limit(NOTICES_ON_TOP)).all(),
+        "notices": s.scalars(
+            select(Notice).order_by(Notice.published_on.desc(), Notice.id.desc()).limit(NOTICES_ON_TOP)
+        ).all(),
         "categories": s.scalars(select(FacilityCategory).order_by(FacilityCategory.ordinal)).all(),
         "purposes": s.scalars(select(Purpose).order_by(Purpose.ordinal)).all(),
         "room_types": s.scalars(select(RoomType).order_by(RoomType.ordinal)).all(),

@@ -1,5 +1,6 @@
 """Accessibility checks on the page a browser shows: axe-core (WCAG 2.2 AA rules), reflow
 at narrow widths (WCAG 1.4.10) and where the focus is after an update."""
+
 from __future__ import annotations
 
 import json

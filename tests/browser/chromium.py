@@ -1,11 +1,12 @@
 """Headless Debian Chromium through chromedriver: one fresh profile per browser, JavaScript
 on or off, Japanese by default, and the viewport sizes the accessibility checks use."""
+
 from __future__ import annotations
 
 import os
 import shutil
-import time
 import tempfile
+import time
 from pathlib import Path
 
 import pytest

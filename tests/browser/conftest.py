@@ -6,6 +6,7 @@ and a thread), so tests are independent and can run in parallel under xdist. Bro
 shared by the tests of a module (starting one costs about a second) and reset between
 tests. After each test the run fails if the server answered 5xx or the browser reported
 a Content-Security-Policy violation or an uncaught script error."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -35,7 +36,9 @@ def serve_app(database_url, tmp_path):
     running: list[tuple[Flask, LiveServer]] = []
 
     def serve(profile: str = "standard", **overrides) -> LiveServer:
-        application = create_app(profile, make_config(database_url, tmp_path / f"{profile}-{len(running)}", **overrides))
+        application = create_app(
+            profile, make_config(database_url, tmp_path / f"{profile}-{len(running)}", **overrides)
+        )
         server = LiveServer(application).start()
         running.append((application, server))
         return server

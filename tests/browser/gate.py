@@ -7,6 +7,7 @@ tests/web/test_every_route.py's demo_values() (one booking of each kind a page s
 differently), plus what the routes' own pages link to for routes whose state lives in the
 query string, plus the pages only a POST flow leads to (申込完了, 取消完了, 決済完了, 備品 完了)
 through their GET URLs with ids that the same operations made in the test's database."""
+
 from __future__ import annotations
 
 import fcntl
@@ -28,12 +29,12 @@ from selenium.common.exceptions import WebDriverException
 from sqlalchemy import select
 
 from blueprints.cancel.operations import cancel_reservations
-from demo.card_payments import open_card_page, pay_on_card_page, record_return
-from demo.seed import seed_equipment_demo
 from blueprints.equipment.operations import EquipmentRequest, change_equipment
-from mail.delivery import Refusal, claim_next, mark_undeliverable
 from blueprints.payment.operations import open_settlement
 from config import ROOT
+from demo.card_payments import open_card_page, pay_on_card_page, record_return
+from demo.seed import seed_equipment_demo
+from mail.delivery import Refusal, claim_next, mark_undeliverable
 from models.account import Resident
 from models.facility import Facility
 from models.payment import Settlement, SettlementStatus
@@ -43,9 +44,9 @@ from tests.browser.accessibility import AXE_OPTIONS, AXE_SCRIPT, AXE_VERSION, WC
 from tests.browser.navigation import page_change
 from tests.browser.target_size import small_targets
 from tests.conftest import AuthActions
-from worker.commands import provider_client
 from tests.web.card_support import URLS, clock, pay_by_card, settings
 from tests.web.test_every_route import PageParser, demo_values, get_routes, same_site_urls, urls_for_rule
+from worker.commands import provider_client
 
 RESULTS_FILE = ROOT / "docs" / "accessibility-results.json"
 CHANNELS = ("standard", "reader", "kiosk")
@@ -129,7 +130,9 @@ def make_flow_results(app) -> FlowResults:
             opened = open_settlement(
                 session, resident_id=meguro.id, number=waiting.number, expected_version=waiting.version, now=now
             ).id
-        page = open_card_page(database, provider_client(app.config), URLS, centre, now, resident_id=resident_id, number=equipped)
+        page = open_card_page(
+            database, provider_client(app.config), URLS, centre, now, resident_id=resident_id, number=equipped
+        )
         record_return(database, provider_client(app.config), centre, now, pay_on_card_page(page, URLS.return_url))
         # Two notices whose mail was given up, so that メッセージ shows why: the receiving
         # server refused the address of the first, the content of the next.
@@ -364,28 +367,48 @@ def _route(endpoint: str):
 
 ERROR_STATES = (
     ErrorState("ログイン（未入力）", _url("/login"), "form[action$='/login']", visitor=LOGGED_OUT),
-    ErrorState("施設の検索（施設を選ばずに空き状況を表示）", _url("/search/facilities?all=1"), "form.facility-pick", visitor=LOGGED_OUT),
-    ErrorState("施設別空き状況（日を選ばずに次へ進む）", _route("search.availability"), "form.cell-form", visitor=LOGGED_OUT),
+    ErrorState(
+        "施設の検索（施設を選ばずに空き状況を表示）",
+        _url("/search/facilities?all=1"),
+        "form.facility-pick",
+        visitor=LOGGED_OUT,
+    ),
+    ErrorState(
+        "施設別空き状況（日を選ばずに次へ進む）", _route("search.availability"), "form.cell-form", visitor=LOGGED_OUT
+    ),
     ErrorState("時間帯別空き状況（時間帯を選ばずに次へ進む）", _route("search.slots"), "form.slot-form"),
     ErrorState("詳細申請（未入力）", _route("apply.details"), "form.apply-details"),
     ErrorState(
         "予約内容の確認・取消 表示条件（終了日が開始日より前）",
         _url("/mymenu/reservations"),
         "form.filter",
-        fill=(("input[name=date_from]", "2026-12-31"), ("input[name=date_to]", "2026-12-01"), ("input[name=state][value=all]", "all")),
+        fill=(
+            ("input[name=date_from]", "2026-12-31"),
+            ("input[name=date_to]", "2026-12-01"),
+            ("input[name=state][value=all]", "all"),
+        ),
     ),
-    ErrorState("予約内容の確認・取消（取消を選ばずに次へ進む）", _url("/mymenu/reservations"), "form.cancel-select-form"),
+    ErrorState(
+        "予約内容の確認・取消（取消を選ばずに次へ進む）", _url("/mymenu/reservations"), "form.cancel-select-form"
+    ),
     ErrorState(
         "メールアドレスの変更（確認用が一致しない）",
         _url("/mymenu/email"),
         "form.email-form",
-        fill=(("input[name=email]", "meguro-dantai@example.jp"), ("input[name=email_confirm]", "meguro-dantai@example.com")),
+        fill=(
+            ("input[name=email]", "meguro-dantai@example.jp"),
+            ("input[name=email_confirm]", "meguro-dantai@example.com"),
+        ),
     ),
     ErrorState(
         "クレジット決済 選択 表示条件（終了日が開始日より前）",
         _url("/payment/"),
         "form.filter",
-        fill=(("input[name=date_from]", "2026-12-31"), ("input[name=date_to]", "2026-12-01"), ("input[name=state][value=all]", "all")),
+        fill=(
+            ("input[name=date_from]", "2026-12-31"),
+            ("input[name=date_to]", "2026-12-01"),
+            ("input[name=state][value=all]", "all"),
+        ),
         channels=("standard",),
     ),
     ErrorState(
@@ -405,7 +428,12 @@ ERROR_STATES = (
         lambda pages, flow: f"/cancel/confirm?{urlencode({'number': flow.card_paid_active})}",
         "form.cancel-form",
     ),
-    ErrorState("色・文字サイズ変更（未選択）", _url("/settings/display"), "form[action$='/settings/display']", visitor=LOGGED_OUT),
+    ErrorState(
+        "色・文字サイズ変更（未選択）",
+        _url("/settings/display"),
+        "form[action$='/settings/display']",
+        visitor=LOGGED_OUT,
+    ),
 )
 
 _EMPTY_AND_FILL = """
@@ -451,14 +479,18 @@ def send_in_error_state(driver, state: ErrorState) -> None:
         with page_change(driver):
             submit.click()
     except WebDriverException as problem:
-        raise AssertionError(f"{state.name}: could not press {submit.get_attribute('outerHTML')[:120]}: {problem.msg}") from None
+        raise AssertionError(
+            f"{state.name}: could not press {submit.get_attribute('outerHTML')[:120]}: {problem.msg}"
+        ) from None
 
 
 def shows_error_summary(driver) -> bool:
-    return bool(driver.execute_script(
-        "const s = document.querySelector('#error-summary');"
-        "return !!s && s.getClientRects().length > 0 && s.textContent.trim().length > 0;"
-    ))
+    return bool(
+        driver.execute_script(
+            "const s = document.querySelector('#error-summary');"
+            "return !!s && s.getClientRects().length > 0 && s.textContent.trim().length > 0;"
+        )
+    )
 
 
 # -- the checks ----------------------------------------------------------------------------
@@ -784,7 +816,9 @@ def record_part(
     merge them into the results file. Returns whether the file was written."""
     run_dir = run_dir or _run_dir()
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", findings.part)
-    (run_dir / f"{safe}.json").write_text(json.dumps({**findings.as_json(), "tools": tools, "site": site}, ensure_ascii=False))
+    (run_dir / f"{safe}.json").write_text(
+        json.dumps({**findings.as_json(), "tools": tools, "site": site}, ensure_ascii=False)
+    )
     with open(run_dir / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         parts = [json.loads(p.read_text()) for p in sorted(run_dir.glob("*.json"))]

@@ -1,11 +1,12 @@
 """Driving pages by keyboard alone: Tab and Shift+Tab to move, Enter and Space to act, and
 typing into the focused field. No clicks and no element.send_keys, so a control that
 cannot be reached or operated by keyboard fails the test."""
+
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import pytest
 from selenium.common.exceptions import StaleElementReferenceException
@@ -61,8 +62,10 @@ def with_value(value: str, *, name: str | None = None) -> Focus:
 
 
 def matching_css(selector: str) -> Focus:
-    return Focus(f"element matching {selector!r}", lambda element: element.parent.execute_script(
-        "return arguments[0].matches(arguments[1])", element, selector))
+    return Focus(
+        f"element matching {selector!r}",
+        lambda element: element.parent.execute_script("return arguments[0].matches(arguments[1])", element, selector),
+    )
 
 
 def describe(element: WebElement) -> str:
@@ -99,7 +102,10 @@ def press_space(driver) -> None:
 
 def press_arrow(driver, direction: str) -> None:
     """Arrow keys: how a radio group's choice moves once Tab has entered it."""
-    press(driver, {"up": Keys.ARROW_UP, "down": Keys.ARROW_DOWN, "left": Keys.ARROW_LEFT, "right": Keys.ARROW_RIGHT}[direction])
+    press(
+        driver,
+        {"up": Keys.ARROW_UP, "down": Keys.ARROW_DOWN, "left": Keys.ARROW_LEFT, "right": Keys.ARROW_RIGHT}[direction],
+    )
 
 
 def type_text(driver, text: str, *, replace: bool = True) -> None:

@@ -1,4 +1,5 @@
 """The real app served over HTTP in a background thread, for a real browser to talk to."""
+
 from __future__ import annotations
 
 import threading
@@ -42,7 +43,9 @@ class LiveServer:
         def app(environ, start_response):
             def start(status, headers, exc_info=None):
                 if status.startswith("5"):
-                    self.server_errors.append(ServerError(environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""), status))
+                    self.server_errors.append(
+                        ServerError(environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""), status)
+                    )
                 return start_response(status, headers, exc_info)
 
             try:
@@ -58,7 +61,7 @@ class LiveServer:
     def url(self, path: str = "/") -> str:
         return self.base_url + path
 
-    def start(self) -> "LiveServer":
+    def start(self) -> LiveServer:
         self._thread.start()
         return self
 

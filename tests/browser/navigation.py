@@ -1,4 +1,5 @@
 """Waiting for what a key press started: a new page, or an htmx swap that has settled."""
+
 from __future__ import annotations
 
 from contextlib import contextmanager

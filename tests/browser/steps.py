@@ -1,4 +1,5 @@
 """Steps a resident takes, by keyboard alone, shared by the browser tests."""
+
 from __future__ import annotations
 
 from tests.browser.keyboard import (

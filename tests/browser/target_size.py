@@ -1,6 +1,7 @@
 """Target size as a browser lays it out (WCAG 2.5.8 at 24 px; 44 px in reader mode and on the
 kiosk, issue 5): every visible link, button, field and summary, a checkbox or radio counted
 together with its label (the label is part of its target)."""
+
 from __future__ import annotations
 
 _SMALL_TARGETS = """

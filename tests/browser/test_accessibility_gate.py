@@ -15,6 +15,7 @@ Each part records what it checked and found, and when the last part of a run has
 the results file docs/accessibility-results.json is rewritten for アクセシビリティ方針. The
 keyboard and no-JavaScript flows are the flow tests' (test_apply_flow, test_payment_flow …),
 not repeated here. Run: .venv/bin/python -m pytest tests/browser/test_accessibility_gate.py -n 2"""
+
 from __future__ import annotations
 
 import json
@@ -34,8 +35,8 @@ from tests.browser.gate import (
     PHONE,
     RESIDENT,
     WIDE,
-    FlowResults,
     Findings,
+    FlowResults,
     GatePage,
     Violation,
     axe_violations,
@@ -53,13 +54,20 @@ from tests.browser.gate import (
     tool_versions,
 )
 from tests.browser.live_server import LiveServer
-from tests.browser.steps import log_in_by_keyboard, open_page, switch_language_by_keyboard, toggle_reader_mode_by_keyboard
+from tests.browser.steps import (
+    log_in_by_keyboard,
+    open_page,
+    switch_language_by_keyboard,
+    toggle_reader_mode_by_keyboard,
+)
 from tests.conftest import PAYMENT_SECRET
 
 PAGE_PARTS = [f"{channel}-{language}" for channel in CHANNELS for language in LANGUAGES]
-EXPECTED_PARTS = [f"pages[{p}]" for p in PAGE_PARTS] + [f"forms[{p}]" for p in PAGE_PARTS] + [
-    f"layout[{channel}]" for channel in CHANNELS
-]
+EXPECTED_PARTS = (
+    [f"pages[{p}]" for p in PAGE_PARTS]
+    + [f"forms[{p}]" for p in PAGE_PARTS]
+    + [f"layout[{channel}]" for channel in CHANNELS]
+)
 
 
 @dataclass
@@ -80,7 +88,9 @@ def gate_site(serve_app, payment_provider):
     made by the site's own operations (card payments through the served card company)."""
 
     def make(channel: str) -> Site:
-        standard = serve_app("standard", PAYMENT_PROVIDER_URL=payment_provider.base_url, PAYMENT_PROVIDER_SECRET=PAYMENT_SECRET)
+        standard = serve_app(
+            "standard", PAYMENT_PROVIDER_URL=payment_provider.base_url, PAYMENT_PROVIDER_SECRET=PAYMENT_SECRET
+        )
         flow = make_flow_results(standard.app)
         server = serve_app("kiosk") if channel == "kiosk" else standard
         return Site(server, channel, flow, gate_pages(server.app, flow))
@@ -212,13 +222,28 @@ def test_every_form_in_its_error_state_passes_axe(browser, gate_site, channel, l
                 shown = shown_path(browser)
                 findings.ran("error_states", channel=channel, language=language, state=state.name)
                 if not shows_error_summary(browser):
-                    findings.found(Violation("error_states", shown, channel, language, "no error summary", state.name,
-                                             "the form was sent empty or invalid but no error summary is shown"))
+                    findings.found(
+                        Violation(
+                            "error_states",
+                            shown,
+                            channel,
+                            language,
+                            "no error summary",
+                            state.name,
+                            "the form was sent empty or invalid but no error summary is shown",
+                        )
+                    )
                 for rule, target, detail in axe_violations(browser):
-                    findings.found(Violation("error_states", shown, channel, language, rule, target, f"{state.name}: {detail}"))
+                    findings.found(
+                        Violation("error_states", shown, channel, language, rule, target, f"{state.name}: {detail}")
+                    )
                 findings.ran("target_size", channel=channel, language=language, state=state.name)
                 for target, detail in target_size_failures(browser, channel):
-                    findings.found(Violation("target_size", shown, channel, language, "target-size", target, f"{state.name}: {detail}"))
+                    findings.found(
+                        Violation(
+                            "target_size", shown, channel, language, "target-size", target, f"{state.name}: {detail}"
+                        )
+                    )
         return site
 
     run_part(findings, browser, body)
@@ -247,7 +272,9 @@ def test_every_page_reflows_keeps_focus_visible_and_takes_large_text(browser, ga
                 findings.ran("focus_not_obscured", channel=channel, language=language, page=page.url)
                 hidden, _stops = hidden_focus(browser)
                 for name, where in hidden:
-                    findings.found(Violation("focus_not_obscured", shown, channel, language, "focus-not-obscured", name, where))
+                    findings.found(
+                        Violation("focus_not_obscured", shown, channel, language, "focus-not-obscured", name, where)
+                    )
 
             set_viewport_width(browser, WIDE)
             set_text_size(browser, 200)
@@ -267,53 +294,71 @@ def test_every_page_reflows_keeps_focus_visible_and_takes_large_text(browser, ga
 
 
 def show(driver, body: str, *, head: str = "") -> None:
-    driver.get("data:text/html;charset=utf-8," + quote(
-        f'<!doctype html><html lang="ja"><head><title>検査</title><style>{head}</style></head>'
-        f"<body>{body}</body></html>"
-    ))
+    driver.get(
+        "data:text/html;charset=utf-8,"
+        + quote(
+            f'<!doctype html><html lang="ja"><head><title>検査</title><style>{head}</style></head>'
+            f"<body>{body}</body></html>"
+        )
+    )
 
 
 def test_target_size_fails_crowded_small_targets_but_not_spaced_or_inline_ones(browser):
-    show(browser, '<main><h1>検査</h1>'
-         '<p><button id="a">A</button><button id="b">B</button></p>'
-         '<p>本文の中の<a href="#x">リンク</a>は対象外です。</p>'
-         '<ul class="spaced"><li><a href="#1">一つめ</a></li><li><a href="#2">二つめ</a></li></ul></main>',
-         head="button { font-size: 10px; padding: 0; margin: 0; } .spaced li { margin-bottom: 20px; }")
+    show(
+        browser,
+        "<main><h1>検査</h1>"
+        '<p><button id="a">A</button><button id="b">B</button></p>'
+        '<p>本文の中の<a href="#x">リンク</a>は対象外です。</p>'
+        '<ul class="spaced"><li><a href="#1">一つめ</a></li><li><a href="#2">二つめ</a></li></ul></main>',
+        head="button { font-size: 10px; padding: 0; margin: 0; } .spaced li { margin-bottom: 20px; }",
+    )
     failures = target_size_failures(browser, "standard")
     assert [target for target, _ in failures] == ['<button id=a> "A"', '<button id=b> "B"'], failures
     assert "too close to" in failures[0][1]
 
 
 def test_target_size_in_reader_mode_and_on_a_kiosk_is_44px(browser):
-    show(browser, '<main><h1>検査</h1><p><button id="c">大きさ 30px</button></p></main>',
-         head="button { width: 120px; height: 30px; }")
+    show(
+        browser,
+        '<main><h1>検査</h1><p><button id="c">大きさ 30px</button></p></main>',
+        head="button { width: 120px; height: 30px; }",
+    )
     assert target_size_failures(browser, "standard") == []
     assert target_size_failures(browser, "kiosk") == [('<button id=c> "大きさ 30px" 120×30px', "smaller than 44×44px")]
 
 
 def test_text_200_finds_clipped_text_and_what_covers_the_header(browser):
-    show(browser, '<header class="site-header"><p class="tall">二行目まである見出しの文字</p></header>'
-         '<div class="over">ヘッダーの上に重なる箱</div>'
-         '<main><h1>検査</h1><div class="clip">とても長い文字列が箱からはみ出して切れています</div></main>',
-         head=".site-header { height: 30px; } .tall { margin: 0; height: 60px; } "
-              ".over { position: absolute; top: 5px; left: 5px; width: 50px; height: 10px; } "
-              ".clip { width: 80px; overflow: hidden; white-space: nowrap; }")
+    show(
+        browser,
+        '<header class="site-header"><p class="tall">二行目まである見出しの文字</p></header>'
+        '<div class="over">ヘッダーの上に重なる箱</div>'
+        '<main><h1>検査</h1><div class="clip">とても長い文字列が箱からはみ出して切れています</div></main>',
+        head=".site-header { height: 30px; } .tall { margin: 0; height: 60px; } "
+        ".over { position: absolute; top: 5px; left: 5px; width: 50px; height: 10px; } "
+        ".clip { width: 80px; overflow: hidden; white-space: nowrap; }",
+    )
     problems = {(rule, target) for rule, target, _ in text_200_failures(browser)}
-    assert problems == {("clipped text", "div.clip"), ("spills out of the header", "p.tall"),
-                        ("overlaps the header", "div.over")}, problems
+    assert problems == {
+        ("clipped text", "div.clip"),
+        ("spills out of the header", "p.tall"),
+        ("overlaps the header", "div.over"),
+    }, problems
     show(browser, '<header class="site-header"><p>見出し</p></header><main><h1>検査</h1><p>本文</p></main>')
     assert text_200_failures(browser) == []
 
 
 def test_focus_hidden_under_a_fixed_bar_is_found_when_tabbing(browser):
     links = "".join(f'<p><a href="#{n}">リンク{n}</a></p>' for n in range(3))
-    show(browser, f'<main><h1>検査</h1>{links}<div class="bar">固定の案内</div></main>',
-         head="p { margin: 0 0 10px; } .bar { position: fixed; left: 0; right: 0; top: 0; height: 200px; background: #eee; }")
+    show(
+        browser,
+        f'<main><h1>検査</h1>{links}<div class="bar">固定の案内</div></main>',
+        head="p { margin: 0 0 10px; } .bar { position: fixed; left: 0; right: 0; top: 0; height: 200px; background: #eee; }",
+    )
     hidden, stops = hidden_focus(browser)
     assert stops == 3
     assert [name for name, _ in hidden] == ['a "リンク0"', 'a "リンク1"', 'a "リンク2"'], hidden
     assert hidden[0][1] == "under div.bar"
-    show(browser, f'<main><h1>検査</h1>{links}</main>')
+    show(browser, f"<main><h1>検査</h1>{links}</main>")
     assert hidden_focus(browser) == ([], 3)
 
 
@@ -335,5 +380,7 @@ def test_results_are_written_once_every_part_has_reported(tmp_path):
     assert written["complete"] is True and written["violations_total"] == 1
     assert written["routes"] == {"endpoints": 2, "pages": 2}
     assert {c["id"]: (c["pages"], c["runs"], c["violations"]) for c in written["checks"]} == {
-        "axe": (1, 1, 1), "reflow_320": (2, 2, 0)}
+        "axe": (1, 1, 1),
+        "reflow_320": (2, 2, 0),
+    }
     assert written["violations"][0]["rule"] == "color-contrast" and written["violations"][0]["channel"] == "standard"

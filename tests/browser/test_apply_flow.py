@@ -5,6 +5,7 @@ JavaScript off (the same steps as plain links, GET forms and a POST → redirect
 axe runs in the JavaScript-on browser only (axe is itself a script). The flow's pages are
 the same HTML with JavaScript off: every step of it is a plain link or a plain GET/POST
 form, so the JavaScript-on run checks the markup the JavaScript-off run gets."""
+
 from __future__ import annotations
 
 import re
@@ -45,8 +46,16 @@ FACILITY_CODE = "013"  # 駒場住区センター
 JST = ZoneInfo("Asia/Tokyo")
 # Every page and error state the flow passes, each checked on the way.
 FLOW_PAGES = [
-    "top", "search", "availability", "availability, nothing ticked", "slots", "login, asked on the way",
-    "details", "details, invalid answers", "confirm", "complete",
+    "top",
+    "search",
+    "availability",
+    "availability, nothing ticked",
+    "slots",
+    "login, asked on the way",
+    "details",
+    "details, invalid answers",
+    "confirm",
+    "complete",
 ]
 
 
@@ -67,8 +76,15 @@ WORDS = {
         error_prefix="エラー: ",
         facility="駒場住区センター",
         room="201【旧第1会議室】",
-        steps={"search": "施設の検索", "availability": "施設別空き状況", "slots": "時間帯別空き状況",
-               "login": "ログイン", "details": "詳細申請", "confirm": "申込確認", "complete": "予約申込 完了"},
+        steps={
+            "search": "施設の検索",
+            "availability": "施設別空き状況",
+            "slots": "時間帯別空き状況",
+            "login": "ログイン",
+            "details": "詳細申請",
+            "confirm": "申込確認",
+            "complete": "予約申込 完了",
+        },
         free="空き",
         provisional="仮予約",
     ),
@@ -106,12 +122,18 @@ class Flow:
             assert driver.title.startswith(self.words.error_prefix), f"{name}: title {driver.title!r}"
             assert driver.find_elements("css selector", "#error-summary"), f"{name}: no error summary"
             if self.javascript:
-                wait_until(driver, lambda d: active_element(d).get_attribute("id") == "error-summary",
-                           f"{name}: the error summary did not get the focus")
+                wait_until(
+                    driver,
+                    lambda d: active_element(d).get_attribute("id") == "error-summary",
+                    f"{name}: the error summary did not get the focus",
+                )
         else:
-            assert not driver.title.startswith(self.words.error_prefix), f"{name}: unexpected error page {driver.title!r}"
+            assert not driver.title.startswith(self.words.error_prefix), (
+                f"{name}: unexpected error page {driver.title!r}"
+            )
             assert not driver.find_elements("css selector", "#error-summary"), (
-                f"{name}: unexpected errors: {driver.find_element('css selector', '#error-summary').text}")
+                f"{name}: unexpected errors: {driver.find_element('css selector', '#error-summary').text}"
+            )
         heading = self.words.steps.get(name.split(",")[0])
         if heading:
             assert heading in driver.find_element("css selector", "h1").text, f"{name}: h1 is not {heading!r}"
@@ -164,10 +186,12 @@ class Flow:
         room = self.words.room
 
         def free_day_of_room(element) -> bool:
-            return (element.get_attribute("name") == "cell"
-                    and room in element.accessible_name
-                    and element.accessible_name.endswith(self.words.free)
-                    and "status-free" in element.find_element("xpath", "ancestor::td").get_attribute("class"))
+            return (
+                element.get_attribute("name") == "cell"
+                and room in element.accessible_name
+                and element.accessible_name.endswith(self.words.free)
+                and "status-free" in element.find_element("xpath", "ancestor::td").get_attribute("class")
+            )
 
         box = tab_to(self.driver, Focus(f"a free day of {room}", free_day_of_room), max_tabs=150)
         press_space(self.driver)
@@ -314,15 +338,21 @@ def test_the_grid_period_swaps_in_place_with_focus_url_and_back(browser, live_se
     assert title != first_period
     focus = active_element(browser)
     assert focus.get_attribute("id") == "period-title", focus.get_attribute("outerHTML")[:120]
-    wait_until(browser, lambda d: d.find_element("css selector", "#live-region").get_attribute("textContent") == title,
-               "the live region did not announce the new period")
+    wait_until(
+        browser,
+        lambda d: d.find_element("css selector", "#live-region").get_attribute("textContent") == title,
+        "the live region did not announce the new period",
+    )
     axe_check(browser, "施設別空き状況 after the next-period swap")
 
     with page_change(browser):
         browser.back()
     wait_until(browser, lambda d: d.current_url == first_url, "Back did not return to the first period")
-    wait_until(browser, lambda d: d.find_element("css selector", "#period-title").text == first_period,
-               "Back restored the URL but not the grid")
+    wait_until(
+        browser,
+        lambda d: d.find_element("css selector", "#period-title").text == first_period,
+        "Back restored the URL but not the grid",
+    )
 
 
 def test_a_wrong_start_date_swaps_in_the_error_summary_and_focuses_it(browser, live_server):
@@ -341,8 +371,11 @@ def test_a_wrong_start_date_swaps_in_the_error_summary_and_focuses_it(browser, l
         pytest.fail(f"the Up arrow never left the accepted start dates ({chosen})")
     Flow(browser, live_server, "ja", javascript=True).submit("form.period-form")
     assert _swapped_in_place(browser)
-    wait_until(browser, lambda d: active_element(d).get_attribute("id") == "error-summary",
-               "after the swap the focus is not on the error summary")
+    wait_until(
+        browser,
+        lambda d: active_element(d).get_attribute("id") == "error-summary",
+        "after the swap the focus is not on the error summary",
+    )
     assert browser.title.startswith("エラー: ")
     assert f"from={chosen}" in browser.current_url
     assert "開始日は" in browser.find_element("css selector", "#error-summary").text

@@ -8,6 +8,7 @@ back), pages without — → 予約の取消 確認 (取消 without 取消事由
 told; then both) → 予約の取消 完了 → クレジット決済画面 → 選択 (決済) → 確認 (確定) →
 注意事項 (同意します, 次へ進む) → クレジット決済 完了 at once: a full refund is a void
 only, with no card page. Every page also at 320 px without sideways scrolling."""
+
 from __future__ import annotations
 
 import re
@@ -18,17 +19,27 @@ from selenium.webdriver.common.keys import Keys
 
 from demo.card_payments import open_card_page, pay_on_card_page, record_return
 from mail.compose import call_centre_for
-from worker.commands import provider_client
 from models.payment import SettlementStatus, VoidStatus
 from models.reservation_rules import ReservationState
 from tests.browser.accessibility import assert_no_horizontal_scroll, axe_check
 from tests.browser.chromium import DESKTOP, set_viewport_width
-from tests.browser.keyboard import Focus, active_element, named, press, press_enter, press_space, tab_to, type_text, with_id
+from tests.browser.keyboard import (
+    Focus,
+    active_element,
+    named,
+    press,
+    press_enter,
+    press_space,
+    tab_to,
+    type_text,
+    with_id,
+)
 from tests.browser.navigation import page_change, wait_until
 from tests.browser.steps import log_in_by_keyboard, open_page
 from tests.conftest import PAYMENT_SECRET
 from tests.web.card_support import URLS
 from tests.web.test_payment import booking, charges_of
+from worker.commands import provider_client
 
 PAID, UNPAID = "2026-000001", "2026-000003"
 
@@ -37,7 +48,9 @@ PAID, UNPAID = "2026-000001", "2026-000003"
 def cancel_server(serve_app, payment_provider):
     """Our site wired to the served card company, with 2026-000001 (700円, 2026/12/25)
     already paid there by card."""
-    server = serve_app("standard", PAYMENT_PROVIDER_URL=payment_provider.base_url, PAYMENT_PROVIDER_SECRET=PAYMENT_SECRET)
+    server = serve_app(
+        "standard", PAYMENT_PROVIDER_URL=payment_provider.base_url, PAYMENT_PROVIDER_SECRET=PAYMENT_SECRET
+    )
     app = server.app
     server.app.config["PUBLIC_BASE_URL"] = server.base_url
     database = app.extensions["database"]
@@ -47,7 +60,10 @@ def cancel_server(serve_app, payment_provider):
     with app.app_context():
         meguro_id = booking(app, PAID).resident_id
         page = open_card_page(database, provider, URLS, centre, now, resident_id=meguro_id, number=PAID)
-        assert record_return(database, provider, centre, now, pay_on_card_page(page, URLS.return_url)) is SettlementStatus.COMPLETED
+        assert (
+            record_return(database, provider, centre, now, pay_on_card_page(page, URLS.return_url))
+            is SettlementStatus.COMPLETED
+        )
     return server
 
 
@@ -61,11 +77,16 @@ class CancelFlow:
     def check(self, name: str, heading: str, *, error: bool = False) -> None:
         driver = self.driver
         label = f"{name}{'' if self.javascript else ' (JavaScript off)'}"
-        assert driver.find_element("css selector", "h1").text == heading, f"{label}: h1 {driver.find_element('css selector', 'h1').text!r}"
+        assert driver.find_element("css selector", "h1").text == heading, (
+            f"{label}: h1 {driver.find_element('css selector', 'h1').text!r}"
+        )
         assert driver.title.startswith("エラー: ") is error, f"{label}: title {driver.title!r}"
         if error and self.javascript:
-            wait_until(driver, lambda d: active_element(d).get_attribute("id") == "error-summary",
-                       f"{label}: the error summary did not get the focus")
+            wait_until(
+                driver,
+                lambda d: active_element(d).get_attribute("id") == "error-summary",
+                f"{label}: the error summary did not get the focus",
+            )
         if self.javascript:
             axe_check(driver, label)
         set_viewport_width(driver, 320)
@@ -91,14 +112,24 @@ def confirm_on_pages(flow: CancelFlow) -> None:
     assert "対象の予約はクレジットにてお支払い済です。取消を続行しますか？" in flow.main_text()
     flow.activate(named("はい", tag="a"))
     flow.check("メッセージ", "メッセージ")
-    assert "状態に「(※)」が付いている予約については、クレジット決済画面から還付の手続きを行ってください。" in flow.main_text()
+    assert (
+        "状態に「(※)」が付いている予約については、クレジット決済画面から還付の手続きを行ってください。"
+        in flow.main_text()
+    )
     flow.activate(named("はい", tag="a"))
 
 
 def open_dialog(driver, dialog_id: str) -> None:
-    wait_until(driver, lambda d: d.execute_script(f"return document.getElementById('{dialog_id}').open"), f"#{dialog_id} did not open")
-    wait_until(driver, lambda d: d.execute_script(f"return document.getElementById('{dialog_id}').contains(document.activeElement)"),
-               f"the focus is not in #{dialog_id}")
+    wait_until(
+        driver,
+        lambda d: d.execute_script(f"return document.getElementById('{dialog_id}').open"),
+        f"#{dialog_id} did not open",
+    )
+    wait_until(
+        driver,
+        lambda d: d.execute_script(f"return document.getElementById('{dialog_id}').contains(document.activeElement)"),
+        f"the focus is not in #{dialog_id}",
+    )
 
 
 def confirm_in_dialogs(flow: CancelFlow) -> None:
@@ -113,7 +144,11 @@ def confirm_in_dialogs(flow: CancelFlow) -> None:
     assert active_element(driver).accessible_name == "はい"
     axe_check(driver, "確認 (dialog)")
     press(driver, Keys.ESCAPE)
-    wait_until(driver, lambda d: not d.execute_script("return document.getElementById('cancel-dialog-card-paid').open"), "Esc did not close it")
+    wait_until(
+        driver,
+        lambda d: not d.execute_script("return document.getElementById('cancel-dialog-card-paid').open"),
+        "Esc did not close it",
+    )
     assert active_element(driver) == next_button, "the focus did not return to 次へ進む"
     assert driver.current_url.endswith("/mymenu/reservations")
 
@@ -121,8 +156,10 @@ def confirm_in_dialogs(flow: CancelFlow) -> None:
     open_dialog(driver, "cancel-dialog-card-paid")
     press_enter(driver)  # はい
     open_dialog(driver, "cancel-dialog-refund-note")
-    assert "状態に「(※)」が付いている予約については、クレジット決済画面から還付の手続きを行ってください。" in driver.find_element(
-        "css selector", "#cancel-dialog-refund-note").text
+    assert (
+        "状態に「(※)」が付いている予約については、クレジット決済画面から還付の手続きを行ってください。"
+        in driver.find_element("css selector", "#cancel-dialog-refund-note").text
+    )
     axe_check(driver, "メッセージ (dialog)")
     with page_change(driver):
         press_enter(driver)  # はい
@@ -156,7 +193,10 @@ def _cancel_and_refund(driver, server, *, javascript: bool) -> None:
     flow.activate(named("取消", tag="button"))
     flow.check("予約の取消 確認, incomplete", "予約の取消 確認", error=True)
     summary = driver.find_element("css selector", "#error-summary").text
-    assert "本予約を取消する場合、取消事由を入力してください。" in summary and "「同意します」を選択してください。" in summary
+    assert (
+        "本予約を取消する場合、取消事由を入力してください。" in summary
+        and "「同意します」を選択してください。" in summary
+    )
     assert booking(app, PAID).state is ReservationState.CONFIRMED
 
     tab_to(driver, with_id("reason"), max_tabs=150)
@@ -174,14 +214,20 @@ def _cancel_and_refund(driver, server, *, javascript: bool) -> None:
     for number in (PAID, UNPAID):
         r = booking(app, number)
         assert (r.state, r.cancel_reason, r.refund_percent, r.cancellation_fee_yen) == (
-            ReservationState.CANCELLED, "行事が中止になったため", 100 if number == PAID else 75, 0)
+            ReservationState.CANCELLED,
+            "行事が中止になったため",
+            100 if number == PAID else 75,
+            0,
+        )
 
     # The refund: クレジット決済画面 → 決済 → 確定 → 同意します, 次へ進む → 完了, no card page.
     flow.activate(named("クレジット決済画面", tag="a"))
     flow.check("クレジット決済 選択", "クレジット決済 選択")
     flow.activate(named(f"決済 予約番号 {PAID}", tag="a"))
     flow.check("クレジット決済 確認", "クレジット決済 確認")
-    assert "クレジット取消予定額" in flow.main_text() and "決済予定額" not in flow.main_text().replace("クレジット取消予定額", "")
+    assert "クレジット取消予定額" in flow.main_text() and "決済予定額" not in flow.main_text().replace(
+        "クレジット取消予定額", ""
+    )
     flow.activate(named("確定", tag="button"))
     flow.check("クレジット決済 注意事項", "クレジット決済 注意事項")
     assert "外部サイトに移動します" not in flow.main_text()

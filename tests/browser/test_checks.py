@@ -1,5 +1,6 @@
 """The browser checks themselves can fail: a gate that never fails proves nothing. Each
 check runs against a small page that breaks its rule (and one that keeps it)."""
+
 from __future__ import annotations
 
 from urllib.parse import quote
@@ -12,9 +13,12 @@ from tests.browser.keyboard import named, tab_to
 
 
 def _show(driver, body: str) -> None:
-    driver.get("data:text/html;charset=utf-8," + quote(
-        f'<!doctype html><html lang="ja"><head><title>検査</title></head><body><main>{body}</main></body></html>'
-    ))
+    driver.get(
+        "data:text/html;charset=utf-8,"
+        + quote(
+            f'<!doctype html><html lang="ja"><head><title>検査</title></head><body><main>{body}</main></body></html>'
+        )
+    )
 
 
 def test_axe_check_names_the_rule_the_element_and_the_fix(browser):
@@ -38,8 +42,11 @@ def test_reflow_check_catches_a_page_wider_than_320px_but_not_a_scrolling_region
         assert_no_horizontal_scroll(browser, "a wide table")
     assert "scrolls sideways at 320px" in str(failure.value) and "table#wide" in str(failure.value)
 
-    _show(browser, '<h1>検査</h1><div style="overflow-x:auto" role="region" aria-label="表" tabindex="0">'
-          '<table id="wide"><tr><td style="min-width:600px">広い表</td></tr></table></div>')
+    _show(
+        browser,
+        '<h1>検査</h1><div style="overflow-x:auto" role="region" aria-label="表" tabindex="0">'
+        '<table id="wide"><tr><td style="min-width:600px">広い表</td></tr></table></div>',
+    )
     assert_no_horizontal_scroll(browser, "a wide table in its own region")
 
 

@@ -1,6 +1,7 @@
 """色・文字サイズ変更 in a real browser (issue 5): changed by keyboard and applied at once;
 every colour theme passes axe's WCAG 2.2 AA rules (colour contrast included) in every channel;
 特大 at 320 px never makes the page body scroll sideways."""
+
 from __future__ import annotations
 
 import pytest
@@ -14,10 +15,25 @@ from tests.browser.steps import log_in_by_keyboard, open_page, toggle_reader_mod
 COLOURS = ["standard", "contrast", "inverted"]
 FREE_SLOT = "2:2026-12-01:5"  # 区民センター社会教育館 702, free in the demo data
 
-PUBLIC = ["/", "/?tab=name", "/login", "/guide", "/notices", "/search/facilities?all=1",
-          "/availability?facility=013", "/availability/slots?cell=1:2026-12-03", "/settings/display"]
-PRIVATE = ["/mymenu/", "/mymenu/reservations", "/mymenu/messages", "/mymenu/group-classes",
-           f"/apply/details?slot={FREE_SLOT}", "/payment/"]
+PUBLIC = [
+    "/",
+    "/?tab=name",
+    "/login",
+    "/guide",
+    "/notices",
+    "/search/facilities?all=1",
+    "/availability?facility=013",
+    "/availability/slots?cell=1:2026-12-03",
+    "/settings/display",
+]
+PRIVATE = [
+    "/mymenu/",
+    "/mymenu/reservations",
+    "/mymenu/messages",
+    "/mymenu/group-classes",
+    f"/apply/details?slot={FREE_SLOT}",
+    "/payment/",
+]
 
 
 def html_class(driver) -> str:

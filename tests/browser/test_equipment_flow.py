@@ -3,6 +3,7 @@
 JavaScript on (Japanese and English, axe-core on every page and state, reflow at 320 px),
 合計 follows each quantity in place while the focus stays where the resident moved it;
 with JavaScript off the same steps go through 再計算 and plain GET and POST forms."""
+
 from __future__ import annotations
 
 import re
@@ -22,10 +23,22 @@ FIRST = "2026-000001"  # 仮予約, 区民センター社会教育館 702, 700�
 PROJECTOR, DVD, CD_PLAYER = "item_1", "item_2", "item_3"  # the demo catalogue's first items
 
 WORDS = {
-    "ja": {"error": "エラー: ", "edit": "備品（付帯品）予約", "confirm": "備品（付帯品）予約確認", "done": "備品（付帯品）予約の完了",
-           "yen": lambda n: f"{n:,}円", "dvd_short": "DVDモニターセット"},
-    "en": {"error": "Error: ", "edit": None, "confirm": None, "done": None,
-           "yen": lambda n: f"¥{n:,}", "dvd_short": "DVD monitor set"},
+    "ja": {
+        "error": "エラー: ",
+        "edit": "備品（付帯品）予約",
+        "confirm": "備品（付帯品）予約確認",
+        "done": "備品（付帯品）予約の完了",
+        "yen": lambda n: f"{n:,}円",
+        "dvd_short": "DVDモニターセット",
+    },
+    "en": {
+        "error": "Error: ",
+        "edit": None,
+        "confirm": None,
+        "done": None,
+        "yen": lambda n: f"¥{n:,}",
+        "dvd_short": "DVD monitor set",
+    },
 }
 
 
@@ -89,18 +102,25 @@ class EquipmentFlow:
         tab_to(self.driver, with_id(field), max_tabs=150)
         type_text(self.driver, value)
 
-    def leave_the_field(self, expected_focus: str, expect_total: int | None = None, expect_error: str | None = None) -> None:
+    def leave_the_field(
+        self, expected_focus: str, expect_total: int | None = None, expect_error: str | None = None
+    ) -> None:
         """Tab away: the change asks for the totals, which swap in place; the focus stays
         on the field Tab moved to."""
         with page_change(self.driver):
             press_tab(self.driver)
         if expect_total is not None:
-            wait_until(self.driver, lambda d: self.words["yen"](expect_total) in self.totals(),
-                       f"合計 did not become {expect_total}")
+            wait_until(
+                self.driver,
+                lambda d: self.words["yen"](expect_total) in self.totals(),
+                f"合計 did not become {expect_total}",
+            )
         if expect_error is not None:
             wait_until(self.driver, lambda d: expect_error in self.totals(), f"no error naming {expect_error}")
         focus = active_element(self.driver)
-        assert focus.get_attribute("id") == expected_focus, f"the focus moved to {focus.get_attribute('outerHTML')[:120]}"
+        assert focus.get_attribute("id") == expected_focus, (
+            f"the focus moved to {focus.get_attribute('outerHTML')[:120]}"
+        )
 
     def go_on_to_confirm(self) -> None:
         self.activate(f"button[formaction='/equipment/{FIRST}/confirm']")
@@ -122,7 +142,9 @@ def stored_equipment(server) -> dict[int, int]:
         reservation = session.scalar(select(Reservation).where(Reservation.number == FIRST))
         return {
             line.item_id: line.quantity
-            for line in session.scalars(select(ReservationEquipment).where(ReservationEquipment.reservation_id == reservation.id))
+            for line in session.scalars(
+                select(ReservationEquipment).where(ReservationEquipment.reservation_id == reservation.id)
+            )
         }
 
 
@@ -137,8 +159,11 @@ def test_equipment_by_keyboard_with_javascript(browser, live_server, locale):
     flow.leave_the_field(DVD, expect_total=500)
     assert "/ 9" in browser.find_element("css selector", f"#stock-{PROJECTOR[5:]}").text
     assert flow.words["yen"](500) in browser.find_element("css selector", f"#subtotal-{PROJECTOR[5:]}").text
-    wait_until(browser, lambda d: flow.words["yen"](500) in d.find_element("css selector", "#live-region").get_attribute("textContent"),
-               "the new total was not announced")
+    wait_until(
+        browser,
+        lambda d: flow.words["yen"](500) in d.find_element("css selector", "#live-region").get_attribute("textContent"),
+        "the new total was not announced",
+    )
 
     # Two of the only DVD set: said in place, the focus still where Tab moved it.
     type_text(browser, "2")
@@ -185,7 +210,10 @@ def test_equipment_by_keyboard_without_javascript(browser_nojs, live_server):
     flow.type_quantity(DVD, "-1")
     flow.go_on_to_confirm()
     flow.check("edit, a bad quantity", error=True)
-    assert "DVDモニターセットの予約数は、0以上の数字で入力してください。" in browser.find_element("css selector", "#error-summary").text
+    assert (
+        "DVDモニターセットの予約数は、0以上の数字で入力してください。"
+        in browser.find_element("css selector", "#error-summary").text
+    )
     assert re.search(r"/equipment/2026-000001/confirm\?", browser.current_url)
     assert stored_equipment(live_server) == {}
 

@@ -9,6 +9,7 @@ page; after a reset or a logout Back shows none of the previous resident's pages
 (no back/forward cache, no restored form values); typing keeps the session alive on the
 server; without JavaScript the server still ends it. Kiosk pages are axe-clean, reflow at
 320 px and have targets of at least 44 px."""
+
 from __future__ import annotations
 
 import re
@@ -144,7 +145,9 @@ def test_the_warning_is_a_labelled_modal_dialog_and_extend_keeps_the_session(bro
     assert "このまま30秒たつと、入力中の内容とログインを消去" in dialog.text
     assert re.search(r"残り時間: (29|28|27) 秒", dialog.text), dialog.text
     focused = browser.switch_to.active_element
-    assert focused.accessible_name == "延長" and browser.execute_script("return arguments[0].contains(arguments[1])", dialog, focused)
+    assert focused.accessible_name == "延長" and browser.execute_script(
+        "return arguments[0].contains(arguments[1])", dialog, focused
+    )
     axe_check(browser, "kiosk idle warning")
     # The rest of the page is inert: Tab stays in the dialog.
     press_tab(browser)
@@ -181,8 +184,12 @@ def test_no_answer_ends_the_session_and_back_shows_nothing_of_it(browser, serve_
     clocks.advance(91)
     wait_for_dialog(browser)
     clocks.advance(30)
-    wait_until(browser, lambda d: d.current_url == kiosk.url("/") and loaded(d), "the page never went back to the top page")
-    assert browser.execute_script("return history.length") == entries, "the top page was added, not put in the last page's place"
+    wait_until(
+        browser, lambda d: d.current_url == kiosk.url("/") and loaded(d), "the page never went back to the top page"
+    )
+    assert browser.execute_script("return history.length") == entries, (
+        "the top page was added, not put in the last page's place"
+    )
     assert not logged_in(browser)
     assert_fresh_and_anonymous(browser, "the top page after the reset")
 
@@ -201,8 +208,11 @@ def test_ending_the_session_from_the_warning_by_keyboard(browser, serve_app, clo
     press_tab(browser)
     assert browser.switch_to.active_element.accessible_name == "ご利用を終了する"
     press_enter(browser)
-    wait_until(browser, lambda d: d.current_url == kiosk.url("/") and loaded(d) and not logged_in(d),
-               "ご利用を終了する did not end the session")
+    wait_until(
+        browser,
+        lambda d: d.current_url == kiosk.url("/") and loaded(d) and not logged_in(d),
+        "ご利用を終了する did not end the session",
+    )
     open_page(browser, kiosk, "/mymenu/")
     assert "/login" in browser.current_url
 
@@ -298,7 +308,15 @@ def test_without_javascript_the_server_ends_an_idle_session(browser_nojs, serve_
     assert RESIDENT not in browser_nojs.page_source
 
 
-KIOSK_PAGES = ["/", "/login", "/mymenu/", "/mymenu/reservations", "/availability?facility=013", "/settings/display", "/payment/"]
+KIOSK_PAGES = [
+    "/",
+    "/login",
+    "/mymenu/",
+    "/mymenu/reservations",
+    "/availability?facility=013",
+    "/settings/display",
+    "/payment/",
+]
 
 
 @pytest.mark.parametrize("reader", [False, True], ids=["kiosk", "kiosk reader"])

@@ -9,6 +9,7 @@ the stand-in card company each served over HTTP, with a real SMTP server:
 With JavaScript on (Japanese and English; axe-core on every page, the card company's
 included, and on the error states on the way) and with JavaScript off. Also the email gate
 of 00040676 (no address yet) and the reader-mode refusal with its way forward."""
+
 from __future__ import annotations
 
 import re
@@ -34,7 +35,12 @@ from tests.browser.keyboard import (
     with_id,
 )
 from tests.browser.navigation import page_change, wait_until
-from tests.browser.steps import log_in_by_keyboard, open_page, switch_language_by_keyboard, toggle_reader_mode_by_keyboard
+from tests.browser.steps import (
+    log_in_by_keyboard,
+    open_page,
+    switch_language_by_keyboard,
+    toggle_reader_mode_by_keyboard,
+)
 from tests.conftest import PAYMENT_SECRET
 from tests.web.card_support import SmtpServer, run_worker, set_faults
 from tests.web.test_payment import FIRST, GOOD_CARD, booking, charges_of
@@ -102,7 +108,9 @@ def paying_server(serve_app, payment_provider, smtp):
     server.app.config["PUBLIC_BASE_URL"] = server.base_url  # before the first request
     set_faults(payment_provider, reset=True)
     yield server
-    assert not payment_provider.server_errors, f"the card company answered with a server error: {payment_provider.server_errors}"
+    assert not payment_provider.server_errors, (
+        f"the card company answered with a server error: {payment_provider.server_errors}"
+    )
 
 
 class PaymentFlow:
@@ -128,8 +136,11 @@ class PaymentFlow:
         assert driver.find_element("css selector", "h1").text == heading, f"{label}: h1 is not {heading!r}"
         assert driver.title.startswith(self.words["error"]) is error, f"{label}: title {driver.title!r}"
         if error and self.javascript:
-            wait_until(driver, lambda d: active_element(d).get_attribute("id") == "error-summary",
-                       f"{label}: the error summary did not get the focus")
+            wait_until(
+                driver,
+                lambda d: active_element(d).get_attribute("id") == "error-summary",
+                f"{label}: the error summary did not get the focus",
+            )
         if self.javascript:
             axe_check(driver, label)
         set_viewport_width(driver, 320)
@@ -236,7 +247,10 @@ def test_the_email_gate_by_keyboard_then_back_to_select(browser, paying_server):
         press_enter(browser)
     assert browser.current_url == paying_server.url("/mymenu/email?next=/payment/")
     assert browser.find_element("css selector", "h1").text == "メールアドレスの変更"
-    assert "クレジット決済を行うには、メールアドレスの登録が必須となります。" in browser.find_element("css selector", "main").text
+    assert (
+        "クレジット決済を行うには、メールアドレスの登録が必須となります。"
+        in browser.find_element("css selector", "main").text
+    )
     axe_check(browser, "メールアドレスの変更 (for クレジット決済)")
 
     # Two addresses that differ: told, with the focus on the summary.

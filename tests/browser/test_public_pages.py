@@ -1,6 +1,7 @@
 """The public pages in a real browser: axe-clean in Japanese and English (switched with the
 header's language button, by keyboard), no sideways scrolling at 320 px, and the login
 error state."""
+
 from __future__ import annotations
 
 import pytest
@@ -71,8 +72,11 @@ def test_login_error_state_is_focused_linked_and_axe_clean(browser, live_server,
         press_enter(browser)
     assert browser.title.startswith("エラー: " if locale == "ja" else "Error: ")
     # app.js focuses the error summary on load so a screen reader reads it first.
-    wait_until(browser, lambda d: d.switch_to.active_element.get_attribute("id") == "error-summary",
-               "the error summary did not get the focus")
+    wait_until(
+        browser,
+        lambda d: d.switch_to.active_element.get_attribute("id") == "error-summary",
+        "the error summary did not get the focus",
+    )
     links = browser.find_elements("css selector", "#error-summary a")
     assert len(links) == 3, [link.text for link in links]
     axe_check(browser, f"login, empty form ({locale})")
@@ -83,8 +87,11 @@ def test_login_error_state_is_focused_linked_and_axe_clean(browser, live_server,
     set_viewport_width(browser, 1280)
     tab_to(browser, matching_css("#error-summary a[href='#registration_number']"))
     press_enter(browser)
-    wait_until(browser, lambda d: d.switch_to.active_element.get_attribute("id") == "registration_number",
-               "the error link did not move the focus to its field")
+    wait_until(
+        browser,
+        lambda d: d.switch_to.active_element.get_attribute("id") == "registration_number",
+        "the error link did not move the focus to its field",
+    )
 
 
 def test_wrong_password_keeps_the_resident_logged_out_with_a_clear_message(browser, live_server):

@@ -5,6 +5,7 @@ injected before any page script through the DevTools protocol
 spoken until 本文を読み上げる is pressed, then the main content is spoken in a ja-JP voice
 (en on an English page), and 一時停止 / 再開 / 停止 pause, resume and cancel it. Without
 speechSynthesis the controls stay hidden."""
+
 from __future__ import annotations
 
 import pytest
@@ -118,7 +119,9 @@ def test_read_aloud_by_keyboard_speaks_pauses_resumes_and_stops(speaking_browser
     assert pause.get_attribute("aria-disabled") == "false"
     press_space(driver)
     assert len(calls(driver, "pause")) == 1 and status(driver) == "読み上げを一時停止しています。"
-    assert driver.switch_to.active_element.accessible_name == "再開", "the focus should stay on the same button, now 再開"
+    assert driver.switch_to.active_element.accessible_name == "再開", (
+        "the focus should stay on the same button, now 再開"
+    )
     press_enter(driver)
     assert len(calls(driver, "resume")) == 1 and status(driver) == "本文を読み上げています。"
     assert driver.switch_to.active_element.accessible_name == "一時停止"

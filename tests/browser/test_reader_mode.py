@@ -1,5 +1,6 @@
 """読み上げ用ブラウザモード as it stands in this issue: switched by keyboard from the header,
 remembered, whole pages instead of swaps, axe-clean. (The channels issue completes it.)"""
+
 from __future__ import annotations
 
 from tests.browser.accessibility import assert_no_horizontal_scroll, axe_check
@@ -14,7 +15,10 @@ def test_reader_mode_by_keyboard_loads_whole_pages_and_stays_axe_clean(browser, 
     toggle_reader_mode_by_keyboard(browser)
     html = browser.find_element("css selector", "html")
     assert "presentation-reader" in html.get_attribute("class")
-    assert browser.find_element("css selector", "form[action$='/settings/reader'] button").get_attribute("aria-pressed") == "true"
+    assert (
+        browser.find_element("css selector", "form[action$='/settings/reader'] button").get_attribute("aria-pressed")
+        == "true"
+    )
     axe_check(browser, "top page, reader mode")
 
     # A search tab is a whole page load here (no htmx in reader mode).

@@ -1,6 +1,7 @@
 """The top page's search tabs: with JavaScript an htmx swap that moves focus to the new
 panel, announces it, pushes the URL and keeps Back working; without JavaScript the same
 links load whole pages."""
+
 from __future__ import annotations
 
 import pytest
@@ -41,8 +42,11 @@ def test_a_tab_swaps_in_place_moves_focus_pushes_the_url_and_back_works(browser,
     assert not focus["isBody"], "after the swap the focus fell back to <body>"
     assert focus["id"] == "search-panel-title" and focus["text"] == "施設名から探す", focus
     assert browser.title.startswith("トップページ")
-    wait_until(browser, lambda d: d.find_element("css selector", "#live-region").get_attribute("textContent") == "施設名から探す",
-               "the live region did not announce the new tab")
+    wait_until(
+        browser,
+        lambda d: d.find_element("css selector", "#live-region").get_attribute("textContent") == "施設名から探す",
+        "the live region did not announce the new tab",
+    )
     axe_check(browser, "top page after the 施設名から探す swap")
 
     # The focus is on the new panel's heading, so Tab continues inside the new content.
@@ -62,12 +66,15 @@ def test_a_tab_swaps_in_place_moves_focus_pushes_the_url_and_back_works(browser,
     wait_until(browser, lambda d: _current_tab(d) == "カテゴリから探す", "Back restored the URL but not the panel")
 
 
-@pytest.mark.parametrize("label, tab, content", [
-    ("使用目的から探す", "purpose", "会議・打合せ"),
-    ("施設種類から探す", "type", "会議室"),
-    ("施設名から探す", "name", "か行"),
-    ("一覧から探す", "list", "空き状況を表示"),
-])
+@pytest.mark.parametrize(
+    "label, tab, content",
+    [
+        ("使用目的から探す", "purpose", "会議・打合せ"),
+        ("施設種類から探す", "type", "会議室"),
+        ("施設名から探す", "name", "か行"),
+        ("一覧から探す", "list", "空き状況を表示"),
+    ],
+)
 def test_without_javascript_the_tabs_are_plain_links(browser_nojs, live_server, label, tab, content):
     driver = browser_nojs
     open_page(driver, live_server, "/")

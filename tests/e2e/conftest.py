@@ -6,6 +6,7 @@ card company and back), and the worker run with its real jobs between steps.
 Our app gives the card company its own served address (PUBLIC_BASE_URL), so the card
 company's notifications arrive over HTTP as in production. Each test has its own servers
 and databases: nothing is shared between tests, so no xdist group is needed."""
+
 from __future__ import annotations
 
 import re
@@ -20,11 +21,11 @@ import requests
 from flask import Flask
 
 from app import create_app
-from worker.commands import provider_client
 from tests.browser.live_server import LiveServer
 from tests.conftest import DEMO_PASSWORD, PAYMENT_SECRET, make_config
 from tests.web.card_support import SmtpServer, run_worker, set_faults
 from tests.web.test_payment import words
+from worker.commands import provider_client
 
 # The card company answers 503 to a void only under the fault control (fail_next_voids):
 # that is the fault a test asked for, not a server error.
@@ -101,7 +102,13 @@ class _FormParser(HTMLParser):
         if tag == "input":
             kind = a.get("type", "text").lower()
             self._form.controls.append(
-                Control("input", a.get("name", ""), kind, a.get("value", "on" if kind in ("checkbox", "radio") else ""), "checked" in a)
+                Control(
+                    "input",
+                    a.get("name", ""),
+                    kind,
+                    a.get("value", "on" if kind in ("checkbox", "radio") else ""),
+                    "checked" in a,
+                )
             )
         elif tag == "button":
             self._open = Control("button", a.get("name", ""), a.get("type", "submit").lower(), a.get("value", ""))
@@ -196,14 +203,16 @@ class Page:
 class Browser:
     """One resident's browser: cookies, real forms, real redirects, other sites included."""
 
-    def __init__(self, site: "Site"):
+    def __init__(self, site: Site):
         self.site = site
         self.http = requests.Session()
 
     def get(self, url: str, *, follow: bool = True) -> Page:
         return Page(self.http.get(urljoin(self.site.base_url + "/", url), allow_redirects=follow, timeout=30))
 
-    def submit(self, page: Page, button: str, fields: dict[str, str | None] | None = None, *, follow: bool = True) -> Page:
+    def submit(
+        self, page: Page, button: str, fields: dict[str, str | None] | None = None, *, follow: bool = True
+    ) -> Page:
         """Fill in the form holding `button` and press it."""
         form = page.form(button)
         target = urljoin(page.url, form.action or page.url)
@@ -219,7 +228,7 @@ class Browser:
         assert page.status in (301, 302, 303, 307), f"{page.url} answered {page.status}, not a redirect"
         return self.get(urljoin(page.url, page.location))
 
-    def another_tab(self) -> "Browser":
+    def another_tab(self) -> Browser:
         """Another tab of the same browser: the same cookies, its own connection."""
         tab = Browser(self.site)
         tab.http.cookies.update(self.http.cookies)
@@ -227,7 +236,9 @@ class Browser:
 
     def log_in(self, number: str = "40675", password: str = DEMO_PASSWORD, kind: str = "assembly") -> Page:
         page = self.get("/login")
-        done = self.submit(page, "ログイン", {"registration_kind": kind, "registration_number": number, "password": password})
+        done = self.submit(
+            page, "ログイン", {"registration_kind": kind, "registration_number": number, "password": password}
+        )
         assert done.status == 200 and urlsplit(done.url).path != "/login", done.text[:300]
         return done
 
@@ -365,6 +376,9 @@ def site(database_url, tmp_path, payment_provider, smtp):
     server.stop()
     application.extensions["database"].dispose()
     assert not server.server_errors, f"our app answered with a server error: {server.server_errors}"
-    unexpected = [e for e in payment_provider.server_errors
-                  if not (e.status.startswith("503") and EXPECTED_PROVIDER_FAULT.search(e.path))]
+    unexpected = [
+        e
+        for e in payment_provider.server_errors
+        if not (e.status.startswith("503") and EXPECTED_PROVIDER_FAULT.search(e.path))
+    ]
     assert not unexpected, f"the card company answered with a server error: {unexpected}"

@@ -9,6 +9,7 @@ answers 5xx (the `site` fixture fails the test on any server error).
 
 Demo resident 00040675 (目黒団体) holds, from the frozen today (2026-11-25), 仮予約
 2026-000001 (区民センター社会教育館 702, 700円, 2026/12/25 9:00~12:00)."""
+
 from __future__ import annotations
 
 import re
@@ -18,9 +19,8 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 
-from mail.delivery import RETRY_BASE
 from blueprints.payment.operations import VOID_RETRY_BASE
-from worker.jobs import STALE_SESSION_AFTER
+from mail.delivery import RETRY_BASE
 from models.notice import Message
 from models.payment import ChargeStatus, Settlement, SettlementStatus, VoidStatus
 from models.reservation_rules import ReservationState
@@ -38,6 +38,7 @@ from tests.web.test_payment import (
     rows_of,
     wait_for,
 )
+from worker.jobs import STALE_SESSION_AFTER
 
 CAPTURE_SUBJECT = "目黒区施設予約システム 使用料の決済完了通知"
 VOID_SUBJECT = "目黒区施設予約システム 使用料の決済取消通知"
@@ -432,7 +433,8 @@ def test_kakutei_next_and_oshiharai_each_pressed_twice_at_once_charge_once(site)
     assert count(site.app, Settlement) == 1
 
     card, card_again = at_once(
-        lambda: browser.submit(terms, "次へ進む", {"agree": "y"}), lambda: tab.submit(terms_again, "次へ進む", {"agree": "y"})
+        lambda: browser.submit(terms, "次へ進む", {"agree": "y"}),
+        lambda: tab.submit(terms_again, "次へ進む", {"agree": "y"}),
     )
 
     assert card.url == card_again.url and card.url.startswith(site.provider.url("/pay/"))
@@ -459,7 +461,10 @@ def test_the_fee_changed_while_the_card_page_was_open_voids_the_capture_at_once(
 
     assert told.status == 200 and told.h1 == "予約の内容が変更されたため、クレジット決済を取り消します"
     [charge] = charges_of(site.app, FIRST)
-    assert f"このお支払い（収納番号 {charge.receipt_number}、700円）は取り消しますので、料金は請求されません。" in told.text
+    assert (
+        f"このお支払い（収納番号 {charge.receipt_number}、700円）は取り消しますので、料金は請求されません。"
+        in told.text
+    )
     # Voided at once: due now, sent by the worker's next pass.
     assert (charge.status, charge.void_status) == (ChargeStatus.CAPTURED, VoidStatus.PENDING)
     assert charge.next_void_at == charge.void_requested_at
@@ -500,7 +505,10 @@ def test_the_booking_cancelled_while_the_card_page_was_open_voids_the_capture_at
 
     assert told.h1 == "予約の内容が変更されたため、クレジット決済を取り消します"
     [charge] = charges_of(site.app, FIRST)
-    assert f"このお支払い（収納番号 {charge.receipt_number}、700円）は取り消しますので、料金は請求されません。" in told.text
+    assert (
+        f"このお支払い（収納番号 {charge.receipt_number}、700円）は取り消しますので、料金は請求されません。"
+        in told.text
+    )
     assert charge.void_status is VoidStatus.PENDING
     assert booking(site.app, FIRST).state is ReservationState.CANCELLED
 

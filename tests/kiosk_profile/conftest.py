@@ -1,6 +1,7 @@
 """tests/kiosk_profile: the kiosk terminal's Chromium policy. With KIOSK_POLICY_CHECK=1 (the
 CI step that installs the policy into a real Chromium) nothing here may be skipped: a skip
 there is reported as a failure, so the check cannot pass by not running."""
+
 from __future__ import annotations
 
 import os

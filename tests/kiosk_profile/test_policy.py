@@ -1,5 +1,6 @@
 """The kiosk's Chromium managed policy as written (kiosk_profile/policies.json) and the
 scripts that install, remove and launch it, without a browser."""
+
 from __future__ import annotations
 
 import json
@@ -100,7 +101,14 @@ def test_install_defaults_to_the_standard_kiosk_origin(tmp_path):
 
 @pytest.mark.parametrize(
     "origin",
-    ["127.0.0.1:5001", "http://127.0.0.1:5001/payment", "javascript:alert(1)", "http://a b", "http://x#y", "ftp://host"],
+    [
+        "127.0.0.1:5001",
+        "http://127.0.0.1:5001/payment",
+        "javascript:alert(1)",
+        "http://a b",
+        "http://x#y",
+        "ftp://host",
+    ],
 )
 def test_install_refuses_an_origin_that_is_not_one(tmp_path, origin):
     result = run("install.sh", origin, policy_dir=tmp_path)
@@ -115,7 +123,12 @@ def test_install_into_the_system_directory_needs_root(tmp_path):
         with open(PROFILE / "install.sh") as script:
             result = subprocess.run(
                 ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "bash", "-s"],
-                stdin=script, capture_output=True, text=True, timeout=30, env={"PATH": os.environ["PATH"]}, cwd="/",
+                stdin=script,
+                capture_output=True,
+                text=True,
+                timeout=30,
+                env={"PATH": os.environ["PATH"]},
+                cwd="/",
             )
     else:
         result = run("install.sh")
@@ -141,5 +154,12 @@ def test_the_readme_speaks_to_it_staff_in_japanese_and_english():
     for word in ("install.sh", "uninstall.sh", "launch-kiosk.sh", "chrome://policy", "/etc/chromium/policies/managed"):
         assert readme.count(word) >= 2, word  # in both languages
     for name in REQUIRED:
-        if name not in ("URLAllowlist", "BrowserGuestModeEnabled", "BrowserSignin", "SyncDisabled", "ExtensionInstallBlocklist", "AllowFileSelectionDialogs"):
+        if name not in (
+            "URLAllowlist",
+            "BrowserGuestModeEnabled",
+            "BrowserSignin",
+            "SyncDisabled",
+            "ExtensionInstallBlocklist",
+            "AllowFileSelectionDialogs",
+        ):
             assert name in readme, name

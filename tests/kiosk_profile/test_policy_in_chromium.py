@@ -16,6 +16,7 @@ even if the run dies; install.sh and uninstall.sh themselves run unchanged insid
    apply), nothing unknown or in error; the kiosk origin loads; the resident site and the
    card company show Chromium's blocked page (ERR_BLOCKED_BY_ADMINISTRATOR).
 3. uninstall.sh removes the file."""
+
 from __future__ import annotations
 
 import json
@@ -37,7 +38,9 @@ from tests.browser.chromium import CHROMEDRIVER, CHROMIUM, FLAGS
 from tests.browser.live_server import LiveServer
 from tests.kiosk_profile.conftest import POLICY_CHECK
 
-pytestmark = pytest.mark.skipif(not POLICY_CHECK, reason="installs a Chromium policy as root: CI runs it with KIOSK_POLICY_CHECK=1")
+pytestmark = pytest.mark.skipif(
+    not POLICY_CHECK, reason="installs a Chromium policy as root: CI runs it with KIOSK_POLICY_CHECK=1"
+)
 
 PROFILE = ROOT / "kiosk_profile"
 INSTALLED = Path("/etc/chromium/policies/managed/meguro-kiosk.json")
@@ -89,14 +92,23 @@ class PrivateChromiumConfig:
         shutil.copytree("/etc/chromium", self.copy, dirs_exist_ok=True)
         (self.copy / ".private-copy").write_text("kiosk policy test\n")
         self.holder = subprocess.Popen(
-            ["unshare", "--mount", "--propagation", "private", "sh", "-c",
-             f"mount --bind '{self.copy}' /etc/chromium && exec sleep 3600"],
+            [
+                "unshare",
+                "--mount",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                f"mount --bind '{self.copy}' /etc/chromium && exec sleep 3600",
+            ],
             start_new_session=True,
         )
         deadline = time.monotonic() + 10
         while self.run(["test", "-e", "/etc/chromium/.private-copy"], check=False).returncode != 0:
             if self.holder.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("could not make a private mount namespace for /etc/chromium (unshare needs root)", pytrace=False)
+                pytest.fail(
+                    "could not make a private mount namespace for /etc/chromium (unshare needs root)", pytrace=False
+                )
             time.sleep(0.05)
 
     def command(self, args: list[str]) -> list[str]:
@@ -170,7 +182,9 @@ def test_the_installed_policy_is_accepted_allows_only_the_kiosk_and_blocks_devto
     result = namespace.run(["bash", str(PROFILE / "install.sh"), kiosk_origin])
     assert f"allowed origin: {kiosk_origin}" in result.stdout
     installed = json.loads(namespace.read(INSTALLED))
-    expected = json.loads((PROFILE / "policies.json").read_text(encoding="utf-8").replace("http://127.0.0.1:5001", kiosk_origin))
+    expected = json.loads(
+        (PROFILE / "policies.json").read_text(encoding="utf-8").replace("http://127.0.0.1:5001", kiosk_origin)
+    )
     assert installed == expected and installed["URLAllowlist"] == [kiosk_origin]
     assert INSTALLED.exists() == host_had_policy, "the policy leaked out of the private namespace"
 
@@ -204,7 +218,9 @@ def test_the_installed_policy_is_accepted_allows_only_the_kiosk_and_blocks_devto
             if not status_ok or row["errors"] or row["level"] != "Mandatory" or row["source"] != "Platform":
                 problems.append(f"{name}: {row}")
         unexpected = [row for row in rows if row["name"] not in installed]
-        assert not problems and not unexpected, "chrome://policy:\n" + "\n".join(problems + [str(r) for r in unexpected])
+        assert not problems and not unexpected, "chrome://policy:\n" + "\n".join(
+            problems + [str(r) for r in unexpected]
+        )
 
         navigation_errors(browser)  # forget chrome://policy's
         browser.get(servers["kiosk"].url("/"))
@@ -214,8 +230,12 @@ def test_the_installed_policy_is_accepted_allows_only_the_kiosk_and_blocks_devto
         for name in ("resident", "provider"):
             browser.get(servers[name].url("/"))
             failures = navigation_errors(browser)
-            assert "net::ERR_BLOCKED_BY_ADMINISTRATOR" in failures, f"the {name} site ({servers[name].base_url}) was not blocked: {failures}"
-            assert "Your organization doesn’t allow you to view this site" in browser.page_source  # Chromium's blocked page
+            assert "net::ERR_BLOCKED_BY_ADMINISTRATOR" in failures, (
+                f"the {name} site ({servers[name].base_url}) was not blocked: {failures}"
+            )
+            assert (
+                "Your organization doesn’t allow you to view this site" in browser.page_source
+            )  # Chromium's blocked page
             assert not browser.find_elements("css selector", "main"), f"the {name} site's page was shown"
     finally:
         browser.quit()

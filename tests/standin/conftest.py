@@ -2,6 +2,7 @@
 or PostgreSQL when PAYMENTS_DATABASE_URL / DATABASE_URL points at one), a clock the test
 moves, a merchant that signs its API calls, and a real HTTP server receiving the
 provider's notifications. Nothing here touches the city's app."""
+
 from __future__ import annotations
 
 import json
@@ -10,7 +11,7 @@ import re
 import threading
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -24,7 +25,7 @@ from payment_standin.signing import signed_headers
 
 SECRET = "test-payment-secret"
 # Wednesday 25 November 2026, 10:00 in Tokyo (the city app's tests use the same moment).
-START = datetime(2026, 11, 25, 1, 0, tzinfo=timezone.utc)
+START = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
 RETURN_URL = "http://127.0.0.1:5000/payments/return"
 GOOD_CARD = {"card_number": "4111111111111111", "expiry_month": "12", "expiry_year": "2027", "security_code": "123"}
 DECLINED_CARD = dict(GOOD_CARD, card_number="4000000000000002")
@@ -109,7 +110,9 @@ class Merchant:
         self.notify_url = notify_url
         self._receipts = iter(range(1, 100000))
 
-    def call(self, method: str, path: str, payload=None, *, secret: str = SECRET, at: datetime | None = None, headers=None):
+    def call(
+        self, method: str, path: str, payload=None, *, secret: str = SECRET, at: datetime | None = None, headers=None
+    ):
         body = b"" if payload is None else (payload if isinstance(payload, bytes) else json.dumps(payload).encode())
         signed = signed_headers(secret, method, path, body, at or self.clock())
         signed.update(headers or {})

@@ -1,5 +1,6 @@
 """The server-to-server API: signing, session creation and its idempotency, status
 query, void and ledger."""
+
 from __future__ import annotations
 
 import json
@@ -50,7 +51,9 @@ def test_body_changed_after_signing_is_refused(merchant, clock):
 
 @pytest.mark.parametrize("age_seconds", [301, -301])
 def test_stale_or_future_timestamp_is_refused(merchant, clock, age_seconds):
-    response = merchant.call("POST", "/api/sessions", merchant.session_request(), at=clock() - timedelta(seconds=age_seconds))
+    response = merchant.call(
+        "POST", "/api/sessions", merchant.session_request(), at=clock() - timedelta(seconds=age_seconds)
+    )
     assert response.status_code == 401
     assert response.get_json()["error"] == "stale_timestamp"
 
@@ -72,13 +75,17 @@ def test_signature_for_a_status_query_cannot_void(merchant, browser, clock):
     session = merchant.create_session()
     browser.post(session_path(session), data=GOOD_CARD)
     status_headers = {TIMESTAMP_HEADER: str(int(clock().timestamp()))}
-    status_headers[SIGNATURE_HEADER] = signature(SECRET, status_headers[TIMESTAMP_HEADER], "GET", f"/api/sessions/{session['session_id']}", b"")
+    status_headers[SIGNATURE_HEADER] = signature(
+        SECRET, status_headers[TIMESTAMP_HEADER], "GET", f"/api/sessions/{session['session_id']}", b""
+    )
     replay = merchant.client.post(f"/api/receipts/{session['receipt_number']}/void", headers=status_headers)
     assert replay.status_code == 401
     assert merchant.status(session["session_id"])["voided"] is False
 
 
-@pytest.mark.parametrize("path", ["/api/ledger", "/api/sessions/cs_aaaaaaaaaaaaaaaaaaaaaaaa", "/api/receipts/0132026112500001"])
+@pytest.mark.parametrize(
+    "path", ["/api/ledger", "/api/sessions/cs_aaaaaaaaaaaaaaaaaaaaaaaa", "/api/receipts/0132026112500001"]
+)
 def test_every_api_endpoint_needs_a_signature(merchant, path):
     assert merchant.client.get(path).status_code == 401
 
@@ -235,4 +242,3 @@ def test_ledger_lists_every_charge_captured_minus_voided(merchant, browser, cloc
     assert ledger["charges"][1]["voided_at"] == "2026-11-25T01:00:30+00:00"
     assert ledger["charges"][0]["captured_at"] == "2026-11-25T01:00:00+00:00"
     assert (ledger["captured_yen"], ledger["voided_yen"], ledger["held_yen"]) == (1275, 700, 575)
-

@@ -1,12 +1,13 @@
 """The card page in real headless Chromium: keyboard only, with JavaScript on and off,
 axe-core clean, the live warning before the end time, 320 px without sideways scrolling,
 and the strict CSP letting the form's redirect reach the merchant."""
+
 from __future__ import annotations
 
 import shutil
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -31,7 +32,7 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 
 def real_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @pytest.fixture
@@ -58,7 +59,13 @@ def served(make_standin, receiver):
 def make_driver(javascript: bool):
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1024,900"):
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1024,900",
+    ):
         options.add_argument(argument)
     if not javascript:
         options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
@@ -134,7 +141,9 @@ def test_errors_are_summarised_and_the_summary_is_focused(served, driver):
     if driver.javascript:
         assert driver.switch_to.active_element.get_attribute("id") == "error-summary"
     # The summary's link takes keyboard focus to the field.
-    summary.find_element(By.LINK_TEXT, summary.find_element(By.CSS_SELECTOR, "a[href='#card_number']").text).send_keys(Keys.ENTER)
+    summary.find_element(By.LINK_TEXT, summary.find_element(By.CSS_SELECTOR, "a[href='#card_number']").text).send_keys(
+        Keys.ENTER
+    )
     assert urlsplit(driver.current_url).fragment == "card_number"
 
 
@@ -192,7 +201,9 @@ def test_live_warning_before_the_end_time_then_expiry(served, js_driver):
 
 def test_no_sideways_scrolling_at_320_px(served, js_driver):
     new_session, _ = served
-    js_driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": 320, "height": 800, "deviceScaleFactor": 1, "mobile": True})
+    js_driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride", {"width": 320, "height": 800, "deviceScaleFactor": 1, "mobile": True}
+    )
     for locale in ("ja", "en"):
         js_driver.get(new_session(locale=locale))
         time.sleep(0.2)

@@ -1,11 +1,21 @@
 """Card rules of the stand-in (pure): brand by prefix, Luhn, lengths, security code, expiry."""
+
 from __future__ import annotations
 
 from datetime import date
 
 import pytest
 
-from payment_standin.cards import Brand, Field, InvalidCard, Problem, brand_of, check_card, is_luhn_valid, normalise_digits
+from payment_standin.cards import (
+    Brand,
+    Field,
+    InvalidCard,
+    Problem,
+    brand_of,
+    check_card,
+    is_luhn_valid,
+    normalise_digits,
+)
 
 TODAY = date(2026, 11, 25)
 VALID = {
@@ -43,7 +53,18 @@ def test_brand_by_prefix_and_luhn(number, brand):
     assert card.brand is brand and card.last4 == number[-4:]
 
 
-@pytest.mark.parametrize("number", ["6011111111111117", "1234567812345670", "2220990000000000", "2721000000000000", "3527000000000000", "3590000000000000", "3060000000000000"])
+@pytest.mark.parametrize(
+    "number",
+    [
+        "6011111111111117",
+        "1234567812345670",
+        "2220990000000000",
+        "2721000000000000",
+        "3527000000000000",
+        "3590000000000000",
+        "3060000000000000",
+    ],
+)
 def test_other_prefixes_are_no_accepted_brand(number):
     assert brand_of(number) is None
 
@@ -87,7 +108,10 @@ def test_expiry_must_be_chosen_and_not_past():
 def test_digits_of_other_scripts_are_not_numbers():
     """str.isdigit() accepts Ethiopic ፩ and superscript ², which int() refuses: the form
     says what is wrong instead of failing."""
-    assert problems_of(month="፩", year="፪፻") == {(Field.MONTH, Problem.MONTH_MISSING), (Field.YEAR, Problem.YEAR_MISSING)}
+    assert problems_of(month="፩", year="፪፻") == {
+        (Field.MONTH, Problem.MONTH_MISSING),
+        (Field.YEAR, Problem.YEAR_MISSING),
+    }
     assert problems_of(number="፬፩፩፩", code="፩፪፫") >= {(Field.NUMBER, Problem.NUMBER_NOT_DIGITS)}
     assert brand_of("፬111") is None and is_luhn_valid("፬111") is False
 

@@ -1,11 +1,11 @@
 """The provider's own catalogue: every text on its pages has an English translation with
 the same placeholders."""
+
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po

@@ -1,5 +1,6 @@
 """The test-only fault control: absent unless PAYMENT_STANDIN_FAULTS=1; failing voids,
 delayed and duplicated notifications."""
+
 from __future__ import annotations
 
 import pytest
@@ -33,8 +34,13 @@ def test_fault_control_is_absent_by_default(standin):
 
 
 def test_fault_control_follows_the_environment(monkeypatch, standin_database_url, tmp_path, clock):
-    common = dict(TESTING=True, PAYMENTS_DATABASE_URL=standin_database_url, INSTANCE_PATH=str(tmp_path / "i"),
-                  PAYMENT_STANDIN_BACKGROUND=False, CLOCK=clock)
+    common = dict(
+        TESTING=True,
+        PAYMENTS_DATABASE_URL=standin_database_url,
+        INSTANCE_PATH=str(tmp_path / "i"),
+        PAYMENT_STANDIN_BACKGROUND=False,
+        CLOCK=clock,
+    )
     monkeypatch.setenv("PAYMENT_STANDIN_FAULTS", "1")
     enabled = create_app(common)
     monkeypatch.setenv("PAYMENT_STANDIN_FAULTS", "0")
@@ -84,11 +90,23 @@ def test_duplicated_notifications_carry_the_same_event(faulty, clock, receiver):
 
 def test_reset_clears_every_fault(faulty):
     set_faults(faulty, fail_next_voids=3, delay_notifications_seconds=10, duplicate_notifications=True)
-    assert set_faults(faulty, reset=True) == {"fail_next_voids": 0, "delay_notifications_seconds": 0, "duplicate_notifications": False}
+    assert set_faults(faulty, reset=True) == {
+        "fail_next_voids": 0,
+        "delay_notifications_seconds": 0,
+        "duplicate_notifications": False,
+    }
 
 
-@pytest.mark.parametrize("body", [{"fail_next_voids": -1}, {"fail_next_voids": "2"}, {"duplicate_notifications": "yes"},
-                                  {"delay_notifications_seconds": 10**9}, [1]])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"fail_next_voids": -1},
+        {"fail_next_voids": "2"},
+        {"duplicate_notifications": "yes"},
+        {"delay_notifications_seconds": 10**9},
+        [1],
+    ],
+)
 def test_bad_fault_settings_are_refused(faulty, body):
     response = faulty.test_client().post("/_test/faults", json=body)
     assert response.status_code == 400

@@ -1,5 +1,6 @@
 """Signed notifications to the merchant's notify_url, delivered over real HTTP, retried
 with backoff until the merchant answers 2xx."""
+
 from __future__ import annotations
 
 from payment_standin.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
@@ -11,7 +12,15 @@ def run_pass(app):
 
 
 def assert_signed(received, clock):
-    verify(SECRET, received.headers[TIMESTAMP_HEADER], received.headers[SIGNATURE_HEADER], "POST", received.path, received.body, clock())
+    verify(
+        SECRET,
+        received.headers[TIMESTAMP_HEADER],
+        received.headers[SIGNATURE_HEADER],
+        "POST",
+        received.path,
+        received.body,
+        clock(),
+    )
 
 
 def test_capture_is_notified_signed(standin, browser, clock, receiver):

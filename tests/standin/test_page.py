@@ -1,10 +1,11 @@
 """The hosted card page as a resident sees it, and what each of its forms does."""
+
 from __future__ import annotations
 
 import re
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -75,8 +76,12 @@ def test_page_shows_amount_brands_fields_and_end_time(browser, session):
 
 def test_every_control_has_a_label_and_autocomplete(browser, session):
     html = browser.get(page_path(session)).get_data(as_text=True)
-    for field_id, autocomplete in [("card_number", "cc-number"), ("expiry_month", "cc-exp-month"),
-                                   ("expiry_year", "cc-exp-year"), ("security_code", "cc-csc")]:
+    for field_id, autocomplete in [
+        ("card_number", "cc-number"),
+        ("expiry_month", "cc-exp-month"),
+        ("expiry_year", "cc-exp-year"),
+        ("security_code", "cc-csc"),
+    ]:
         assert f'<label for="{field_id}">' in html
         assert re.search(rf'id="{field_id}"[^>]*autocomplete="{autocomplete}"', html)
     assert "<legend>有効期限 (month / year)" in html
@@ -109,9 +114,18 @@ def test_english_page(merchant, browser):
     response = browser.get(page_path(session))
     text = text_of(response)
     assert '<html lang="en">' in response.get_data(as_text=True)
-    for expected in ["Card payment", "Amount to pay ¥1,200", "Card number", "Expiry date (month / year)",
-                     "Security code", "About the security code", "Please complete the payment by 10:15 (Japan time).",
-                     "Extend", "Pay", "Cancel payment"]:
+    for expected in [
+        "Card payment",
+        "Amount to pay ¥1,200",
+        "Card number",
+        "Expiry date (month / year)",
+        "Security code",
+        "About the security code",
+        "Please complete the payment by 10:15 (Japan time).",
+        "Extend",
+        "Pay",
+        "Cancel payment",
+    ]:
         assert expected in text, expected
     japanese = browser.get(session_path(session) + "?lang=ja")
     assert "お支払い金額 1,200円" in text_of(japanese)
@@ -138,7 +152,9 @@ def test_successful_payment_returns_with_the_session_id_only(merchant, browser, 
 
 
 def test_amex_with_four_digit_code(merchant, browser, session):
-    response = browser.post(session_path(session), data=dict(GOOD_CARD, card_number="3782 8224 6310 005", security_code="1234"))
+    response = browser.post(
+        session_path(session), data=dict(GOOD_CARD, card_number="3782 8224 6310 005", security_code="1234")
+    )
     assert response.status_code == 303
     status = merchant.status(session["session_id"])
     assert (status["status"], status["card_brand"], status["card_last4"]) == ("captured", "AMERICAN EXPRESS", "0005")
@@ -165,7 +181,11 @@ def test_declined_card_can_be_replaced_by_another(merchant, browser, session, st
     "change, field_id, message",
     [
         ({"card_number": ""}, "card_number", "クレジットカード番号を入力してください。"),
-        ({"card_number": "4111111111111112"}, "card_number", "クレジットカード番号が正しくありません。番号をお確かめください。"),
+        (
+            {"card_number": "4111111111111112"},
+            "card_number",
+            "クレジットカード番号が正しくありません。番号をお確かめください。",
+        ),
         ({"card_number": "4321987654321234"}, "card_number", "クレジットカード番号が正しくありません。"),
         ({"card_number": "6011111111111117"}, "card_number", "このカードはご利用いただけません。"),
         ({"card_number": "4111 abcd"}, "card_number", "クレジットカード番号は数字で入力してください"),
@@ -175,8 +195,11 @@ def test_declined_card_can_be_replaced_by_another(merchant, browser, session, st
         ({"expiry_month": "10", "expiry_year": "2026"}, "expiry_month", "有効期限が過ぎています。"),
         ({"security_code": ""}, "security_code", "セキュリティコードを入力してください。"),
         ({"security_code": "1234"}, "security_code", "セキュリティコードは、カード裏面の3桁の数字で入力してください。"),
-        ({"card_number": "378282246310005", "security_code": "123"}, "security_code",
-         "AMERICAN EXPRESSのセキュリティコードは、カード表面の4桁の数字で入力してください。"),
+        (
+            {"card_number": "378282246310005", "security_code": "123"},
+            "security_code",
+            "AMERICAN EXPRESSのセキュリティコードは、カード表面の4桁の数字で入力してください。",
+        ),
     ],
 )
 def test_invalid_input_is_explained_and_charges_nothing(merchant, browser, session, change, field_id, message):
@@ -244,7 +267,9 @@ def test_post_from_another_site_is_refused(merchant, browser, session):
         assert "この操作は受け付けられません" in text_of(response)
         assert browser.post(session_path(session) + "/cancel", headers=headers).status_code == 403
     assert merchant.status(session["session_id"])["status"] == "open"
-    same_site = browser.post(session_path(session), data=GOOD_CARD, headers={"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"})
+    same_site = browser.post(
+        session_path(session), data=GOOD_CARD, headers={"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"}
+    )
     assert same_site.status_code == 303
 
 
@@ -302,8 +327,8 @@ def test_paying_after_the_end_time_is_refused_and_returns(merchant, browser, ses
 
 
 def test_short_time_limit_from_settings_expires_in_real_time(make_standin):
-    app = make_standin(PAYMENT_SESSION_SECONDS=1, CLOCK=lambda: datetime.now(timezone.utc))
-    merchant = Merchant(app, lambda: datetime.now(timezone.utc))
+    app = make_standin(PAYMENT_SESSION_SECONDS=1, CLOCK=lambda: datetime.now(UTC))
+    merchant = Merchant(app, lambda: datetime.now(UTC))
     session = merchant.create_session()
     time.sleep(1.1)
     response = app.test_client().post(session_path(session), data=GOOD_CARD)

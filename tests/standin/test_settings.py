@@ -1,4 +1,5 @@
 """Settings from the environment, and the refusal of the development secret."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,9 +10,20 @@ from tests.standin.conftest import Merchant
 
 
 def test_environment_sets_the_time_limit_warning_and_extensions():
-    settings = settings_from_env({"PAYMENT_SESSION_SECONDS": "5", "PAYMENT_WARNING_SECONDS": "2", "PAYMENT_MAX_EXTENSIONS": "12",
-                                  "PAYMENTS_DATABASE_URL": "postgresql://db/payments", "PAYMENT_STANDIN_FAULTS": "1"})
-    assert (settings["PAYMENT_SESSION_SECONDS"], settings["PAYMENT_WARNING_SECONDS"], settings["PAYMENT_MAX_EXTENSIONS"]) == (5, 2, 12)
+    settings = settings_from_env(
+        {
+            "PAYMENT_SESSION_SECONDS": "5",
+            "PAYMENT_WARNING_SECONDS": "2",
+            "PAYMENT_MAX_EXTENSIONS": "12",
+            "PAYMENTS_DATABASE_URL": "postgresql://db/payments",
+            "PAYMENT_STANDIN_FAULTS": "1",
+        }
+    )
+    assert (
+        settings["PAYMENT_SESSION_SECONDS"],
+        settings["PAYMENT_WARNING_SECONDS"],
+        settings["PAYMENT_MAX_EXTENSIONS"],
+    ) == (5, 2, 12)
     assert settings["PAYMENTS_DATABASE_URL"] == "postgresql://db/payments"
     assert settings["PAYMENT_STANDIN_FAULTS"] is True
 
@@ -27,8 +39,15 @@ def test_defaults_follow_the_guide_and_keep_to_its_own_instance_folder():
 
 def test_development_secret_is_refused_outside_debug(tmp_path):
     with pytest.raises(RuntimeError, match="PAYMENT_PROVIDER_SECRET"):
-        create_app({"DEBUG": False, "TESTING": False, "PAYMENT_PROVIDER_SECRET": DEV_SECRET,
-                    "INSTANCE_PATH": str(tmp_path), "PAYMENTS_DATABASE_URL": f"sqlite:///{tmp_path / 'p.sqlite3'}"})
+        create_app(
+            {
+                "DEBUG": False,
+                "TESTING": False,
+                "PAYMENT_PROVIDER_SECRET": DEV_SECRET,
+                "INSTANCE_PATH": str(tmp_path),
+                "PAYMENTS_DATABASE_URL": f"sqlite:///{tmp_path / 'p.sqlite3'}",
+            }
+        )
 
 
 def test_configured_time_limit_applies_to_new_sessions(make_standin, clock):

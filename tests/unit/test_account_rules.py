@@ -1,4 +1,5 @@
 """Login numbers and expiries (DESIGN rule 1): 40675 ≡ 00040675."""
+
 from __future__ import annotations
 
 from datetime import date

@@ -1,8 +1,9 @@
 """The application operations against a real, freshly seeded database (SQLite by default,
 PostgreSQL with DATABASE_URL): what they refuse, what they write, and what they leave alone."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
@@ -60,7 +61,9 @@ def apply(db, slots, *, resident_id=MEGURO, answers=ANSWERS, group_class_id=ADUL
             now=now,
             days_ahead=days_ahead,
         )
-        return application.id, [(r.number, SlotRef(r.room_id, r.use_date, r.time_band_id)) for r in application.reservations]
+        return application.id, [
+            (r.number, SlotRef(r.room_id, r.use_date, r.time_band_id)) for r in application.reservations
+        ]
 
 
 def prepare(db, slots, resident_id=MEGURO, now=NOW):
@@ -81,7 +84,19 @@ def counter(db, key="reservation:2026") -> int:
 # -- SlotRef ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text", ["", "abc", "1:2:3:4", "1:2026-02-30:1", "x:2026-12-01:1", "0:2026-12-01:1", "1:2026-12-01:0", f"{2**31}:2026-12-01:1"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "abc",
+        "1:2:3:4",
+        "1:2026-02-30:1",
+        "x:2026-12-01:1",
+        "0:2026-12-01:1",
+        "1:2026-12-01:0",
+        f"{2**31}:2026-12-01:1",
+    ],
+)
 def test_slot_ref_refuses_what_we_never_write(text):
     with pytest.raises(errors.NotFound):
         SlotRef.parse(text)
@@ -96,7 +111,9 @@ def test_slot_ref_round_trips():
 
 
 def test_selection_sorts_out_what_cannot_be_applied_for(db):
-    selection, session = prepare(db, [FREE_B, TAKEN_BY_CIRCLE, CANCELLED_BY_MEGURO, CLOSED_DAY, FREE_A, FREE_201, MEGUROS_OWN])
+    selection, session = prepare(
+        db, [FREE_B, TAKEN_BY_CIRCLE, CANCELLED_BY_MEGURO, CLOSED_DAY, FREE_A, FREE_201, MEGUROS_OWN]
+    )
     try:
         assert selection.slots == [FREE_201, FREE_A, FREE_B]  # by facility, room, date, time
         assert [line.slot for line in selection.refused[SlotProblem.TAKEN]] == [TAKEN_BY_CIRCLE]
@@ -216,7 +233,10 @@ def test_exactly_the_capacity_is_allowed(db):
     apply(db, [FREE_A], answers={ROOM_202: RoomAnswers(1, 18, False)})
 
 
-@pytest.mark.parametrize("resident_id, group_class_id, error", [(AOBA, ADULT, errors.GroupClassExpired), (MEGURO, 2, errors.NotFound), (999, ADULT, errors.NotFound)])
+@pytest.mark.parametrize(
+    "resident_id, group_class_id, error",
+    [(AOBA, ADULT, errors.GroupClassExpired), (MEGURO, 2, errors.NotFound), (999, ADULT, errors.NotFound)],
+)
 def test_the_applicant_is_checked(db, resident_id, group_class_id, error):
     with pytest.raises(error):
         apply(db, [FREE_A], resident_id=resident_id, group_class_id=group_class_id)
@@ -225,9 +245,7 @@ def test_the_applicant_is_checked(db, resident_id, group_class_id, error):
 def test_the_unique_index_is_the_backstop_and_names_the_taken_slot(db, monkeypatch):
     """If a concurrent writer slipped past the checks, the database still refuses the
     second booking, and the resident is told which slot it was."""
-    monkeypatch.setattr(
-        operations, "slot_statuses", lambda session, slots, **kw: {s: SlotStatus.FREE for s in slots}
-    )
+    monkeypatch.setattr(operations, "slot_statuses", lambda session, slots, **kw: dict.fromkeys(slots, SlotStatus.FREE))
     before, numbers = reservation_count(db), counter(db)
     with pytest.raises(errors.SlotTaken) as caught:
         apply(db, [FREE_A, TAKEN_BY_CIRCLE])
@@ -245,7 +263,7 @@ def test_the_unique_index_is_the_backstop_and_names_the_taken_slot(db, monkeypat
 def test_reservation_numbers_count_per_fiscal_year_of_the_application(db, moment, number):
     slot = SlotRef(ROOM_202, date(2027, 4, 6), 5)
     # 駒場サークル: its 団体区分 is still valid in April 2027.
-    _, created = apply(db, [slot], resident_id=KOMABA_CIRCLE, now=moment.astimezone(timezone.utc), days_ahead=30)
+    _, created = apply(db, [slot], resident_id=KOMABA_CIRCLE, now=moment.astimezone(UTC), days_ahead=30)
     assert created == [(number, slot)]
 
 

@@ -1,5 +1,6 @@
 """Free and taken at their boundaries: the booking window, slot and day statuses, closed
 days, and the periods the 施設別空き状況 grid pages through."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
@@ -35,7 +36,7 @@ def starts(day: date, hour: int = 9, minute: int = 0) -> datetime:
 
 
 def test_the_window_opens_tomorrow_and_closes_on_the_ninetieth_day():
-    assert WINDOW == BookingWindow(first=date(2026, 11, 26), last=date(2027, 2, 23))
+    assert BookingWindow(first=date(2026, 11, 26), last=date(2027, 2, 23)) == WINDOW
 
 
 @pytest.mark.parametrize(
@@ -100,7 +101,7 @@ def test_only_a_free_slot_can_be_chosen(status):
 
 # Day status -----------------------------------------------------------------------------
 
-F, T, O, C = SlotStatus.FREE, SlotStatus.TAKEN, SlotStatus.OUT_OF_WINDOW, SlotStatus.CLOSED
+F, T, O, C = SlotStatus.FREE, SlotStatus.TAKEN, SlotStatus.OUT_OF_WINDOW, SlotStatus.CLOSED  # noqa: E741 (the four statuses by initial)
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
 """The conformance claim follows the evidence: 準拠 only with a complete, clean run and every
 success criterion verified; otherwise 一部準拠 with results, 配慮 without."""
+
 from __future__ import annotations
 
 import pytest
@@ -19,4 +20,7 @@ from models.conformance_rules import Conformance, conformance_rule
     ],
 )
 def test_the_claim_follows_the_evidence(tested, complete, violations, verified, claim):
-    assert conformance_rule(tested=tested, complete=complete, violations=violations, all_criteria_verified=verified) is claim
+    assert (
+        conformance_rule(tested=tested, complete=complete, violations=violations, all_criteria_verified=verified)
+        is claim
+    )

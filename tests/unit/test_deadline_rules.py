@@ -1,8 +1,9 @@
 """The first-payment deadline (DESIGN rule 4): min(JST day of the application or lottery
 result + 14, the use date), payable until 23:59:59 JST that day, never once the slot starts."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from hypothesis import given
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 from models.deadline_rules import is_payment_overdue, payment_closes_at, payment_deadline_day
 from models.time_rules import JST
 
-UTC = timezone.utc
+UTC = UTC
 MORNING = time(9, 0)
 EVENING = time(18, 0)
 

@@ -1,4 +1,5 @@
 """The mail address check of メールアドレスの変更 (DESIGN rule 7)."""
+
 from __future__ import annotations
 
 import pytest

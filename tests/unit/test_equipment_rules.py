@@ -1,9 +1,10 @@
 """Equipment rules (DESIGN rule 10, guide §5-2): who may change equipment, the lending time
 within the slot, stock across overlapping bookings (touching ones do not overlap), totals,
 and which completion message follows the money."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import pytest
 from hypothesis import given
@@ -57,7 +58,12 @@ def test_an_active_booking_of_a_lending_facility_may_change_until_the_slot_start
 
 
 @pytest.mark.parametrize(
-    "moment", [datetime(2025, 4, 1, 9, tzinfo=JST), datetime(2025, 4, 1, 0, 0, 1, tzinfo=timezone.utc), datetime(2025, 4, 2, tzinfo=JST)]
+    "moment",
+    [
+        datetime(2025, 4, 1, 9, tzinfo=JST),
+        datetime(2025, 4, 1, 0, 0, 1, tzinfo=UTC),
+        datetime(2025, 4, 2, tzinfo=JST),
+    ],
 )
 def test_from_the_slots_start_it_is_closed(moment):
     assert access(now=moment) is EquipmentAccess.STARTED
@@ -115,8 +121,23 @@ def test_card_paid_equipment_is_a_card_charge_above_the_room_fee(held, facility_
 
 
 def test_lending_times_are_the_slot_in_half_hours():
-    assert lending_times_rule(time(9), time(12)) == [time(9), time(9, 30), time(10), time(10, 30), time(11), time(11, 30), time(12)]
-    assert lending_times_rule(time(12, 30), time(15)) == [time(12, 30), time(13), time(13, 30), time(14), time(14, 30), time(15)]
+    assert lending_times_rule(time(9), time(12)) == [
+        time(9),
+        time(9, 30),
+        time(10),
+        time(10, 30),
+        time(11),
+        time(11, 30),
+        time(12),
+    ]
+    assert lending_times_rule(time(12, 30), time(15)) == [
+        time(12, 30),
+        time(13),
+        time(13, 30),
+        time(14),
+        time(14, 30),
+        time(15),
+    ]
 
 
 def test_a_slot_that_does_not_end_on_a_step_still_offers_its_end():
@@ -128,14 +149,22 @@ def test_a_slot_must_end_after_it_starts():
         lending_times_rule(time(12), time(12))
 
 
-@pytest.mark.parametrize(("start", "end"), [(time(9), time(12)), (time(9), time(9, 30)), (time(11, 30), time(12)), (time(10), time(11))])
+@pytest.mark.parametrize(
+    ("start", "end"), [(time(9), time(12)), (time(9), time(9, 30)), (time(11, 30), time(12)), (time(10), time(11))]
+)
 def test_a_lending_within_the_slot_is_accepted(start, end):
     assert check_lending_window(time(9), time(12), start, end) is None
 
 
 @pytest.mark.parametrize(
     ("start", "end"),
-    [(time(8, 30), time(12)), (time(9), time(12, 30)), (time(9, 15), time(12)), (time(13), time(14)), (time(0), time(23, 30))],
+    [
+        (time(8, 30), time(12)),
+        (time(9), time(12, 30)),
+        (time(9, 15), time(12)),
+        (time(13), time(14)),
+        (time(0), time(23, 30)),
+    ],
 )
 def test_a_lending_outside_the_slot_or_off_the_steps_is_refused(start, end):
     with pytest.raises(errors.LendingTimeOutsideSlot) as raised:

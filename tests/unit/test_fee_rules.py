@@ -1,4 +1,5 @@
 """Fees as data (DESIGN "Architecture"): the most specific matching row of the fee table."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,7 +28,9 @@ class Rate:
 
 
 def query(day=WEDNESDAY, group="adult", charges=False, room=1, band=10) -> FeeQuery:
-    return FeeQuery(room_id=room, time_band_id=band, use_date=day, group_class_code=group, charges_participation_fee=charges)
+    return FeeQuery(
+        room_id=room, time_band_id=band, use_date=day, group_class_code=group, charges_participation_fee=charges
+    )
 
 
 def test_a_single_catch_all_row_applies_to_everything():

@@ -1,15 +1,15 @@
 """Formats by context (issue 2): header 2026年02月24日, lists 2025/3/4(火), mails 2025年3月4日
 and 9時~12時; English Tue 4 Mar 2025; money 1,200円 and ¥1,200."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from types import SimpleNamespace
 
 import pytest
 from flask import Flask, g
 
 from web import formats
-from models.time_rules import JST
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ def test_dates(name, value, ja, en):
 
 
 def test_an_aware_moment_is_shown_on_its_tokyo_day():
-    late_utc = datetime(2026, 11, 25, 15, 30, tzinfo=timezone.utc)  # 00:30 JST on the 26th
+    late_utc = datetime(2026, 11, 25, 15, 30, tzinfo=UTC)  # 00:30 JST on the 26th
     assert formats.list_date(late_utc, "ja") == "2026/11/26(木)"
     assert formats.header_date(late_utc, "ja") == "2026年11月26日"
 
@@ -63,7 +63,7 @@ def test_money(amount, ja, en):
 
 
 def test_a_moment_in_tokyo_time():
-    at = datetime(2025, 3, 4, 7, 30, tzinfo=timezone.utc)
+    at = datetime(2025, 3, 4, 7, 30, tzinfo=UTC)
     assert formats.moment(at, "ja") == "2025/3/4(火) 16:30"
     assert formats.moment(at, "en") == "Tue 4 Mar 2025 16:30"
 

@@ -1,4 +1,5 @@
 """The kiosk's idle rules (models/kiosk_rules.py), without the app."""
+
 from __future__ import annotations
 
 import pytest

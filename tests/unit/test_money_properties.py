@@ -10,6 +10,7 @@ the stand-in card company served over HTTP —
 
 Each example gets a fresh seeded database and a fresh provider (its receipt numbers restart
 with the database's counters). Few examples, no deadline: each one talks HTTP."""
+
 from __future__ import annotations
 
 import contextlib
@@ -22,11 +23,10 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from blueprints.cancel.operations import cancel_reservations
-from demo.card_payments import ProviderUrls, cancel_on_card_page, open_card_page, pay_on_card_page, record_return
-from mail.compose import CallCentre
 from blueprints.payment.operations import open_settlement, quote_settlement, start_settlement
 from blueprints.payment.provider import ProviderClient
-from worker.jobs import WorkerSettings, send_voids
+from demo.card_payments import ProviderUrls, cancel_on_card_page, open_card_page, pay_on_card_page, record_return
+from mail.compose import CallCentre
 from models import errors
 from models.account import Resident
 from models.db import Database
@@ -34,6 +34,7 @@ from models.payment import CardCharge, ChargeStatus, Settlement, SettlementStatu
 from models.reservation import Reservation
 from models.reservation_rules import ACTIVE_STATES, ReservationState
 from tests.conftest import FROZEN_NOW, PAYMENT_SECRET, provider_clocks
+from worker.jobs import WorkerSettings, send_voids
 
 # 目黒団体's 仮予約: 702 700円 on 2026/12/25 (30 days), 201 400円 on 2026/12/10 (15 days),
 # 201 400円 on 2026/12/3 (8 days): every refund band is reachable with a few waiting days.
@@ -50,7 +51,6 @@ def call_centre(_locale: str) -> CallCentre:
 def served_provider(workdir):
     """The stand-in card company on its own fresh database, served over HTTP."""
     from payment_standin.app import create_app as create_provider
-
     from tests.browser.live_server import LiveServer
 
     provider = create_provider(
@@ -84,10 +84,12 @@ cancel = st.tuples(st.just("cancel"), st.lists(st.sampled_from(BOOKINGS), min_si
 wait = st.tuples(st.just("wait"), st.integers(min_value=1, max_value=9))
 void = st.tuples(st.just("void"))
 # Most sequences start by paying some bookings, so that later steps move money.
-FIRST_PAYMENTS = st.lists(st.sampled_from(BOOKINGS), min_size=0, max_size=3, unique=True).map(lambda ns: [("pay", n) for n in ns])
-STEPS = st.tuples(FIRST_PAYMENTS, st.lists(st.one_of(pay, pay, fee, cancel, cancel, wait, void, abandon), min_size=2, max_size=8)).map(
-    lambda parts: parts[0] + parts[1]
+FIRST_PAYMENTS = st.lists(st.sampled_from(BOOKINGS), min_size=0, max_size=3, unique=True).map(
+    lambda ns: [("pay", n) for n in ns]
 )
+STEPS = st.tuples(
+    FIRST_PAYMENTS, st.lists(st.one_of(pay, pay, fee, cancel, cancel, wait, void, abandon), min_size=2, max_size=8)
+).map(lambda parts: parts[0] + parts[1])
 
 
 @dataclass
@@ -120,13 +122,21 @@ def step_pay(world: World, number: str) -> None:
     if charge_yen == 0:
         with world.database.write() as session:
             version = _reservation(session, number).version
-            settlement = open_settlement(session, resident_id=world.resident_id, number=number, expected_version=version, now=world.now)
-            started = start_settlement(session, resident_id=world.resident_id, settlement_id=settlement.id, centre=CENTRE, now=world.now)
+            settlement = open_settlement(
+                session, resident_id=world.resident_id, number=number, expected_version=version, now=world.now
+            )
+            started = start_settlement(
+                session, resident_id=world.resident_id, settlement_id=settlement.id, centre=CENTRE, now=world.now
+            )
             assert started.charge is None and started.settlement.status is SettlementStatus.COMPLETED
     else:
-        page = open_card_page(world.database, world.provider, URLS, call_centre, world.now, resident_id=world.resident_id, number=number)
+        page = open_card_page(
+            world.database, world.provider, URLS, call_centre, world.now, resident_id=world.resident_id, number=number
+        )
         assert page.amount_yen == charge_yen
-        status = record_return(world.database, world.provider, call_centre, world.now, pay_on_card_page(page, URLS.return_url))
+        status = record_return(
+            world.database, world.provider, call_centre, world.now, pay_on_card_page(page, URLS.return_url)
+        )
         assert status is SettlementStatus.COMPLETED
     world.completed += 1
     assert_held_is_due(world, number)
@@ -136,8 +146,12 @@ def step_abandon(world: World, number: str) -> None:
     """決済を中止する on the card page: nothing is charged."""
     if not quoted_charge(world, number):
         return  # refused, or a void only (which has no card page)
-    page = open_card_page(world.database, world.provider, URLS, call_centre, world.now, resident_id=world.resident_id, number=number)
-    status = record_return(world.database, world.provider, call_centre, world.now, cancel_on_card_page(page, URLS.return_url))
+    page = open_card_page(
+        world.database, world.provider, URLS, call_centre, world.now, resident_id=world.resident_id, number=number
+    )
+    status = record_return(
+        world.database, world.provider, call_centre, world.now, cancel_on_card_page(page, URLS.return_url)
+    )
     assert status is SettlementStatus.ABANDONED
 
 
@@ -158,14 +172,19 @@ def step_cancel(world: World, numbers: list[str]) -> None:
         versions = {n: _reservation(session, n).version for n in numbers}
     try:
         with world.database.write() as session:
-            cancel_reservations(session, resident_id=world.resident_id, versions=versions, reason="property", agreed=True, now=world.now)
+            cancel_reservations(
+                session, resident_id=world.resident_id, versions=versions, reason="property", agreed=True, now=world.now
+            )
     except errors.DomainError:
         return  # already cancelled, started …: all or nothing, nothing changed
 
 
 def step_void(world: World) -> None:
     settings_ = WorkerSettings(
-        smtp_host=None, smtp_port=25, mail_from="noreply@example.jp", mail_dir=None,
+        smtp_host=None,
+        smtp_port=25,
+        mail_from="noreply@example.jp",
+        mail_dir=None,
         call_centre_config={"CALL_CENTRE_PHONE": "", "CALL_CENTRE_HOURS_JA": "", "CALL_CENTRE_HOURS_EN": ""},
     )
     result = send_voids(world.database, world.provider, settings_, world.now)
@@ -214,7 +233,9 @@ def workdirs(tmp_path_factory):
     return lambda: tmp_path_factory.mktemp(f"money-{next(counter)}")
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(steps=STEPS)
 def test_money_invariants_hold_for_any_sequence(template_databases, workdirs, steps):
     url = template_databases.fresh()
@@ -248,9 +269,16 @@ def test_money_invariants_hold_for_any_sequence(template_databases, workdirs, st
             with database.read_session() as session:
                 for r in session.scalars(select(Reservation).where(Reservation.number.in_(BOOKINGS))):
                     last = session.scalar(
-                        select(Settlement).where(Settlement.reservation_id == r.id).order_by(Settlement.id.desc()).limit(1)
+                        select(Settlement)
+                        .where(Settlement.reservation_id == r.id)
+                        .order_by(Settlement.id.desc())
+                        .limit(1)
                     )
-                    if last is not None and last.status is SettlementStatus.COMPLETED and last.reservation_version + 1 == r.version:
+                    if (
+                        last is not None
+                        and last.status is SettlementStatus.COMPLETED
+                        and last.reservation_version + 1 == r.version
+                    ):
                         assert r.card_held_yen == r.due_yen
                     if r.state is ReservationState.CANCELLED:
                         assert r.refund_percent is not None and 0 <= (r.cancellation_fee_yen or 0) <= r.total_fee_yen

@@ -1,4 +1,5 @@
 """予約番号 FFFF-NNNNNN by Japanese fiscal year, 収納番号 of 16 digits (DESIGN rule 14)."""
+
 from __future__ import annotations
 
 from datetime import date

@@ -1,4 +1,5 @@
 """Payment state is derived from (state, held, due), never stored (DESIGN rule 3)."""
+
 from __future__ import annotations
 
 import pytest

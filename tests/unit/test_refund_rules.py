@@ -1,8 +1,9 @@
 """The refund on cancellation (DESIGN rule 12) and who may cancel (rule 11): the table at
 every boundary, counted in JST days across month and year ends, the guide's examples."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from types import SimpleNamespace
 
 import pytest
@@ -29,7 +30,7 @@ TABLE = bands_from([SimpleNamespace(min_days_before=d, percent=p) for d, p in [(
 
 
 def at_jst(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=JST).astimezone(timezone.utc)
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=JST).astimezone(UTC)
 
 
 # -- the rate by days before the use date -----------------------------------------------------
@@ -177,7 +178,12 @@ def test_refund_and_fee_always_add_up_to_the_base(held, total, percent):
 
 def test_the_last_day_of_full_refund_and_the_rate_after_it():
     drop = next_rate_drop(date(2026, 11, 25), date(2026, 12, 25), TABLE)  # 30 days before
-    assert (drop.last_day, drop.percent, drop.next_day, drop.next_percent) == (date(2026, 12, 4), 100, date(2026, 12, 5), 75)
+    assert (drop.last_day, drop.percent, drop.next_day, drop.next_percent) == (
+        date(2026, 12, 4),
+        100,
+        date(2026, 12, 5),
+        75,
+    )
     # On that last day, cancelling still refunds in full; the next day, 75 %.
     assert refund_percent_rule((date(2026, 12, 25) - drop.last_day).days, TABLE) == 100
     assert refund_percent_rule((date(2026, 12, 25) - drop.next_day).days, TABLE) == 75

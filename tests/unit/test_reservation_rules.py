@@ -1,4 +1,5 @@
 """The reservation state machine (DESIGN rule 2): one row per (state, action), all pairs."""
+
 from __future__ import annotations
 
 import itertools
@@ -72,11 +73,17 @@ def test_active_states_are_those_that_hold_the_slot(state, active):
 
 
 def test_only_provisional_and_won_await_a_first_payment():
-    assert UNPAID_STATES == {S.PROVISIONAL, S.WON}
+    assert {S.PROVISIONAL, S.WON} == UNPAID_STATES
 
 
 def test_states_are_stored_by_their_value():
     # The database column stores the value; renaming one would orphan stored rows.
     assert {s.value for s in ReservationState} == {
-        "lottery_entry", "won", "lost", "withdrawn", "provisional", "confirmed", "cancelled",
+        "lottery_entry",
+        "won",
+        "lost",
+        "withdrawn",
+        "provisional",
+        "confirmed",
+        "cancelled",
     }

@@ -1,4 +1,5 @@
 """施設名から探す: the kana row a facility's reading starts in."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,7 +1,8 @@
 """The settlement rule: void what is held, charge what is due (DESIGN "Settlement")."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from hypothesis import given
@@ -10,7 +11,7 @@ from hypothesis import strategies as st
 from models import errors
 from models.settlement_rules import HeldCharge, check_void_window, last_void_day, settlement_plan_rule
 
-CAPTURED = datetime(2025, 3, 4, 1, 0, tzinfo=timezone.utc)  # 10:00 JST
+CAPTURED = datetime(2025, 3, 4, 1, 0, tzinfo=UTC)  # 10:00 JST
 
 
 def held(amount: int) -> HeldCharge:
@@ -57,14 +58,14 @@ def test_negative_due_is_a_programming_error():
 
 def test_void_window_is_180_jst_days_after_capture():
     # Captured at 00:30 JST on 5 March (15:30 UTC on 4 March): the JST day counts.
-    late = datetime(2025, 3, 4, 15, 30, tzinfo=timezone.utc)
+    late = datetime(2025, 3, 4, 15, 30, tzinfo=UTC)
     assert last_void_day(late) == date(2025, 9, 1)
     assert last_void_day(CAPTURED) == date(2025, 8, 31)
 
 
 def test_void_refused_the_day_after_the_last_day():
-    check_void_window(held(400), datetime(2025, 8, 31, 14, 59, tzinfo=timezone.utc))  # 23:59 JST, last day
+    check_void_window(held(400), datetime(2025, 8, 31, 14, 59, tzinfo=UTC))  # 23:59 JST, last day
     with pytest.raises(errors.RefundPeriodExpired) as refused:
-        check_void_window(held(400), datetime(2025, 8, 31, 15, 0, tzinfo=timezone.utc))  # 00:00 JST next day
+        check_void_window(held(400), datetime(2025, 8, 31, 15, 0, tzinfo=UTC))  # 00:00 JST next day
     assert refused.value.facts["last_day"] == date(2025, 8, 31)
-    check_void_window(None, datetime(2030, 1, 1, tzinfo=timezone.utc))
+    check_void_window(None, datetime(2030, 1, 1, tzinfo=UTC))

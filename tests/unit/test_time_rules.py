@@ -1,7 +1,8 @@
 """The Asia/Tokyo calendar: JST days across UTC midnight, fiscal years, day types."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import pytest
 from hypothesis import given
@@ -19,7 +20,7 @@ from models.time_rules import (
     jst_moment,
 )
 
-UTC = timezone.utc
+UTC = UTC
 
 
 @pytest.mark.parametrize(
@@ -88,7 +89,12 @@ def test_day_type(day, kind):
 def test_days_between_and_date_range():
     assert days_between(date(2026, 11, 25), date(2026, 12, 16)) == 21
     assert days_between(date(2026, 12, 16), date(2026, 11, 25)) == -21
-    assert date_range(date(2026, 12, 30), 4) == [date(2026, 12, 30), date(2026, 12, 31), date(2027, 1, 1), date(2027, 1, 2)]
+    assert date_range(date(2026, 12, 30), 4) == [
+        date(2026, 12, 30),
+        date(2026, 12, 31),
+        date(2027, 1, 1),
+        date(2027, 1, 2),
+    ]
     assert date_range(date(2026, 12, 30), 0) == []
 
 

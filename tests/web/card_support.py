@@ -1,6 +1,7 @@
 """Shared by the worker, reconcile and mail-delivery tests: card-paid bookings through the
 served stand-in provider, a real SMTP server (aiosmtpd), the worker run as its command,
 and the app's frozen clock moved forward."""
+
 from __future__ import annotations
 
 import email
@@ -15,10 +16,10 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from demo.card_payments import CARD_PAID, ProviderUrls, seed_card_payments
-from worker.commands import provider_client
-from worker.jobs import WorkerSettings
 from models.outbox import OutboxMail
 from tests.conftest import DAYS_AHEAD
+from worker.commands import provider_client
+from worker.jobs import WorkerSettings
 
 # Nothing listens on port 9 (discard): the provider's notifications fail and are retried,
 # as when the browser is gone and our site is unreachable, so only the return or the
@@ -48,7 +49,13 @@ def pay_by_card(app, bookings=CARD_PAID) -> list[str]:
     """目黒団体's demo bookings applied for and paid through the provider like a browser."""
     with app.app_context():
         return seed_card_payments(
-            database(app), provider_client(app.config), URLS, settings(app).call_centre, clock(app), DAYS_AHEAD, bookings
+            database(app),
+            provider_client(app.config),
+            URLS,
+            settings(app).call_centre,
+            clock(app),
+            DAYS_AHEAD,
+            bookings,
         )
 
 
@@ -108,7 +115,7 @@ class SmtpServer:
         self.handler = CollectingHandler()
         self._controller: Controller | None = None
 
-    def start(self) -> "SmtpServer":
+    def start(self) -> SmtpServer:
         self._controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
         self._controller.start()
         return self

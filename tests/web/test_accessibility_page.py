@@ -1,5 +1,6 @@
 """アクセシビリティ方針: the claim and the figures follow the gate's results file, and a
 missing or damaged file is "no results", never an error page."""
+
 from __future__ import annotations
 
 import json
@@ -66,11 +67,26 @@ def test_a_clean_complete_run_is_published_as_partial_conformance(client, result
 
 
 def test_problems_found_and_an_unfinished_run_are_shown(client, results_file):
-    problem = {"check": "axe", "page": "/search/availability?f=1", "channel": "reader", "language": "en",
-               "rule": "color-contrast", "target": "#main > p", "detail": "[serious]"}
-    results_file.write_text(json.dumps(results(
-        violations_total=1, violations=[problem], complete=False, errors=["forms[kiosk-ja]: TimeoutException"],
-    )), encoding="utf-8")
+    problem = {
+        "check": "axe",
+        "page": "/search/availability?f=1",
+        "channel": "reader",
+        "language": "en",
+        "rule": "color-contrast",
+        "target": "#main > p",
+        "detail": "[serious]",
+    }
+    results_file.write_text(
+        json.dumps(
+            results(
+                violations_total=1,
+                violations=[problem],
+                complete=False,
+                errors=["forms[kiosk-ja]: TimeoutException"],
+            )
+        ),
+        encoding="utf-8",
+    )
     page = page_text(client)
     assert "一部準拠しています。" in page
     assert "自動試験で 1 件の問題が見つかっています。" in page
@@ -78,8 +94,9 @@ def test_problems_found_and_an_unfinished_run_are_shown(client, results_file):
     assert "前回の試験は一部が最後まで実行できませんでした。" in page
 
 
-@pytest.mark.parametrize("content", [None, "{not json", json.dumps({"schema": 2}),
-                                     json.dumps(results(checks=[{"id": "axe", "pages": -1}]))])
+@pytest.mark.parametrize(
+    "content", [None, "{not json", json.dumps({"schema": 2}), json.dumps(results(checks=[{"id": "axe", "pages": -1}]))]
+)
 def test_without_usable_results_the_claim_is_only_consideration(client, results_file, content):
     if content is not None:
         results_file.write_text(content, encoding="utf-8")

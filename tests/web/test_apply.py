@@ -1,4 +1,5 @@
 """詳細申請 → 申込確認 → 申込完了 through the test client, as a resident sees it."""
+
 from __future__ import annotations
 
 import re
@@ -9,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
-from models.account import GroupClass, Resident, ResidentGroupClass
+from models.account import GroupClass, ResidentGroupClass
 from models.reservation import Application, Reservation
 from models.reservation_rules import ReservationState
 from tests.conftest import DEMO_PASSWORD, HTMX_HEADERS, csrf_token_from
@@ -138,7 +139,9 @@ def test_details_lists_the_slots_and_asks_each_room_its_questions(client, meguro
     assert "施設使用料（基本額）" in main
     # One set of questions per room, with ids the error summary can link to.
     for room in ("r1", "r2"):
-        assert f'id="{room}-purpose"' in main and f'id="{room}-attendees"' in main and f'id="{room}-charges_fee-0"' in main
+        assert (
+            f'id="{room}-purpose"' in main and f'id="{room}-attendees"' in main and f'id="{room}-charges_fee-0"' in main
+        )
     assert 'inputmode="numeric"' in main
     assert "1人から18人まで（定員18人）" in main and "1人から30人まで（定員30人）" in main
     # Room 202 offers only its own purposes.
@@ -225,11 +228,14 @@ def test_too_many_slots_are_refused(client, meguro):
     assert "一度に申込できる時間帯は20件までです" in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("slot, words", [
-    (CLOSED_DAY, "2026/12/14(月)"),
-    (TODAY, "2026/11/25(水)"),
-    (BEYOND_WINDOW, "2027/3/1(月)"),
-])
+@pytest.mark.parametrize(
+    "slot, words",
+    [
+        (CLOSED_DAY, "2026/12/14(月)"),
+        (TODAY, "2026/11/25(水)"),
+        (BEYOND_WINDOW, "2027/3/1(月)"),
+    ],
+)
 def test_closed_days_and_dates_outside_the_booking_window_are_refused(client, meguro, slot, words):
     response = client.get("/apply/details?" + query([slot]))
     assert response.status_code == 422
@@ -249,7 +255,10 @@ def test_a_slot_taken_by_another_group_is_named_and_the_rest_kept(client, meguro
     response = client.get("/apply/details?" + query([TAKEN_BY_OTHERS, FREE_A]))
     assert response.status_code == 409
     main = main_of(response.get_data(as_text=True))
-    assert "選択した時間帯は、他の方が先に申し込みました: 区民センター社会教育館 702【旧第2研修室】 2026/12/3(木) 15:30~18:00" in main
+    assert (
+        "選択した時間帯は、他の方が先に申し込みました: 区民センター社会教育館 702【旧第2研修室】 2026/12/3(木) 15:30~18:00"
+        in main
+    )
     assert f'name="slot" value="{FREE_A}"' in main and TAKEN_BY_OTHERS not in main
 
 
@@ -268,7 +277,10 @@ def test_rebooking_a_cancelled_slot_is_blocked_for_the_same_group_only(client, a
     auth.login()
     response = client.get("/apply/details?" + query([CANCELLED_BY_MEGURO]))
     assert response.status_code == 422
-    assert "同一コマに再予約できません: 駒場住区センター 201【旧第1会議室】 2026/12/7(月) 12:30~15:00" in response.get_data(as_text=True)
+    assert (
+        "同一コマに再予約できません: 駒場住区センター 201【旧第1会議室】 2026/12/7(月) 12:30~15:00"
+        in response.get_data(as_text=True)
+    )
     auth.logout()
     auth.login(number="40676")
     assert client.get("/apply/details?" + query([CANCELLED_BY_MEGURO])).status_code == 200
@@ -287,12 +299,34 @@ def test_reader_mode_names_the_step_in_title_and_heading(client, meguro):
 @pytest.mark.parametrize(
     "answers, messages",
     [
-        ({}, {"#r2-purpose": "利用目的を選択してください。", "#r2-attendees": "利用人数を入力してください。", "#r2-charges_fee-0": "参加費等の有無を選択してください。"}),
-        ({**ROOM2_ANSWERS, "r2-attendees": "0"}, {"#r2-attendees": "利用人数は1人から18人までの数字で入力してください。"}),
-        ({**ROOM2_ANSWERS, "r2-attendees": "19"}, {"#r2-attendees": "利用人数は1人から18人までの数字で入力してください。"}),
-        ({**ROOM2_ANSWERS, "r2-attendees": "abc"}, {"#r2-attendees": "利用人数は1人から18人までの数字で入力してください。"}),
-        ({**ROOM2_ANSWERS, "r2-attendees": "-3"}, {"#r2-attendees": "利用人数は1人から18人までの数字で入力してください。"}),
-        ({**ROOM2_ANSWERS, "r2-purpose": "2"}, {"#r2-purpose": "利用目的は一覧から選択してください。"}),  # 大会・式典: not in 202
+        (
+            {},
+            {
+                "#r2-purpose": "利用目的を選択してください。",
+                "#r2-attendees": "利用人数を入力してください。",
+                "#r2-charges_fee-0": "参加費等の有無を選択してください。",
+            },
+        ),
+        (
+            {**ROOM2_ANSWERS, "r2-attendees": "0"},
+            {"#r2-attendees": "利用人数は1人から18人までの数字で入力してください。"},
+        ),
+        (
+            {**ROOM2_ANSWERS, "r2-attendees": "19"},
+            {"#r2-attendees": "利用人数は1人から18人までの数字で入力してください。"},
+        ),
+        (
+            {**ROOM2_ANSWERS, "r2-attendees": "abc"},
+            {"#r2-attendees": "利用人数は1人から18人までの数字で入力してください。"},
+        ),
+        (
+            {**ROOM2_ANSWERS, "r2-attendees": "-3"},
+            {"#r2-attendees": "利用人数は1人から18人までの数字で入力してください。"},
+        ),
+        (
+            {**ROOM2_ANSWERS, "r2-purpose": "2"},
+            {"#r2-purpose": "利用目的は一覧から選択してください。"},
+        ),  # 大会・式典: not in 202
         ({**ROOM2_ANSWERS, "r2-purpose": "99999999999999999"}, {"#r2-purpose": "利用目的は一覧から選択してください。"}),
         ({**ROOM2_ANSWERS, "r2-charges_fee": "maybe"}, {"#r2-charges_fee-0": "参加費等の有無を選択してください。"}),
     ],
@@ -312,12 +346,16 @@ def test_wrong_answers_show_details_again_with_the_error_summary(client, meguro,
 
 
 def test_confirm_shows_each_slot_its_fee_and_every_answer_with_a_change_link(client, meguro):
-    page = confirm_page(client, slots=(FREE_A, FREE_B, FREE_201), answers={**ROOM2_ANSWERS, "r1-purpose": "2", "r1-attendees": "12", "r1-charges_fee": "yes"})
+    page = confirm_page(
+        client,
+        slots=(FREE_A, FREE_B, FREE_201),
+        answers={**ROOM2_ANSWERS, "r1-purpose": "2", "r1-attendees": "12", "r1-charges_fee": "yes"},
+    )
     assert "<title>申込確認 | " in page
     assert '<span aria-current="step">申込確認</span>' in page
     main = main_of(page)
     assert "合計 1,000円" in main  # 300 + 300 + 400
-    assert main.count("<td class=\"number\">300円</td>") == 2 and "<td class=\"number\">400円</td>" in main
+    assert main.count('<td class="number">300円</td>') == 2 and '<td class="number">400円</td>' in main
     assert "備品使用料" in main
     assert "会議・打合せ" in main and "5人" in main and "なし" in main
     assert "大会・式典" in main and "12人" in main and "あり" in main
@@ -347,7 +385,11 @@ def test_a_change_link_returns_to_details_with_the_answers_filled_in(client, meg
 
 
 def test_applying_creates_provisional_reservations_and_shows_the_completion_page(app, client, meguro):
-    page = confirm_page(client, slots=(FREE_A, FREE_201), answers={**ROOM2_ANSWERS, "r1-purpose": "2", "r1-attendees": "1", "r1-charges_fee": "yes"})
+    page = confirm_page(
+        client,
+        slots=(FREE_A, FREE_201),
+        answers={**ROOM2_ANSWERS, "r1-purpose": "2", "r1-attendees": "1", "r1-charges_fee": "yes"},
+    )
     before = count_reservations(app)
     response = client.post("/apply", data=submit_form(page))
     assert response.status_code == 303

@@ -1,5 +1,6 @@
 """Two residents press 申込 for the same slot at the same moment, against a real threaded
 HTTP server: exactly one gets it, the other is told which slot was taken."""
+
 from __future__ import annotations
 
 import re
@@ -23,11 +24,31 @@ HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"')
 
 # Free for both 目黒団体 and 駒場サークル at the frozen clock: (slot, answers, words).
 ROUNDS = [
-    ("2:2026-12-01:5", {"r2-purpose": "1", "r2-attendees": "5", "r2-charges_fee": "no"}, "駒場住区センター 202【旧第2会議室】 2026/12/1(火) 9:00~12:00"),
-    ("2:2026-12-01:6", {"r2-purpose": "4", "r2-attendees": "18", "r2-charges_fee": "yes"}, "駒場住区センター 202【旧第2会議室】 2026/12/1(火) 12:30~15:00"),
-    ("6:2026-12-02:21", {"r6-purpose": "3", "r6-attendees": "7", "r6-charges_fee": "no"}, "中目黒住区センター 第1会議室 2026/12/2(水) 9:00~12:00"),
-    ("5:2026-12-04:17", {"r5-purpose": "2", "r5-attendees": "40", "r5-charges_fee": "no"}, "区民センター社会教育館 702【旧第2研修室】 2026/12/4(金) 9:00~12:00"),
-    ("1:2026-12-22:4", {"r1-purpose": "1", "r1-attendees": "3", "r1-charges_fee": "no"}, "駒場住区センター 201【旧第1会議室】 2026/12/22(火) 18:30~21:30"),
+    (
+        "2:2026-12-01:5",
+        {"r2-purpose": "1", "r2-attendees": "5", "r2-charges_fee": "no"},
+        "駒場住区センター 202【旧第2会議室】 2026/12/1(火) 9:00~12:00",
+    ),
+    (
+        "2:2026-12-01:6",
+        {"r2-purpose": "4", "r2-attendees": "18", "r2-charges_fee": "yes"},
+        "駒場住区センター 202【旧第2会議室】 2026/12/1(火) 12:30~15:00",
+    ),
+    (
+        "6:2026-12-02:21",
+        {"r6-purpose": "3", "r6-attendees": "7", "r6-charges_fee": "no"},
+        "中目黒住区センター 第1会議室 2026/12/2(水) 9:00~12:00",
+    ),
+    (
+        "5:2026-12-04:17",
+        {"r5-purpose": "2", "r5-attendees": "40", "r5-charges_fee": "no"},
+        "区民センター社会教育館 702【旧第2研修室】 2026/12/4(金) 9:00~12:00",
+    ),
+    (
+        "1:2026-12-22:4",
+        {"r1-purpose": "1", "r1-attendees": "3", "r1-charges_fee": "no"},
+        "駒場住区センター 201【旧第1会議室】 2026/12/22(火) 18:30~21:30",
+    ),
 ]
 
 

@@ -1,4 +1,5 @@
 """ログイン / ログアウト and the expiry rules (DESIGN rule 1)."""
+
 from __future__ import annotations
 
 import re
@@ -70,8 +71,12 @@ def test_a_failed_login_as_an_htmx_request_is_not_a_500(client):
     page = client.get("/login")
     response = client.post(
         "/login",
-        data={"csrf_token": csrf_token_from(page.get_data(as_text=True)), "registration_kind": "assembly",
-              "registration_number": "40675", "password": "nope"},
+        data={
+            "csrf_token": csrf_token_from(page.get_data(as_text=True)),
+            "registration_kind": "assembly",
+            "registration_number": "40675",
+            "password": "nope",
+        },
         headers=HTMX_HEADERS,
     )
     assert response.status_code == 422
@@ -81,11 +86,31 @@ def test_a_failed_login_as_an_htmx_request_is_not_a_500(client):
 @pytest.mark.parametrize(
     ("form", "message", "anchor"),
     [
-        ({"registration_kind": "assembly", "registration_number": "", "password": "x"}, "利用者登録番号を入力してください。", "#registration_number"),
-        ({"registration_kind": "assembly", "registration_number": "123456789", "password": "x"}, "利用者登録番号は8桁以内の数字で入力してください。", "#registration_number"),
-        ({"registration_kind": "assembly", "registration_number": "4067a", "password": "x"}, "利用者登録番号は8桁以内の数字で入力してください。", "#registration_number"),
-        ({"registration_kind": "assembly", "registration_number": "40675", "password": ""}, "パスワードを入力してください。", "#password"),
-        ({"registration_number": "40675", "password": "x"}, "利用者登録を行った施設を選択してください。", "#registration_kind-0"),
+        (
+            {"registration_kind": "assembly", "registration_number": "", "password": "x"},
+            "利用者登録番号を入力してください。",
+            "#registration_number",
+        ),
+        (
+            {"registration_kind": "assembly", "registration_number": "123456789", "password": "x"},
+            "利用者登録番号は8桁以内の数字で入力してください。",
+            "#registration_number",
+        ),
+        (
+            {"registration_kind": "assembly", "registration_number": "4067a", "password": "x"},
+            "利用者登録番号は8桁以内の数字で入力してください。",
+            "#registration_number",
+        ),
+        (
+            {"registration_kind": "assembly", "registration_number": "40675", "password": ""},
+            "パスワードを入力してください。",
+            "#password",
+        ),
+        (
+            {"registration_number": "40675", "password": "x"},
+            "利用者登録を行った施設を選択してください。",
+            "#registration_kind-0",
+        ),
         ({"registration_kind": "golf", "registration_number": "40675", "password": "x"}, None, "#registration_kind-0"),
     ],
     ids=["empty number", "nine digits", "letters", "empty password", "no kind", "forged kind"],
@@ -161,7 +186,14 @@ def test_next_keeps_its_query_string(client):
 
 @pytest.mark.parametrize(
     "target",
-    ["https://evil.example/", "//evil.example/", "/\\evil.example", "\\\\evil.example", "javascript:alert(1)", "http:/evil.example"],
+    [
+        "https://evil.example/",
+        "//evil.example/",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "javascript:alert(1)",
+        "http:/evil.example",
+    ],
 )
 def test_next_refuses_to_leave_the_site(client, target):
     page = client.get("/login", query_string={"next": target}).get_data(as_text=True)
@@ -219,7 +251,15 @@ def test_logout_by_get_is_not_allowed(client, auth):
 def test_an_expired_registration_can_only_read_the_notice(client):
     response = post_login(client, number="40678")
     assert response.status_code == 303
-    for path in ("/mymenu/", "/", "/notices", "/mymenu/messages", "/mymenu/reservations", "/search/facilities", "/availability"):
+    for path in (
+        "/mymenu/",
+        "/",
+        "/notices",
+        "/mymenu/messages",
+        "/mymenu/reservations",
+        "/search/facilities",
+        "/availability",
+    ):
         bounced = client.get(path)
         assert bounced.status_code == 302, path
         assert bounced.headers["Location"] == "/account/expired", path
@@ -310,7 +350,9 @@ def test_refusals_before_the_view_speak_the_residents_language(limited_app):
     still know the resident chose English."""
     client = limited_app.test_client()
     client.set_cookie("pref_locale", "en")
-    no_token = client.post("/login", data={"registration_kind": "assembly", "registration_number": "40675", "password": "x"})
+    no_token = client.post(
+        "/login", data={"registration_kind": "assembly", "registration_number": "40675", "password": "x"}
+    )
     html = no_token.get_data(as_text=True)
     assert no_token.status_code == 400
     assert '<html lang="en"' in html

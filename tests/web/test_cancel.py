@@ -9,6 +9,7 @@ Demo resident 00040675 (目黒団体), from the frozen today (Wed 2026-11-25 10:
 -000003 (駒場住区センター 201, 400円, 2026/12/10, 15 days), -000004 (201, 12/3, 8 days),
 -000005 (中目黒 第1会議室, 11/28, 3 days), 当選 -000006 (701, 900円, 2027/1/14), counter-paid
 本予約 -000007, 取消済 -000008 and -000009; 駒場サークル's 仮予約 -000010."""
+
 from __future__ import annotations
 
 import re
@@ -102,21 +103,33 @@ def change_booking(app, number: str, **values) -> None:
         r.version += 1
 
 
-def paid_by_card(app, number: str, amount_yen: int | None = None, captured_at: datetime = NOW - timedelta(days=1)) -> CardCharge:
+def paid_by_card(
+    app, number: str, amount_yen: int | None = None, captured_at: datetime = NOW - timedelta(days=1)
+) -> CardCharge:
     """The booking as the payment screens leave it: 本予約 with a live card charge."""
     with db(app).write() as s:
         r = s.scalar(select(Reservation).where(Reservation.number == number))
         amount = amount_yen if amount_yen is not None else r.total_fee_yen
         settlement = Settlement(
-            reservation_id=r.id, resident_id=r.resident_id, reservation_version=r.version, charge_yen=amount,
-            status=SettlementStatus.COMPLETED, created_at=captured_at, completed_at=captured_at,
+            reservation_id=r.id,
+            resident_id=r.resident_id,
+            reservation_version=r.version,
+            charge_yen=amount,
+            status=SettlementStatus.COMPLETED,
+            created_at=captured_at,
+            completed_at=captured_at,
         )
         s.add(settlement)
         s.flush()
         count = s.scalar(select(func.count()).select_from(CardCharge))
         charge = CardCharge(
-            reservation_id=r.id, settlement_id=settlement.id, receipt_number=f"039{captured_at:%Y%m%d}{count + 1:05d}",
-            amount_yen=amount, status=ChargeStatus.CAPTURED, created_at=captured_at, captured_at=captured_at,
+            reservation_id=r.id,
+            settlement_id=settlement.id,
+            receipt_number=f"039{captured_at:%Y%m%d}{count + 1:05d}",
+            amount_yen=amount,
+            status=ChargeStatus.CAPTURED,
+            created_at=captured_at,
+            captured_at=captured_at,
         )
         s.add(charge)
         s.flush()
@@ -182,13 +195,18 @@ def test_the_list_offers_a_cancel_box_on_each_row_that_can_be_cancelled_and_says
         assert re.search(rf'<input type="checkbox" name="number" value="{number}" id="cancel-{number}">', page), number
         assert row_for(page, number)[-1] == f"取消 予約番号 {number}"  # the label names its booking
     counter = row_for(page, COUNTER_PAID)[-1]
-    assert counter == "窓口でのお支払いがあるため、オンラインでは取消できません。利用施設（駒場住区会議室 03-3469-2613）までご連絡ください。"
+    assert (
+        counter
+        == "窓口でのお支払いがあるため、オンラインでは取消できません。利用施設（駒場住区会議室 03-3469-2613）までご連絡ください。"
+    )
     assert row_for(page, CANCELLED)[-1] == "取消済です。"
     assert row_for(page, SOON)[-1] == "利用開始時刻を過ぎたため、取消できません。"
     for number in (COUNTER_PAID, CANCELLED, SOON):
         assert f'value="{number}"' not in page
     assert '<th scope="col">取消</th>' in page
-    assert re.search(r'<button type="submit" class="button" aria-describedby="cancel-select-hint">次へ進む</button>', page)
+    assert re.search(
+        r'<button type="submit" class="button" aria-describedby="cancel-select-hint">次へ進む</button>', page
+    )
     # One form around every table: it closes after the last one.
     form = page.split('class="cancel-select-form"', 1)[1].split("</form>", 1)[0]
     assert form.count("<table>") == page.count("<table>")
@@ -227,14 +245,24 @@ def test_cancelling_two_unpaid_bookings_all_the_way(resident, app):
     assert "支払済金額のある予約の取消" not in page  # nothing paid
     assert "注意事項" not in main_of(page) and 'name="agree"' not in page
     assert rows_of(page) == [
-        ["仮予約 再予約不可", FIRST, "区民センター社会教育館 702【旧第2研修室】", "2026/12/25(金)", "9:00~12:00", "0円"],
+        [
+            "仮予約 再予約不可",
+            FIRST,
+            "区民センター社会教育館 702【旧第2研修室】",
+            "2026/12/25(金)",
+            "9:00~12:00",
+            "0円",
+        ],
         ["仮予約 再予約不可", KOMABA, "駒場住区センター 201【旧第1会議室】", "2026/12/10(木)", "9:00~12:00", "0円"],
     ]
     assert "メニュー 予約確認 予約取消確認 予約取消完了" in words(page)
     assert '<span aria-current="step">予約取消確認</span>' in page
     # Only 仮予約: 取消事由 is optional.
     assert '<label for="reason">取消事由</label>' in page
-    assert hidden_values(page, "booking") == [f"{FIRST}:{before[FIRST].version}:100", f"{KOMABA}:{before[KOMABA].version}:75"]
+    assert hidden_values(page, "booking") == [
+        f"{FIRST}:{before[FIRST].version}:100",
+        f"{KOMABA}:{before[KOMABA].version}:75",
+    ]
     assert booking(app, FIRST).state is ReservationState.PROVISIONAL  # nothing changes before 取消
 
     response = resident.submit(page, reason="  日程変更のため  ")
@@ -255,8 +283,22 @@ def test_cancelling_two_unpaid_bookings_all_the_way(resident, app):
     assert "<h1>予約の取消 完了</h1>" in page
     assert "以下の予約を取消しました。" in page and "取消した同一コマには再予約できません。" in page
     assert rows_of(page) == [
-        ["取消済 −支払なし 再予約不可", FIRST, "区民センター社会教育館 702【旧第2研修室】", "2026/12/25(金)", "9:00~12:00", "0円"],
-        ["取消済 −支払なし 再予約不可", KOMABA, "駒場住区センター 201【旧第1会議室】", "2026/12/10(木)", "9:00~12:00", "0円"],
+        [
+            "取消済 −支払なし 再予約不可",
+            FIRST,
+            "区民センター社会教育館 702【旧第2研修室】",
+            "2026/12/25(金)",
+            "9:00~12:00",
+            "0円",
+        ],
+        [
+            "取消済 −支払なし 再予約不可",
+            KOMABA,
+            "駒場住区センター 201【旧第1会議室】",
+            "2026/12/10(木)",
+            "9:00~12:00",
+            "0円",
+        ],
     ]
     assert "取消事由 日程変更のため" in words(page)
     assert "還付金が発生しています" not in page  # nothing to refund
@@ -284,10 +326,24 @@ def test_rebooking_the_cancelled_slot_is_blocked_for_the_group_only(resident, ap
         slot = SlotRef(cancelled.room_id, cancelled.use_date, cancelled.time_band_id)
         answers = {cancelled.room_id: RoomAnswers(cancelled.purpose_id, 10, False)}
         with pytest.raises(errors.RebookingBlocked):
-            apply_for_slots(s, resident_id=meguro.id, slots=[slot], answers=answers,
-                            group_class_id=meguro.group_classes[0].group_class_id, now=NOW, days_ahead=90)
-        other = apply_for_slots(s, resident_id=circle.id, slots=[slot], answers=answers,
-                                group_class_id=circle.group_classes[0].group_class_id, now=NOW, days_ahead=90)
+            apply_for_slots(
+                s,
+                resident_id=meguro.id,
+                slots=[slot],
+                answers=answers,
+                group_class_id=meguro.group_classes[0].group_class_id,
+                now=NOW,
+                days_ahead=90,
+            )
+        other = apply_for_slots(
+            s,
+            resident_id=circle.id,
+            slots=[slot],
+            answers=answers,
+            group_class_id=circle.group_classes[0].group_class_id,
+            now=NOW,
+            days_ahead=90,
+        )
         assert other.reservations[0].state is ReservationState.PROVISIONAL
 
 
@@ -298,7 +354,9 @@ def test_card_paid_bookings_go_through_the_two_confirmations_first(resident, app
     paid_by_card(app, FIRST)
     listed = text(resident.client.get(LIST))
     # With JavaScript the same words are dialogs on the list (static/js/cancel.js).
-    assert re.search(rf'<input type="checkbox" name="number" value="{FIRST}" id="cancel-{FIRST}" data-card-paid>', listed)
+    assert re.search(
+        rf'<input type="checkbox" name="number" value="{FIRST}" id="cancel-{FIRST}" data-card-paid>', listed
+    )
     assert f'value="{KOMABA}" id="cancel-{KOMABA}">' in listed
     assert '<dialog class="confirm-dialog" id="cancel-dialog-card-paid"' in listed
     assert '<script src="/static/js/cancel.js" defer></script>' in listed
@@ -307,7 +365,7 @@ def test_card_paid_bookings_go_through_the_two_confirmations_first(resident, app
     assert response.headers["Location"] == f"/cancel/card-paid?number={FIRST}&number={KOMABA}"
 
     first = text(resident.client.get(response.headers["Location"]))
-    assert "<h1 id=\"card-paid-title\">確認</h1>" in first
+    assert '<h1 id="card-paid-title">確認</h1>' in first
     assert "対象の予約はクレジットにてお支払い済です。取消を続行しますか？" in first
     assert f"予約番号 {FIRST}（2026/12/25(金) 9:00~12:00）" in words(first)
     assert f"予約番号 {KOMABA}" not in words(main_of(first))  # only the card-paid ones are named
@@ -317,8 +375,11 @@ def test_card_paid_bookings_go_through_the_two_confirmations_first(resident, app
     assert unescape(yes) == f"/cancel/refund-note?number={FIRST}&number={KOMABA}"
 
     second = text(resident.client.get(unescape(yes)))
-    assert "<h1 id=\"refund-note-title\">メッセージ</h1>" in second
-    assert "支払済金額のある予約の取消を行おうとしています。状態に「(※)」が付いている予約については、クレジット決済画面から還付の手続きを行ってください。" in second
+    assert '<h1 id="refund-note-title">メッセージ</h1>' in second
+    assert (
+        "支払済金額のある予約の取消を行おうとしています。状態に「(※)」が付いている予約については、クレジット決済画面から還付の手続きを行ってください。"
+        in second
+    )
     yes = re.search(r'<a class="button" href="([^"]+)">はい</a>', second).group(1)
     assert unescape(yes) == f"/cancel/confirm?number={FIRST}&number={KOMABA}"
     assert booking(app, FIRST).state is ReservationState.CONFIRMED  # nothing changed on the way
@@ -327,7 +388,10 @@ def test_card_paid_bookings_go_through_the_two_confirmations_first(resident, app
 def test_confirm_for_a_card_paid_booking_shows_the_refund_the_terms_and_when_the_rate_drops(resident, app):
     paid_by_card(app, FIRST)  # 700円, 30 days ahead: 100 %
     page = resident.confirm_page(FIRST, KOMABA)
-    assert "支払済金額のある予約の取消を行おうとしています。状態に「(※)」が付いている予約については、クレジット決済画面から還付の手続きを行ってください。" in page
+    assert (
+        "支払済金額のある予約の取消を行おうとしています。状態に「(※)」が付いている予約については、クレジット決済画面から還付の手続きを行ってください。"
+        in page
+    )
     row = row_for(page, FIRST)
     assert row[0] == "本予約 支払あり、再予約不可(※)（還付の手続きが必要）"
     assert row[5].startswith("700円 還付率 100%（本日取消の場合）")
@@ -359,12 +423,30 @@ def test_confirm_for_a_card_paid_booking_shows_the_refund_the_terms_and_when_the
     ("number", "use_date", "amount", "percent", "refund", "fee", "drop"),
     [
         (FIRST, date(2026, 12, 25), 700, 100, 700, 0, "2026/12/4(金)までに取り消すと全額還付されます。"),
-        (FIRST, date(2026, 12, 15), 700, 75, 525, 175, "2026/12/4(金)までに取り消すと75%還付されます。 2026/12/5(土)からは50%還付になります。"),
-        (KOMABA, date(2026, 12, 5), 400, 50, 200, 200, "2026/11/29(日)までに取り消すと50%還付されます。 2026/11/30(月)からは還付されません。"),
+        (
+            FIRST,
+            date(2026, 12, 15),
+            700,
+            75,
+            525,
+            175,
+            "2026/12/4(金)までに取り消すと75%還付されます。 2026/12/5(土)からは50%還付になります。",
+        ),
+        (
+            KOMABA,
+            date(2026, 12, 5),
+            400,
+            50,
+            200,
+            200,
+            "2026/11/29(日)までに取り消すと50%還付されます。 2026/11/30(月)からは還付されません。",
+        ),
         (KOMABA, date(2026, 11, 30), 400, 0, 0, 400, None),
     ],
 )
-def test_the_refund_is_fixed_on_the_day_of_cancellation(resident, app, number, use_date, amount, percent, refund, fee, drop):
+def test_the_refund_is_fixed_on_the_day_of_cancellation(
+    resident, app, number, use_date, amount, percent, refund, fee, drop
+):
     change_booking(app, number, use_date=use_date)
     charge = paid_by_card(app, number, amount)
     page = resident.confirm_page(number)
@@ -438,13 +520,20 @@ def test_an_empty_selection_says_what_to_do(resident, app):
     assert snapshot(app) == before
 
 
-@pytest.mark.parametrize("numbers", [[SOMEONE_ELSES], [FIRST, SOMEONE_ELSES], ["2099-999999"], ["nope"], ["' OR 1=1 --"]])
-@pytest.mark.parametrize("step", ["/cancel/", "/cancel/card-paid", "/cancel/refund-note", "/cancel/confirm", "/cancel/done"])
+@pytest.mark.parametrize(
+    "numbers", [[SOMEONE_ELSES], [FIRST, SOMEONE_ELSES], ["2099-999999"], ["nope"], ["' OR 1=1 --"]]
+)
+@pytest.mark.parametrize(
+    "step", ["/cancel/", "/cancel/card-paid", "/cancel/refund-note", "/cancel/confirm", "/cancel/done"]
+)
 def test_someone_elses_or_an_unknown_booking_is_not_found(resident, app, numbers, step):
     before = snapshot(app)
     response = resident.client.get(step, query_string=[("number", n) for n in numbers])
     assert response.status_code == 404
-    assert "選択された予約が見つかりません。予約内容の確認・取消の一覧から、もう一度選択してください。" in error_summary(text(response))
+    assert (
+        "選択された予約が見つかりません。予約内容の確認・取消の一覧から、もう一度選択してください。"
+        in error_summary(text(response))
+    )
     assert SOMEONE_ELSES not in main_of(text(response))
     assert snapshot(app) == before
 
@@ -462,7 +551,10 @@ def test_posting_someone_elses_booking_changes_nothing(resident, app):
 @pytest.mark.parametrize(
     ("number", "message"),
     [
-        (COUNTER_PAID, f"予約番号 {COUNTER_PAID} は窓口でのお支払いがあるため、オンラインでは取消できません。利用施設（駒場住区会議室 03-3469-2613）までご連絡ください。"),
+        (
+            COUNTER_PAID,
+            f"予約番号 {COUNTER_PAID} は窓口でのお支払いがあるため、オンラインでは取消できません。利用施設（駒場住区会議室 03-3469-2613）までご連絡ください。",
+        ),
         (CANCELLED, f"予約番号 {CANCELLED} は、すでに取消済です。"),
     ],
 )
@@ -497,7 +589,10 @@ def test_a_refund_rate_that_drops_at_midnight_between_confirm_and_cancel_is_show
     response = resident.submit(page, reason="会場変更", agree=True)
     assert response.status_code == 409
     again = text(response)
-    assert "日付が変わったため、還付率と還付額が変わりました。新しい還付額を確認して、もう一度「取消」を押してください。" in error_summary(again)
+    assert (
+        "日付が変わったため、還付率と還付額が変わりました。新しい還付額を確認して、もう一度「取消」を押してください。"
+        in error_summary(again)
+    )
     assert snapshot(app) == before  # nothing fixed at a rate the resident never saw
     assert row_for(again, FIRST)[5].startswith("525円 還付率 75%")
     assert resident.submit(again, reason="会場変更", agree=True).status_code == 303
@@ -546,7 +641,9 @@ def test_a_confirmed_booking_needs_a_reason_and_a_paid_one_the_agreement(residen
     assert "<title>エラー: 予約の取消 確認 | " in again
     summary = re.search(r'<div class="error-summary".*?</ul>', again, re.S).group(0)
     assert re.search(r'<a href="#reason">本予約を取消する場合、取消事由を入力してください。</a>', summary)
-    assert re.search(r'<a href="#agree">注意事項を確認し、内容に同意する場合は「同意します」を選択してください。</a>', summary)
+    assert re.search(
+        r'<a href="#agree">注意事項を確認し、内容に同意する場合は「同意します」を選択してください。</a>', summary
+    )
     assert 'aria-invalid="true"' in again and 'id="reason-error"' in again and 'id="agree-error"' in again
     assert hidden_values(again, "form_token") == hidden_values(page, "form_token")  # not used: kept
     assert snapshot(app) == before
@@ -598,7 +695,11 @@ def test_done_is_only_for_the_residents_own_cancelled_bookings(resident, app):
 
 
 def test_every_step_needs_a_login(client):
-    for path in ("/cancel/?number=2026-000001", "/cancel/confirm?number=2026-000001", "/cancel/done?number=2026-000008"):
+    for path in (
+        "/cancel/?number=2026-000001",
+        "/cancel/confirm?number=2026-000001",
+        "/cancel/done?number=2026-000008",
+    ):
         response = client.get(path)
         assert response.status_code in (302, 303) and "/login" in response.headers["Location"]
     assert client.post("/cancel/confirm", data={}).status_code in (302, 303, 400)
@@ -631,7 +732,10 @@ def test_a_kiosk_cancels_and_sends_the_refund_to_the_residents_own_phone(kiosk_a
     assert response.status_code == 303
     done = text(client.get(response.headers["Location"]))
     assert "※施設にあるキオスク端末からはクレジット決済は行えません。" in done
-    assert "還付の手続きは、ご自身のスマートフォンやパソコンでログインし、マイメニューの「クレジット決済」から行ってください。" in done
+    assert (
+        "還付の手続きは、ご自身のスマートフォンやパソコンでログインし、マイメニューの「クレジット決済」から行ってください。"
+        in done
+    )
     assert booking(kiosk_app, FIRST).state is ReservationState.CANCELLED
     # Its クレジット決済画面 is the kiosk's refusal with the QR code for the resident's phone.
     assert client.get("/payment/").status_code == 403
@@ -666,8 +770,7 @@ def test_cancel_reservations_is_all_or_nothing(app, reason, agreed, stale, raise
     before = snapshot(app)
     versions = {FIRST: booking(app, FIRST).version - (1 if stale else 0), SECOND: booking(app, SECOND).version}
     expected = getattr(operations, raised) if isinstance(raised, str) else raised
-    with pytest.raises(expected):
-        with db(app).write() as s:
-            meguro = s.scalar(select(Resident.id).where(Resident.registration_number == "00040675"))
-            operations.cancel_reservations(s, resident_id=meguro, versions=versions, reason=reason, agreed=agreed, now=NOW)
+    with pytest.raises(expected), db(app).write() as s:
+        meguro = s.scalar(select(Resident.id).where(Resident.registration_number == "00040675"))
+        operations.cancel_reservations(s, resident_id=meguro, versions=versions, reason=reason, agreed=agreed, now=NOW)
     assert snapshot(app) == before

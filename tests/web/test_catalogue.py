@@ -1,5 +1,6 @@
 """One catalogue for every UI text (STYLE rule 5): nothing extracted is missing from ja or
 en, every entry is translated, and English pages show no Japanese outside data."""
+
 from __future__ import annotations
 
 import re
@@ -10,12 +11,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from web import catalogue
 from models.account import Resident
 from models.notice import Message
 from models.reservation import Reservation
 from tests.conftest import csrf_token_from
 from tests.web.test_every_route import crawl, visit_as
+from web import catalogue
 
 LOCALES = ("ja", "en")
 JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff01-\uff60]")
@@ -52,7 +53,9 @@ def test_every_extracted_message_is_in_the_catalogue(extracted, catalogues, loca
         for m in extracted
         if m.id and known.get(m.id, context=m.context) is None
     ]
-    assert not missing, f"{len(missing)} messages missing from locales/{locale}: run the catalogue update\n" + "\n".join(missing)
+    assert not missing, (
+        f"{len(missing)} messages missing from locales/{locale}: run the catalogue update\n" + "\n".join(missing)
+    )
 
 
 def test_the_extractor_sees_code_and_templates(extracted):
@@ -69,9 +72,7 @@ def test_the_extractor_sees_code_and_templates(extracted):
 @pytest.mark.parametrize("locale", LOCALES)
 def test_every_message_has_a_translation(catalogues, locale):
     untranslated = [
-        msgid_text(m)
-        for m in catalogues[locale]
-        if m.id and (not all(s.strip() for s in translations(m)) or m.fuzzy)
+        msgid_text(m) for m in catalogues[locale] if m.id and (not all(s.strip() for s in translations(m)) or m.fuzzy)
     ]
     assert not untranslated, f"{len(untranslated)} messages without a {locale} translation:\n" + "\n".join(untranslated)
 
@@ -223,8 +224,12 @@ def english_pages(app) -> EnglishPages:
         "login error",
         client.post(
             "/login",
-            data={"csrf_token": csrf_token_from(login), "registration_kind": "assembly",
-                  "registration_number": "40675", "password": "wrong"},
+            data={
+                "csrf_token": csrf_token_from(login),
+                "registration_kind": "assembly",
+                "registration_number": "40675",
+                "password": "wrong",
+            },
         ),
     )
     found.add("login form errors", client.post("/login", data={"csrf_token": csrf_token_from(login)}))

@@ -2,6 +2,7 @@
 applied as classes on <html> that switch CSS custom properties, in every channel; remembered
 per browser (a year-long cookie) on the standard profile and per session on a kiosk. Bad
 input gets a message at the field and changes nothing."""
+
 from __future__ import annotations
 
 import re
@@ -69,7 +70,9 @@ def test_the_choices_apply_in_reader_mode_too(client):
     change(client, text_size="xlarge", colour="inverted")
     token = csrf_token_from(client.get("/").get_data(as_text=True))
     client.post("/settings/reader", data={"csrf_token": token, "presentation": "reader", "next": "/"})
-    assert {"text-xlarge", "colour-inverted", "presentation-reader"} <= html_classes(client.get("/guide").get_data(as_text=True))
+    assert {"text-xlarge", "colour-inverted", "presentation-reader"} <= html_classes(
+        client.get("/guide").get_data(as_text=True)
+    )
 
 
 def test_the_choices_apply_on_a_kiosk_for_the_session_only(kiosk_app):
@@ -124,7 +127,9 @@ def test_next_never_leaves_the_site(client, target):
     page = client.get("/settings/display", query_string={"next": target}).get_data(as_text=True)
     assert 'href="/">前の画面に戻る</a>' in page
     token = csrf_token_from(page)
-    response = client.post("/settings/display", data={"csrf_token": token, "next": target, "text_size": "large", "colour": "standard"})
+    response = client.post(
+        "/settings/display", data={"csrf_token": token, "next": target, "text_size": "large", "colour": "standard"}
+    )
     assert response.headers["Location"] == "/settings/display?saved=1&next=/"
 
 

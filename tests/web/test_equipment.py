@@ -9,6 +9,7 @@ Demo resident 00040675 (目黒団体) holds, from the frozen today (2026-11-25),
 2026-000001 and 2026-000002 (区民センター社会教育館 702, 700円, 2026/12/25 9:00~12:00 and
 12:30~15:00), 当選 2026-000006 (701, 2027/1/14), and bookings at 駒場住区センター, which lends
 nothing online; 00050001 (目黒スポーツクラブ) holds a sports booking 2026-000012."""
+
 from __future__ import annotations
 
 import re
@@ -84,7 +85,11 @@ def item_rows(html: str) -> dict[str, list[str]]:
     rows = {}
     for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S):
         cells = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)
-        name = words(re.search(r"<label[^>]*>(.*?)</label>", cells[0], re.S).group(1)) if "<label" in cells[0] else words(cells[0])
+        name = (
+            words(re.search(r"<label[^>]*>(.*?)</label>", cells[0], re.S).group(1))
+            if "<label" in cells[0]
+            else words(cells[0])
+        )
         rows[name] = [words(cell) for cell in cells[1:]]
     return rows
 
@@ -122,7 +127,10 @@ def booking(app, number: str) -> Reservation:
 def lines_of(app, number: str) -> dict[str, tuple[int, str, str]]:
     """The booking's equipment as {item: (quantity, lending start, end)}."""
     r = booking(app, number)
-    return {line.item.name_ja: (line.quantity, f"{line.lend_starts_at:%H:%M}", f"{line.lend_ends_at:%H:%M}") for line in r.equipment_lines}
+    return {
+        line.item.name_ja: (line.quantity, f"{line.lend_starts_at:%H:%M}", f"{line.lend_ends_at:%H:%M}")
+        for line in r.equipment_lines
+    }
 
 
 def item_ids(app) -> dict[str, int]:
@@ -142,15 +150,27 @@ def hold_card_charge(app, number: str, amount_yen: int) -> None:
     with db(app).write() as s:
         r = s.scalar(select(Reservation).where(Reservation.number == number))
         settlement = Settlement(
-            reservation_id=r.id, resident_id=r.resident_id, reservation_version=r.version, charge_yen=amount_yen,
-            status=SettlementStatus.COMPLETED, created_at=moment, completed_at=moment,
+            reservation_id=r.id,
+            resident_id=r.resident_id,
+            reservation_version=r.version,
+            charge_yen=amount_yen,
+            status=SettlementStatus.COMPLETED,
+            created_at=moment,
+            completed_at=moment,
         )
         s.add(settlement)
         s.flush()
-        s.add(CardCharge(
-            reservation_id=r.id, settlement_id=settlement.id, receipt_number=f"0392026112599{r.id:03d}",
-            amount_yen=amount_yen, status=ChargeStatus.CAPTURED, created_at=moment, captured_at=moment,
-        ))
+        s.add(
+            CardCharge(
+                reservation_id=r.id,
+                settlement_id=settlement.id,
+                receipt_number=f"0392026112599{r.id:03d}",
+                amount_yen=amount_yen,
+                status=ChargeStatus.CAPTURED,
+                created_at=moment,
+                captured_at=moment,
+            )
+        )
         r.state = ReservationState.CONFIRMED
         r.version += 1
 
@@ -162,10 +182,15 @@ def set_lines(app, number: str, items: dict[str, int], starts="09:00", ends="12:
         r = s.scalar(select(Reservation).where(Reservation.number == number))
         for name, quantity in items.items():
             item = s.get(EquipmentItem, ids[name])
-            r.equipment_lines.append(ReservationEquipment(
-                item_id=item.id, quantity=quantity, price_yen=item.price_yen,
-                lend_starts_at=datetime.strptime(starts, "%H:%M").time(), lend_ends_at=datetime.strptime(ends, "%H:%M").time(),
-            ))
+            r.equipment_lines.append(
+                ReservationEquipment(
+                    item_id=item.id,
+                    quantity=quantity,
+                    price_yen=item.price_yen,
+                    lend_starts_at=datetime.strptime(starts, "%H:%M").time(),
+                    lend_ends_at=datetime.strptime(ends, "%H:%M").time(),
+                )
+            )
             r.equipment_fee_yen += item.price_yen * quantity
         r.version += 1
 
@@ -274,24 +299,39 @@ def test_a_sports_booking_says_equipment_is_arranged_at_the_counter(client):
     sports = EquipmentBrowser(client, number="50001", kind="sports")
     page = text(sports.get(LIST))
     assert words(list_cell(page, SPORTS)) == "施設窓口にてお申込ください"
-    assert "スポーツ施設の場合は備品(付帯設備)の事前受付は行っていません。利用手続きを行う際に施設の窓口でお申込みください。" in page
+    assert (
+        "スポーツ施設の場合は備品(付帯設備)の事前受付は行っていません。利用手続きを行う際に施設の窓口でお申込みください。"
+        in page
+    )
     response = sports.edit(SPORTS)
     assert response.status_code == 409
-    assert error_messages(text(response)) == ["スポーツの場合、システム上、備品の予約・変更は行えません。施設窓口にてお申込ください。"]
+    assert error_messages(text(response)) == [
+        "スポーツの場合、システム上、備品の予約・変更は行えません。施設窓口にてお申込ください。"
+    ]
     assert "詳しくは、区民センター体育館（03-3711-1136）までお問い合わせください。" in text(response)
 
 
 def test_a_counter_paid_booking_says_to_call_the_facility(resident, app):
     with db(app).write() as s:
         r = s.scalar(select(Reservation).where(Reservation.number == FIRST))
-        r.counter_payments.append(CounterPayment(amount_yen=700, paid_at=datetime.fromisoformat(FROZEN_NOW), receipt_number="0392026112500099"))
+        r.counter_payments.append(
+            CounterPayment(
+                amount_yen=700, paid_at=datetime.fromisoformat(FROZEN_NOW), receipt_number="0392026112500099"
+            )
+        )
         r.state = ReservationState.CONFIRMED
         r.version += 1
     assert words(list_cell(text(resident.get(LIST)), FIRST)) == "窓口でのお支払いがあるため、利用施設へご連絡ください"
-    for response in (resident.edit(), resident.confirm_blind(version=2, item_1=1), resident.get(f"/equipment/{FIRST}/notice")):
+    for response in (
+        resident.edit(),
+        resident.confirm_blind(version=2, item_1=1),
+        resident.get(f"/equipment/{FIRST}/notice"),
+    ):
         assert response.status_code == 409
         page = text(response)
-        assert error_messages(page) == ["窓口でのお支払いがある予約は、オンラインでの決済・変更・取消はできません。利用施設までご連絡ください。"]
+        assert error_messages(page) == [
+            "窓口でのお支払いがある予約は、オンラインでの決済・変更・取消はできません。利用施設までご連絡ください。"
+        ]
         assert "詳しくは、区民センター社会教育館（03-3711-1134）までお問い合わせください。" in page
         assert 'href="/mymenu/reservations"' in main_of(page)
 
@@ -334,9 +374,9 @@ def test_the_equipment_page_shows_the_guides_screen(resident, ids):
     assert f'aria-describedby="stock-{ids["プロジェクター"][5:]} {ids["プロジェクター"]}-note"' in tag
     # The lending time: the slot in half hours, the whole slot by default.
     assert selected(page, "lend_start") == "09:00" and selected(page, "lend_end") == "12:00"
-    assert re.findall(r'<option[^>]*value="([^"]+)"', re.search(r'<select[^>]*name="lend_start".*?</select>', page, re.S).group(0)) == [
-        "09:00", "09:30", "10:00", "10:30", "11:00", "11:30", "12:00"
-    ]
+    assert re.findall(
+        r'<option[^>]*value="([^"]+)"', re.search(r'<select[^>]*name="lend_start".*?</select>', page, re.S).group(0)
+    ) == ["09:00", "09:30", "10:00", "10:30", "11:00", "11:30", "12:00"]
     assert input_value(page, "version") == "1"
     # 再計算 (the form's own action), 次へ進む (to 確認), 前に戻る (the list).
     assert f'<form method="get" action="/equipment/{FIRST}"' in page
@@ -401,7 +441,9 @@ def test_the_htmx_fragment_reports_a_bad_quantity_without_moving_on(resident, id
 
 
 def test_a_history_restore_gets_the_whole_page(resident):
-    response = resident.client.get(f"/equipment/{FIRST}", headers={**HTMX_HEADERS, "HX-History-Restore-Request": "true"})
+    response = resident.client.get(
+        f"/equipment/{FIRST}", headers={**HTMX_HEADERS, "HX-History-Restore-Request": "true"}
+    )
     assert "<h1>備品（付帯品）予約</h1>" in text(response)
 
 
@@ -419,11 +461,17 @@ def test_what_is_free_counts_other_bookings_whose_lending_overlaps(resident, app
     # Taking the DVD set anyway is refused with what is free.
     response = resident.confirm(**{ids["DVDモニターセット"]: 1})
     assert response.status_code == 422
-    assert error_messages(text(response)) == ["DVDモニターセットの予約数は、貸出できる数（0台）以下で入力してください。"]
+    assert error_messages(text(response)) == [
+        "DVDモニターセットの予約数は、貸出できる数（0台）以下で入力してください。"
+    ]
     # A cancelled booking's equipment is free again.
     with db(app).write() as s:
         r = s.scalar(select(Reservation).where(Reservation.number == other))
-        r.state, r.cancel_kind, r.cancelled_at = ReservationState.CANCELLED, CancelKind.RESIDENT, datetime.fromisoformat(FROZEN_NOW)
+        r.state, r.cancel_kind, r.cancelled_at = (
+            ReservationState.CANCELLED,
+            CancelKind.RESIDENT,
+            datetime.fromisoformat(FROZEN_NOW),
+        )
     assert item_rows(text(resident.edit()))["DVDモニターセット"][1] == "/ 1台"
 
 
@@ -431,7 +479,9 @@ def test_what_is_free_counts_other_bookings_whose_lending_overlaps(resident, app
 
 
 def test_confirm_shows_only_the_items_with_a_quantity_and_posts_them_once(resident, app, ids):
-    response = resident.confirm(**{ids["プロジェクター"]: 1, ids["譜面台"]: 2, "lend_start": "09:30", "lend_end": "11:00"})
+    response = resident.confirm(
+        **{ids["プロジェクター"]: 1, ids["譜面台"]: 2, "lend_start": "09:30", "lend_end": "11:00"}
+    )
     page = text(response)
     assert response.status_code == 200
     assert "<h1>備品（付帯品）予約確認</h1>" in page
@@ -461,7 +511,10 @@ def test_confirm_shows_only_the_items_with_a_quantity_and_posts_them_once(reside
 def test_completion_of_an_unpaid_booking_says_it_can_be_paid_by_card(resident, app, ids):
     page = text(resident.change(**{ids["プロジェクター"]: 1}))
     assert "<h1>備品（付帯品）予約の完了</h1>" in page
-    assert "備品（付帯品）予約を完了しました。 クレジット決済にてお支払いが可能です。 クレジット決済する場合は、一覧に戻り、クレジット決済メニューからお手続きを行ってください。" in words(page)
+    assert (
+        "備品（付帯品）予約を完了しました。 クレジット決済にてお支払いが可能です。 クレジット決済する場合は、一覧に戻り、クレジット決済メニューからお手続きを行ってください。"
+        in words(page)
+    )
     assert '<a class="button" href="/mymenu/reservations">一覧に戻る</a>' in page
     assert "1,200円" in words(list_row(text(resident.get(LIST)), FIRST))
 
@@ -491,7 +544,10 @@ def test_removing_paid_equipment_says_a_refund_needs_a_card_settlement(resident,
     assert f'<a class="button" href="/equipment/{FIRST}">はい</a>' in page
 
     page = text(resident.change(**{ids["プロジェクター"]: 0}))
-    assert "備品（付帯品）予約を完了しました。 還付が発生しているため、再度クレジット決済を行う必要があります。 一覧に戻り、クレジット決済メニューからクレジット決済を行ってください。" in words(page)
+    assert (
+        "備品（付帯品）予約を完了しました。 還付が発生しているため、再度クレジット決済を行う必要があります。 一覧に戻り、クレジット決済メニューからクレジット決済を行ってください。"
+        in words(page)
+    )
     assert lines_of(app, FIRST) == {}
     assert booking(app, FIRST).equipment_fee_yen == 0
 
@@ -536,7 +592,10 @@ def test_a_bad_quantity_is_refused_in_words_and_nothing_changes(resident, app, i
         assert page.count('class="error-summary"') == 1
         assert error_messages(page) == [message]
         assert f'<a href="#{field}">' in page
-        assert re.search(rf'<input[^>]*aria-invalid="true"[^>]*name="{field}"|<input[^>]*name="{field}"[^>]*aria-invalid="true"', page)
+        assert re.search(
+            rf'<input[^>]*aria-invalid="true"[^>]*name="{field}"|<input[^>]*name="{field}"[^>]*aria-invalid="true"',
+            page,
+        )
         assert "<title>エラー: 備品（付帯品）予約" in page
         assert input_value(page, field) == quantity  # as typed, to be corrected
     # A forged 予約 with the same quantity.
@@ -549,7 +608,9 @@ def test_a_bad_quantity_is_refused_in_words_and_nothing_changes(resident, app, i
 
 def test_more_than_the_only_unit_is_refused(resident, app, ids):
     response = resident.confirm(**{ids["DVDモニターセット"]: 2})
-    assert error_messages(text(response)) == ["DVDモニターセットの予約数は、貸出できる数（1台）以下で入力してください。"]
+    assert error_messages(text(response)) == [
+        "DVDモニターセットの予約数は、貸出できる数（1台）以下で入力してください。"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -576,11 +637,19 @@ def test_a_lending_time_outside_the_slot_or_reversed_is_refused(resident, app, i
 
 
 def test_another_residents_booking_is_not_found_and_stays_as_it_was(resident, app, ids):
-    for url in (f"/equipment/{SOMEONE_ELSES}", f"/equipment/{SOMEONE_ELSES}/confirm?{ids['プロジェクター']}=1&version=1",
-                f"/equipment/{SOMEONE_ELSES}/notice", f"/equipment/{SOMEONE_ELSES}/done", "/equipment/nope", "/equipment/0000-000000"):
+    for url in (
+        f"/equipment/{SOMEONE_ELSES}",
+        f"/equipment/{SOMEONE_ELSES}/confirm?{ids['プロジェクター']}=1&version=1",
+        f"/equipment/{SOMEONE_ELSES}/notice",
+        f"/equipment/{SOMEONE_ELSES}/done",
+        "/equipment/nope",
+        "/equipment/0000-000000",
+    ):
         response = resident.get(url)
         assert response.status_code == 404, url
-        assert error_messages(text(response)) == ["指定された予約は見つかりません。予約内容の確認・取消の一覧から、もう一度選択してください。"]
+        assert error_messages(text(response)) == [
+            "指定された予約は見つかりません。予約内容の確認・取消の一覧から、もう一度選択してください。"
+        ]
         assert "区民センター社会教育館" not in main_of(text(response))
     page = text(resident.confirm(**{ids["プロジェクター"]: 1}))
     data = dict(form_fields(page, f"/equipment/{FIRST}"))
@@ -594,7 +663,9 @@ def test_nothing_can_change_once_the_slot_has_started(resident, app, ids):
     app.config["FROZEN_NOW"] = datetime(2026, 12, 25, 9, 0, tzinfo=JST).isoformat()
     for response in (resident.edit(), resident.reserve(confirm_page=page)):
         assert response.status_code == 409
-        assert error_messages(text(response)) == ["利用開始時刻を過ぎたため、この予約の備品（付帯品）は変更できません。"]
+        assert error_messages(text(response)) == [
+            "利用開始時刻を過ぎたため、この予約の備品（付帯品）は変更できません。"
+        ]
     assert lines_of(app, FIRST) == {}
     listing = text(resident.get(LIST + "?date_from=2026-12-25"))
     assert words(list_cell(listing, FIRST)) == "利用開始時刻を過ぎたため変更できません"
@@ -608,7 +679,12 @@ def test_nothing_can_change_once_the_slot_has_started(resident, app, ids):
 def test_a_cancelled_booking_cannot_change(resident, app, ids):
     with db(app).write() as s:
         r = s.scalar(select(Reservation).where(Reservation.number == FIRST))
-        r.state, r.cancel_kind, r.cancelled_at, r.cancellation_fee_yen = ReservationState.CANCELLED, CancelKind.RESIDENT, datetime.fromisoformat(FROZEN_NOW), 0
+        r.state, r.cancel_kind, r.cancelled_at, r.cancellation_fee_yen = (
+            ReservationState.CANCELLED,
+            CancelKind.RESIDENT,
+            datetime.fromisoformat(FROZEN_NOW),
+            0,
+        )
         r.version += 1
     for response in (resident.edit(), resident.confirm_blind(version=2, **{ids["プロジェクター"]: 1})):
         assert response.status_code == 409
@@ -647,7 +723,10 @@ def test_a_stale_page_after_a_change_in_another_tab_is_refused_with_the_fresh_pa
     assert input_value(page, "version") == "2"
     assert lines_of(app, FIRST) == {"DVDモニターセット": (1, "09:00", "12:00")}
 
-    for response in (resident.client.get(f"/equipment/{FIRST}/confirm?{urlencode(old_form)}"), resident.edit(**old_form)):
+    for response in (
+        resident.client.get(f"/equipment/{FIRST}/confirm?{urlencode(old_form)}"),
+        resident.edit(**old_form),
+    ):
         assert response.status_code == 409
         assert error_messages(text(response)) == [stale_message]
         assert input_value(text(response), "version") == "2"
@@ -659,7 +738,9 @@ def test_a_malformed_token_or_missing_csrf_changes_nothing(resident, app, ids):
     page = text(resident.confirm(**{ids["プロジェクター"]: 1}))
     response = resident.reserve(confirm_page=page, form_token="short")
     assert response.status_code == 400
-    assert error_messages(text(response)) == ["画面の情報が正しく送信されませんでした。内容を確認して、もう一度「予約」を押してください。"]
+    assert error_messages(text(response)) == [
+        "画面の情報が正しく送信されませんでした。内容を確認して、もう一度「予約」を押してください。"
+    ]
     assert "<h1>備品（付帯品）予約確認</h1>" in text(response)
     data = dict(form_fields(page, f"/equipment/{FIRST}"))
     del data["csrf_token"]
@@ -768,7 +849,9 @@ def test_the_guides_worked_example_adding_then_removing_a_projector(card_app):
 
     # Removing it: the guide's message first, then the refund completion.
     assert f'href="/equipment/{FIRST}/notice"' in list_cell(text(payer.get(LIST)), FIRST)
-    assert "対象の予約はクレジットにてお支払済の備品(付帯品)が含まれています。" in text(payer.get(f"/equipment/{FIRST}/notice"))
+    assert "対象の予約はクレジットにてお支払済の備品(付帯品)が含まれています。" in text(
+        payer.get(f"/equipment/{FIRST}/notice")
+    )
     done = text(browser.change(**{ids["プロジェクター"]: 0}))
     assert "還付が発生しているため、再度クレジット決済を行う必要があります。" in done
     row = words(list_row(text(payer.get(LIST)), FIRST))

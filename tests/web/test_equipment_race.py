@@ -4,6 +4,7 @@ press 予約 at the same moment, against a real threaded HTTP server (DESIGN rul
 how many are free and nothing of theirs changes. Then one booking's 予約 pressed in two
 tabs at once: one change, the other told the booking changed. Runs on SQLite and, with
 DATABASE_URL, on PostgreSQL."""
+
 from __future__ import annotations
 
 import re
@@ -27,7 +28,9 @@ pytestmark = pytest.mark.xdist_group("race")
 ONLY_ONE = ["DVDモニターセット", "移動スクリーン", "花器一式", "マイクセット"]
 
 
-def confirm_page(browser: requests.Session, base: str, number: str, version: int, item_id: int, quantity: int = 1) -> str:
+def confirm_page(
+    browser: requests.Session, base: str, number: str, version: int, item_id: int, quantity: int = 1
+) -> str:
     query = {"version": version, "lend_start": "09:00", "lend_end": "12:00", f"item_{item_id}": quantity}
     response = browser.get(f"{base}/equipment/{number}/confirm?{urlencode(query)}", timeout=30)
     assert response.status_code == 200, response.text[:1000]
@@ -91,14 +94,18 @@ def test_two_bookings_cannot_both_take_the_only_unit_even_at_the_same_moment(ser
 
         responses = press_together(browsers, posts)
 
-        won = [i for i, r in enumerate(responses) if r.status_code == 200 and r.history and r.history[0].status_code == 303]
+        won = [
+            i for i, r in enumerate(responses) if r.status_code == 200 and r.history and r.history[0].status_code == 303
+        ]
         lost = [i for i, r in enumerate(responses) if r.status_code == 409]
         assert len(won) == 1 and len(lost) == 1, [(r.status_code, r.text[:800]) for r in responses]
         winner, loser = won[0], lost[0]
         assert "備品（付帯品）予約を完了しました。" in responses[winner].text
         with app.extensions["database"].read_session() as s:
             unit = s.get(EquipmentItem, item_id).unit_ja
-        assert error_messages(responses[loser].text) == [f"{name}の予約数は、貸出できる数（0{unit}）以下で入力してください。"]
+        assert error_messages(responses[loser].text) == [
+            f"{name}の予約数は、貸出できる数（0{unit}）以下で入力してください。"
+        ]
         # The loser sees the page again as asked, with what is free now.
         assert re.search(rf'<span id="stock-{item_id}" class="stock">/ 0', unescape(responses[loser].text))
         # The only unit is held once, by the winner; the loser's booking did not change.
@@ -130,12 +137,23 @@ def test_one_booking_changed_from_two_tabs_at_once_changes_once(served):  # noqa
         responses = press_together(tabs, posts)
 
         statuses = sorted(r.status_code for r in responses)
-        assert statuses == [200, 409], (round_, [(r.status_code, [h.status_code for h in r.history], re.findall(r"<h1>(.*?)</h1>", r.text), error_messages(r.text)) for r in responses])
+        assert statuses == [200, 409], (
+            round_,
+            [
+                (
+                    r.status_code,
+                    [h.status_code for h in r.history],
+                    re.findall(r"<h1>(.*?)</h1>", r.text),
+                    error_messages(r.text),
+                )
+                for r in responses
+            ],
+        )
         stale = next(r for r in responses if r.status_code == 409)
-        assert error_messages(stale.text) == ["予約の内容が変更されています。最新の内容を確認して、もう一度操作してください。"]
+        assert error_messages(stale.text) == [
+            "予約の内容が変更されています。最新の内容を確認して、もう一度操作してください。"
+        ]
         assert versions(app, [FIRST])[FIRST][0] == version + 1
         with app.extensions["database"].read_session() as s:
-            lines = s.scalars(
-                select(ReservationEquipment).join(Reservation).where(Reservation.number == FIRST)
-            ).all()
+            lines = s.scalars(select(ReservationEquipment).join(Reservation).where(Reservation.number == FIRST)).all()
             assert len(lines) == 1  # one tab's choice, whole: never a mix of both

@@ -12,6 +12,7 @@ POST forms are found, so a new form is covered without touching this file. A rou
 argument with no demo value fails the test (add it to demo_values() in
 tests/web/test_every_route.py), and so does a POST route no page holds a form for (list it
 in FORMLESS with the reason)."""
+
 from __future__ import annotations
 
 import json
@@ -29,7 +30,6 @@ from sqlalchemy import inspect, select, text
 from werkzeug.datastructures import MultiDict
 from werkzeug.routing import Rule
 
-from web.tokens import TOKEN_FORMAT
 from blueprints.payment.provider import sign
 from models.account import Resident
 from models.reservation import Reservation
@@ -43,6 +43,7 @@ from tests.web.test_every_route import (
     seeded_values,
     urls_for_rule,
 )
+from web.tokens import TOKEN_FORMAT
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_RESIDENT = "00040675"  # AuthActions' default login
@@ -128,7 +129,11 @@ class FormParser(PageParser):
         if a.get("formaction") and kind in ("submit", "image") and self._method == "get":
             form.setdefault("formactions", []).append(a["formaction"])
         # PageParser keeps the textual controls of GET forms; a POST form also has these.
-        if tag == "input" and a.get("name") and kind in ("password", "file", "color", "range", "time", "week", "datetime-local"):
+        if (
+            tag == "input"
+            and a.get("name")
+            and kind in ("password", "file", "color", "range", "time", "week", "datetime-local")
+        ):
             form["fields"].append((a["name"], a.get("value", ""), a.get("value", "")))
 
     def handle_endtag(self, tag):
@@ -154,12 +159,21 @@ def post_forms_of(base: str, html: str) -> list[PostForm]:
     for form in parser.post_forms:
         action = urlsplit(form["action"] or base).path
         post = PostForm(action=action, found_on=base)
-        names = [n for n, _, _ in form["fields"]] + [n for n, _, _ in form["boxes"]] + list(form["radios"]) + [n for n, _ in form["submits"]]
+        names = (
+            [n for n, _, _ in form["fields"]]
+            + [n for n, _, _ in form["boxes"]]
+            + list(form["radios"])
+            + [n for n, _ in form["submits"]]
+        )
         post.fields = [n for n in dict.fromkeys(names) if n != "csrf_token"]
         post.checkboxes = {n for n, _, _ in form["boxes"]}
         post.ticked = [(n, v) for n, v, _ in form["fields"] if n != "csrf_token"]
         post.ticked += [(n, v) for n, v, _ in form["boxes"]]
-        post.ticked += [(n, next(v for v, checked in options if checked)) for n, options in form["radios"].items() if any(c for _, c in options)]
+        post.ticked += [
+            (n, next(v for v, checked in options if checked))
+            for n, options in form["radios"].items()
+            if any(c for _, c in options)
+        ]
         found.append(post)
     return found
 
@@ -265,7 +279,9 @@ def describe_change(before: dict, after: dict) -> str:
             continue
         gone = [r for r in before[table] if r not in after[table]]
         new = [r for r in after[table] if r not in before[table]]
-        lines.append(f"{table}: {len(before[table])} → {len(after[table])} rows; was {gone[:2]!r:.300} now {new[:2]!r:.300}")
+        lines.append(
+            f"{table}: {len(before[table])} → {len(after[table])} rows; was {gone[:2]!r:.300} now {new[:2]!r:.300}"
+        )
     return "; ".join(lines)
 
 
@@ -286,8 +302,14 @@ class CrashLog(logging.Handler):
         for record in reversed(self.records):
             if record.exc_info:
                 exc_type, exc, tb = record.exc_info
-                own = [f for f in traceback.extract_tb(tb) if f.filename.startswith(str(ROOT)) and ".venv" not in f.filename]
-                where = f" at {Path(own[-1].filename).relative_to(ROOT)}:{own[-1].lineno} in {own[-1].name}" if own else ""
+                own = [
+                    f
+                    for f in traceback.extract_tb(tb)
+                    if f.filename.startswith(str(ROOT)) and ".venv" not in f.filename
+                ]
+                where = (
+                    f" at {Path(own[-1].filename).relative_to(ROOT)}:{own[-1].lineno} in {own[-1].name}" if own else ""
+                )
                 return f"{exc_type.__name__}: {str(exc)[:160]}{where}"
         return "no traceback logged"
 
@@ -327,7 +349,9 @@ class Prober:
         assert page.status_code == 200, f"the demo resident is no longer logged in ({page.status_code} on /mymenu/)"
         self.csrf = csrf_token_from(page.get_data(as_text=True))
 
-    def post(self, endpoint: str, url: str, body, *, label: str, csrf: bool = True, htmx: bool = False, headers=None) -> None:
+    def post(
+        self, endpoint: str, url: str, body, *, label: str, csrf: bool = True, htmx: bool = False, headers=None
+    ) -> None:
         if isinstance(body, bytes):
             data = body
         else:
@@ -393,7 +417,12 @@ def broken_token_bodies(form: PostForm | None, junk: list[str], offset: int, lim
         body = [(n, value if n == name else v) for n, v in base]
         if name not in dict(base):
             body.append((name, value))
-        bodies.append((f"as shown, form_token junk, {name} junk", body + [("form_token", not_tokens[(j + offset) % len(not_tokens)])]))
+        bodies.append(
+            (
+                f"as shown, form_token junk, {name} junk",
+                body + [("form_token", not_tokens[(j + offset) % len(not_tokens)])],
+            )
+        )
     return bodies
 
 
@@ -415,7 +444,15 @@ def notify_bodies(app, other_number: str) -> list[tuple[str, bytes, dict]]:
     def signed(body: bytes) -> dict:
         return {**sign(secret, "POST", "/payment/notify", body), "Content-Type": "application/json"}
 
-    document = {"session": {"receipt_number": {"x": 1}, "amount_yen": "abc", "status": "captured", "session_id": ["x"], "merchant_reference": other_number}}
+    document = {
+        "session": {
+            "receipt_number": {"x": 1},
+            "amount_yen": "abc",
+            "status": "captured",
+            "session_id": ["x"],
+            "merchant_reference": other_number,
+        }
+    }
     bodies = [
         ("unsigned", b'{"session": {}}', {"Content-Type": "application/json"}),
         ("timestamp not a number", b"{}", {"X-Timestamp": "１２", "X-Signature": "sha256=00"}),
@@ -431,7 +468,10 @@ def notify_bodies(app, other_number: str) -> list[tuple[str, bytes, dict]]:
         ("signed, a list", b"[]"),
         ("signed, session not an object", b'{"session": 5}'),
         ("signed, junk session", json.dumps(document).encode()),
-        ("signed, unknown receipt", json.dumps({"session": {"receipt_number": "2099-999999", "status": "captured"}}).encode()),
+        (
+            "signed, unknown receipt",
+            json.dumps({"session": {"receipt_number": "2099-999999", "status": "captured"}}).encode(),
+        ),
         ("signed, nested 100,000 deep", b"[" * 100_000 + b"]" * 100_000),
     ]:
         bodies.append((label, body, signed(body)))
@@ -494,7 +534,10 @@ def test_no_post_route_answers_500_or_changes_the_database_on_bad_input(app):
         # agrees would send it (a real one-time token: only the address is wrong).
         template = own[0] if own else None
         for url in forged_post_urls(rule, values, others):
-            bodies = [("empty form", []), ("every field = junk #0", [(f, junk[0]) for f in fields if f not in checkboxes])]
+            bodies = [
+                ("empty form", []),
+                ("every field = junk #0", [(f, junk[0]) for f in fields if f not in checkboxes]),
+            ]
             if template is not None:
                 bodies.append(("as shown on " + template.found_on.split("?")[0], template.ticked))
             for label, body in bodies:

@@ -4,6 +4,7 @@ followed (a bounded crawl), so states that live in query strings are visited too
 
 A route argument with no demo value fails the test: add it to demo_values(), so no new
 page escapes the crawl."""
+
 from __future__ import annotations
 
 import itertools
@@ -17,7 +18,6 @@ from sqlalchemy import select
 from werkzeug.routing import Map, Rule
 from werkzeug.routing.converters import AnyConverter, NumberConverter
 
-from web.clock import now
 from models.account import Resident
 from models.facility import Facility, Room, TimeBand
 from models.notice import Message, Notice
@@ -25,6 +25,7 @@ from models.payment import Settlement
 from models.reservation import Application, Reservation
 from models.reservation_rules import ReservationState
 from tests.conftest import HTMX_HEADERS, AuthActions
+from web.clock import now
 
 SKIP_ENDPOINTS = {"static"}
 CRAWL_BUDGET = 250  # links followed per visitor, after the url_map pass
@@ -142,11 +143,7 @@ def forged_urls_for_rule(rule: Rule, values: dict[str, list]) -> list[str]:
 
 
 def get_routes(app) -> list[Rule]:
-    return [
-        rule
-        for rule in app.url_map.iter_rules()
-        if "GET" in rule.methods and rule.endpoint not in SKIP_ENDPOINTS
-    ]
+    return [rule for rule in app.url_map.iter_rules() if "GET" in rule.methods and rule.endpoint not in SKIP_ENDPOINTS]
 
 
 def _open_a_settlement(app) -> None:

@@ -1,4 +1,5 @@
 """The shared web layer: pages and fragments, Vary, errors, CSRF, channels, languages."""
+
 from __future__ import annotations
 
 from tests.conftest import HTMX_HEADERS, csrf_token_from
@@ -87,7 +88,9 @@ def test_htmx_is_served_from_the_pinned_npm_package(client):
 
 def test_a_request_body_over_a_megabyte_is_refused_in_words(client):
     token = csrf_token_from(client.get("/").get_data(as_text=True))
-    response = client.post("/settings/language", data={"csrf_token": token, "locale": "en", "next": "x" * (1024 * 1024)})
+    response = client.post(
+        "/settings/language", data={"csrf_token": token, "locale": "en", "next": "x" * (1024 * 1024)}
+    )
     assert response.status_code == 413
     assert "送信された内容が大きすぎます" in response.get_data(as_text=True)
     assert '<html lang="ja"' in client.get("/").get_data(as_text=True)  # nothing changed

@@ -2,6 +2,7 @@
 Idle sessions end even without JavaScript, the reset and 延長 endpoints work as plain forms and
 for the page's script, every page is no-store, no form keeps values, no "remember me", and
 preferences live in the server session only."""
+
 from __future__ import annotations
 
 import re
@@ -58,7 +59,16 @@ def set_cookie_headers(response) -> list[str]:
 
 @pytest.mark.parametrize(
     "path",
-    ["/", "/?tab=name", "/login", "/availability?facility=013", "/settings/display", "/guide", "/no-such-page", "/payment/"],
+    [
+        "/",
+        "/?tab=name",
+        "/login",
+        "/availability?facility=013",
+        "/settings/display",
+        "/guide",
+        "/no-such-page",
+        "/payment/",
+    ],
 )
 def test_every_kiosk_answer_is_no_store_logged_out(kiosk, path):
     for headers in ({}, HTMX_HEADERS):
@@ -89,7 +99,9 @@ def test_reset_and_extend_answers_are_no_store(kiosk):
 
 
 def test_kiosk_pages_carry_the_idle_dialog_with_the_configured_timings(database_url, tmp_path):
-    app = create_app("kiosk", make_config(database_url, tmp_path, KIOSK_IDLE_WARN_SECONDS=3, KIOSK_IDLE_RESET_SECONDS=7.5))
+    app = create_app(
+        "kiosk", make_config(database_url, tmp_path, KIOSK_IDLE_WARN_SECONDS=3, KIOSK_IDLE_RESET_SECONDS=7.5)
+    )
     try:
         page = app.test_client().get("/").get_data(as_text=True)
     finally:
@@ -125,7 +137,9 @@ def test_standard_pages_have_no_idle_dialog_and_no_kiosk_routes(client):
 
 
 def test_timings_that_leave_less_than_30_seconds_to_answer_are_refused_outside_tests(database_url, tmp_path):
-    config = make_config(database_url, tmp_path, TESTING=False, KIOSK_IDLE_WARN_SECONDS=100, KIOSK_IDLE_RESET_SECONDS=120)
+    config = make_config(
+        database_url, tmp_path, TESTING=False, KIOSK_IDLE_WARN_SECONDS=100, KIOSK_IDLE_RESET_SECONDS=120
+    )
     with pytest.raises(ValueError, match="at least 30 s"):
         create_app("kiosk", config)
 
@@ -141,7 +155,10 @@ def test_timings_where_the_reset_comes_before_the_warning_are_refused(database_u
 
 def test_reset_as_a_plain_form_ends_the_session_and_goes_to_the_top_page(kiosk, kiosk_auth):
     kiosk_auth.login()
-    kiosk.post("/settings/display", data={"csrf_token": token_of(kiosk, "/settings/display"), "text_size": "xlarge", "colour": "inverted"})
+    kiosk.post(
+        "/settings/display",
+        data={"csrf_token": token_of(kiosk, "/settings/display"), "text_size": "xlarge", "colour": "inverted"},
+    )
     assert is_logged_in(kiosk)
     response = kiosk.post("/kiosk/reset", data={"csrf_token": token_of(kiosk)})
     assert response.status_code == 303 and response.headers["Location"] == "/"
@@ -360,14 +377,25 @@ def test_no_style_needs_hover_to_show_or_do_something():
     (underline, colour, cursor), never show, hide or move content."""
     css = (ROOT / "static" / "css" / "site.css").read_text(encoding="utf-8")
     css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
-    allowed = {"text-decoration", "text-decoration-thickness", "text-decoration-color", "color", "background",
-               "background-color", "border-color", "cursor", "outline", "box-shadow"}
-    hover_rules = [(selector, body) for selector, body in re.findall(r"([^{}]+)\{([^{}]*)\}", css) if ":hover" in selector]
+    allowed = {
+        "text-decoration",
+        "text-decoration-thickness",
+        "text-decoration-color",
+        "color",
+        "background",
+        "background-color",
+        "border-color",
+        "cursor",
+        "outline",
+        "box-shadow",
+    }
+    hover_rules = [
+        (selector, body) for selector, body in re.findall(r"([^{}]+)\{([^{}]*)\}", css) if ":hover" in selector
+    ]
     assert hover_rules, "the check would pass on any stylesheet without :hover rules"
     for selector, body in hover_rules:
         properties = {part.split(":")[0].strip() for part in body.split(";") if ":" in part}
         assert properties <= allowed, f"{selector.strip()} changes {sorted(properties - allowed)} on hover"
-
 
 
 def test_the_idle_clock_runs_from_the_login_itself(kiosk, kiosk_auth, clock):

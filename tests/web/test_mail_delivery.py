@@ -1,6 +1,7 @@
 """Mail delivery by the worker (DESIGN "Email"): over a real SMTP server (aiosmtpd), as .eml
 files without SMTP_HOST, retried when the server is down, each mail once even with two
 workers, and a 取消通知 before the 完了通知 queued after it."""
+
 from __future__ import annotations
 
 import threading
@@ -14,11 +15,11 @@ from demo.card_payments import CARD_PAID
 from mail.compose import ChargeFacts, capture_mail, void_mail
 from mail.delivery import RETRY_BASE
 from mail.outbox import queue_notice
-from worker.jobs import deliver_mail
 from models.account import Resident
 from models.outbox import OutboxMail
 from models.payment import CardCharge
 from tests.web.card_support import SmtpServer, clock, database, move_clock, outbox, pay_by_card, run_worker, settings
+from worker.jobs import deliver_mail
 
 CAPTURE_SUBJECT = "目黒区施設予約システム 使用料の決済完了通知"
 VOID_SUBJECT = "目黒区施設予約システム 使用料の決済取消通知"
@@ -182,7 +183,16 @@ def test_two_workers_at_once_send_each_mail_once(app, smtp):
 def facts(receipt: str, amount: int) -> ChargeFacts:
     from datetime import date, time
 
-    return ChargeFacts("目黒団体", receipt, amount, date(2026, 12, 20), time(9), time(12), "区民センター社会教育館 702【旧第2研修室】", amount)
+    return ChargeFacts(
+        "目黒団体",
+        receipt,
+        amount,
+        date(2026, 12, 20),
+        time(9),
+        time(12),
+        "区民センター社会教育館 702【旧第2研修室】",
+        amount,
+    )
 
 
 def test_a_void_notice_queued_before_its_capture_notice_is_delivered_first(app, smtp):
@@ -191,8 +201,20 @@ def test_a_void_notice_queued_before_its_capture_notice_is_delivered_first(app, 
     centre = CallCentre("03-5431-5932", "平日9:00~21:00")
     with database(app).write() as session:
         resident = session.scalar(select(Resident).where(Resident.registration_number == "00040675"))
-        queue_notice(session, resident=resident, dedupe_key="void:0392026112000001", mail=void_mail(facts("0392026112000001", 700), centre), now=clock(app))
-        queue_notice(session, resident=resident, dedupe_key="capture:0392026112500009", mail=capture_mail(facts("0392026112500009", 525), centre), now=clock(app))
+        queue_notice(
+            session,
+            resident=resident,
+            dedupe_key="void:0392026112000001",
+            mail=void_mail(facts("0392026112000001", 700), centre),
+            now=clock(app),
+        )
+        queue_notice(
+            session,
+            resident=resident,
+            dedupe_key="capture:0392026112500009",
+            mail=capture_mail(facts("0392026112500009", 525), centre),
+            now=clock(app),
+        )
     use_smtp(app, smtp.start())
     smtp.handler.refuse_next = 1  # the 取消通知's first attempt is refused (451)
 

@@ -1,5 +1,6 @@
 """The Alembic migrations, on SQLite and (with DATABASE_URL) PostgreSQL: the migrated schema
 is the models' schema, and 0004 links the notices written before it to their mails."""
+
 from __future__ import annotations
 
 from alembic import command
@@ -33,10 +34,24 @@ def test_0004_links_the_notices_written_before_it_to_their_mails(database_url):
     centre = CallCentre("03-5431-5932", "平日9:00~21:00")
     with database.write() as session:
         resident = session.scalar(select(Resident).where(Resident.registration_number == "00040675"))
-        queue_notice(session, resident=resident, dedupe_key="void:1", mail=void_mail(facts("0392026112000001", 700), centre), now=frozen_now())
-        queue_notice(session, resident=resident, dedupe_key="capture:2", mail=capture_mail(facts("0392026112500009", 525), centre), now=frozen_now())
+        queue_notice(
+            session,
+            resident=resident,
+            dedupe_key="void:1",
+            mail=void_mail(facts("0392026112000001", 700), centre),
+            now=frozen_now(),
+        )
+        queue_notice(
+            session,
+            resident=resident,
+            dedupe_key="capture:2",
+            mail=capture_mail(facts("0392026112500009", 525), centre),
+            now=frozen_now(),
+        )
     with database.read_session() as session:
-        linked = sorted(session.execute(select(Message.id, Message.outbox_mail_id).where(Message.outbox_mail_id.is_not(None))).all())
+        linked = sorted(
+            session.execute(select(Message.id, Message.outbox_mail_id).where(Message.outbox_mail_id.is_not(None))).all()
+        )
     assert len(linked) == 2 and linked[0][1] != linked[1][1]
     database.dispose()
 
@@ -45,6 +60,8 @@ def test_0004_links_the_notices_written_before_it_to_their_mails(database_url):
 
     database = Database(database_url)
     with database.read_session() as session:
-        relinked = sorted(session.execute(select(Message.id, Message.outbox_mail_id).where(Message.outbox_mail_id.is_not(None))).all())
+        relinked = sorted(
+            session.execute(select(Message.id, Message.outbox_mail_id).where(Message.outbox_mail_id.is_not(None))).all()
+        )
     database.dispose()
     assert relinked == linked

@@ -2,10 +2,11 @@
 
 Demo resident 00040675 (目黒団体) holds, from the frozen today (2026-11-25): 仮予約 in
 several rooms, a 当選, a counter-paid 本予約, and two 取消済 (by the resident, by expiry)."""
+
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 
 import pytest
@@ -21,6 +22,7 @@ LIST = "/mymenu/reservations"
 
 
 # Reading pages as a user does -------------------------------------------------------------
+
 
 class _Tables(HTMLParser):
     """Each table's caption and its body rows, as the text of each cell."""
@@ -92,6 +94,7 @@ def text(response) -> str:
 
 # Demo data, read from the database so that the tests name bookings by what they are ------
 
+
 def demo(app, resident_number: str = "00040675") -> list[Reservation]:
     with app.extensions["database"].read_session() as s:
         resident = s.scalar(select(Resident).where(Resident.registration_number == resident_number))
@@ -124,7 +127,9 @@ def cancelled_by_expiry(app) -> Reservation:
 
 
 def provisional(app) -> list[Reservation]:
-    return sorted((r for r in demo(app) if r.state is ReservationState.PROVISIONAL), key=lambda r: (r.use_date, r.starts_at))
+    return sorted(
+        (r for r in demo(app) if r.state is ReservationState.PROVISIONAL), key=lambda r: (r.use_date, r.starts_at)
+    )
 
 
 def place(r: Reservation) -> str:
@@ -132,6 +137,7 @@ def place(r: Reservation) -> str:
 
 
 # Login -----------------------------------------------------------------------------------
+
 
 def test_logged_out_the_list_asks_for_login_and_comes_back(client, auth):
     response = client.get(LIST + "?state=won")
@@ -158,6 +164,7 @@ def test_logged_out_other_pages_ask_for_login(client, path):
 
 # 予約内容の確認・取消 -------------------------------------------------------------------
 
+
 def test_the_list_groups_every_booking_by_facility_and_room(client, auth, app):
     auth.login()
     response = client.get(LIST)
@@ -174,7 +181,9 @@ def test_the_list_groups_every_booking_by_facility_and_room(client, auth, app):
         assert row[4] == f"{r.total_fee_yen:,}円"
     # Facilities in the order of their reading, as in the guide (区民センター before 駒場).
     captions = list(groups)
-    assert captions.index("区民センター社会教育館 702【旧第2研修室】") < captions.index("駒場住区センター 201【旧第1会議室】")
+    assert captions.index("区民センター社会教育館 702【旧第2研修室】") < captions.index(
+        "駒場住区センター 201【旧第1会議室】"
+    )
     assert captions.index("駒場住区センター 202【旧第2会議室】") < captions.index("中目黒住区センター 第1会議室")
     # Within a room: by 利用日, then start time.
     for rows in groups.values():
@@ -197,7 +206,9 @@ def test_each_row_says_its_state_and_payment_state_in_words(client, auth, app):
     _, row = row_of(page, first.number)
     # "−" is shown; a screen reader hears 支払なし instead of a bare dash.
     assert row[0] == "仮予約 −支払なし"
-    assert re.search(r'<span class="payment-state" aria-hidden="true">−</span><span class="visually-hidden">支払なし</span>', page)
+    assert re.search(
+        r'<span class="payment-state" aria-hidden="true">−</span><span class="visually-hidden">支払なし</span>', page
+    )
     assert row[5] == "2026/11/28(土)"  # applied 11/24, used 11/28: the use date comes first
 
     _, lottery = row_of(page, won(app).number)
@@ -213,15 +224,24 @@ def test_each_row_says_its_state_and_payment_state_in_words(client, auth, app):
 def test_money_held_on_a_cancelled_booking_is_marked_for_refund(client, auth, app):
     cancelled, partly = cancelled_by_resident(app), provisional(app)[0]
     with app.extensions["database"].write() as s:
-        paid_at = datetime(2026, 11, 22, 1, tzinfo=timezone.utc)
-        s.add(CounterPayment(reservation_id=cancelled.id, amount_yen=400, paid_at=paid_at, receipt_number="0132026112200001"))
-        s.add(CounterPayment(reservation_id=partly.id, amount_yen=100, paid_at=paid_at, receipt_number="0142026112200001"))
+        paid_at = datetime(2026, 11, 22, 1, tzinfo=UTC)
+        s.add(
+            CounterPayment(
+                reservation_id=cancelled.id, amount_yen=400, paid_at=paid_at, receipt_number="0132026112200001"
+            )
+        )
+        s.add(
+            CounterPayment(reservation_id=partly.id, amount_yen=100, paid_at=paid_at, receipt_number="0142026112200001")
+        )
     auth.login()
     page = text(client.get(LIST))
 
     _, row = row_of(page, cancelled.number)
     assert row[0] == "取消済 支払あり(※)（還付の手続きが必要）"
-    assert "状態に「(※)」が付いている予約は、還付金が発生しているため、クレジット決済画面から還付を行う必要があります。" in page
+    assert (
+        "状態に「(※)」が付いている予約は、還付金が発生しているため、クレジット決済画面から還付を行う必要があります。"
+        in page
+    )
 
     _, row = row_of(page, partly.number)
     assert row[0] == "仮予約 一部支払済"
@@ -287,7 +307,7 @@ def test_the_state_filter_keeps_only_that_state(client, auth, app, state, word):
     assert all(row[0].startswith(word) for rows in listed(page).values() for row in rows)
     assert f"、状態 {word}</p>" in page
     assert re.search(rf'<input checked id="state-\d" name="state" type="radio" value="{state}">', page)
-    assert "<details class=\"filter-panel no-print\" open>" in page
+    assert '<details class="filter-panel no-print" open>' in page
 
 
 def test_the_period_filter_is_inclusive_and_works_as_a_fragment(client, auth, app):
@@ -305,7 +325,7 @@ def test_the_period_filter_is_inclusive_and_works_as_a_fragment(client, auth, ap
         assert sorted(numbers_on(text(response))) == inside
     body = text(fragment)
     assert body.startswith("<title>予約内容の確認・取消 | ")
-    assert '<div id="reservations" class="reservations" data-announce="%s件の予約を表示しています">' % len(inside) in body
+    assert f'<div id="reservations" class="reservations" data-announce="{len(inside)}件の予約を表示しています">' in body
     assert "data-focus-on-swap" in body
     # Details links return to the list with the same conditions.
     back = "back=/mymenu/reservations?date_from%3D2026-12-01%26date_to%3D2026-12-10%26state%3Dall"
@@ -342,7 +362,11 @@ def test_nothing_matching_says_so(client, auth):
     [
         ("date_from=2026-02-30&date_to=&state=all", "利用日（開始）は「2026-11-25」のように", "date_from"),
         ("date_from=2026-12-01&date_to=tomorrow&state=all", "利用日（終了）は「2026-11-25」のように", "date_to"),
-        ("date_from=2026-12-10&date_to=2026-12-01&state=all", "利用日（終了）には、利用日（開始）と同じ日かそれより後の日付", "date_to"),
+        (
+            "date_from=2026-12-10&date_to=2026-12-01&state=all",
+            "利用日（終了）には、利用日（開始）と同じ日かそれより後の日付",
+            "date_to",
+        ),
         ("date_from=2026-12-01&date_to=2026-12-02&state=lost", "状態は一覧から選択してください。", "state-0"),
         ("state=", "状態は一覧から選択してください。", "state-0"),
         ("date_from=99999-01-01", "利用日（開始）は「2026-11-25」のように", "date_from"),
@@ -362,7 +386,7 @@ def test_bad_conditions_are_explained_and_the_default_list_stays(client, auth, a
         assert body.count('class="error-summary"') == 1
         assert "表示条件に誤りがあるため、本日以降のすべての予約を表示しています。" in body
         assert sorted(numbers_on(body)) == default
-        assert "<details class=\"filter-panel no-print\" open>" in body
+        assert '<details class="filter-panel no-print" open>' in body
 
 
 def test_a_large_list_stops_at_the_limit_with_the_same_number_of_queries(client, auth, app):
@@ -381,18 +405,29 @@ def test_a_large_list_stops_at_the_limit_with_the_same_number_of_queries(client,
         resident = s.scalar(select(Resident).where(Resident.registration_number == "00040675"))
         template = s.scalars(select(Reservation).where(Reservation.resident_id == resident.id)).first()
         hall = s.scalar(select(Room).where(Room.name_ja == "ホール"))
-        applied = datetime(2026, 11, 20, 1, tzinfo=timezone.utc)
+        applied = datetime(2026, 11, 20, 1, tzinfo=UTC)
         sequence = 500000
         for day in range(1, 41):
             for band in hall.time_bands:
                 sequence += 1
-                s.add(Reservation(
-                    number=f"2026-{sequence:06d}", resident_id=resident.id, room_id=hall.id, time_band_id=band.id,
-                    use_date=date(2026, 11, 25) + timedelta(days=day), starts_at=band.starts_at, ends_at=band.ends_at,
-                    state=ReservationState.PROVISIONAL, purpose_id=template.purpose_id, attendees=5,
-                    charges_participation_fee=False, group_class_id=template.group_class_id, facility_fee_yen=1500,
-                    applied_at=applied,
-                ))
+                s.add(
+                    Reservation(
+                        number=f"2026-{sequence:06d}",
+                        resident_id=resident.id,
+                        room_id=hall.id,
+                        time_band_id=band.id,
+                        use_date=date(2026, 11, 25) + timedelta(days=day),
+                        starts_at=band.starts_at,
+                        ends_at=band.ends_at,
+                        state=ReservationState.PROVISIONAL,
+                        purpose_id=template.purpose_id,
+                        attendees=5,
+                        charges_participation_fee=False,
+                        group_class_id=template.group_class_id,
+                        facility_fee_yen=1500,
+                        applied_at=applied,
+                    )
+                )
 
     statements.clear()
     page = text(client.get(LIST))
@@ -416,6 +451,7 @@ def test_the_list_is_english_after_switching_language(client, auth, app):
 
 
 # 詳細 ----------------------------------------------------------------------------------
+
 
 def detail_of(client, number: str, **params):
     response = client.get(f"{LIST}/{number}", query_string=params)
@@ -445,7 +481,7 @@ def test_detail_of_a_provisional_booking(client, auth, app):
     assert "取消日" not in shown and "抽選結果日" not in shown
     fees = {t["caption"]: t["rows"] for t in tables(page)}["使用料の内訳"]
     assert fees == [["施設使用料", "700円"], ["備品使用料", "0円"]]
-    assert "<th scope=\"row\">合計</th><td class=\"number total\">700円</td>" in page
+    assert '<th scope="row">合計</th><td class="number total">700円</td>' in page
     assert "※この料金は基本額です。" in page and "入場料の有無等により異なる場合があります。" in page
     assert "納付はまだありません。" in page
     assert "詳しくは、区民センター社会教育館（03-3711-1134）までお問い合わせください。" in page
@@ -473,7 +509,7 @@ def test_detail_of_a_counter_paid_booking_shows_its_payments(client, auth, app):
     receipt = r.counter_payments[0]
     assert payments == [[receipt.receipt_number, "2026/11/20(金)", "500円"]]
     assert re.search(r"納付額の合計</th><td class=\"number\">500円</td>", page)
-    assert "支払状態: <span class=\"reservation-state\">本予約</span> <span class=\"payment-state\">支払済</span>" in page
+    assert '支払状態: <span class="reservation-state">本予約</span> <span class="payment-state">支払済</span>' in page
     assert "利用施設（駒場住区会議室 03-3469-2613）までご連絡ください。" in page
 
 
@@ -515,7 +551,7 @@ def test_someone_elses_booking_is_not_found_and_nothing_leaks(client, auth, app)
     assert response.status_code == 404
     assert "<title>エラー: 予約が見つかりません" in page
     assert "指定された予約は見つかりません。" in page
-    main = page[page.index("<main"):page.index("</main>")]
+    main = page[page.index("<main") : page.index("</main>")]
     assert theirs.number not in main  # (the header's forms carry the address the user typed)
     assert "2026/12/3" not in page and "趣味" not in page and "700円" not in page and "駒場サークル" not in page
     # The same answer as for a number that does not exist.
@@ -541,6 +577,7 @@ def test_the_owner_of_that_booking_sees_it(client, auth, app):
 
 # 登録済利用者団体区分 --------------------------------------------------------------------
 
+
 def test_group_classes_show_expiries_and_validity_in_words(client, auth):
     auth.login()
     response = client.get("/mymenu/group-classes")
@@ -562,11 +599,16 @@ def test_an_expired_group_class_says_so(client, auth):
 
 # マイメニュー ---------------------------------------------------------------------------
 
+
 def test_the_menu_uses_the_guides_words_and_leads_to_the_list(client, auth):
     auth.login()
     page = text(client.get("/mymenu/"))
     entries = re.findall(r'<a class="menu-link" href="([^"]+)">([^<]+)</a>', page)
     assert [label for _, label in entries] == [
-        "予約内容の確認・取消", "抽選申込の確認・取消", "クレジット決済", "利用者情報の更新・変更", "メッセージの確認",
+        "予約内容の確認・取消",
+        "抽選申込の確認・取消",
+        "クレジット決済",
+        "利用者情報の更新・変更",
+        "メッセージの確認",
     ]
     assert entries[0][0] == LIST

@@ -9,12 +9,13 @@ payment_standin/README.md); our return URL is then requested with the Flask test
 Demo resident 00040675 (目黒団体) holds, from the frozen today (2026-11-25), 仮予約
 2026-000001 (区民センター社会教育館 702, 700円, 2026/12/25), a 当選, a counter-paid 本予約
 2026-000007 and two 取消済 with nothing paid; 00040676 (駒場サークル) has no mail address."""
+
 from __future__ import annotations
 
 import json
 import re
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from datetime import time as wall_time
 from html import unescape
 from urllib.parse import parse_qs, urlsplit
@@ -200,7 +201,7 @@ class Payer:
     def cancel_at_card_company(self, payment_url: str):
         return requests.post(payment_url + "/cancel", allow_redirects=False, timeout=10)
 
-    def come_back(self, provider_answer) -> "object":
+    def come_back(self, provider_answer) -> object:
         """Follow the card company's redirect to our return URL (path and query only)."""
         assert provider_answer.status_code == 303, provider_answer.text[:400]
         location = urlsplit(provider_answer.headers["Location"])
@@ -236,7 +237,10 @@ def served_app(database_url, tmp_path, payment_provider):
     application = create_app(
         "standard",
         make_config(
-            database_url, tmp_path, PAYMENT_PROVIDER_URL=payment_provider.base_url, PAYMENT_PROVIDER_SECRET=PAYMENT_SECRET
+            database_url,
+            tmp_path,
+            PAYMENT_PROVIDER_URL=payment_provider.base_url,
+            PAYMENT_PROVIDER_SECRET=PAYMENT_SECRET,
         ),
     )
     server = LiveServer(application)
@@ -268,7 +272,10 @@ def test_the_guides_flow_pays_a_provisional_booking(payer, card_app):
     select_page = text(payer.get("/payment/"))
     assert "<h1>クレジット決済 選択</h1>" in select_page
     assert "※金額の変更または還付が発生している場合、もう一度決済のお手続きが必要です。" in select_page
-    assert "一度クレジットでお支払い済の予約は全額返金処理され、必要な金額を差し引いた金額で再度決済処理が行われます。" in select_page
+    assert (
+        "一度クレジットでお支払い済の予約は全額返金処理され、必要な金額を差し引いた金額で再度決済処理が行われます。"
+        in select_page
+    )
     row = next(r for r in rows_of(select_page) if r[1] == FIRST)
     assert row[:6] == ["仮予約 − 支払なし", FIRST, "2026/12/25(金) 9:00~12:00", "702【旧第2研修室】", "0円", "700円"]
     assert "決済 予約番号 2026-000001" in row[6] and "支払期限: 2026/12/8(火)" in row[6]
@@ -280,7 +287,9 @@ def test_the_guides_flow_pays_a_provisional_booking(payer, card_app):
     assert "決済処理を行う予定のクレジット決済は以下の通りです。" in confirm
     assert "決済予定額 700円" in words(confirm)
     assert "取消処理を行う予定" not in confirm  # nothing held: nothing to void
-    assert "メニュー クレジット決済 選択 クレジット決済 確認 クレジット決済 注意事項 クレジット決済 完了" in words(confirm)
+    assert "メニュー クレジット決済 選択 クレジット決済 確認 クレジット決済 注意事項 クレジット決済 完了" in words(
+        confirm
+    )
     assert '<span aria-current="step">クレジット決済 確認</span>' in confirm
 
     terms_url = payer.to_terms(FIRST)
@@ -359,7 +368,10 @@ def test_a_fee_change_charges_the_new_total_then_voids_the_old_charge(payer, car
 
     done = text(payer.pay(FIRST))
     old, new = charges_of(card_app, FIRST)
-    assert "※一度クレジットでお支払い済の予約は全額返金処理され、必要な金額を差し引いた金額で再度決済処理が行われました。" in done
+    assert (
+        "※一度クレジットでお支払い済の予約は全額返金処理され、必要な金額を差し引いた金額で再度決済処理が行われました。"
+        in done
+    )
     assert f"決済予定額 1,200円 収納番号 {new.receipt_number}" in words(done)
     assert "取消処理を行ったクレジット決済は以下の通りです。" in done
     assert f"クレジット取消予定額 700円 取消収納番号 {old.receipt_number}" in words(done)
@@ -394,7 +406,9 @@ def test_a_full_refund_is_a_void_only_with_no_card_page(payer, card_app):
     assert "外部サイトに移動します" not in terms  # DESIGN rule 9
     assert "同意します" in terms
     response = payer.next_step(terms_url)
-    assert response.status_code == 303 and urlsplit(response.headers["Location"]).path.startswith("/payment/settlements/")
+    assert response.status_code == 303 and urlsplit(response.headers["Location"]).path.startswith(
+        "/payment/settlements/"
+    )
     done = text(payer.get(response.headers["Location"]))
     assert "<h1>クレジット決済 完了</h1>" in done
     assert "決済処理を行ったクレジット決済" not in done
@@ -451,10 +465,14 @@ def test_a_resident_without_a_mail_address_registers_one_first_and_comes_back(ca
 def test_the_email_gate_keeps_the_step_and_answers_htmx_with_a_whole_page(card_app):
     komaba = Payer(card_app, number="40676")
     assert komaba.get("/payment/2026-000010").headers["Location"] == "/mymenu/email?next=/payment/2026-000010"
-    posted = komaba.client.post("/payment/2026-000010", data={"csrf_token": csrf_token_from(text(komaba.get("/mymenu/")))})
+    posted = komaba.client.post(
+        "/payment/2026-000010", data={"csrf_token": csrf_token_from(text(komaba.get("/mymenu/")))}
+    )
     assert posted.status_code == 303 and posted.headers["Location"] == "/mymenu/email?next=/payment/2026-000010"
     assert count(card_app, Settlement) == 0
-    fragment = komaba.get("/payment/?state=all", headers={**HTMX_HEADERS, "HX-Current-URL": "http://localhost/payment/?state=all"})
+    fragment = komaba.get(
+        "/payment/?state=all", headers={**HTMX_HEADERS, "HX-Current-URL": "http://localhost/payment/?state=all"}
+    )
     assert fragment.status_code == 204
     assert fragment.headers["HX-Redirect"] == "/mymenu/email?next=/payment/?state%3Dall"
     # A next= that leaves the site is not followed.
@@ -475,9 +493,14 @@ def test_select_lists_pending_rows_first_then_by_date_and_says_why_others_have_n
     assert captions == ["中目黒住区センター", "駒場住区センター", "区民センター社会教育館"]
     assert numbers == [
         "2026-000005",  # 11/28
-        "2026-000004", "2026-000003",  # 12/3, 12/10
-        CANCELLED_UNPAID, "2026-000009", COUNTER_PAID,  # 12/7, 12/15, 12/20: nothing to settle
-        FIRST, SECOND, WON,  # 12/25 9:00, 12/25 12:30, 2027/1/14
+        "2026-000004",
+        "2026-000003",  # 12/3, 12/10
+        CANCELLED_UNPAID,
+        "2026-000009",
+        COUNTER_PAID,  # 12/7, 12/15, 12/20: nothing to settle
+        FIRST,
+        SECOND,
+        WON,  # 12/25 9:00, 12/25 12:30, 2027/1/14
     ]
     pending = ["2026-000005", "2026-000004", "2026-000003", FIRST, SECOND, WON]
     assert SOMEONE_ELSES not in numbers
@@ -493,7 +516,7 @@ def test_select_lists_pending_rows_first_then_by_date_and_says_why_others_have_n
 
 
 def test_an_unpaid_row_past_its_deadline_says_so_and_offers_no_payment(payer, card_app):
-    change_booking(card_app, SECOND, applied_at=datetime(2026, 11, 1, 1, tzinfo=timezone.utc))  # due 2026/11/15
+    change_booking(card_app, SECOND, applied_at=datetime(2026, 11, 1, 1, tzinfo=UTC))  # due 2026/11/15
     row = next(r for r in rows_of(text(payer.get("/payment/"))) if r[1] == SECOND)
     assert "支払期限を過ぎているため、クレジット決済は行えません。" in row[6]
     assert "支払期限: 2026/11/15(日)" in row[6]
@@ -506,13 +529,24 @@ def test_select_shows_at_most_twenty_with_the_guides_message(payer, card_app):
         hall = s.scalar(select(Room).where(Room.name_ja == "ホール"))
         for day in range(1, 9):
             for i, band in enumerate(hall.time_bands):
-                s.add(Reservation(
-                    number=f"2026-{500000 + day * 10 + i:06d}", resident_id=template.resident_id, room_id=hall.id,
-                    time_band_id=band.id, use_date=date(2026, 12, 1) + timedelta(days=day), starts_at=band.starts_at,
-                    ends_at=band.ends_at, state=ReservationState.PROVISIONAL, purpose_id=template.purpose_id,
-                    attendees=5, charges_participation_fee=False, group_class_id=template.group_class_id,
-                    facility_fee_yen=1500, applied_at=datetime(2026, 11, 24, 1, tzinfo=timezone.utc),
-                ))
+                s.add(
+                    Reservation(
+                        number=f"2026-{500000 + day * 10 + i:06d}",
+                        resident_id=template.resident_id,
+                        room_id=hall.id,
+                        time_band_id=band.id,
+                        use_date=date(2026, 12, 1) + timedelta(days=day),
+                        starts_at=band.starts_at,
+                        ends_at=band.ends_at,
+                        state=ReservationState.PROVISIONAL,
+                        purpose_id=template.purpose_id,
+                        attendees=5,
+                        charges_participation_fee=False,
+                        group_class_id=template.group_class_id,
+                        facility_fee_yen=1500,
+                        applied_at=datetime(2026, 11, 24, 1, tzinfo=UTC),
+                    )
+                )
     page = text(payer.get("/payment/"))
     assert len(listed_numbers(page)) == 20
     assert "該当する予約数が多いため、上位20件のみ表示します。" in page
@@ -527,7 +561,7 @@ def test_the_filter_works_as_a_page_and_as_an_htmx_fragment(payer):
     page = payer.get(query)
     assert page.status_code == 200 and "HX-Request" in page.headers["Vary"]
     assert set(listed_numbers(text(page))) == {CANCELLED_UNPAID, "2026-000009"}
-    assert "<html" in text(page) and "<details class=\"filter-panel no-print\" open>" in text(page)
+    assert "<html" in text(page) and '<details class="filter-panel no-print" open>' in text(page)
     fragment = payer.get(query, headers=HTMX_HEADERS)
     assert fragment.status_code == 200 and "HX-Request" in fragment.headers["Vary"]
     body = text(fragment)
@@ -561,7 +595,9 @@ def test_a_counter_paid_booking_cannot_be_paid_online(payer, card_app):
     response = payer.get(f"/payment/{COUNTER_PAID}")
     assert response.status_code == 409
     page = text(response)
-    assert "窓口でのお支払いがある予約は、オンラインでの決済・変更・取消はできません。利用施設までご連絡ください。" in page
+    assert (
+        "窓口でのお支払いがある予約は、オンラインでの決済・変更・取消はできません。利用施設までご連絡ください。" in page
+    )
     assert "詳しくは、駒場住区会議室（03-3469-2613）までお問い合わせください。" in page
     assert 'name="form_token"' not in page
     posted = payer.client.post(
@@ -580,7 +616,7 @@ def test_nothing_to_settle(payer, card_app):
 
 def test_the_deadline_passed(payer, card_app):
     page = payer.confirm_page(SECOND)
-    change_booking(card_app, SECOND, applied_at=datetime(2026, 11, 1, 1, tzinfo=timezone.utc))
+    change_booking(card_app, SECOND, applied_at=datetime(2026, 11, 1, 1, tzinfo=UTC))
     response = payer.get(f"/payment/{SECOND}")
     assert response.status_code == 409
     assert "支払期限（2026/11/15(日)）を過ぎたため、クレジット決済は行えません。" in text(response)
@@ -594,7 +630,7 @@ def test_a_charge_older_than_180_days_cannot_be_voided_online(payer, card_app):
     payer.pay(FIRST)
     with db(card_app).write() as s:
         charge = s.scalar(select(CardCharge))
-        charge.captured_at = datetime(2026, 5, 1, 1, tzinfo=timezone.utc)
+        charge.captured_at = datetime(2026, 5, 1, 1, tzinfo=UTC)
     change_booking(card_app, FIRST, facility_fee_yen=1200)
     row = next(r for r in rows_of(text(payer.get("/payment/"))) if r[1] == FIRST)
     assert "お支払いから180日を過ぎたため、オンラインではクレジット取消が行えません。" in row[6]
@@ -707,7 +743,11 @@ def test_next_twice_opens_the_same_card_page_under_the_same_receipt(payer, card_
     payer.pay_at_card_company(first.headers["Location"])
     again = payer.pay_at_card_company(first.headers["Location"])
     payer.come_back(again)
-    ledger = requests.get(card_app.config["PAYMENT_PROVIDER_URL"] + "/api/ledger", headers=sign(PAYMENT_SECRET, "GET", "/api/ledger", b""), timeout=10).json()
+    ledger = requests.get(
+        card_app.config["PAYMENT_PROVIDER_URL"] + "/api/ledger",
+        headers=sign(PAYMENT_SECRET, "GET", "/api/ledger", b""),
+        timeout=10,
+    ).json()
     assert ledger["captured_yen"] == 700 and len(ledger["charges"]) == 1
     assert len(charges_of(card_app, FIRST)) == 1
 
@@ -728,7 +768,10 @@ def test_two_tabs_past_kakutei_share_one_card_page(payer, card_app):
         ended = s.get(Settlement, int(terms_b.rstrip("/").split("/")[-2]))
         assert (ended.status, ended.outcome) == (SettlementStatus.ABANDONED, "another_open")
     page = words(text(payer.get(f"/payment/settlements/{ended.id}")))
-    assert "同じ予約のお支払い画面が別の画面ですでに開いていたため、この手続きは終了し、そのお支払い画面に移動しました。" in page
+    assert (
+        "同じ予約のお支払い画面が別の画面ですでに開いていたため、この手続きは終了し、そのお支払い画面に移動しました。"
+        in page
+    )
     assert "料金は請求されていません。" in page
     done = payer.come_back(payer.pay_at_card_company(card_b.headers["Location"]))
     assert done.status_code == 303
@@ -894,16 +937,22 @@ def test_the_same_return_twice_records_once(payer, card_app):
 
 
 def notification(document: dict, *, event_id="evt_test", kind="payment.captured") -> bytes:
-    return json.dumps({"event_id": event_id, "type": kind, "occurred_at": document.get("captured_at"), "session": document}).encode()
+    return json.dumps(
+        {"event_id": event_id, "type": kind, "occurred_at": document.get("captured_at"), "session": document}
+    ).encode()
 
 
 def signed_post(client, body: bytes, secret=PAYMENT_SECRET, path="/payment/notify"):
-    return client.post(path, data=body, headers={"Content-Type": "application/json", **sign(secret, "POST", path, body)})
+    return client.post(
+        path, data=body, headers={"Content-Type": "application/json", **sign(secret, "POST", path, body)}
+    )
 
 
 def provider_document(card_app, session_id: str) -> dict:
     target = f"/api/sessions/{session_id}"
-    return requests.get(card_app.config["PAYMENT_PROVIDER_URL"] + target, headers=sign(PAYMENT_SECRET, "GET", target, b""), timeout=10).json()
+    return requests.get(
+        card_app.config["PAYMENT_PROVIDER_URL"] + target, headers=sign(PAYMENT_SECRET, "GET", target, b""), timeout=10
+    ).json()
 
 
 def test_a_notification_with_a_bad_signature_is_refused(payer, card_app):
@@ -952,7 +1001,7 @@ def test_a_notification_for_another_reference_changes_nothing_and_a_time_without
     naive = {**document, "captured_at": "2026-11-25T01:05:00"}
     assert signed_post(anonymous, notification(naive)).status_code == 200
     [charge] = charges_of(card_app, FIRST)
-    assert charge.captured_at == datetime(2026, 11, 25, 1, 5, tzinfo=timezone.utc)
+    assert charge.captured_at == datetime(2026, 11, 25, 1, 5, tzinfo=UTC)
     assert booking(card_app, FIRST).state is ReservationState.CONFIRMED
 
 
@@ -985,7 +1034,9 @@ def test_result_pages_belong_to_their_owner(payer, card_app):
         response = komaba.get(url)
         assert response.status_code == 404 and "指定された情報が見つかりません。" in text(response)
     page = text(komaba.get("/mymenu/"))
-    posted = komaba.client.post(f"/payment/settlements/{settlement_id}/terms", data={"csrf_token": csrf_token_from(page), "agree": "y"})
+    posted = komaba.client.post(
+        f"/payment/settlements/{settlement_id}/terms", data={"csrf_token": csrf_token_from(page), "agree": "y"}
+    )
     assert posted.status_code == 404
     assert count(card_app, CardCharge) == 0
     assert payer.get("/payment/settlements/2147483648").status_code == 404

@@ -3,6 +3,7 @@ settlement screen, by every method, as a page and as an htmx request, refuses th
 presentation and the kiosk with the guide's sentence, the reason and the way forward, and
 nothing is created; return and notify stay reachable in reader mode; the kiosk has no
 payment routes at all, only its refusal with a QR code for the resident's own phone."""
+
 from __future__ import annotations
 
 import re
@@ -11,13 +12,13 @@ from html import unescape
 import pytest
 from sqlalchemy import func, select
 
-from web.clock import now
 from blueprints.payment.guard import own_device_qr
 from blueprints.payment.operations import open_settlement
 from models.account import Resident
 from models.payment import CardCharge, Settlement
 from models.reservation import Reservation, SubmissionToken
 from tests.conftest import HTMX_HEADERS, AuthActions, csrf_token_from
+from web.clock import now
 
 FIRST = "2026-000001"
 READER_SENTENCE = "※読み上げ用ブラウザモードからはクレジット決済は行えません。"
@@ -50,7 +51,12 @@ def quoted_settlement(app) -> int:
 
 def switch_presentation(client, presentation: str) -> None:
     token = csrf_token_from(text(client.get("/mymenu/")))
-    assert client.post("/settings/reader", data={"csrf_token": token, "presentation": presentation, "next": "/"}).status_code == 303
+    assert (
+        client.post(
+            "/settings/reader", data={"csrf_token": token, "presentation": presentation, "next": "/"}
+        ).status_code
+        == 303
+    )
 
 
 def requests_to_refuse(settlement_id: int, token: str) -> list[tuple[str, str, dict]]:
@@ -87,7 +93,9 @@ def test_reader_mode_refuses_every_settlement_screen_and_creates_nothing(app, re
         page = text(response)
         assert response.status_code == 403, (method, url)
         assert READER_SENTENCE in page and READER_REASON in page, (method, url)
-        assert "<title>読み上げ用ブラウザモードからはクレジット決済は行えません | 目黒区施設予約システム</title>" in page
+        assert (
+            "<title>読み上げ用ブラウザモードからはクレジット決済は行えません | 目黒区施設予約システム</title>" in page
+        )
         # The way forward: standard mode, back at the same step (a POST's step is its page).
         form = re.search(r'<form method="post" action="/settings/reader" class="switch-form">(.*?)</form>', page, re.S)
         assert form, (method, url)
@@ -103,7 +111,9 @@ def test_reader_mode_refuses_every_settlement_screen_and_creates_nothing(app, re
 def test_switching_to_standard_mode_continues_at_the_same_step(app, reader):
     client, settlement_id = reader
     refused = text(client.get(f"/payment/{FIRST}"))
-    form = re.search(r'<form method="post" action="/settings/reader" class="switch-form">(.*?)</form>', refused, re.S).group(1)
+    form = re.search(
+        r'<form method="post" action="/settings/reader" class="switch-form">(.*?)</form>', refused, re.S
+    ).group(1)
     data = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', form))
     response = client.post("/settings/reader", data=data)
     assert response.status_code == 303 and response.headers["Location"] == f"/payment/{FIRST}"
@@ -164,7 +174,7 @@ def test_the_kiosk_refuses_everything_under_payment_with_a_qr_code(kiosk_app, pr
         assert response.status_code == 403, (method, url)
         assert KIOSK_SENTENCE in page and KIOSK_REASON in page, (method, url)
         assert f'<img src="{own_device_qr(OWN_URL)}"' in page
-        assert f"アドレス: <span class=\"url-text\">{OWN_URL}</span>" in page
+        assert f'アドレス: <span class="url-text">{OWN_URL}</span>' in page
         assert "のQRコード" in page  # a text alternative naming what it opens
         if as_htmx:
             assert response.headers["HX-Redirect"]
@@ -172,7 +182,9 @@ def test_the_kiosk_refuses_everything_under_payment_with_a_qr_code(kiosk_app, pr
 
 
 def test_the_kiosk_has_no_payment_routes(kiosk_app):
-    endpoints = {rule.endpoint: rule.rule for rule in kiosk_app.url_map.iter_rules() if rule.rule.startswith("/payment")}
+    endpoints = {
+        rule.endpoint: rule.rule for rule in kiosk_app.url_map.iter_rules() if rule.rule.startswith("/payment")
+    }
     assert endpoints == {"payment.select": "/payment/", "payment.refused": "/payment/<path:rest>"}
 
 

@@ -3,6 +3,7 @@ browser, the read-aloud controls (sent hidden, labelled through the catalogue) i
 layouts only, and every page a crawl of `app.url_map` reaches checked for what reader mode
 promises: whole pages without htmx, no layout tables, controls named in words, and the step
 in the title and h1 of the pages that are a step of a flow."""
+
 from __future__ import annotations
 
 import re
@@ -15,7 +16,9 @@ from app import create_app
 from tests.conftest import HTMX_HEADERS, csrf_token_from, make_config
 from tests.web.test_every_route import crawl, visit_as
 
-READ_ALOUD = re.compile(r'<div class="read-aloud" id="read-aloud".*?</div>\s*<p class="read-aloud-status"[^>]*></p>\s*</div>', re.S)
+READ_ALOUD = re.compile(
+    r'<div class="read-aloud" id="read-aloud".*?</div>\s*<p class="read-aloud-status"[^>]*></p>\s*</div>', re.S
+)
 
 
 def use_reader_mode(client):
@@ -76,7 +79,9 @@ def test_reader_pages_carry_the_read_aloud_controls_hidden_with_their_labels(cli
     panel = READ_ALOUD.search(page)
     assert panel, "no read-aloud controls"
     markup = panel.group(0)
-    assert re.search(r'<div class="read-aloud" id="read-aloud" role="group" aria-labelledby="read-aloud-title" hidden', markup)
+    assert re.search(
+        r'<div class="read-aloud" id="read-aloud" role="group" aria-labelledby="read-aloud-title" hidden', markup
+    )
     assert ">本文を読み上げる</button>" in markup and ">一時停止</button>" in markup and ">停止</button>" in markup
     assert 'data-label-resume="再開"' in markup and 'data-label-pause="一時停止"' in markup
     assert 'data-status-speaking="本文を読み上げています。"' in markup
@@ -222,8 +227,13 @@ def test_every_page_in_reader_mode_is_linear_named_and_whole(reader_crawl):
 def test_every_step_page_in_reader_mode_names_its_step(reader_crawl):
     steps = {url: endpoint for url, (endpoint, html) in reader_crawl.items() if 'aria-current="step"' in html}
     assert {
-        "search.facilities", "search.availability", "search.slots", "apply.details", "apply.confirm",
-        "mymenu.reservations", "cancel.confirm",
+        "search.facilities",
+        "search.availability",
+        "search.slots",
+        "apply.details",
+        "apply.confirm",
+        "mymenu.reservations",
+        "cancel.confirm",
     } <= set(steps.values())
     found = {url: problem for url, (_endpoint, html) in reader_crawl.items() if (problem := step_problem(html))}
     assert not found, "\n".join(f"{url}: {problem}" for url, problem in sorted(found.items()))

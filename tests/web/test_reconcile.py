@@ -1,5 +1,6 @@
 """`flask reconcile`: our card ledger against the provider's GET /api/ledger, over HTTP to
 the served stand-in; planted differences are reported with exit status 1."""
+
 from __future__ import annotations
 
 import uuid
@@ -8,14 +9,14 @@ import pytest
 from sqlalchemy import select, update
 
 from demo.card_payments import CARD_PAID, CardPage, open_card_page, pay_on_card_page, record_return
-from worker.commands import provider_client
-from worker.reconcile import OurCharge, OurState, ProviderCharge, reconcile
 from models.account import Resident
 from models.payment import CardCharge, ChargeStatus, VoidStatus
 from models.reservation import Reservation
 from models.reservation_rules import ReservationState
 from models.time_rules import jst_day
 from tests.web.card_support import URLS, clock, database, pay_by_card, settings
+from worker.commands import provider_client
+from worker.reconcile import OurCharge, OurState, ProviderCharge, reconcile
 
 
 def run_reconcile(app):
@@ -32,7 +33,7 @@ def section(output: str, title: str) -> list[str]:
     lines = output.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith(title))
     items = []
-    for line in lines[start + 1:]:
+    for line in lines[start + 1 :]:
         if not line.startswith("  "):
             break
         items.append(line.strip())
@@ -66,13 +67,19 @@ def changed_while_paying_orphan(app) -> tuple[str, str]:
         ).all()
     provider = provider_client(app.config)
     pages: list[CardPage] = [
-        open_card_page(database(app), provider, URLS, settings(app).call_centre, clock(app), resident_id=meguro, number=number)
+        open_card_page(
+            database(app), provider, URLS, settings(app).call_centre, clock(app), resident_id=meguro, number=number
+        )
         for number in numbers
     ]
     with database(app).write() as session:  # e.g. equipment added in another tab
-        session.execute(update(Reservation).where(Reservation.number == numbers[1]).values(version=Reservation.version + 1))
+        session.execute(
+            update(Reservation).where(Reservation.number == numbers[1]).values(version=Reservation.version + 1)
+        )
     for page in pages:
-        record_return(database(app), provider, settings(app).call_centre, clock(app), pay_on_card_page(page, URLS.return_url))
+        record_return(
+            database(app), provider, settings(app).call_centre, clock(app), pay_on_card_page(page, URLS.return_url)
+        )
     return pages[0].receipt_number, pages[1].receipt_number
 
 
@@ -125,8 +132,12 @@ def test_a_receipt_only_at_the_provider_is_a_mismatch(paying_app):
     provider = provider_client(paying_app.config)
     stranger = "9992026112599999"
     created = provider.create_session(
-        reference=f"other-{uuid.uuid4().hex[:6]}", receipt_number=stranger, amount_yen=300,
-        return_url=URLS.return_url, notify_url=URLS.notify_url, locale="ja",
+        reference=f"other-{uuid.uuid4().hex[:6]}",
+        receipt_number=stranger,
+        amount_yen=300,
+        return_url=URLS.return_url,
+        notify_url=URLS.notify_url,
+        locale="ja",
     )
     page = CardPage(0, 0, stranger, 300, created["session_id"], created["payment_url"])
     pay_on_card_page(page, URLS.return_url)
@@ -134,7 +145,10 @@ def test_a_receipt_only_at_the_provider_is_a_mismatch(paying_app):
     result = run_reconcile(paying_app)
 
     assert result.exit_code == 1
-    assert any(line.startswith(stranger) and "captured at the provider, unknown here" in line for line in section(result.output, "Differences"))
+    assert any(
+        line.startswith(stranger) and "captured at the provider, unknown here" in line
+        for line in section(result.output, "Differences")
+    )
 
 
 def test_a_receipt_captured_only_here_is_a_mismatch(paying_app):
@@ -143,8 +157,13 @@ def test_a_receipt_captured_only_here_is_a_mismatch(paying_app):
         charge = session.scalar(select(CardCharge))
         session.add(
             CardCharge(
-                reservation_id=charge.reservation_id, settlement_id=charge.settlement_id, receipt_number="0392026112588888",
-                amount_yen=700, status=ChargeStatus.CAPTURED, created_at=clock(paying_app), captured_at=clock(paying_app),
+                reservation_id=charge.reservation_id,
+                settlement_id=charge.settlement_id,
+                receipt_number="0392026112588888",
+                amount_yen=700,
+                status=ChargeStatus.CAPTURED,
+                created_at=clock(paying_app),
+                captured_at=clock(paying_app),
                 void_status=VoidStatus.PENDING,
             )
         )
@@ -152,7 +171,10 @@ def test_a_receipt_captured_only_here_is_a_mismatch(paying_app):
     result = run_reconcile(paying_app)
 
     assert result.exit_code == 1
-    assert any(line.startswith("0392026112588888") and "unknown to the provider" in line for line in section(result.output, "Differences"))
+    assert any(
+        line.startswith("0392026112588888") and "unknown to the provider" in line
+        for line in section(result.output, "Differences")
+    )
 
 
 def test_an_unreachable_provider_is_reported_with_status_2(app):
@@ -199,7 +221,13 @@ def test_each_receipt_lands_in_exactly_one_list(ours, theirs, bucket, text):
 
 
 def test_charges_that_never_captured_on_either_side_are_not_listed():
-    report = reconcile([OurCharge(R, 700, OurState.FAILED, "2026-000001"), OurCharge("0392026112500002", 700, OurState.OPEN, "2026-000002")], [])
+    report = reconcile(
+        [
+            OurCharge(R, 700, OurState.FAILED, "2026-000001"),
+            OurCharge("0392026112500002", 700, OurState.OPEN, "2026-000002"),
+        ],
+        [],
+    )
 
     assert report.agrees
     assert not (report.agreements or report.void_pending or report.capture_pending or report.differences)
@@ -215,7 +243,10 @@ def test_seed_demo_pays_card_bookings_through_the_provider_and_the_ledgers_agree
     assert "card-paid demo bookings" in seeded.output
     with database(paying_app).read_session() as session:
         paid = session.scalars(
-            select(Reservation).join(CardCharge).where(CardCharge.status == ChargeStatus.CAPTURED).order_by(Reservation.use_date)
+            select(Reservation)
+            .join(CardCharge)
+            .where(CardCharge.status == ChargeStatus.CAPTURED)
+            .order_by(Reservation.use_date)
         ).all()
         assert len(paid) == len(CARD_PAID)
         assert all(r.state is ReservationState.CONFIRMED and r.held_yen > 0 for r in paid)
@@ -225,7 +256,12 @@ def test_seed_demo_pays_card_bookings_through_the_provider_and_the_ledgers_agree
         assert all(r.number in seeded.output for r in paid)
         days_before = [(r.use_date - jst_day(clock(paying_app))).days for r in paid]
     # One in each refund band: ≥ 21, 11–20, 6–10 and 0–5 days before use (rule 12).
-    assert [next(i for i, low in enumerate((21, 11, 6, 0)) if d >= low) for d in sorted(days_before, reverse=True)] == [0, 1, 2, 3]
+    assert [next(i for i, low in enumerate((21, 11, 6, 0)) if d >= low) for d in sorted(days_before, reverse=True)] == [
+        0,
+        1,
+        2,
+        3,
+    ]
     result = run_reconcile(paying_app)
     assert result.exit_code == 0, result.output
     assert len(section(result.output, "Agreements")) == len(CARD_PAID)

@@ -3,17 +3,16 @@ a booking paid through the served stand-in card company is cancelled on our scre
 settled in クレジット決済 — a void only at 100 %, the cancellation fee charged on the card
 page otherwise — with both mails, the worker's void, and both ledgers agreeing. Past the 180
 days the settlement is refused before anything is charged."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import select
 
 from blueprints.payment.operations import due_voids
-from worker.commands import provider_client
-from worker.jobs import WorkerSettings, send_voids
 from models.payment import CardCharge, ChargeStatus, Settlement, VoidStatus
 from models.reservation_rules import ReservationState
 from tests.web.test_cancel import Canceller, error_summary, row_for, rows_of, words
@@ -28,7 +27,8 @@ from tests.web.test_payment import (
     mails,
     text,
 )
-
+from worker.commands import provider_client
+from worker.jobs import WorkerSettings, send_voids
 
 
 @pytest.fixture
@@ -59,7 +59,9 @@ def cancel_on_screen(payer: Payer, number: str, reason: str = "行事の中止")
 def run_voids(app) -> list[str]:
     with app.app_context():
         settings = WorkerSettings.from_config(app.config)
-        result = send_voids(db(app), provider_client(app.config), settings, datetime.fromisoformat(app.config["FROZEN_NOW"]))
+        result = send_voids(
+            db(app), provider_client(app.config), settings, datetime.fromisoformat(app.config["FROZEN_NOW"])
+        )
     return result.voided
 
 
@@ -90,7 +92,9 @@ def test_the_180_days_count_from_the_card_companys_capture_day(payer, card_app, 
     payer.pay(FIRST)
     [held] = charges_of(card_app, FIRST)
     assert held.receipt_number[3:11] == "20261125"
-    assert [held.receipt_number, "2026/11/26(木)", "700円", "決済済"] in rows_of(text(payer.get(f"/mymenu/reservations/{FIRST}")))
+    assert [held.receipt_number, "2026/11/26(木)", "700円", "決済済"] in rows_of(
+        text(payer.get(f"/mymenu/reservations/{FIRST}"))
+    )
 
     done = cancel_on_screen(payer, FIRST)
 
@@ -119,7 +123,9 @@ def test_a_full_refund_voids_the_charge_without_a_card_page(payer, card_app):
     terms = text(payer.get(terms_url))
     assert "外部サイトに移動します" not in terms
     response = payer.next_step(terms_url)
-    assert response.status_code == 303 and urlsplit(response.headers["Location"]).path.startswith("/payment/settlements/")
+    assert response.status_code == 303 and urlsplit(response.headers["Location"]).path.startswith(
+        "/payment/settlements/"
+    )
     complete = text(payer.get(response.headers["Location"]))
     assert "<h1>クレジット決済 完了</h1>" in complete
     assert f"クレジット取消予定額 700円 取消収納番号 {held.receipt_number}" in words(complete)
@@ -168,7 +174,10 @@ def test_a_partial_refund_charges_the_cancellation_fee_on_the_card_page(payer, c
     assert (old.void_status, new.is_live, new.amount_yen) == (VoidStatus.PENDING, True, 175)
 
     subjects = [m.subject for m in mails(card_app)]
-    assert subjects[1:] == ["目黒区施設予約システム 使用料の決済取消通知", "目黒区施設予約システム 使用料の決済完了通知"]
+    assert subjects[1:] == [
+        "目黒区施設予約システム 使用料の決済取消通知",
+        "目黒区施設予約システム 使用料の決済完了通知",
+    ]
     fee_mail = mails(card_app)[-1].body
     assert f"収納番号：{new.receipt_number}" in fee_mail and "決済額：175円" in fee_mail
     assert "キャンセル料(不還付額)：175円" in fee_mail
@@ -215,9 +224,12 @@ def test_past_180_days_the_refund_is_refused_before_anything_is_charged(payer, c
     payer.pay(FIRST)
     with db(card_app).write() as s:
         charge = s.scalar(select(CardCharge))
-        charge.captured_at = datetime(2026, 5, 1, 1, tzinfo=timezone.utc)  # last void day 2026/10/28
+        charge.captured_at = datetime(2026, 5, 1, 1, tzinfo=UTC)  # last void day 2026/10/28
     done = cancel_on_screen(payer, FIRST)  # cancelling itself moves no money: allowed
-    assert "お支払いから180日を過ぎたため（期限: 2026/10/28(水)）、オンラインでは還付できません。利用施設（区民センター社会教育館 " in row_for(done, FIRST)[5]
+    assert (
+        "お支払いから180日を過ぎたため（期限: 2026/10/28(水)）、オンラインでは還付できません。利用施設（区民センター社会教育館 "
+        in row_for(done, FIRST)[5]
+    )
     row = select_row(payer, FIRST)
     assert "お支払いから180日を過ぎたため、オンラインではクレジット取消が行えません。" in row[6]
     response = payer.get(f"/payment/{FIRST}")

@@ -1,6 +1,7 @@
 """施設の検索 → 施設別空き状況 → 時間帯別空き状況, as a resident sees them: the facility
 list, the day grid and the time bands, as pages and as htmx fragments, in reader mode, and
 with bad input. The clock is frozen at Wednesday 2026-11-25 10:00 JST (tests/conftest.py)."""
+
 from __future__ import annotations
 
 import re
@@ -149,12 +150,23 @@ def test_a_category_lists_its_facilities_with_address_and_rooms(client):
         ("kana=か", ["駒場住区センター", "区民センター社会教育館"], ["中目黒住区センター", "東山いこいの家"]),
         ("category=sports", ["目黒区民センター体育館"], ["駒場住区センター"]),  # sports facilities appear too
         ("category=community&kana=な", ["中目黒住区センター"], ["駒場住区センター"]),  # criteria combine
-        ("all=1", ["駒場住区センター", "区民センター社会教育館", "中目黒住区センター", "中小企業センター", "東山いこいの家", "目黒区民センター体育館"], []),
+        (
+            "all=1",
+            [
+                "駒場住区センター",
+                "区民センター社会教育館",
+                "中目黒住区センター",
+                "中小企業センター",
+                "東山いこいの家",
+                "目黒区民センター体育館",
+            ],
+            [],
+        ),
     ],
 )
 def test_each_way_to_search_lists_the_matching_facilities(client, query, shown, not_shown):
     page = text(client.get(f"/search/facilities?{query}"))
-    results = page[page.index('id="facility-results"'):]
+    results = page[page.index('id="facility-results"') :]
     for name in shown:
         assert name in results
     for name in not_shown:
@@ -170,7 +182,11 @@ def test_a_criterion_that_matches_nothing_says_so(client):
 def test_the_filter_form_updates_the_results_in_place_and_works_without_javascript(client):
     page = text(client.get("/search/facilities?all=1"))
     form = re.search(r'<form method="get" action="/search/facilities"[^>]*>', page).group(0)
-    assert 'hx-get="/search/facilities"' in form and 'hx-target="#facility-results"' in form and 'hx-push-url="true"' in form
+    assert (
+        'hx-get="/search/facilities"' in form
+        and 'hx-target="#facility-results"' in form
+        and 'hx-push-url="true"' in form
+    )
     for label in ("カテゴリ", "使用目的", "施設種類", "施設名の行"):
         assert f">{label}</label>" in page
     assert '<button type="submit" class="button secondary">絞り込む</button>' in page
@@ -241,8 +257,21 @@ def test_the_day_grid_starts_tomorrow_for_one_week_by_default(client):
     page = text(response)
     (table,) = tables(page)
     assert table["caption"] == "駒場住区センター"
-    assert table["head"] == ["室場", "11/26(木)", "11/27(金)", "11/28(土)", "11/29(日)", "11/30(月)", "12/1(火)", "12/2(水)"]
-    assert [header for header, _cells in table["rows"]] == ["201【旧第1会議室】 定員 30人", "202【旧第2会議室】 定員 18人", "和室 定員 15人"]
+    assert table["head"] == [
+        "室場",
+        "11/26(木)",
+        "11/27(金)",
+        "11/28(土)",
+        "11/29(日)",
+        "11/30(月)",
+        "12/1(火)",
+        "12/2(水)",
+    ]
+    assert [header for header, _cells in table["rows"]] == [
+        "201【旧第1会議室】 定員 30人",
+        "202【旧第2会議室】 定員 18人",
+        "和室 定員 15人",
+    ]
     assert "表示期間: 2026年11月26日(木)～2026年12月2日(水)" in page
     assert re.search(r'<input checked id="period-0" name="period" type="radio" value="1w">', page)
     assert 'name="from" type="date" value="2026-11-26"' in page
@@ -257,7 +286,9 @@ def test_the_grid_scrolls_inside_its_own_labelled_focusable_region(client):
 
 
 def test_day_grid_as_page_and_as_fragment(client):
-    _page, fragment = assert_page_and_fragment(client, "/availability?facility=013&from=2026-12-10&period=2w", "availability")
+    _page, fragment = assert_page_and_fragment(
+        client, "/availability?facility=013&from=2026-12-10&period=2w", "availability"
+    )
     body = text(fragment)
     assert 'data-announce="表示期間: 2026年12月10日(木)～2026年12月23日(水)"' in body
     assert "data-focus-on-swap" in body
@@ -283,7 +314,7 @@ def test_closed_days_show_the_closed_status_in_words_and_cannot_be_chosen(client
 def test_an_open_day_next_to_a_closed_one_can_be_chosen(client):
     page = text(client.get("/availability?facility=013&from=2026-12-14"))
     assert "休館日" in cell_text(page, "駒場住区センター", "201", "12/14(月)")
-    assert "○空き" == cell_text(page, "駒場住区センター", "201", "12/15(火)")
+    assert cell_text(page, "駒場住区センター", "201", "12/15(火)") == "○空き"
     assert checkbox(page, "cell", f"{KOMABA_201}:2026-12-15") is not None
 
 
@@ -291,7 +322,7 @@ def test_a_day_with_one_booked_band_is_partly_free(client):
     # 201【旧第1会議室】 has a 仮予約 for 12:30~15:00 on Thursday 3 December.
     page = text(client.get("/availability?facility=013&from=2026-12-01"))
     assert "一部空き" in cell_text(page, "駒場住区センター", "201", "12/3(木)")
-    assert "空き" == cell_text(page, "駒場住区センター", "202", "12/3(木)").lstrip("○ ")
+    assert cell_text(page, "駒場住区センター", "202", "12/3(木)").lstrip("○ ") == "空き"
     box = checkbox_id(page, "cell", f"{KOMABA_201}:2026-12-03")
     assert label_of(page, box) == "201【旧第1会議室】 2026年12月3日(木) △一部空き"
 
@@ -316,7 +347,7 @@ def test_today_and_days_beyond_the_window_are_outside_the_application_period(cli
     assert checkbox(page, "cell", f"{KOMABA_201}:2026-11-26") is not None
     # The 90th day (Tue 23 Feb 2027) is the last that can be chosen.
     page = text(client.get("/availability?facility=013&from=2027-02-23"))
-    assert "○空き" == cell_text(page, "駒場住区センター", "201", "2/23(火)")
+    assert cell_text(page, "駒場住区センター", "201", "2/23(火)") == "○空き"
     assert "申込期間外" in cell_text(page, "駒場住区センター", "201", "2/24(水)")
     assert checkbox(page, "cell", f"{KOMABA_201}:2027-02-24") is None
 
@@ -342,14 +373,31 @@ def test_a_selectable_cell_is_named_by_room_date_and_status(client):
 
 def test_previous_and_next_period_links_page_through_the_grid(client):
     page = text(client.get("/availability?facility=013"))
-    links = dict(re.findall(r'<a class="button secondary small" href="([^"]+)"[^>]*>(?:<span[^>]*>[^<]*</span>)?([^<]+)', page))
+    links = dict(
+        re.findall(r'<a class="button secondary small" href="([^"]+)"[^>]*>(?:<span[^>]*>[^<]*</span>)?([^<]+)', page)
+    )
     by_label = {label: href.replace("&amp;", "&") for href, label in links.items()}
-    assert parse_qs(urlsplit(by_label["次の1週間"]).query) == {"facility": ["013"], "period": ["1w"], "from": ["2026-12-03"]}
+    assert parse_qs(urlsplit(by_label["次の1週間"]).query) == {
+        "facility": ["013"],
+        "period": ["1w"],
+        "from": ["2026-12-03"],
+    }
     assert parse_qs(urlsplit(by_label["前の1週間"]).query)["from"] == ["2026-11-19"]
     following = text(client.get(by_label["次の1週間"]))
-    assert tables(following)[0]["head"][1:] == ["12/3(木)", "12/4(金)", "12/5(土)", "12/6(日)", "12/7(月)", "12/8(火)", "12/9(水)"]
+    assert tables(following)[0]["head"][1:] == [
+        "12/3(木)",
+        "12/4(金)",
+        "12/5(土)",
+        "12/6(日)",
+        "12/7(月)",
+        "12/8(火)",
+        "12/9(水)",
+    ]
     # The same links update the grid in place with htmx.
-    assert re.search(r'href="[^"]*from=2026-12-03"\s+hx-get="[^"]*from=2026-12-03" hx-target="#availability" hx-swap="outerHTML" hx-push-url="true"', page)
+    assert re.search(
+        r'href="[^"]*from=2026-12-03"\s+hx-get="[^"]*from=2026-12-03" hx-target="#availability" hx-swap="outerHTML" hx-push-url="true"',
+        page,
+    )
 
 
 def test_a_month_shows_the_calendar_month_and_pages_by_months(client):
@@ -373,7 +421,10 @@ def test_the_period_form_changes_start_and_period_in_place_and_without_javascrip
     page = text(client.get("/availability?facility=013&facility=039"))
     form = re.search(r'<form method="get" action="/availability" class="period-form".*?</form>', page, re.S).group(0)
     assert 'hx-get="/availability" hx-target="#availability" hx-swap="outerHTML" hx-push-url="true"' in form
-    assert '<input type="hidden" name="facility" value="013">' in form and '<input type="hidden" name="facility" value="039">' in form
+    assert (
+        '<input type="hidden" name="facility" value="013">' in form
+        and '<input type="hidden" name="facility" value="039">' in form
+    )
     assert '<label for="from">開始日</label>' in form and "<legend>表示期間</legend>" in form
 
 
@@ -400,10 +451,22 @@ def test_next_step_carries_the_grid_so_that_back_can_return_to_it(client):
     [
         ("facility=013&from=bad", "開始日は「2026-12-01」のように年-月-日で入力してください。"),
         ("facility=013&from=2026-02-30", "開始日は「2026-12-01」のように年-月-日で入力してください。"),
-        ("facility=013&from=2020-01-01", "開始日は2026年10月26日(月)から2027年3月26日(金)までの日付を入力してください。"),
-        ("facility=013&from=2026-10-25", "開始日は2026年10月26日(月)から2027年3月26日(金)までの日付を入力してください。"),
-        ("facility=013&from=2027-03-27", "開始日は2026年10月26日(月)から2027年3月26日(金)までの日付を入力してください。"),
-        ("facility=013&from=9999-12-31", "開始日は2026年10月26日(月)から2027年3月26日(金)までの日付を入力してください。"),
+        (
+            "facility=013&from=2020-01-01",
+            "開始日は2026年10月26日(月)から2027年3月26日(金)までの日付を入力してください。",
+        ),
+        (
+            "facility=013&from=2026-10-25",
+            "開始日は2026年10月26日(月)から2027年3月26日(金)までの日付を入力してください。",
+        ),
+        (
+            "facility=013&from=2027-03-27",
+            "開始日は2026年10月26日(月)から2027年3月26日(金)までの日付を入力してください。",
+        ),
+        (
+            "facility=013&from=9999-12-31",
+            "開始日は2026年10月26日(月)から2027年3月26日(金)までの日付を入力してください。",
+        ),
         ("facility=013&period=3w", "表示期間は1週間、2週間、1ヶ月から選択してください。"),
     ],
 )
@@ -476,7 +539,9 @@ def test_the_day_grid_is_read_in_few_queries_whatever_its_size(app, client):
 
     small = count("/availability?facility=013")
     # Every demo facility (10 rooms) over a month.
-    large = count("/availability?period=1m&" + "&".join(f"facility={c}" for c in ["013", "039", "014", "051", "081", "061"]))
+    large = count(
+        "/availability?period=1m&" + "&".join(f"facility={c}" for c in ["013", "039", "014", "051", "081", "061"])
+    )
     assert large == small
     assert large <= 6
 
@@ -520,7 +585,12 @@ def test_next_goes_to_the_application_details_and_back_to_the_grid(client):
     assert "次へ進む" in page
     back = re.search(r'<a class="button secondary" href="([^"]+)">(?:<span[^>]*>[^<]*</span>)?前に戻る', page).group(1)
     query = parse_qs(urlsplit(back.replace("&amp;", "&")).query)
-    assert query == {"facility": ["013"], "from": ["2026-12-01"], "period": ["2w"], "cell": [f"{KOMABA_201}:2026-12-03"]}
+    assert query == {
+        "facility": ["013"],
+        "from": ["2026-12-01"],
+        "period": ["2w"],
+        "cell": [f"{KOMABA_201}:2026-12-03"],
+    }
     # Back shows the same grid with the day still ticked.
     grid = text(client.get(back.replace("&amp;", "&")))
     assert "checked" in checkbox(grid, "cell", f"{KOMABA_201}:2026-12-03")
@@ -556,15 +626,36 @@ def test_a_day_that_filled_up_shows_its_bands_taken_and_no_next_button(app, clie
 @pytest.mark.parametrize(
     ("cell", "message"),
     [
-        (f"{KOMABA_201}:2026-12-14", "駒場住区センター 201【旧第1会議室】 2026年12月14日(月)は休館日のため選択できません。"),
-        (f"{KOMABA_201}:2026-11-25", "駒場住区センター 201【旧第1会議室】 2026年11月25日(水)は申込期間外のため選択できません。"),
-        (f"{KOMABA_201}:2027-02-24", "駒場住区センター 201【旧第1会議室】 2027年2月24日(水)は申込期間外のため選択できません。"),
-        (f"{KOMABA_201}:9999-12-31", "駒場住区センター 201【旧第1会議室】 9999年12月31日(金)は申込期間外のため選択できません。"),
+        (
+            f"{KOMABA_201}:2026-12-14",
+            "駒場住区センター 201【旧第1会議室】 2026年12月14日(月)は休館日のため選択できません。",
+        ),
+        (
+            f"{KOMABA_201}:2026-11-25",
+            "駒場住区センター 201【旧第1会議室】 2026年11月25日(水)は申込期間外のため選択できません。",
+        ),
+        (
+            f"{KOMABA_201}:2027-02-24",
+            "駒場住区センター 201【旧第1会議室】 2027年2月24日(水)は申込期間外のため選択できません。",
+        ),
+        (
+            f"{KOMABA_201}:9999-12-31",
+            "駒場住区センター 201【旧第1会議室】 9999年12月31日(金)は申込期間外のため選択できません。",
+        ),
         ("999:2026-12-01", "選択された日の情報が見つかりません。施設別空き状況からもう一度選択してください。"),
-        ("99999999999999999999:2026-12-01", "選択された日の情報が見つかりません。施設別空き状況からもう一度選択してください。"),
+        (
+            "99999999999999999999:2026-12-01",
+            "選択された日の情報が見つかりません。施設別空き状況からもう一度選択してください。",
+        ),
         ("x", "選択された日の情報が見つかりません。施設別空き状況からもう一度選択してください。"),
-        (f"{KOMABA_201}:2026-02-30", "選択された日の情報が見つかりません。施設別空き状況からもう一度選択してください。"),
-        (f"{KOMABA_201}:2026-12-01:1", "選択された日の情報が見つかりません。施設別空き状況からもう一度選択してください。"),
+        (
+            f"{KOMABA_201}:2026-02-30",
+            "選択された日の情報が見つかりません。施設別空き状況からもう一度選択してください。",
+        ),
+        (
+            f"{KOMABA_201}:2026-12-01:1",
+            "選択された日の情報が見つかりません。施設別空き状況からもう一度選択してください。",
+        ),
         ("-1:2026-12-01", "選択された日の情報が見つかりません。施設別空き状況からもう一度選択してください。"),
     ],
 )
@@ -607,7 +698,9 @@ def test_reader_mode_reads_slots_as_sentences_with_the_step(client):
     page = text(client.get(f"/availability/slots?cell={KOMABA_201}:2026-12-03"))
     assert "<table" not in page
     assert "<h1>手順 3/6 時間帯別空き状況</h1>" in page
-    assert label_of(page, checkbox_id(page, "slot", f"{KOMABA_201}:2026-12-03:1")) == "2026年12月3日(木) 9:00~12:00 空き"
+    assert (
+        label_of(page, checkbox_id(page, "slot", f"{KOMABA_201}:2026-12-03:1")) == "2026年12月3日(木) 9:00~12:00 空き"
+    )
     assert "<li>2026年12月3日(木) 12:30~15:00 予約済</li>" in page
 
 

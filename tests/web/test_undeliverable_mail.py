@@ -4,6 +4,7 @@ holds up the mails after it to the same address, メッセージ says it was not
 for an address, where to correct it), and a corrected address receives it. Our own server
 being down or refusing everything (421, sender or relay refused) is never a refusal of the
 message: those mails wait however long it takes (see also test_mail_delivery)."""
+
 from __future__ import annotations
 
 import smtplib
@@ -11,10 +12,19 @@ import smtplib
 import pytest
 from sqlalchemy import select
 
-from mail.compose import CallCentre, capture_mail, void_mail
-from mail.delivery import CLAIM_LEASE, GIVE_UP_AFTER, RETRY_BASE, RETRY_MAX, Refusal, claim_next, classify, mark_undeliverable
-from mail.outbox import queue_notice
 from blueprints.mymenu.operations import change_email
+from mail.compose import CallCentre, capture_mail, void_mail
+from mail.delivery import (
+    CLAIM_LEASE,
+    GIVE_UP_AFTER,
+    RETRY_BASE,
+    RETRY_MAX,
+    Refusal,
+    claim_next,
+    classify,
+    mark_undeliverable,
+)
+from mail.outbox import queue_notice
 from models.account import Resident
 from tests.conftest import csrf_token_from
 from tests.web.card_support import SmtpServer, clock, database, move_clock, outbox, run_worker
@@ -36,8 +46,20 @@ def queue_void_then_capture(app) -> None:
     """目黒団体's 取消通知, then its 完了通知: the second waits for the first (DESIGN "Email")."""
     with database(app).write() as session:
         resident = session.scalar(select(Resident).where(Resident.registration_number == "00040675"))
-        queue_notice(session, resident=resident, dedupe_key="void:0392026112000001", mail=void_mail(facts("0392026112000001", 700), CENTRE), now=clock(app))
-        queue_notice(session, resident=resident, dedupe_key="capture:0392026112500009", mail=capture_mail(facts("0392026112500009", 525), CENTRE), now=clock(app))
+        queue_notice(
+            session,
+            resident=resident,
+            dedupe_key="void:0392026112000001",
+            mail=void_mail(facts("0392026112000001", 700), CENTRE),
+            now=clock(app),
+        )
+        queue_notice(
+            session,
+            resident=resident,
+            dedupe_key="capture:0392026112500009",
+            mail=capture_mail(facts("0392026112500009", 525), CENTRE),
+            now=clock(app),
+        )
 
 
 def test_a_mailbox_that_does_not_exist_is_given_up_at_once_and_never_retried(app, smtp):
@@ -95,9 +117,20 @@ def test_a_message_refused_for_a_while_is_retried_then_given_up_five_days_after_
 @pytest.mark.parametrize(
     ("refuse", "problem"),
     [
-        (lambda h: h.refused_recipients.update({MEGURO_EMAIL: "554 5.7.1 <meguro-dantai@example.jp>: Relay access denied"}), "(554, b'5.7.1"),
-        (lambda h: h.refused_recipients.update({MEGURO_EMAIL: "421 4.7.0 Too many connections, closing"}), "(421, b'4.7.0"),
-        (lambda h: setattr(h, "refuse_next", 1000) or setattr(h, "refusal", "550 5.7.1 Message refused by policy"), "(550, b'5.7.1"),
+        (
+            lambda h: h.refused_recipients.update(
+                {MEGURO_EMAIL: "554 5.7.1 <meguro-dantai@example.jp>: Relay access denied"}
+            ),
+            "(554, b'5.7.1",
+        ),
+        (
+            lambda h: h.refused_recipients.update({MEGURO_EMAIL: "421 4.7.0 Too many connections, closing"}),
+            "(421, b'4.7.0",
+        ),
+        (
+            lambda h: setattr(h, "refuse_next", 1000) or setattr(h, "refusal", "550 5.7.1 Message refused by policy"),
+            "(550, b'5.7.1",
+        ),
     ],
     ids=["relay-denied", "421-closing", "policy-on-data"],
 )
@@ -130,13 +163,21 @@ def test_messages_say_the_mail_was_not_delivered_and_a_corrected_address_receive
     form = client.get("/mymenu/email?next=/mymenu/messages").get_data(as_text=True)
     changed = client.post(
         "/mymenu/email",
-        data={"csrf_token": csrf_token_from(form), "email": "dantai@example.jp", "email_confirm": "dantai@example.jp", "next": "/mymenu/messages"},
+        data={
+            "csrf_token": csrf_token_from(form),
+            "email": "dantai@example.jp",
+            "email_confirm": "dantai@example.jp",
+            "next": "/mymenu/messages",
+        },
     )
     assert changed.status_code == 303 and changed.headers["Location"] == "/mymenu/messages"
     assert warning not in client.get("/mymenu/messages").get_data(as_text=True)
 
     assert "mail: sent 2, failed 0, undeliverable 0" in run_worker(app).output
-    assert [(m["To"], m["Subject"]) for m in smtp.messages] == [("dantai@example.jp", VOID_SUBJECT), ("dantai@example.jp", CAPTURE_SUBJECT)]
+    assert [(m["To"], m["Subject"]) for m in smtp.messages] == [
+        ("dantai@example.jp", VOID_SUBJECT),
+        ("dantai@example.jp", CAPTURE_SUBJECT),
+    ]
 
 
 def test_english_messages_say_it_too(app, client, auth, smtp):
@@ -160,10 +201,16 @@ def test_a_refused_content_is_explained_and_not_sent_again_to_a_new_address(app,
     page = client.get("/mymenu/messages").get_data(as_text=True)
 
     assert "1件のメッセージのメールが届けられませんでした。" in page
-    assert "このメッセージのメールは、送信先のメールサーバーに受け取りを拒否されたため、届けられませんでした。内容はこの画面でご確認ください。" in page
+    assert (
+        "このメッセージのメールは、送信先のメールサーバーに受け取りを拒否されたため、届けられませんでした。内容はこの画面でご確認ください。"
+        in page
+    )
     assert MEGURO_EMAIL not in page and "送り直します" not in page  # the address was not the problem
     form = client.get("/mymenu/email").get_data(as_text=True)
-    client.post("/mymenu/email", data={"csrf_token": csrf_token_from(form), "email": "dantai@example.jp", "email_confirm": "dantai@example.jp"})
+    client.post(
+        "/mymenu/email",
+        data={"csrf_token": csrf_token_from(form), "email": "dantai@example.jp", "email_confirm": "dantai@example.jp"},
+    )
     move_clock(app, RETRY_MAX)
     assert "mail: sent 0, failed 0, undeliverable 0" in run_worker(app).output
     assert outbox(app)[0].to_address == MEGURO_EMAIL and outbox(app)[0].undeliverable_reason == "content"

@@ -1,6 +1,7 @@
 """The worker (Procfile `worker`): voids retried until the provider takes them, the payment
 deadline (DESIGN rule 4), card sessions whose browser never came back, and the loop
 surviving a failing job. Against the served stand-in provider and the real database."""
+
 from __future__ import annotations
 
 import os
@@ -16,13 +17,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from blueprints.apply.operations import RoomAnswers, SlotRef, apply_for_slots
-from demo.card_payments import cancel_on_card_page, open_card_page, pay_on_card_page, record_return
 from blueprints.payment.operations import VOID_RETRY_BASE, open_settlement, start_settlement
-from worker import commands as worker_commands
-from worker.jobs import RECHECK_OPEN_SESSION_AFTER as RECHECK
-from worker.jobs import STALE_SESSION_AFTER as STALE
-from worker.jobs import expire_overdue_bookings, settle_stale_sessions
 from config import ROOT
+from demo.card_payments import cancel_on_card_page, open_card_page, pay_on_card_page, record_return
 from models import errors
 from models.account import Resident
 from models.deadline_rules import payment_closes_at
@@ -32,6 +29,10 @@ from models.payment import CardCharge, ChargeStatus, Settlement, SettlementStatu
 from models.reservation import CounterPayment, Reservation
 from models.reservation_rules import UNPAID_STATES, CancelKind, ReservationState
 from tests.web.card_support import URLS, clock, database, move_clock, outbox, run_worker, set_faults, settings
+from worker import commands as worker_commands
+from worker.jobs import RECHECK_OPEN_SESSION_AFTER as RECHECK
+from worker.jobs import STALE_SESSION_AFTER as STALE
+from worker.jobs import expire_overdue_bookings, settle_stale_sessions
 
 EXPIRY_SUBJECT = "目黒区施設予約システム 予約の自動取消通知"
 
@@ -89,7 +90,9 @@ def orphan_capture(app) -> tuple[str, str, str]:
     pending). Returns the booking's number and both receipts."""
     number, _ = meguro_first_deadline(app)
     now = clock(app)
-    first = open_card_page(database(app), provider(app), URLS, centre(app), now, resident_id=resident_id(app), number=number)
+    first = open_card_page(
+        database(app), provider(app), URLS, centre(app), now, resident_id=resident_id(app), number=number
+    )
     record_return(database(app), provider(app), centre(app), now, pay_on_card_page(first, URLS.return_url))
     with database(app).write() as session:  # a projector added: the new total is due
         session.execute(
@@ -97,7 +100,9 @@ def orphan_capture(app) -> tuple[str, str, str]:
             .where(Reservation.number == number)
             .values(facility_fee_yen=Reservation.facility_fee_yen + 500, version=Reservation.version + 1)
         )
-    second = open_card_page(database(app), provider(app), URLS, centre(app), now, resident_id=resident_id(app), number=number)
+    second = open_card_page(
+        database(app), provider(app), URLS, centre(app), now, resident_id=resident_id(app), number=number
+    )
     with database(app).write() as session:  # changed in another tab while the card page is open
         session.execute(update(Reservation).where(Reservation.number == number).values(version=Reservation.version + 1))
     record_return(database(app), provider(app), centre(app), now, pay_on_card_page(second, URLS.return_url))
@@ -173,7 +178,9 @@ def test_an_overdue_booking_is_cancelled_by_expiry_and_the_resident_told(app):
     assert mail.sent_at == now  # delivered in the same pass (as a file: no SMTP_HOST here)
     assert list((Path(app.instance_path) / "mail").glob(f"*-expiry-{number}.eml"))
     with database(app).read_session() as session:
-        assert session.scalar(select(Message).where(Message.resident_id == after.resident_id, Message.subject == EXPIRY_SUBJECT))
+        assert session.scalar(
+            select(Message).where(Message.resident_id == after.resident_id, Message.subject == EXPIRY_SUBJECT)
+        )
 
     run_worker(app)  # a second pass changes nothing
     assert load(app, number).version == after.version
@@ -213,12 +220,26 @@ def test_a_won_booking_expires_and_its_slot_is_closed_to_the_group_only(app):
     assert load(app, number).cancel_kind is CancelKind.EXPIRY
     with database(app).write() as session, pytest.raises(errors.RebookingBlocked):
         meguro = session.get(Resident, resident_id(app))
-        apply_for_slots(session, resident_id=meguro.id, slots=[slot], answers=answers,
-                        group_class_id=meguro.group_classes[0].group_class_id, now=clock(app), days_ahead=90)
+        apply_for_slots(
+            session,
+            resident_id=meguro.id,
+            slots=[slot],
+            answers=answers,
+            group_class_id=meguro.group_classes[0].group_class_id,
+            now=clock(app),
+            days_ahead=90,
+        )
     with database(app).write() as session:
         komaba = session.get(Resident, resident_id(app, "00040676"))
-        application = apply_for_slots(session, resident_id=komaba.id, slots=[slot], answers=answers,
-                                      group_class_id=komaba.group_classes[0].group_class_id, now=clock(app), days_ahead=90)
+        application = apply_for_slots(
+            session,
+            resident_id=komaba.id,
+            slots=[slot],
+            answers=answers,
+            group_class_id=komaba.group_classes[0].group_class_id,
+            now=clock(app),
+            days_ahead=90,
+        )
         assert application.reservations[0].state is ReservationState.PROVISIONAL
 
 
@@ -226,7 +247,9 @@ def test_no_expiry_while_money_is_held(app):
     number, closes_at = meguro_first_deadline(app)
     with database(app).write() as session:
         reservation = session.scalar(select(Reservation).where(Reservation.number == number))
-        reservation.counter_payments.append(CounterPayment(amount_yen=100, paid_at=clock(app), receipt_number="0130000000099999"))
+        reservation.counter_payments.append(
+            CounterPayment(amount_yen=100, paid_at=clock(app), receipt_number="0130000000099999")
+        )
     moment = closes_at + timedelta(seconds=1)
 
     result = expire_overdue_bookings(database(app), None, settings(app), moment)
@@ -237,8 +260,15 @@ def test_no_expiry_while_money_is_held(app):
 
 def test_no_expiry_while_the_card_page_is_open_then_expiry_once_it_is_abandoned(paying_app):
     number, closes_at = meguro_first_deadline(paying_app)
-    page = open_card_page(database(paying_app), provider(paying_app), URLS, centre(paying_app), clock(paying_app),
-                          resident_id=resident_id(paying_app), number=number)
+    page = open_card_page(
+        database(paying_app),
+        provider(paying_app),
+        URLS,
+        centre(paying_app),
+        clock(paying_app),
+        resident_id=resident_id(paying_app),
+        number=number,
+    )
     paying_app.config["FROZEN_NOW"] = (closes_at + timedelta(seconds=1)).isoformat()
 
     open_page = run_worker(paying_app)
@@ -267,8 +297,15 @@ def test_no_expiry_while_the_card_page_is_open_then_expiry_once_it_is_abandoned(
 
 def test_a_capture_whose_browser_never_returned_is_recorded_by_the_worker(paying_app):
     number, _ = meguro_first_deadline(paying_app)
-    page = open_card_page(database(paying_app), provider(paying_app), URLS, centre(paying_app), clock(paying_app),
-                          resident_id=resident_id(paying_app), number=number)
+    page = open_card_page(
+        database(paying_app),
+        provider(paying_app),
+        URLS,
+        centre(paying_app),
+        clock(paying_app),
+        resident_id=resident_id(paying_app),
+        number=number,
+    )
     pay_on_card_page(page, URLS.return_url)  # paid; the browser is closed before the return
 
     early = run_worker(paying_app)
@@ -300,15 +337,24 @@ def test_open_card_pages_are_asked_about_in_turn_once_a_minute(paying_app):
     a, b, c = [number for number, _ in unpaid_by_deadline(paying_app) if number in mine][:3]
 
     def open_page(number: str) -> str:
-        return open_card_page(database(paying_app), provider(paying_app), URLS, centre(paying_app), clock(paying_app),
-                              resident_id=meguro, number=number).receipt_number
+        return open_card_page(
+            database(paying_app),
+            provider(paying_app),
+            URLS,
+            centre(paying_app),
+            clock(paying_app),
+            resident_id=meguro,
+            number=number,
+        ).receipt_number
 
     pages = {number: open_page(number) for number in (a, b)}
     move_clock(paying_app, STALE)
     one_at_a_time = settings(paying_app, batch_size=1)
 
     def asked() -> list[str]:
-        return settle_stale_sessions(database(paying_app), provider(paying_app), one_at_a_time, clock(paying_app)).still_open
+        return settle_stale_sessions(
+            database(paying_app), provider(paying_app), one_at_a_time, clock(paying_app)
+        ).still_open
 
     assert asked() == [pages[a]]
     move_clock(paying_app, timedelta(seconds=30))
@@ -328,8 +374,16 @@ def test_a_card_session_the_provider_never_opened_ends_after_a_while(paying_app)
     meguro = resident_id(paying_app)
     with database(paying_app).write() as session:  # 次へ進む, but the provider call never happened
         reservation = session.scalar(select(Reservation).where(Reservation.number == number))
-        settlement = open_settlement(session, resident_id=meguro, number=number, expected_version=reservation.version, now=clock(paying_app))
-        charge = start_settlement(session, resident_id=meguro, settlement_id=settlement.id, centre=centre(paying_app)("ja"), now=clock(paying_app)).charge
+        settlement = open_settlement(
+            session, resident_id=meguro, number=number, expected_version=reservation.version, now=clock(paying_app)
+        )
+        charge = start_settlement(
+            session,
+            resident_id=meguro,
+            settlement_id=settlement.id,
+            centre=centre(paying_app)("ja"),
+            now=clock(paying_app),
+        ).charge
         settlement_id, charge_id = settlement.id, charge.id
     move_clock(paying_app, STALE)
 
@@ -378,7 +432,11 @@ def test_the_worker_loop_runs_passes_until_it_is_told_to_stop(app, database_url,
     )
     process = subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "app", "worker"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 30
