@@ -51,8 +51,17 @@ def save(catalog: Catalog, locale: str) -> None:
     path = po_path(locale)
     path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
+    # Sorted by message, with files but no line numbers: branches that add messages merge
+    # cleanly, and moving code does not rewrite the catalogue.
     write_po(
-        buffer, catalog, width=0, sort_output=False, omit_header=False, include_previous=False, ignore_obsolete=True
+        buffer,
+        catalog,
+        width=0,
+        sort_output=True,
+        include_lineno=False,
+        omit_header=False,
+        include_previous=False,
+        ignore_obsolete=True,
     )
     path.write_bytes(buffer.getvalue())
 
