@@ -46,8 +46,9 @@ def month_end(month: date) -> date:
 
 def parse_month(text: str) -> date:
     """'2027-01' → 2027-01-01; anything else raises ValueError."""
-    year, _, month = (text or "").strip().partition("-")
-    if not (len(year) == 4 and year.isdigit() and len(month) == 2 and month.isdigit()):
+    text = (text or "").strip()
+    year, _, month = text.partition("-")
+    if not (text.isascii() and len(year) == 4 and year.isdigit() and len(month) == 2 and month.isdigit()):
         raise ValueError("month must be YYYY-MM")
     return date(int(year), int(month), 1)
 
