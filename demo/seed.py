@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from blueprints.apply.operations import RoomAnswers, SlotRef, apply_for_slots
@@ -22,8 +22,10 @@ from models.counters import next_value
 from models.db import Base
 from models.facility import EquipmentItem, Facility, Room
 from models.lottery import LotteryMonth
-from models.lottery_rules import LotteryDates, add_months, draw_key, month_start
+from models.lottery_rules import LotteryDates, add_months, draw_key, month_label, month_start
+from models.notice import Message
 from models.numbering_rules import receipt_counter_key, receipt_number
+from models.outbox import OutboxMail
 from models.passwords import hash_password
 from models.reservation import CounterPayment, Reservation
 from models.reservation_rules import Action, CancelKind, ReservationState, next_state
@@ -207,6 +209,11 @@ def seed_lottery_demo(session: Session, now: datetime, residents, rooms, purpose
         centre=DEMO_CALL_CENTRE.__getitem__,
         operator="worker",
     )
+    # The demo starts with an empty outbox, as it always has: yesterday's result mails are
+    # history (the worker sent them then); their notices stay in メッセージの確認.
+    mails = select(OutboxMail.id).where(OutboxMail.dedupe_key.like(f"lottery:{month_label(drawn)}:%"))
+    session.execute(update(Message).where(Message.outbox_mail_id.in_(mails)).values(outbox_mail_id=None))
+    session.execute(delete(OutboxMail).where(OutboxMail.dedupe_key.like(f"lottery:{month_label(drawn)}:%")))
 
     # Open now: the month after that.
     open_month = add_months(drawn, 1)
