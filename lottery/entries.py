@@ -180,11 +180,14 @@ def _check_registration(resident: Resident, today: date) -> None:
 
 
 def lottery_group_classes(resident: Resident, today: date) -> list[ResidentGroupClass]:
-    """The group's 社会教育関係団体 classes valid today; none raises NotRegisteredGroup (or
-    RegistrationExpired first)."""
+    """The group's 社会教育関係団体 classes valid today; none raises GroupClassExpired when it
+    held one, NotRegisteredGroup otherwise (RegistrationExpired first)."""
     _check_registration(resident, today)
-    valid = [gc for gc in resident.group_classes if gc.group_class.is_social_education and not gc.expired(today)]
+    social = [gc for gc in resident.group_classes if gc.group_class.is_social_education]
+    valid = [gc for gc in social if not gc.expired(today)]
     if not valid:
+        if social:
+            raise errors.GroupClassExpired(expires_on=max(gc.expires_on for gc in social))
         raise errors.NotRegisteredGroup(use_date=today)
     return valid
 
