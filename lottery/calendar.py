@@ -29,10 +29,15 @@ from models.lottery_rules import (
     month_label,
     month_start,
 )
+from models.time_rules import JST
 
 # The worker makes a month's row this long before its default application period opens, so
 # that its seed's SHA-256 is published well before anyone can enter.
 MONTH_LEAD = timedelta(days=45)
+
+
+def _jst(moment: datetime) -> str:
+    return moment.astimezone(JST).isoformat()
 
 
 def record_audit(
@@ -143,7 +148,7 @@ def create_month(
         month=month,
         details={
             "use_month": month_label(use_month),
-            **{field: getattr(dates, field).isoformat() for field in LotteryDates.FIELDS},
+            **{field: _jst(getattr(dates, field)) for field in LotteryDates.FIELDS},
             "rooms": [room.id for room in rooms],
             "caps": {"entries": caps.entries, "total": caps.total},
             "seed_sha256": month.seed_sha256,
@@ -162,9 +167,7 @@ def move_dates(session: Session, *, use_month: date, now: datetime, operator: st
     old = month.dates
     new = replace(old, **moves)
     check_move_rule(month.use_month, old, new, drawn=month.drawn, now=now)
-    changed = {
-        f: [getattr(old, f).isoformat(), getattr(new, f).isoformat()] for f in moves if moves[f] != getattr(old, f)
-    }
+    changed = {f: [_jst(getattr(old, f)), _jst(getattr(new, f))] for f in moves if moves[f] != getattr(old, f)}
     if not changed:
         return month
     for field in changed:
