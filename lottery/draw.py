@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from lottery.calendar import ensure_coming_months, load_month, record_audit
@@ -119,7 +119,8 @@ def draw_month(
     active = _active_bookings(session, month)
     unavailable = _unavailable_slots(session, month, entries, now)
 
-    groups = {rid: opaque_group_id(month.group_key, rid) for rid in residents}
+    group_key, caps = month.group_key, month.caps
+    groups = {rid: opaque_group_id(group_key, rid) for rid in residents}
     draw_entries = []
     for e in entries:
         resident = residents[e.resident_id]
@@ -133,7 +134,7 @@ def draw_month(
     eligible_groups = {d.group for d in draw_entries if d.eligible}
     allowances = {
         groups[rid]: allowance_rule(
-            caps=month.caps, active_bookings=active.get(rid, 0), eligible=groups[rid] in eligible_groups
+            caps=caps, active_bookings=active.get(rid, 0), eligible=groups[rid] in eligible_groups
         )
         for rid in residents
     }
@@ -146,23 +147,7 @@ def draw_month(
     )
     bookings = _book_winners(session, month, winners)
 
-    session.execute(
-        update(LotteryEntry),
-        [
-            {
-                "id": e.id,
-                "state": next_state(
-                    ReservationState.LOTTERY_ENTRY,
-                    Action.DRAW_WIN if results[e.public_id].won else Action.DRAW_LOSE,
-                ),
-                "lost_reason": results[e.public_id].reason,
-                "reservation_id": bookings[e.id][0] if e.id in bookings else None,
-                "drawn_at": now,
-                "version": e.version + 1,
-            }
-            for e in entries
-        ],
-    )
+    _record_results(session, entries, results, bookings, now)
 
     rooms = _rooms(session, {e.room_id for e in entries})
     document = publication_rule(
@@ -175,7 +160,7 @@ def draw_month(
         allowances=allowances,
         unavailable_slots=unavailable_texts,
         results=results,
-        slots={slot_text(e.key): _describe_slot(rooms[e.room_id], e) for e in entries},
+        slots={slot_text(k): _describe_slot(rooms[e.room_id], e) for k, e in {e.key: e for e in entries}.items()},
     )
     month.publication = json.dumps(document, ensure_ascii=False)
     month.drawn_at = now
@@ -311,12 +296,14 @@ def _book_winners(session: Session, month: LotteryMonth, winners: list[_Entry]) 
         return {}
     result_day = jst_day(month.result_at)
     numbers = reserve_values(session, reservation_counter_key(result_day), len(winners))
-    rates = session.scalars(select(FeeRate).where(FeeRate.room_id.in_({e.room_id for e in winners}))).all()
+    rates: dict[tuple[int, int], list[FeeRate]] = defaultdict(list)
+    for rate in session.scalars(select(FeeRate).where(FeeRate.room_id.in_({e.room_id for e in winners}))):
+        rates[(rate.room_id, rate.time_band_id)].append(rate)
     codes = dict(session.execute(select(GroupClass.id, GroupClass.code)).all())
     values = []
     for entry, sequence in zip(winners, numbers, strict=True):
         fee = slot_fee_rule(
-            rates,
+            rates[(entry.room_id, entry.time_band_id)],
             FeeQuery(
                 room_id=entry.room_id,
                 time_band_id=entry.time_band_id,
@@ -348,11 +335,46 @@ def _book_winners(session: Session, month: LotteryMonth, winners: list[_Entry]) 
                 version=1,
             )
         )
-    ids = session.scalars(insert(Reservation).returning(Reservation.id, sort_by_parameter_order=True), values).all()
+    # A plain executemany, then the ids by 予約番号 (RETURNING in order would insert row by row
+    # on SQLite).
+    session.execute(insert(Reservation.__table__), values)
+    by_number = {}
+    for chunk in _chunks(v["number"] for v in values):
+        by_number.update(
+            session.execute(select(Reservation.number, Reservation.id).where(Reservation.number.in_(chunk))).all()
+        )
+    ids = [by_number[v["number"]] for v in values]
     return {
         entry.id: (reservation_id, value["number"], value["facility_fee_yen"])
         for entry, reservation_id, value in zip(winners, ids, values, strict=True)
     }
+
+
+def _record_results(session: Session, entries: list[_Entry], results, bookings, now: datetime) -> None:
+    """Every entry's result: the winners one by one (each links its booking), the losers a
+    few statements per reason."""
+    table = LotteryEntry.__table__
+    won = next_state(ReservationState.LOTTERY_ENTRY, Action.DRAW_WIN)
+    lost = next_state(ReservationState.LOTTERY_ENTRY, Action.DRAW_LOSE)
+    winners = [e for e in entries if e.id in bookings]
+    if winners:
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("entry_id"))
+            .values(state=won, reservation_id=bindparam("booking_id"), drawn_at=now, version=table.c.version + 1),
+            [{"entry_id": e.id, "booking_id": bookings[e.id][0]} for e in winners],
+        )
+    losers: dict[LostReason, list[int]] = defaultdict(list)
+    for e in entries:
+        if e.id not in bookings:
+            losers[results[e.public_id].reason].append(e.id)
+    for reason, ids in losers.items():
+        for chunk in _chunks(ids):
+            session.execute(
+                update(table)
+                .where(table.c.id.in_(chunk))
+                .values(state=lost, lost_reason=reason, drawn_at=now, version=table.c.version + 1)
+            )
 
 
 def _describe_slot(room: Room, entry: _Entry) -> dict[str, str]:
@@ -383,17 +405,19 @@ def _queue_results(
     for e in entries:
         by_group[e.resident_id].append(e)
     notices = []
+    places = {
+        (room.id, locale): f"{room.facility.name_en} {room.name_en}"
+        if locale == "en"
+        else f"{room.facility.name_ja} {room.name_ja}"
+        for room in rooms.values()
+        for locale in ("ja", "en")
+    }
     for resident_id, group_entries in sorted(by_group.items()):
         resident = residents[resident_id]
         locale = resident.preferred_locale
         lines = []
         for e in sorted(group_entries, key=lambda e: (e.use_date, e.starts_at, e.room_id)):
-            room = rooms[e.room_id]
-            place = (
-                f"{room.facility.name_en} {room.name_en}"
-                if locale == "en"
-                else f"{room.facility.name_ja} {room.name_ja}"
-            )
+            place = places.get((e.room_id, locale)) or places[(e.room_id, "ja")]
             result = results[e.public_id]
             booking = bookings.get(e.id)
             lines.append(

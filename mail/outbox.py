@@ -54,8 +54,11 @@ def queue_notices(session: Session, notices: Sequence[tuple[Resident, str, Mail]
     fresh = [(resident, key, mail) for resident, key, mail in notices if key not in queued]
     if not fresh:
         return 0
-    mail_ids = session.scalars(
-        insert(OutboxMail).returning(OutboxMail.id, sort_by_parameter_order=True),
+    outbox, messages = OutboxMail.__table__, Message.__table__
+    # A plain executemany, then the ids by key (RETURNING in order would insert row by row on
+    # SQLite).
+    session.execute(
+        insert(outbox),
         [
             dict(
                 dedupe_key=key,
@@ -71,9 +74,16 @@ def queue_notices(session: Session, notices: Sequence[tuple[Resident, str, Mail]
             )
             for resident, key, mail in fresh
         ],
-    ).all()
+    )
+    ids_by_key = {}
+    for start in range(0, len(fresh), 500):
+        chunk = [key for _, key, _ in fresh[start : start + 500]]
+        ids_by_key.update(
+            session.execute(select(OutboxMail.dedupe_key, OutboxMail.id).where(OutboxMail.dedupe_key.in_(chunk))).all()
+        )
+    mail_ids = [ids_by_key[key] for _, key, _ in fresh]
     session.execute(
-        insert(Message),
+        insert(messages),
         [
             dict(
                 resident_id=resident.id,

@@ -284,7 +284,8 @@ def draw_rule(
     unavailable_slots: Collection[str] = (),
 ) -> dict[str, DrawResult]:
     """DESIGN "Draw, checkable": in draw order, an entry wins unless it is not eligible, its
-    slot is unavailable or already won, or its group has used up its allowance."""
+    slot is unavailable or already won, or its group has used up its allowance. The answer
+    lists the entries in draw order."""
     left = dict(allowances)
     won: set[str] = set()
     results: dict[str, DrawResult] = {}
@@ -326,8 +327,10 @@ def publication_rule(
     slots: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict:
     """The document published after the draw (JSON-ready): enough to recompute every result
-    with `verify_publication` or a few lines of Python. Entries are listed in draw order."""
-    ordered = draw_order(seed, entries)
+    with `verify_publication` or a few lines of Python. Entries are listed in draw order (the
+    order of `results`, as draw_rule gives them)."""
+    by_id = {e.public_id: e for e in entries}
+    ordered = [by_id[public_id] for public_id in results]
     return {
         "format": PUBLICATION_FORMAT,
         "use_month": month_label(use_month),
