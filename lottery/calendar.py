@@ -103,14 +103,15 @@ def create_month(
     room_ids: Iterable[int] | None = None,
     caps: Caps | None = None,
 ) -> LotteryMonth:
-    """A use month's calendar row: DESIGN's default dates unless given, the rooms given or those
-    of the latest earlier month, and a fresh secret seed whose SHA-256 is published from now on."""
+    """A use month's calendar row: DESIGN's default dates unless given, the rooms and caps given
+    or those of the latest earlier month, and a fresh secret seed whose SHA-256 is published
+    from now on."""
     use_month = month_start(use_month)
     if session.scalar(select(LotteryMonth.id).where(LotteryMonth.use_month == use_month)) is not None:
         raise ValueError(f"the lottery month {month_label(use_month)} exists already")
     dates = dates or default_dates_rule(use_month)
     check_dates_rule(use_month, dates)
-    if room_ids is None:
+    if room_ids is None or caps is None:
         previous = session.scalar(
             select(LotteryMonth)
             .where(LotteryMonth.use_month < use_month)
@@ -118,10 +119,11 @@ def create_month(
             .limit(1)
             .options(selectinload(LotteryMonth.rooms))
         )
-        room_ids = [r.room_id for r in previous.rooms] if previous else []
-        caps = caps or (previous.caps if previous else None)
+        if room_ids is None:
+            room_ids = [r.room_id for r in previous.rooms] if previous else []
+        if caps is None:
+            caps = previous.caps if previous else Caps()
     rooms = check_lottery_rooms(session, room_ids)
-    caps = caps or Caps()
     seed = secrets.token_bytes(32)
     month = LotteryMonth(
         use_month=use_month,

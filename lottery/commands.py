@@ -23,6 +23,7 @@ from models import errors
 from models.facility import Room
 from models.lottery import LotteryAudit, LotteryMonth
 from models.lottery_rules import (
+    Caps,
     LotteryDates,
     default_dates_rule,
     month_label,
@@ -152,6 +153,7 @@ def register(app: Flask) -> None:
                         now=now(),
                         operator=operator,
                         dates=LotteryDates(**{f: moves.get(f, getattr(dates, f)) for f in LotteryDates.FIELDS}),
+                        caps=Caps(entries=app.config["LOTTERY_ENTRY_CAP"], total=app.config["LOTTERY_TOTAL_CAP"]),
                     )
                     click.echo(f"created {month_label(use_month)} (its seed's SHA-256 is published from now on)")
                 elif moves:

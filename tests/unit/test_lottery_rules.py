@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 from datetime import UTC, date, datetime, time
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -307,23 +308,25 @@ def test_the_publication_recomputes_and_any_change_to_it_is_found():
     assert not verify_publication({"seed": "zz"}).ok
 
 
-def test_the_readmes_few_lines_of_python_agree_with_verify():
-    """The recipe README's "Lottery" section gives anyone, written out here as it is there."""
+def readme_recipe() -> str:
+    """The few lines of Python the README's lottery section gives anyone."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    after = readme[readme.index("**Anyone can check a draw**") :]
+    return after[after.index("```python\n") + len("```python\n") : after.index("```\n", after.index("```python"))]
+
+
+def test_the_readmes_few_lines_of_python_check_a_publication(tmp_path, monkeypatch, capsys):
     entries = [DrawEntry(f"{i:020x}", f"7:2027-01-{1 + i % 4:02d}:{i % 2}", "ABC"[i % 3]) for i in range(30)]
-    doc = json.loads(json.dumps(publish(SEED, entries, {"A": 3, "B": 1, "C": 0}, {"7:2027-01-02:1"})))
-    seed = bytes.fromhex(doc["seed"])
-    assert hashlib.sha256(seed).hexdigest() == doc["seed_sha256"]
-    left = {g["group"]: g["allowance"] for g in doc["groups"]}
-    won = set()
-    for e in sorted(
-        doc["entries"], key=lambda e: (hmac.new(seed, e["public_id"].encode(), "sha256").digest(), e["public_id"])
-    ):
-        wins = e["eligible"] and e["slot"] not in doc["unavailable_slots"] and e["slot"] not in won
-        wins = wins and left[e["group"]] > 0
-        if wins:
-            won.add(e["slot"])
-            left[e["group"]] -= 1
-        assert wins == (e["result"] == "won"), e
+    document = publish(SEED, entries, {"A": 3, "B": 1, "C": 0}, {"7:2027-01-02:1"})
+    (tmp_path / "2027-02.json").write_text(json.dumps(document), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    exec(readme_recipe(), {})
+    assert "the published results follow from the seed" in capsys.readouterr().out
+    winner = next(e for e in document["entries"] if e["result"] == "won")
+    winner["result"] = "lost"
+    (tmp_path / "2027-02.json").write_text(json.dumps(document), encoding="utf-8")
+    with pytest.raises(AssertionError):
+        exec(readme_recipe(), {})
 
 
 # -- property: any entries, any allowances ----------------------------------------------------

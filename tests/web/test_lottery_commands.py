@@ -74,8 +74,10 @@ def test_calendar_shows_the_defaults_of_a_month_without_a_row_and_creates_it_wit
     refused = lottery(app, "calendar", "--month", "2027-04", "--create")
     assert refused.exit_code == 2 and "--operator NAME is needed" in refused.output
 
+    app.config["LOTTERY_ENTRY_CAP"] = 3  # the settings in force when the month is made
     made = lottery(app, "calendar", "--month", "2027-04", "--create", "--result", "2027-02-16", "--operator", "山田")
     assert made.exit_code == 0, made.output
+    assert "caps per group: 3 entries, 8 entries + bookings" in made.output
     row = month_row(app, date(2027, 4, 1))
     assert row.result_at == datetime(2027, 2, 16, 9, tzinfo=JST)  # a bare date means the usual 9:00
     assert sorted(r.room_id for r in row.rooms) == [3, 4, 7]  # February's rooms
