@@ -10,6 +10,7 @@ from lottery.draw import (
     draw_due_months,
     draw_month,
     due_months,
+    own_group_id,
     publication_of,
     verify_month,
 )
@@ -73,6 +74,7 @@ __all__ = [
     "month_schedule",
     "move_dates",
     "open_lottery_rooms",
+    "own_group_id",
     "parse_public_ids",
     "prepare_entries",
     "publication_of",

@@ -493,6 +493,12 @@ def draw_due_months(database: Database, *, now: datetime, centre: CentreFor, ope
     return outcome
 
 
+def own_group_id(session: Session, use_month: date, resident_id: int) -> str:
+    """The group's opaque id in the month's publication, so that the site can show a group
+    which entries are its own (DESIGN "Draw, checkable")."""
+    return opaque_group_id(load_month(session, use_month).group_key, resident_id)
+
+
 def publication_of(session: Session, use_month: date) -> dict | None:
     """The published document of a drawn month; None before the draw."""
     month = load_month(session, use_month)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from models.availability_rules import BookingWindow, is_closed_day_rule
 from models.facility import Facility, Room
-from models.lottery import LotteryEntry, LotteryMonth, LotteryRoom
+from models.lottery import LotteryEntry, LotteryMonth
 from models.lottery_rules import (
     Caps,
     LotteryDates,
@@ -267,13 +267,3 @@ def month_schedule(session: Session, use_month: date) -> MonthSchedule | None:
         .options(selectinload(LotteryMonth.rooms))
     )
     return MonthSchedule.of(row) if row else None
-
-
-def lottery_room_ids(session: Session, use_month: date) -> frozenset[int]:
-    return frozenset(
-        session.scalars(
-            select(LotteryRoom.room_id)
-            .join(LotteryMonth, LotteryMonth.id == LotteryRoom.lottery_month_id)
-            .where(LotteryMonth.use_month == month_start(use_month))
-        )
-    )

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 import lottery.draw
-from lottery import draw_due_months, draw_month, publication_of, verify_month, withdraw_entries
+from lottery import draw_due_months, draw_month, own_group_id, publication_of, verify_month, withdraw_entries
 from mail.compose import CallCentre
 from models import errors
 from models.account import Resident, ResidentGroupClass
@@ -257,7 +257,9 @@ def test_the_publication_lets_anyone_recompute_and_verify_checks_the_database_to
     assert document["seed_sha256"] == seed_hash_published_at_creation == month.seed_sha256
     assert document["seed"] == month.seed_hex and document["use_month"] == "2027-02"
     assert document["result_at"] == "2026-12-07T09:00:00+09:00"
-    mine = opaque_group_id(month.group_key, MEGURO)
+    with db.read_session() as s:
+        mine = own_group_id(s, FEBRUARY, MEGURO)
+    assert mine == opaque_group_id(month.group_key, MEGURO)
     assert sum(e["group"] == mine for e in document["entries"]) == 2  # 目黒団体 recognises its own
     assert str(MEGURO) not in {e["group"] for e in document["entries"]}
     assert document["slots"]["7:2027-02-05:25"] == {
