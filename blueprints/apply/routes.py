@@ -15,12 +15,12 @@ from blueprints.apply.operations import (
     Selection,
     SlotLine,
     SlotProblem,
-    SlotRef,
     apply_for_slots,
     load_application,
     prepare_selection,
     quote_fees,
 )
+from bookings.slots import SlotRef
 from models import errors
 from models.deadline_rules import payment_deadline_day
 from models.reservation_rules import UNPAID_STATES

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from blueprints.mymenu.operations import Standing
+from bookings.standing import Standing
 from models import errors
 from models.cancellation_rules import check_cancellable, reason_required
 from models.facility import Facility, FacilityCategory, Room

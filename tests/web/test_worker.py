@@ -16,8 +16,9 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
-from blueprints.apply.operations import RoomAnswers, SlotRef, apply_for_slots
+from blueprints.apply.operations import RoomAnswers, apply_for_slots
 from blueprints.payment.operations import VOID_RETRY_BASE, open_settlement, start_settlement
+from bookings.slots import SlotRef
 from config import ROOT
 from demo.card_payments import cancel_on_card_page, open_card_page, pay_on_card_page, record_return
 from models import errors
