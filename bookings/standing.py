@@ -19,6 +19,7 @@ class Standing:
     payment_state: PaymentState
     refund_due: bool
     payment_deadline: date | None
+    card_paid: bool  # a card charge is held: cancelling it asks twice first (guide L923-L936)
 
     @classmethod
     def of(cls, reservation: Reservation) -> Standing:
@@ -30,4 +31,5 @@ class Standing:
             payment_deadline=(
                 payment_deadline_day(reservation.payment_basis, reservation.use_date) if owes_first_payment else None
             ),
+            card_paid=reservation.live_charge is not None,
         )
