@@ -53,7 +53,7 @@ def bookings_matching(
     *,
     listed: Sequence[ReservationState] = LISTED_STATES,
     before_period: bool = False,
-) -> Select[tuple[Reservation]]:
+) -> Select[Reservation]:
     """The resident's bookings in `conditions`' period and state (any of `listed` for 全て),
     earliest 利用日 and start first, with what a list row reads (room, facility, payments).
     With `before_period`, the period's start is left to the caller."""
