@@ -33,7 +33,15 @@ from models.outbox import OutboxMail
 from models.payment import CardCharge, ChargeStatus, Settlement, SettlementStatus, VoidStatus
 from models.reservation import Reservation
 from models.reservation_rules import CancelKind, ReservationState
-from tests.conftest import FROZEN_NOW, HTMX_HEADERS, PAYMENT_SECRET, AuthActions, csrf_token_from, make_config
+from tests.conftest import (
+    FROZEN_NOW,
+    HTMX_HEADERS,
+    PAYMENT_SECRET,
+    AuthActions,
+    csrf_token_from,
+    make_config,
+    nobody_answers_url,
+)
 
 FIRST = "2026-000001"  # 仮予約, 区民センター社会教育館 (039) 702, 700円, 2026/12/25 9:00~12:00
 SECOND = "2026-000002"  # 仮予約, the same room, 12:30~15:00
@@ -45,7 +53,7 @@ GOOD_CARD = "4111111111111111"
 DECLINED_CARD = "4000000000000002"
 # Nothing listens on port 9: the card company's notifications to us fail and are retried,
 # so only the browser's return records an outcome (unless a test serves the app).
-UNREACHABLE = "http://127.0.0.1:9"
+UNREACHABLE = nobody_answers_url()
 
 
 # -- reading pages ------------------------------------------------------------------------
