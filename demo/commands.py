@@ -30,7 +30,7 @@ def provider_urls(app: Flask):
     paths when the blueprint is not registered in this instance)."""
     from werkzeug.routing import BuildError
 
-    from demo.card_payments import ProviderUrls
+    from payments.card_pages import ProviderUrls
 
     adapter = app.url_map.bind("localhost")
     base = app.config["PUBLIC_BASE_URL"].rstrip("/")
@@ -50,9 +50,8 @@ def provider_urls(app: Flask):
 def seed_card_paid_bookings(app: Flask) -> None:
     """The card-paid demo bookings, paid through the provider; without a usable provider the
     rest of the demo data stands and a note says why there are none."""
-    from blueprints.payment.provider import ProviderRefused, ProviderUnavailable
     from demo.card_payments import DemoPaymentFailed, ProviderLedgerNotEmpty, seed_card_payments
-    from worker.commands import provider_client
+    from payments.provider import ProviderRefused, ProviderUnavailable, provider_client
     from worker.jobs import WorkerSettings
 
     url = app.config["PAYMENT_PROVIDER_URL"]

@@ -1,5 +1,6 @@
 """HTTP client of the card company's API (payment_standin/README.md): signed requests,
-JSON answers. Swapping in a real provider means another class with these methods."""
+JSON answers, and the signed notifications it sends. Swapping in a real provider means
+another class with these methods, built by `provider_client`."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -24,6 +26,14 @@ class ProviderRefused(Exception):
         super().__init__(f"{status} {code}: {message}")
         self.status = status
         self.code = code
+
+
+class BadSignature(Exception):
+    """A notification whose signature or timestamp does not check out."""
+
+
+class MalformedNotification(Exception):
+    """A signed notification whose body is not an event with a session document."""
 
 
 def sign(secret: str, method: str, target: str, body: bytes, stamp: int | None = None) -> dict[str, str]:
@@ -105,6 +115,26 @@ class ProviderClient:
 
     def ledger(self) -> dict:
         return self._call("GET", "/api/ledger")
+
+
+def provider_client(config: Mapping) -> ProviderClient:
+    """The client for PAYMENT_PROVIDER_URL and PAYMENT_PROVIDER_SECRET: the one place the
+    screens, the worker, reconcile and the demo data get it from."""
+    return ProviderClient(base_url=config["PAYMENT_PROVIDER_URL"], secret=config["PAYMENT_PROVIDER_SECRET"])
+
+
+def read_notification(secret: str, target: str, body: bytes, headers) -> dict:
+    """The session document of a signed notification (`{"event_id", "type", "occurred_at",
+    "session": {...}}`). Raises BadSignature or MalformedNotification; nothing else."""
+    if not verify(secret, "POST", target, body, headers):
+        raise BadSignature()
+    try:
+        document = json.loads(body)["session"]
+    except (ValueError, TypeError, KeyError, RecursionError):  # RecursionError: nesting too deep
+        raise MalformedNotification() from None
+    if not isinstance(document, dict):
+        raise MalformedNotification()
+    return document
 
 
 def request_target(url: str) -> str:
