@@ -7,12 +7,20 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import requests
+
+# The card company's session ids (payment_standin/README.md): anything else is not one.
+SESSION_ID = re.compile(r"cs_[A-Za-z0-9_-]{20,64}")
+
+
+def is_session_id(text: str) -> bool:
+    return SESSION_ID.fullmatch(text) is not None
 
 
 class ProviderUnavailable(Exception):

@@ -5,7 +5,6 @@ included) and renders."""
 
 from __future__ import annotations
 
-import re
 from functools import partial
 
 from flask import Blueprint, current_app, g, jsonify, redirect, request, url_for
@@ -35,6 +34,7 @@ from payments.provider import (
     BadSignature,
     MalformedNotification,
     ProviderUnavailable,
+    is_session_id,
     provider_client,
     read_notification,
     request_target,
@@ -75,8 +75,6 @@ STEPS = (
 )
 SELECT_STEP, CONFIRM_STEP, TERMS_STEP, RESULT_STEP = 1, 2, 3, 4
 FILTER_FIELDS = ("date_from", "date_to", "state")
-# The card company's session ids (payment_standin/README.md): anything else is not one.
-PROVIDER_SESSION_ID = re.compile(r"cs_[A-Za-z0-9_-]{20,64}")
 
 
 # -- 選択 ---------------------------------------------------------------------------------
@@ -249,7 +247,7 @@ def return_from_provider():
     """The browser back from the card page with the session id only: ask the card company
     what happened, record it, show the result."""
     session_id = request.args.get("session_id", "")
-    if not PROVIDER_SESSION_ID.fullmatch(session_id):
+    if not is_session_id(session_id):
         return _return_problem(status=400)  # not even the shape of a session id
     try:
         recorded = apply_return(
