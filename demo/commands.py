@@ -3,6 +3,8 @@ it is reachable."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import click
 from flask import Flask
 
@@ -51,8 +53,8 @@ def seed_card_paid_bookings(app: Flask) -> None:
     """The card-paid demo bookings, paid through the provider; without a usable provider the
     rest of the demo data stands and a note says why there are none."""
     from demo.card_payments import DemoPaymentFailed, ProviderLedgerNotEmpty, seed_card_payments
+    from mail.compose import call_centre_for
     from payments.provider import ProviderRefused, ProviderUnavailable, provider_client
-    from worker.jobs import WorkerSettings
 
     url = app.config["PAYMENT_PROVIDER_URL"]
     try:
@@ -60,7 +62,7 @@ def seed_card_paid_bookings(app: Flask) -> None:
             database(),
             provider_client(app.config),
             provider_urls(app),
-            WorkerSettings.from_config(app.config).call_centre,
+            partial(call_centre_for, app.config),
             now(),
             app.config["FIRST_COME_DAYS_AHEAD"],
         )

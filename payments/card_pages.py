@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session
 
 from models import errors
@@ -102,7 +103,7 @@ def open_card_page(
         raise errors.StaleBooking(settlement=settlement_id)
     if charge is None:
         return CompletedWithoutCardPage(opened_for)
-    if known_url:
+    if known_session and known_url:
         return CardPage(opened_for, charge_id, receipt, amount_yen, known_session, known_url)
     try:
         created = provider.create_session(
@@ -251,7 +252,8 @@ def _claim_check(database: Database, receipt: str, now: datetime, recheck_after:
     does for mail. Marked before asking, so a page whose answer changes nothing here is
     not asked about again at the next pass either."""
     with database.write() as session:
-        return (
+        claimed = cast(
+            CursorResult,
             session.execute(
                 update(CardCharge)
                 .where(
@@ -262,9 +264,9 @@ def _claim_check(database: Database, receipt: str, now: datetime, recheck_after:
                 )
                 .values(provider_checked_at=now)
                 .execution_options(synchronize_session=False)
-            ).rowcount
-            == 1
+            ),
         )
+        return claimed.rowcount == 1
 
 
 # -- reads ---------------------------------------------------------------------------------

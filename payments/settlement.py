@@ -198,7 +198,7 @@ def start_settlement(
 
 
 def attach_provider_session(session: Session, *, charge_id: int, provider_session_id: str, payment_url: str) -> None:
-    charge = session.get(CardCharge, charge_id, with_for_update=True)
+    charge = session.get_one(CardCharge, charge_id, with_for_update=True)
     if charge.provider_session_id is None:
         charge.provider_session_id = provider_session_id
         charge.payment_url = payment_url
@@ -309,7 +309,7 @@ def record_provider_outcome(session: Session, document: dict, call_centre: CallC
         raise errors.UnknownCardSession(receipt_number=receipt, mismatch="session_id")
     if document.get("amount_yen") != charge.amount_yen:
         raise errors.UnknownCardSession(receipt_number=receipt, mismatch="amount_yen")
-    settlement = session.get(Settlement, charge.settlement_id, with_for_update=True)
+    settlement = session.get_one(Settlement, charge.settlement_id, with_for_update=True)
     if document.get("merchant_reference") != settlement.reservation.number:
         raise errors.UnknownCardSession(receipt_number=receipt, mismatch="merchant_reference")
     if charge.provider_session_id is None and isinstance(document.get("session_id"), str):

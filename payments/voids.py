@@ -41,7 +41,7 @@ def due_voids(session: Session, now: datetime, limit: int = 50) -> list[CardChar
 
 def record_void(session: Session, charge_id: int, *, ok: bool, error: str | None, now: datetime) -> CardCharge:
     """After the provider's answer to a void: voided, or retried later with backoff."""
-    charge = session.get(CardCharge, charge_id, with_for_update=True)
+    charge = session.get_one(CardCharge, charge_id, with_for_update=True)
     if charge.void_status is not VoidStatus.PENDING:
         return charge
     if ok:

@@ -30,6 +30,7 @@ from models.reservation_rules import UNPAID_STATES, CancelKind, ReservationState
 from payments.provider import provider_client
 from payments.settlement import open_settlement, start_settlement
 from payments.voids import VOID_RETRY_BASE
+from tests.conftest import nobody_answers_url
 from tests.web.card_support import URLS, clock, database, move_clock, outbox, run_worker, set_faults, settings
 from worker import commands as worker_commands
 from worker.jobs import RECHECK_OPEN_SESSION_AFTER as RECHECK
@@ -426,7 +427,7 @@ def test_the_worker_loop_runs_passes_until_it_is_told_to_stop(app, database_url,
         INSTANCE_PATH=str(instance),
         SECRET_KEY="loop-secret",
         PAYMENT_PROVIDER_SECRET="loop-payment-secret",
-        PAYMENT_PROVIDER_URL="http://127.0.0.1:9",
+        PAYMENT_PROVIDER_URL=nobody_answers_url(),
         FROZEN_NOW=(closes_at + timedelta(seconds=1)).isoformat(),
         WORKER_INTERVAL_SECONDS="0.2",
         SMTP_HOST="",
