@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from blueprints.apply.operations import RoomAnswers, SlotRef, apply_for_slots
 from demo.seed import open_day
+from models import errors
 from models.account import Resident
 from models.db import Database
 from models.facility import Facility, Purpose, Room
@@ -79,7 +80,7 @@ def seed_card_payments(
     for booking in bookings:
         try:
             numbers.append(_apply_and_pay(database, provider, urls, call_centre, now, days_ahead, booking))
-        except (ProviderUnavailable, ProviderRefused, CardPageNotOpened) as exc:
+        except (ProviderUnavailable, ProviderRefused, CardPageNotOpened, errors.NotFound) as exc:
             raise DemoPaymentFailed(f"after {len(numbers)} paid bookings: {exc}") from exc
     return numbers
 
@@ -178,7 +179,10 @@ def record_return(
     the provider is asked for the outcome, which is recorded. The browser is the one of the
     resident who opened the card page."""
     with database.read_session() as session:
-        resident_id = settlement_owner(session, charge_by_provider_session(session, session_id))
+        charge = charge_by_provider_session(session, session_id)
+        if charge is None:
+            raise DemoPaymentFailed(f"no card page of ours has the session {session_id!r}")
+        resident_id = settlement_owner(session, charge)
     recorded = card_pages.apply_return(
         database, provider, session_id=session_id, resident_id=resident_id, call_centre=call_centre, now=now
     )
