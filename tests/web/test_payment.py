@@ -25,7 +25,6 @@ import requests
 from sqlalchemy import func, select
 
 from app import create_app
-from blueprints.payment.provider import sign
 from models.account import Resident
 from models.facility import Room
 from models.notice import Message
@@ -33,6 +32,7 @@ from models.outbox import OutboxMail
 from models.payment import CardCharge, ChargeStatus, Settlement, SettlementStatus, VoidStatus
 from models.reservation import Reservation
 from models.reservation_rules import CancelKind, ReservationState
+from payments.provider import sign
 from tests.conftest import (
     FROZEN_NOW,
     HTMX_HEADERS,

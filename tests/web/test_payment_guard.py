@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import func, select
 
 from blueprints.payment.guard import own_device_qr
-from blueprints.payment.operations import open_settlement
 from models.account import Resident
 from models.payment import CardCharge, Settlement
 from models.reservation import Reservation, SubmissionToken
+from payments.settlement import open_settlement
 from tests.conftest import HTMX_HEADERS, AuthActions, csrf_token_from
 from tests.pages import text
 from web.clock import now
