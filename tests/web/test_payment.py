@@ -25,7 +25,6 @@ import requests
 from sqlalchemy import func, select
 
 from app import create_app
-from blueprints.payment.provider import sign
 from models.account import Resident
 from models.facility import Room
 from models.notice import Message
@@ -33,6 +32,7 @@ from models.outbox import OutboxMail
 from models.payment import CardCharge, ChargeStatus, Settlement, SettlementStatus, VoidStatus
 from models.reservation import Reservation
 from models.reservation_rules import CancelKind, ReservationState
+from payments.provider import sign
 from tests.conftest import (
     FROZEN_NOW,
     HTMX_HEADERS,
@@ -42,6 +42,7 @@ from tests.conftest import (
     make_config,
     nobody_answers_url,
 )
+from tests.pages import text, words
 
 FIRST = "2026-000001"  # 仮予約, 区民センター社会教育館 (039) 702, 700円, 2026/12/25 9:00~12:00
 SECOND = "2026-000002"  # 仮予約, the same room, 12:30~15:00
@@ -57,19 +58,6 @@ UNREACHABLE = nobody_answers_url()
 
 
 # -- reading pages ------------------------------------------------------------------------
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def main_of(html: str) -> str:
-    return html.split('<main id="main" tabindex="-1">', 1)[1].split("</main>", 1)[0]
-
-
-def words(html: str) -> str:
-    """The page's text as a reader meets it (tags dropped, spaces folded)."""
-    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
 
 
 def hidden(html: str, name: str) -> str:

@@ -8,15 +8,16 @@ import uuid
 import pytest
 from sqlalchemy import select, update
 
-from demo.card_payments import CARD_PAID, CardPage, open_card_page, pay_on_card_page, record_return
+from demo.card_payments import CARD_PAID, confirm_and_open_card_page, pay_on_card_page, record_return
 from models.account import Resident
 from models.payment import CardCharge, ChargeStatus, VoidStatus
 from models.reservation import Reservation
 from models.reservation_rules import ReservationState
 from models.time_rules import jst_day
+from payments.card_pages import CardPage
+from payments.provider import provider_client
 from tests.conftest import nobody_answers_url
 from tests.web.card_support import URLS, clock, database, pay_by_card, settings
-from worker.commands import provider_client
 from worker.reconcile import OurCharge, OurState, ProviderCharge, reconcile
 
 
@@ -68,7 +69,7 @@ def changed_while_paying_orphan(app) -> tuple[str, str]:
         ).all()
     provider = provider_client(app.config)
     pages: list[CardPage] = [
-        open_card_page(
+        confirm_and_open_card_page(
             database(app), provider, URLS, settings(app).call_centre, clock(app), resident_id=meguro, number=number
         )
         for number in numbers
