@@ -12,11 +12,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from blueprints.mymenu.forms import ALL_STATES, ReservationFilterForm
-from blueprints.mymenu.operations import ListConditions
 from blueprints.payment.forms import ConfirmForm, TermsForm
 from blueprints.payment.guard import refuse_reader_presentation, require_email
 from blueprints.payment.listing import list_payment_rows
+from bookings.conditions import ListConditions
+from bookings.forms import ReservationFilterForm, conditions_given
 from mail.compose import call_centre_for
 from models import errors
 from models.numbering_rules import RESERVATION_NUMBER
@@ -74,7 +74,6 @@ STEPS = (
     _l("クレジット決済 完了"),
 )
 SELECT_STEP, CONFIRM_STEP, TERMS_STEP, RESULT_STEP = 1, 2, 3, 4
-FILTER_FIELDS = ("date_from", "date_to", "state")
 
 
 # -- 選択 ---------------------------------------------------------------------------------
@@ -86,12 +85,12 @@ def select():
     """クレジット決済 選択 (guide L92-L130): one booking per payment, grouped by facility;
     those waiting for a settlement first; at most 20."""
     form = ReservationFilterForm(formdata=request.args, date_from=today())
-    given = any(name in request.args for name in FILTER_FIELDS)
+    given = conditions_given(request.args)
     if form.validate():
-        conditions = ListConditions(form.date_from.data, form.date_to.data, form.chosen_state)
+        conditions = form.conditions
         problems = []
     else:
-        conditions = ListConditions(today(), None, None)
+        conditions = ListConditions.from_day(today())
         problems = form_errors(form)
     listing = list_payment_rows(
         read_session(),
@@ -113,7 +112,6 @@ def select():
         conditions=conditions,
         listing=listing,
         filter_open=given or bool(problems),
-        all_states=ALL_STATES,
     )
 
 

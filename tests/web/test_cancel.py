@@ -19,7 +19,8 @@ from html import unescape
 import pytest
 from sqlalchemy import func, select
 
-from blueprints.apply.operations import RoomAnswers, SlotRef, apply_for_slots
+from blueprints.apply.operations import RoomAnswers, apply_for_slots
+from bookings.slots import SlotRef
 from models import errors
 from models.account import Resident
 from models.payment import CardCharge, ChargeStatus, Settlement, SettlementStatus, VoidStatus
