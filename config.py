@@ -16,6 +16,9 @@ DEV_PAYMENT_PROVIDER_SECRET = "dev-only-payment-secret"
 class Config:
     """Configuration for one app instance; `from_env` is the only constructor used in code."""
 
+    SECRET_KEY: str
+    PAYMENT_PROVIDER_SECRET: str
+
     def __init__(self, **values):
         for key, value in values.items():
             setattr(self, key, value)

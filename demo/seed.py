@@ -9,8 +9,9 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from blueprints.apply.operations import RoomAnswers, SlotRef, apply_for_slots
+from blueprints.apply.operations import RoomAnswers, apply_for_slots
 from blueprints.equipment.operations import EquipmentRequest, change_equipment
+from bookings.slots import SlotRef
 from demo.catalogue import LOTTERY_ROOMS, seed_catalogue
 from lottery.calendar import create_month
 from lottery.draw import draw_month

@@ -11,9 +11,10 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
+from typing import cast
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from lottery.calendar import ensure_coming_months, load_month, record_audit
@@ -84,8 +85,8 @@ class _Entry:
     room_id: int
     use_date: date
     time_band_id: int
-    starts_at: object
-    ends_at: object
+    starts_at: time
+    ends_at: time
     purpose_id: int
     attendees: int
     charges_participation_fee: bool
@@ -196,14 +197,14 @@ def _open_entries(session: Session, month: LotteryMonth) -> list[_Entry]:
             LotteryEntry.charges_participation_fee,
             LotteryEntry.created_at,
             LotteryEntry.version,
-            LotteryApplication.number,
+            LotteryApplication.number.label("application_number"),
             LotteryApplication.group_class_id,
         )
         .join(LotteryApplication, LotteryApplication.id == LotteryEntry.application_id)
         .where(LotteryEntry.lottery_month_id == month.id, LotteryEntry.state == ReservationState.LOTTERY_ENTRY)
         .order_by(LotteryEntry.id)
     ).all()
-    return [_Entry(*row) for row in rows]
+    return [_Entry(**row._mapping) for row in rows]
 
 
 def _chunks(values: Iterable, size: int = 900):
@@ -300,9 +301,9 @@ def _book_winners(session: Session, month: LotteryMonth, winners: list[_Entry]) 
     for rate in session.scalars(select(FeeRate).where(FeeRate.room_id.in_({e.room_id for e in winners}))):
         rates[(rate.room_id, rate.time_band_id)].append(rate)
     codes = dict(session.execute(select(GroupClass.id, GroupClass.code)).all())
-    values = []
-    for entry, sequence in zip(winners, numbers, strict=True):
-        fee = slot_fee_rule(
+    booking_numbers = [reservation_number(result_day, sequence) for sequence in numbers]
+    fees = [
+        slot_fee_rule(
             rates[(entry.room_id, entry.time_band_id)],
             FeeQuery(
                 room_id=entry.room_id,
@@ -312,48 +313,49 @@ def _book_winners(session: Session, month: LotteryMonth, winners: list[_Entry]) 
                 charges_participation_fee=entry.charges_participation_fee,
             ),
         )
-        values.append(
-            dict(
-                number=reservation_number(result_day, sequence),
-                application_id=None,
-                resident_id=entry.resident_id,
-                room_id=entry.room_id,
-                time_band_id=entry.time_band_id,
-                use_date=entry.use_date,
-                starts_at=entry.starts_at,
-                ends_at=entry.ends_at,
-                state=next_state(ReservationState.LOTTERY_ENTRY, Action.DRAW_WIN),
-                purpose_id=entry.purpose_id,
-                attendees=entry.attendees,
-                charges_participation_fee=entry.charges_participation_fee,
-                group_class_id=entry.group_class_id,
-                facility_fee_yen=fee,
-                equipment_fee_yen=0,
-                applied_at=entry.created_at,
-                # Rule 4 counts from the announced result date, even when the draw runs late.
-                lottery_result_at=month.result_at,
-                version=1,
-            )
+        for entry in winners
+    ]
+    values = [
+        dict(
+            number=number,
+            application_id=None,
+            resident_id=entry.resident_id,
+            room_id=entry.room_id,
+            time_band_id=entry.time_band_id,
+            use_date=entry.use_date,
+            starts_at=entry.starts_at,
+            ends_at=entry.ends_at,
+            state=next_state(ReservationState.LOTTERY_ENTRY, Action.DRAW_WIN),
+            purpose_id=entry.purpose_id,
+            attendees=entry.attendees,
+            charges_participation_fee=entry.charges_participation_fee,
+            group_class_id=entry.group_class_id,
+            facility_fee_yen=fee,
+            equipment_fee_yen=0,
+            applied_at=entry.created_at,
+            # Rule 4 counts from the announced result date, even when the draw runs late.
+            lottery_result_at=month.result_at,
+            version=1,
         )
+        for entry, number, fee in zip(winners, booking_numbers, fees, strict=True)
+    ]
     # A plain executemany, then the ids by 予約番号 (RETURNING in order would insert row by row
     # on SQLite).
-    session.execute(insert(Reservation.__table__), values)
-    by_number = {}
-    for chunk in _chunks(v["number"] for v in values):
-        by_number.update(
-            session.execute(select(Reservation.number, Reservation.id).where(Reservation.number.in_(chunk))).all()
-        )
-    ids = [by_number[v["number"]] for v in values]
+    session.execute(insert(cast(Table, Reservation.__table__)), values)
+    by_number: dict[str, int] = {}
+    for chunk in _chunks(booking_numbers):
+        rows = session.execute(select(Reservation.number, Reservation.id).where(Reservation.number.in_(chunk)))
+        by_number.update(rows.tuples().all())
     return {
-        entry.id: (reservation_id, value["number"], value["facility_fee_yen"])
-        for entry, reservation_id, value in zip(winners, ids, values, strict=True)
+        entry.id: (by_number[number], number, fee)
+        for entry, number, fee in zip(winners, booking_numbers, fees, strict=True)
     }
 
 
 def _record_results(session: Session, entries: list[_Entry], results, bookings, now: datetime) -> None:
     """Every entry's result: the winners one by one (each links its booking), the losers a
     few statements per reason."""
-    table = LotteryEntry.__table__
+    table = cast(Table, LotteryEntry.__table__)
     won = next_state(ReservationState.LOTTERY_ENTRY, Action.DRAW_WIN)
     lost = next_state(ReservationState.LOTTERY_ENTRY, Action.DRAW_LOSE)
     winners = [e for e in entries if e.id in bookings]

@@ -230,7 +230,7 @@ def _open_entries_of(session: Session, resident_id: int, keys: Sequence[SlotKey]
             tuple_(LotteryEntry.room_id, LotteryEntry.use_date, LotteryEntry.time_band_id).in_(list(keys)),
         )
     ).all()
-    return {tuple(row) for row in rows}
+    return {(room_id, day, band_id) for room_id, day, band_id in rows}
 
 
 def _cancelled_by(session: Session, resident_id: int, keys: Sequence[SlotKey]) -> set[SlotKey]:
@@ -244,12 +244,14 @@ def _cancelled_by(session: Session, resident_id: int, keys: Sequence[SlotKey]) -
             tuple_(Reservation.room_id, Reservation.use_date, Reservation.time_band_id).in_(list(keys)),
         )
     ).all()
-    return {tuple(row) for row in rows}
+    return {(room_id, day, band_id) for room_id, day, band_id in rows}
 
 
-def _standings(session: Session, resident_id: int, months: Iterable[MonthSchedule]) -> dict[date, MonthStanding]:
+def _standings(
+    session: Session, resident_id: int, schedules: Iterable[MonthSchedule | None]
+) -> dict[date, MonthStanding]:
     """The group's open entries and active bookings in each month (two grouped queries)."""
-    months = {m.use_month: m for m in months}
+    months = {m.use_month: m for m in schedules if m is not None}
     if not months:
         return {}
     entries = dict(
@@ -389,8 +391,8 @@ def quote_entry_fees(
 
 
 def _rates(session: Session, room_ids: Iterable[int]) -> list[FeeRate]:
-    room_ids = set(room_ids)
-    return session.scalars(select(FeeRate).where(FeeRate.room_id.in_(room_ids))).all() if room_ids else []
+    ids = set(room_ids)
+    return list(session.scalars(select(FeeRate).where(FeeRate.room_id.in_(ids)))) if ids else []
 
 
 def _fee(rates, key: SlotKey, group_class_code: str, charges_participation_fee: bool) -> int:
@@ -536,8 +538,8 @@ def _raise_first(problems: Mapping[SlotLike, EntryProblem], schedule: LotterySch
             continue
         if problem is EntryProblem.NOT_LOTTERY:
             raise errors.NotLotterySlot(slots=hit)
-        if problem is EntryProblem.PERIOD_CLOSED:
-            month = schedule.month_for(hit[0].room_id, hit[0].use_date)
+        month = schedule.month_for(hit[0].room_id, hit[0].use_date)
+        if problem is EntryProblem.PERIOD_CLOSED and month is not None:
             raise errors.LotteryPeriodClosed(
                 slots=hit,
                 opens_at=month.dates.applications_open_at,

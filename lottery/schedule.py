@@ -198,14 +198,16 @@ def slot_statuses(session: Session, slots: Sequence[SlotLike], *, now: datetime)
     for slot in drawn:
         room = rooms.get(slot.room_id)
         band = next((b for b in room.time_bands if b.id == slot.time_band_id), None) if room else None
-        if band is None:
+        month = schedule.month_for(slot.room_id, slot.use_date)
+        if room is None or band is None or month is None:
             continue
-        statuses[slot] = schedule.slot_status(
-            slot.room_id,
-            slot.use_date,
-            starts_at=jst_moment(slot.use_date, band.starts_at),
+        statuses[slot] = lottery_slot_status_rule(
+            month.use_month,
+            month.phase(now),
+            day=slot.use_date,
             closed=is_closed(room.facility, slot.use_date),
             taken=slot_key(slot) in taken,
+            starts_at=jst_moment(slot.use_date, band.starts_at),
             now=now,
         )
     return statuses
@@ -225,7 +227,7 @@ def taken_slots(session: Session, keys: Sequence[SlotKey]) -> set[SlotKey]:
             Reservation.state.in_(ACTIVE_STATES),
         )
     ).all()
-    return {tuple(row) for row in rows}
+    return {(room_id, day, band_id) for room_id, day, band_id in rows}
 
 
 def announced_months(session: Session, *, now: datetime, past_days: int = 31) -> list[MonthSchedule]:

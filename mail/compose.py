@@ -267,7 +267,7 @@ def lottery_result_mail(facts: LotteryResultFacts, centre: CallCentre, locale: s
         lines += _booking_lines(t, line, locale)
         if line.won:
             lines += [
-                t(N_("使用料：%(amount)s"), amount=yen(line.fee_yen, locale)),
+                t(N_("使用料：%(amount)s"), amount=yen(line.fee_yen or 0, locale)),
                 t(N_("支払期限：%(date)s"), date=mail_date(line.deadline, locale)),
             ]
         elif line.reason in LOST_REASONS:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from mail.compose import Mail
@@ -54,7 +55,7 @@ def queue_notices(session: Session, notices: Sequence[tuple[Resident, str, Mail]
     fresh = [(resident, key, mail) for resident, key, mail in notices if key not in queued]
     if not fresh:
         return 0
-    outbox, messages = OutboxMail.__table__, Message.__table__
+    outbox, messages = cast(Table, OutboxMail.__table__), cast(Table, Message.__table__)
     # A plain executemany, then the ids by key (RETURNING in order would insert row by row on
     # SQLite).
     session.execute(
@@ -75,7 +76,7 @@ def queue_notices(session: Session, notices: Sequence[tuple[Resident, str, Mail]
             for resident, key, mail in fresh
         ],
     )
-    ids_by_key = {}
+    ids_by_key: dict[str, int] = {}
     for start in range(0, len(fresh), 500):
         chunk = [key for _, key, _ in fresh[start : start + 500]]
         ids_by_key.update(

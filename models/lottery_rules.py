@@ -262,6 +262,10 @@ class DrawResult:
     reason: LostReason | None = None  # None when won
 
 
+def _reason_text(result: DrawResult) -> str | None:
+    return result.reason.value if result.reason is not None else None
+
+
 def make_seed_hash(seed: bytes) -> str:
     """What is published when applications open: SHA-256 of the seed, hex."""
     return hashlib.sha256(seed).hexdigest()
@@ -354,7 +358,7 @@ def publication_rule(
                 "group": e.group,
                 "eligible": e.eligible,
                 "result": "won" if results[e.public_id].won else "lost",
-                "reason": None if results[e.public_id].won else results[e.public_id].reason.value,
+                "reason": _reason_text(results[e.public_id]),
             }
             for e in ordered
         ],
@@ -399,7 +403,7 @@ def verify_publication(document: Mapping) -> Verification:
         problems.append(f"groups without an allowance: {', '.join(sorted(unknown_groups))}")
     results = draw_rule(seed, entries, allowances, unavailable)
     for public_id, result in results.items():
-        expected = ("won", None) if result.won else ("lost", result.reason.value)
+        expected = ("won" if result.won else "lost", _reason_text(result))
         if published[public_id] != expected:
             problems.append(f"entry {public_id}: published {published[public_id]}, recomputed {expected}")
     return Verification(len(entries), sum(r.won for r in results.values()), tuple(problems))

@@ -9,16 +9,12 @@ import threading
 import click
 from flask import Flask
 
-from blueprints.payment.provider import ProviderClient, ProviderRefused, ProviderUnavailable
+from payments.provider import ProviderRefused, ProviderUnavailable, provider_client
 from web.clock import now
 from web.data import database
 from worker.jobs import JOBS, WorkerSettings
 
 log = logging.getLogger("worker")
-
-
-def provider_client(config) -> ProviderClient:
-    return ProviderClient(base_url=config["PAYMENT_PROVIDER_URL"], secret=config["PAYMENT_PROVIDER_SECRET"])
 
 
 def run_pass(app: Flask, settings: WorkerSettings | None = None) -> list[tuple[str, object]]:

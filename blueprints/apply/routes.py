@@ -15,13 +15,13 @@ from blueprints.apply.operations import (
     Selection,
     SlotLine,
     SlotProblem,
-    SlotRef,
     apply_for_slots,
     load_application,
     prepare_selection,
     quote_fees,
 )
-from models import errors
+from bookings.slots import SlotRef
+from models import errors, fee_rules
 from models.deadline_rules import payment_deadline_day
 from models.reservation_rules import UNPAID_STATES
 from web import clock
@@ -153,7 +153,7 @@ def complete(application_id: int):
         reservations=reservations,
         facilities=facilities,
         rooms_of=rooms_of,
-        total_yen=sum(r.total_fee_yen for r in reservations),
+        total_yen=fee_rules.total_yen(r.total_fee_yen for r in reservations),
         deadlines={r.id: payment_deadline_day(r.payment_basis, r.use_date) for r in reservations},
         unpaid_states=UNPAID_STATES,
     )
@@ -268,7 +268,7 @@ def _confirm_page(selection: Selection, answers: _Answers, *, problems: list[Err
         selection=selection,
         answers=answers,
         fees=fees,
-        total_yen=sum(fees.values()),
+        total_yen=fee_rules.total_yen(fees.values()),
         hidden=query,
         details_url=details_url,
         group_class=selection.group_class(answers.group_class_id),

@@ -11,12 +11,12 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from blueprints.mymenu.operations import Standing
+from bookings.standing import Standing
 from models import errors
 from models.cancellation_rules import check_cancellable, reason_required
 from models.facility import Facility, FacilityCategory, Room
 from models.numbering_rules import RESERVATION_NUMBER
-from models.refund_rules import RateDrop, RefundQuote, bands_from, next_rate_drop, refund_on
+from models.refund_rules import RateDrop, RefundQuote, bands_from, next_rate_drop, refund_on, returned_rule
 from models.reservation import Reservation
 from models.reservation_rules import CancelKind, ReservationState
 from models.settlement_rules import last_void_day
@@ -229,6 +229,13 @@ class CancelledLine:
     def refund_due(self) -> bool:
         return self.returned_yen > 0
 
+    @property
+    def shows_refund_rate(self) -> bool:
+        """The rate fixed on cancelling says something: money was held, and some of it comes
+        back or stays as the cancellation fee."""
+        fee = self.reservation.cancellation_fee_yen or 0
+        return self.reservation.refund_percent is not None and (self.returned_yen > 0 or fee > 0)
+
 
 def cancelled_lines(session: Session, *, resident_id: int, numbers: list[str], now: datetime) -> list[CancelledLine]:
     """The resident's bookings cancelled in one batch, as 完了 shows them; anything not
@@ -239,13 +246,12 @@ def cancelled_lines(session: Session, *, resident_id: int, numbers: list[str], n
         if r.state is not ReservationState.CANCELLED:
             raise errors.NotFound(number=r.number)
         live = r.live_charge
-        held = live.amount_yen if live else 0
         last_day = last_void_day(live.captured_at) if live and live.captured_at else None
         lines.append(
             CancelledLine(
                 reservation=r,
                 standing=Standing.of(r),
-                returned_yen=max(held - (r.cancellation_fee_yen or 0), 0),
+                returned_yen=returned_rule(held_yen=r.card_held_yen, fee_yen=r.cancellation_fee_yen or 0),
                 void_last_day=last_day,
                 void_period_over=last_day is not None and jst_day(now) > last_day,
             )

@@ -1,24 +1,22 @@
-"""Reads for the card payment screens: the クレジット決済 選択 list (DESIGN rule 8), and the
-card charge behind a provider session. Nothing here changes data; the rules that decide
-whether a booking may be paid are the operations' own (quote_settlement)."""
+"""Reads for the クレジット決済 選択 screen (DESIGN rule 8). Nothing here changes data; the
+rules that decide whether a booking may be paid are the settlement's own
+(payments.settlement.quote_settlement)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session
 
-from blueprints.mymenu.operations import LISTED_STATES, ListConditions, Standing
-from blueprints.payment.operations import is_first_payment, pending_plan, quote_settlement
+from bookings.conditions import ListConditions, bookings_matching
+from bookings.standing import Standing
 from models import errors
-from models.account import Resident
 from models.deadline_rules import payment_deadline_day
-from models.facility import Facility, Room
-from models.payment import CardCharge, Settlement
+from models.facility import Facility
 from models.reservation import Reservation
 from models.settlement_rules import SettlementPlan, last_void_day
+from payments.settlement import is_first_payment, pending_plan, quote_settlement
 
 # The guide's 選択 shows the top 20 (L123, L129).
 PAYMENT_LIST_LIMIT = 20
@@ -116,21 +114,7 @@ def list_payment_rows(
     then by 利用日 and start; at most `limit`, grouped by facility in that order. With
     `earlier_pending`, bookings before `conditions.date_from` that still wait for a
     settlement (a refund after the use date) are listed too, so none is out of sight."""
-    query = (
-        select(Reservation)
-        .where(Reservation.resident_id == resident_id)
-        .where(Reservation.state.in_([conditions.state] if conditions.state else LISTED_STATES))
-        .order_by(Reservation.use_date, Reservation.starts_at, Reservation.id)
-        .options(
-            joinedload(Reservation.room).joinedload(Room.facility),
-            selectinload(Reservation.counter_payments),
-            selectinload(Reservation.card_charges),
-        )
-    )
-    if conditions.date_from and not earlier_pending:
-        query = query.where(Reservation.use_date >= conditions.date_from)
-    if conditions.date_to:
-        query = query.where(Reservation.use_date <= conditions.date_to)
+    query = bookings_matching(resident_id, conditions, before_period=earlier_pending)
     rows = [payment_row(r, now) for r in session.scalars(query)]
     if conditions.date_from:
         # Only reached with earlier_pending: before the period, keep what is still pending.
@@ -151,26 +135,3 @@ def list_payment_rows(
             1 for row in shown if conditions.date_from and row.reservation.use_date < conditions.date_from
         ),
     )
-
-
-def charge_by_provider_session(session: Session, provider_session_id: str) -> CardCharge | None:
-    return session.scalar(select(CardCharge).where(CardCharge.provider_session_id == provider_session_id))
-
-
-def charge_by_receipt(session: Session, receipt_number: str) -> CardCharge | None:
-    return session.scalar(select(CardCharge).where(CardCharge.receipt_number == receipt_number))
-
-
-def settlement_owner(session: Session, charge: CardCharge) -> int | None:
-    return session.scalar(select(Settlement.resident_id).where(Settlement.id == charge.settlement_id))
-
-
-def mail_locale_of_receipt(session: Session, receipt_number: str) -> str:
-    """The language the charge's resident reads mail in (for the call centre's hours)."""
-    locale = session.scalar(
-        select(Resident.preferred_locale)
-        .join(Reservation, Reservation.resident_id == Resident.id)
-        .join(CardCharge, CardCharge.reservation_id == Reservation.id)
-        .where(CardCharge.receipt_number == receipt_number)
-    )
-    return locale or "ja"

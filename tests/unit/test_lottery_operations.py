@@ -14,7 +14,8 @@ from datetime import date, datetime, time, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from blueprints.apply.operations import RoomAnswers, SlotRef, apply_for_slots
+from blueprints.apply.operations import RoomAnswers, apply_for_slots
+from bookings.slots import SlotRef
 from lottery import (
     EntryConditions,
     EntryProblem,
