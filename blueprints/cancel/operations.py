@@ -27,15 +27,6 @@ MAX_SELECTION = 100
 MAX_REASON_LENGTH = 200
 
 
-class TermsNotAgreed(errors.DomainError):
-    """The batch holds a paid booking and 同意します was not ticked (rule 11)."""
-
-
-class CancellationRefused(errors.DomainError):
-    """Some of the selected bookings cannot be cancelled. facts: problems, a list of
-    (number, DomainError), each saying why."""
-
-
 @dataclass(frozen=True)
 class CancelLine:
     """One selected booking and what cancelling it today means."""
@@ -137,27 +128,11 @@ def cancel_line(reservation: Reservation, now: datetime) -> CancelLine:
     return CancelLine(reservation, quote, drop)
 
 
-def cancel_refusal(reservation: Reservation, now: datetime) -> errors.DomainError | None:
-    """Why 予約内容の確認・取消 offers no 取消 for this row, or None when it does."""
-    try:
-        check_cancellable(
-            reservation.state,
-            number=reservation.number,
-            counter_paid=reservation.is_counter_paid,
-            use_date=reservation.use_date,
-            starts_at=reservation.starts_at,
-            now=now,
-        )
-    except errors.DomainError as exc:
-        return exc
-    return None
-
-
 def select_for_cancel(
     session: Session, *, resident_id: int, numbers: list[str], now: datetime, lock: bool = False
 ) -> CancelSelection:
     """The resident's selected bookings with their refunds as of `now`; all of them must be
-    cancellable, or CancellationRefused lists why each other one is not."""
+    cancellable, or errors.CancellationRefused lists why each other one is not."""
     reservations = _load(session, resident_id, numbers, lock=lock)
     lines, problems = [], []
     for reservation in reservations:
@@ -166,7 +141,7 @@ def select_for_cancel(
         except errors.DomainError as exc:
             problems.append((reservation.number, exc))
     if problems:
-        raise CancellationRefused(problems=problems)
+        raise errors.CancellationRefused(problems=problems)
     return CancelSelection(lines)
 
 
@@ -199,7 +174,7 @@ def cancel_reservations(
     if selection.reason_required and reason is None:
         raise errors.CancelReasonRequired()
     if selection.holds_paid and not agreed:
-        raise TermsNotAgreed()
+        raise errors.TermsNotAgreed()
     if reason is not None and len(reason) > MAX_REASON_LENGTH:
         raise ValueError("reason too long")  # the form refuses it first
     for line in selection.lines:

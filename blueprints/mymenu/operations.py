@@ -12,6 +12,7 @@ from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from bookings.conditions import LISTED_STATES, ListConditions, bookings_matching
+from bookings.refusals import cancel_refusal, refusal_kind
 from bookings.standing import Standing
 from mail.delivery import Refusal
 from models import errors
@@ -34,6 +35,7 @@ LIST_LIMIT = 100
 class ReservationRow:
     reservation: Reservation
     standing: Standing
+    cancel_refusal: str | None  # None when the row offers 取消 (bookings.refusals)
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ class ReservationList:
 
 
 def list_reservations(
-    session: Session, *, resident_id: int, conditions: ListConditions, limit: int = LIST_LIMIT
+    session: Session, *, resident_id: int, conditions: ListConditions, now: datetime, limit: int = LIST_LIMIT
 ) -> ReservationList:
     """The resident's bookings matching `conditions`, earliest 利用日 and start first, at most
     `limit`, grouped by facility and room. Two queries whatever the number of rows."""
@@ -73,7 +75,9 @@ def list_reservations(
 
     groups = []
     for _key, members in groupby(sorted(shown, key=place), key=place):
-        rows = [ReservationRow(r, Standing.of(r)) for r in members]  # sorted() is stable: still by date
+        rows = [
+            ReservationRow(r, Standing.of(r), refusal_kind(cancel_refusal(r, now))) for r in members
+        ]  # sorted() is stable: still by date
         room = rows[0].reservation.room
         groups.append(RoomGroup(facility=room.facility, room=room, rows=rows))
     return ReservationList(groups=groups, count=len(shown), truncated=len(found) > limit, limit=limit)

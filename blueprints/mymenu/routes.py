@@ -81,7 +81,7 @@ def reservations():
         conditions = ListConditions.from_day(today())
         problems = form_errors(form)
         list_args = {}
-    listing = list_reservations(read_session(), resident_id=current_user.id, conditions=conditions)
+    listing = list_reservations(read_session(), resident_id=current_user.id, conditions=conditions, now=now())
     list_url = url_for("mymenu.reservations", **list_args)
     return render_page(
         "mymenu/reservations.html",

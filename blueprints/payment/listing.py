@@ -9,6 +9,7 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
+from bookings import refusals
 from bookings.conditions import ListConditions, bookings_matching
 from bookings.standing import Standing
 from models import errors
@@ -50,17 +51,10 @@ class PaymentRow:
 
     @property
     def refusal_kind(self) -> str | None:
-        """Why there is no 決済, in the words the row uses."""
+        """Why there is no 決済 (bookings.refusals), None when there is one."""
         if self.refusal is None:
-            return None if self.plan is not None else "settled"
-        return REFUSAL_KINDS.get(type(self.refusal), "other")
-
-
-REFUSAL_KINDS = {
-    errors.CounterPaid: "counter_paid",
-    errors.PaymentWindowClosed: "deadline_passed",
-    errors.RefundPeriodExpired: "void_period_over",
-}
+            return None if self.plan is not None else refusals.SETTLED
+        return refusals.refusal_kind(self.refusal)
 
 
 @dataclass(frozen=True)

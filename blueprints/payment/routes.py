@@ -54,6 +54,7 @@ from web.errors import ErrorItem, domain_error_item, form_errors
 from web.extensions import csrf
 from web.formats import list_date
 from web.rendering import render_page
+from web.steps import Flow
 from web.tokens import MalformedToken, issue_token, run_once
 
 bp = Blueprint("payment", __name__, url_prefix="/payment")
@@ -61,17 +62,19 @@ bp.before_request(refuse_reader_presentation)
 bp.before_request(require_email)
 
 # The guide's breadcrumb (L188).
-STEPS = (
-    # guide: L188
-    _l("メニュー"),
-    # guide: L188
-    _l("クレジット決済 選択"),
-    # guide: L188
-    _l("クレジット決済 確認"),
-    # guide: L188
-    _l("クレジット決済 注意事項"),
-    # guide: L188
-    _l("クレジット決済 完了"),
+FLOW = Flow(
+    (
+        # guide: L188
+        _l("メニュー"),
+        # guide: L188
+        _l("クレジット決済 選択"),
+        # guide: L188
+        _l("クレジット決済 確認"),
+        # guide: L188
+        _l("クレジット決済 注意事項"),
+        # guide: L188
+        _l("クレジット決済 完了"),
+    )
 )
 SELECT_STEP, CONFIRM_STEP, TERMS_STEP, RESULT_STEP = 1, 2, 3, 4
 
@@ -104,10 +107,9 @@ def select():
     return render_page(
         "payment/select.html",
         fragment="payment/_select.html",
-        title=str(STEPS[SELECT_STEP]),
+        title=FLOW.label(SELECT_STEP),
         errors=problems,
-        steps=_steps(SELECT_STEP),
-        current_step=SELECT_STEP,
+        **_breadcrumb(SELECT_STEP),
         form=form,
         conditions=conditions,
         listing=listing,
@@ -301,7 +303,7 @@ def result(settlement_id: int):
     if settlement.status is SettlementStatus.QUOTED:
         return redirect(url_for("payment.terms", settlement_id=settlement.id), code=303)
     templates = {
-        SettlementStatus.COMPLETED: ("payment/complete.html", STEPS[RESULT_STEP]),
+        SettlementStatus.COMPLETED: ("payment/complete.html", FLOW.labels[RESULT_STEP]),
         SettlementStatus.ABANDONED: ("payment/abandoned.html", _l("クレジット決済は行われませんでした")),
         SettlementStatus.SUPERSEDED: (
             "payment/superseded.html",
@@ -316,8 +318,7 @@ def result(settlement_id: int):
     return render_page(
         template,
         title=str(title),
-        steps=_steps(RESULT_STEP),
-        current_step=RESULT_STEP,
+        **_breadcrumb(RESULT_STEP),
         settlement=settlement,
         reservation=settlement.reservation,
         charge=charge,
@@ -362,9 +363,8 @@ def _call_centres() -> CallCentres:
     return partial(call_centre_for, current_app.config)
 
 
-def _steps(current: int) -> list[tuple[str, str | None]]:
-    urls = [url_for("mymenu.index"), url_for("payment.select"), None, None, None]
-    return [(str(label), url if i < current else None) for i, (label, url) in enumerate(zip(STEPS, urls))]
+def _breadcrumb(current: int) -> dict:
+    return FLOW.breadcrumb(current, {0: url_for("mymenu.index"), 1: url_for("payment.select")})
 
 
 def _confirm_page(quote: SettlementQuote, *, problems: list[ErrorItem] | None = None, status: int | None = None):
@@ -376,11 +376,10 @@ def _confirm_page(quote: SettlementQuote, *, problems: list[ErrorItem] | None = 
     return render_page(
         "payment/confirm.html",
         open_card=open_card,
-        title=str(STEPS[CONFIRM_STEP]),
+        title=FLOW.label(CONFIRM_STEP),
         errors=problems or [],
         status=status,
-        steps=_steps(CONFIRM_STEP),
-        current_step=CONFIRM_STEP,
+        **_breadcrumb(CONFIRM_STEP),
         quote=quote,
         reservation=quote.reservation,
         form=form,
@@ -405,11 +404,10 @@ def _terms_page(
 ):
     return render_page(
         "payment/terms.html",
-        title=str(STEPS[TERMS_STEP]),
+        title=FLOW.label(TERMS_STEP),
         errors=errors or [],
         status=status,
-        steps=_steps(TERMS_STEP),
-        current_step=TERMS_STEP,
+        **_breadcrumb(TERMS_STEP),
         settlement=settlement,
         reservation=settlement.reservation,
         form=form,
@@ -432,11 +430,10 @@ def _refused(exc: errors.DomainError, reservation: Reservation | None = None):
     contact_facility = isinstance(exc, (errors.CounterPaid, errors.RefundPeriodExpired))
     return render_page(
         "payment/refused.html",
-        title=str(STEPS[CONFIRM_STEP]),
+        title=FLOW.label(CONFIRM_STEP),
         errors=[problem],
         status=REFUSAL_STATUS.get(type(exc), 409),
-        steps=_steps(CONFIRM_STEP),
-        current_step=CONFIRM_STEP,
+        **_breadcrumb(CONFIRM_STEP),
         reservation=reservation if not isinstance(exc, errors.NotFound) else None,
         contact_facility=contact_facility,
         try_again=isinstance(exc, errors.StaleBooking) and reservation is not None,

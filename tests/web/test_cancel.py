@@ -758,7 +758,7 @@ def test_cancel_reservations_is_all_or_nothing(app, reason, agreed, stale, raise
     paid_by_card(app, FIRST)
     before = snapshot(app)
     versions = {FIRST: booking(app, FIRST).version - (1 if stale else 0), SECOND: booking(app, SECOND).version}
-    expected = getattr(operations, raised) if isinstance(raised, str) else raised
+    expected = getattr(errors, raised) if isinstance(raised, str) else raised
     with pytest.raises(expected), db(app).write() as s:
         meguro = s.scalar(select(Resident.id).where(Resident.registration_number == "00040675"))
         operations.cancel_reservations(s, resident_id=meguro, versions=versions, reason=reason, agreed=agreed, now=NOW)
