@@ -344,8 +344,10 @@ def _book_winners(session: Session, month: LotteryMonth, winners: list[_Entry]) 
     session.execute(insert(cast(Table, Reservation.__table__)), values)
     by_number: dict[str, int] = {}
     for chunk in _chunks(booking_numbers):
-        rows = session.execute(select(Reservation.number, Reservation.id).where(Reservation.number.in_(chunk)))
-        by_number.update(rows.tuples().all())
+        for number, reservation_id in session.execute(
+            select(Reservation.number, Reservation.id).where(Reservation.number.in_(chunk))
+        ):
+            by_number[number] = reservation_id
     return {
         entry.id: (by_number[number], number, fee)
         for entry, number, fee in zip(winners, booking_numbers, fees, strict=True)
