@@ -122,8 +122,9 @@ def _register_vendor_files(app: Flask) -> None:
 def _register_commands(app: Flask) -> None:
     """Each package registers its own `flask` commands."""
     import demo.commands
+    import lottery.commands
     import web.commands
     import worker.commands
 
-    for package in (web.commands, demo.commands, worker.commands):
+    for package in (web.commands, demo.commands, worker.commands, lottery.commands):
         package.register(app)

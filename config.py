@@ -46,6 +46,10 @@ class Config:
             INSTANCE_PATH=str(INSTANCE),
             # How many days ahead first-come booking is open (from tomorrow).
             FIRST_COME_DAYS_AHEAD=int(environ.get("FIRST_COME_DAYS_AHEAD") or 90),
+            # Lottery caps per group and use month (DESIGN "Lottery"), written on a month's
+            # calendar row when staff make it; the worker's rows copy the month before.
+            LOTTERY_ENTRY_CAP=int(environ.get("LOTTERY_ENTRY_CAP") or 4),
+            LOTTERY_TOTAL_CAP=int(environ.get("LOTTERY_TOTAL_CAP") or 8),
             RATELIMIT_LOGIN=environ.get("RATELIMIT_LOGIN") or "10 per minute",
             # Kiosk idle reset (DESIGN "Channels"): the warning dialog after this many seconds
             # without input, the session destroyed after that many (at least 30 s apart).

@@ -58,11 +58,15 @@ PURPOSES = [
     ("dance", "体操・ダンス", "Exercise and dance"),
 ]
 
+# code, ja, en, 社会教育関係団体 (may enter the lottery, DESIGN "Lottery": Who)
 GROUP_CLASSES = [
-    ("adult", "社成人", "Adult group"),
-    ("youth", "社青少年", "Youth group"),
-    ("welfare", "福祉団体", "Welfare group"),
+    ("adult", "社成人", "Adult group", True),
+    ("youth", "社青少年", "Youth group", True),
+    ("welfare", "福祉団体", "Welfare group", False),
 ]
+# DESIGN "Lottery": the rooms the demo draws by lottery (its months, demo.seed); 702 and 201,
+# the guide's rooms, stay first come.
+LOTTERY_ROOMS = ("sme_hall", "kumin_701", "komaba_washitsu")
 
 ASSEMBLY_BANDS = [(time(9), time(12)), (time(12, 30), time(15)), (time(15, 30), time(18)), (time(18, 30), time(21, 30))]
 SPORTS_BANDS = [
@@ -134,7 +138,10 @@ def seed_catalogue(session: Session, today: date) -> dict[str, object]:
     purposes = {
         code: Purpose(code=code, name_ja=ja, name_en=en, ordinal=i) for i, (code, ja, en) in enumerate(PURPOSES)
     }
-    classes = {code: GroupClass(code=code, name_ja=ja, name_en=en) for code, ja, en in GROUP_CLASSES}
+    classes = {
+        code: GroupClass(code=code, name_ja=ja, name_en=en, is_social_education=social)
+        for code, ja, en, social in GROUP_CLASSES
+    }
     session.add_all([*room_types.values(), *purposes.values(), *classes.values()])
 
     horizon_start, horizon_end = today - timedelta(days=60), today + timedelta(days=400)

@@ -4,25 +4,33 @@ of them (seed_equipment_demo)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from blueprints.apply.operations import RoomAnswers, apply_for_slots
 from blueprints.equipment.operations import EquipmentRequest, change_equipment
 from bookings.slots import SlotRef
-from demo.catalogue import seed_catalogue
+from demo.catalogue import LOTTERY_ROOMS, seed_catalogue
+from lottery.calendar import create_month
+from lottery.draw import draw_month
+from lottery.entries import enter_lottery
+from mail.compose import CallCentre
 from models.account import Resident, ResidentGroupClass
 from models.availability_rules import is_closed_day_rule
 from models.counters import next_value
 from models.db import Base
 from models.facility import EquipmentItem, Facility, Room
+from models.lottery import LotteryMonth
+from models.lottery_rules import LotteryDates, add_months, draw_key, month_label, month_start
+from models.notice import Message
 from models.numbering_rules import receipt_counter_key, receipt_number
+from models.outbox import OutboxMail
 from models.passwords import hash_password
 from models.reservation import CounterPayment, Reservation
 from models.reservation_rules import Action, CancelKind, ReservationState, next_state
-from models.time_rules import jst_day
+from models.time_rules import jst_day, jst_moment
 
 DEMO_PASSWORD = "meguro2025"
 
@@ -127,7 +135,109 @@ def seed_demo(session: Session, now: datetime, days_ahead: int = 90) -> dict[str
     book(komaba_circle, "komaba_washitsu", 22, 0, "hobby", 6)
     book(sports, "gym_a", 5, 3, "ballgame", 20)
     session.flush()
+
+    # After the first-come bookings: the lottery's months do not touch bookings that exist.
+    seed_lottery_demo(session, now, residents, rooms, purposes)
     return residents
+
+
+# The demo's call centre for the lottery's result notices (the app's defaults).
+DEMO_CALL_CENTRE = {
+    "ja": CallCentre("03-5431-5932", "平日9:00~21:00"),
+    "en": CallCentre("03-5431-5932", "weekdays 9:00–21:00"),
+}
+
+
+def seed_lottery_demo(session: Session, now: datetime, residents, rooms, purposes) -> None:
+    """DESIGN "Lottery", demo: whatever today is, the month after next was drawn yesterday
+    (目黒団体 won one slot and lost a contested one; its 当選 is payable until 14 days after
+    yesterday) and the month after that is open for entries (a few made already, so that the
+    grid shows entries so far). Made through the site's own operations."""
+    today = jst_day(now)
+    lottery_rooms = [rooms[key] for key in LOTTERY_ROOMS]
+    hall, seminar, washitsu = lottery_rooms
+    meguro, komaba_circle = residents["00040675"], residents["00040676"]
+
+    def dates(opens: int, closes: int, result: int, first_come: int) -> LotteryDates:
+        return LotteryDates(
+            applications_open_at=jst_moment(today + timedelta(days=opens), time(9)),
+            applications_close_at=jst_moment(today + timedelta(days=closes), time(0)),
+            result_at=jst_moment(today + timedelta(days=result), time(9)),
+            first_come_opens_at=jst_moment(today + timedelta(days=first_come), time(9)),
+        )
+
+    def enter(resident, room, day, band_index, at, purpose="meeting", attendees=10):
+        band = room.time_bands[band_index]
+        application = enter_lottery(
+            session,
+            resident_id=resident.id,
+            slots=[SlotRef(room.id, day, band.id)],
+            answers={room.id: RoomAnswers(purposes[purpose].id, attendees, False)},
+            group_class_id=resident.group_classes[0].group_class_id,
+            now=at,
+        )
+        return application.entries[0]
+
+    # Drawn yesterday: the month after next, with DESIGN's spacing of the dates.
+    drawn = add_months(month_start(today), 2)
+    create_month(
+        session,
+        use_month=drawn,
+        now=now - timedelta(days=20),
+        operator="demo",
+        dates=dates(-15, -5, -1, 4),
+        room_ids=[r.id for r in lottery_rooms],
+    )
+    entered_at = jst_moment(today - timedelta(days=10), time(10))
+    won_day = open_day(seminar, drawn + timedelta(days=6))
+    contested_day = open_day(hall, drawn + timedelta(days=9))
+    enter(meguro, seminar, won_day, 0, entered_at, "lecture", 30)
+    theirs = enter(meguro, hall, contested_day, 1, entered_at, "music", 60)
+    others = enter(komaba_circle, hall, contested_day, 1, entered_at + timedelta(hours=1), "ceremony", 80)
+    enter(komaba_circle, washitsu, open_day(washitsu, drawn + timedelta(days=13)), 0, entered_at, "hobby", 8)
+    month = session.get(LotteryMonth, theirs.lottery_month_id)
+    if draw_key(month.seed, others.public_id) > draw_key(month.seed, theirs.public_id):
+        # Public ids are random: let 駒場サークル's be the one drawn first, so that 目黒団体 has
+        # a 落選 to show (the draw itself runs as ever). Through a free value: the id is unique.
+        mine, yours = theirs.public_id, others.public_id
+        for entry, public_id in ((theirs, "0" * 20), (others, mine), (theirs, yours)):
+            entry.public_id = public_id
+            session.flush()
+    draw_month(
+        session,
+        use_month=drawn,
+        now=month.result_at,
+        centre=DEMO_CALL_CENTRE.__getitem__,
+        operator="worker",
+    )
+    # The demo starts with an empty outbox, as it always has: yesterday's result mails are
+    # history (the worker sent them then); their notices stay in メッセージの確認.
+    mails = select(OutboxMail.id).where(OutboxMail.dedupe_key.like(f"lottery:{month_label(drawn)}:%"))
+    session.execute(update(Message).where(Message.outbox_mail_id.in_(mails)).values(outbox_mail_id=None))
+    session.execute(delete(OutboxMail).where(OutboxMail.dedupe_key.like(f"lottery:{month_label(drawn)}:%")))
+
+    # Open now: the month after that.
+    open_month = add_months(drawn, 1)
+    create_month(
+        session,
+        use_month=open_month,
+        now=now - timedelta(days=20),
+        operator="demo",
+        dates=dates(-2, 8, 12, 17),
+        room_ids=[r.id for r in lottery_rooms],
+    )
+    entered_at = now - timedelta(hours=20)
+    day = open_day(hall, open_month + timedelta(days=4))
+    enter(komaba_circle, hall, day, 0, entered_at, "ceremony", 50)
+    enter(komaba_circle, washitsu, open_day(washitsu, open_month + timedelta(days=4)), 2, entered_at, "hobby", 8)
+    # 目黒団体's 団体区分 holds for 90 days: its entries fall within them.
+    class_expires = meguro.group_classes[0].expires_on
+    if day <= class_expires:
+        enter(meguro, hall, day, 0, entered_at + timedelta(hours=1), "lecture", 40)
+    seminar_day = open_day(seminar, open_month + timedelta(days=5))
+    if seminar_day <= class_expires:
+        enter(meguro, seminar, seminar_day, 3, entered_at + timedelta(hours=1), "meeting", 20)
+    session.flush()
 
 
 def _pay_at_counter(session: Session, reservation: Reservation, paid_at: datetime) -> None:

@@ -9,7 +9,7 @@ from functools import lru_cache
 
 from babel.support import NullTranslations, Translations
 
-from web.formats import mail_band, mail_date, yen
+from web.formats import MONTHS_EN_LONG, mail_band, mail_date, yen
 from web.i18n import LOCALES_DIR
 
 
@@ -206,3 +206,88 @@ def call_centre_for(config, locale: str) -> CallCentre:
     """The call centre from configuration, its hours in the mail's language."""
     hours = config["CALL_CENTRE_HOURS_EN"] if locale == "en" else config["CALL_CENTRE_HOURS_JA"]
     return CallCentre(phone=config["CALL_CENTRE_PHONE"], hours=hours)
+
+
+@dataclass(frozen=True)
+class LotteryResultLine:
+    """One entry's result in the notice: a 当選 with its booking, or a 落選 with its reason
+    (`reason` None when it was simply drawn after another entry for the slot)."""
+
+    won: bool
+    application_number: str
+    use_date: date
+    starts_at: time
+    ends_at: time
+    place: str
+    reservation_number: str | None = None
+    fee_yen: int | None = None
+    deadline: date | None = None
+    reason: str | None = None  # models.lottery_rules.LostReason value, never "draw"
+
+
+@dataclass(frozen=True)
+class LotteryResultFacts:
+    resident_name: str
+    use_month: date
+    result_date: date
+    first_come_date: date
+    lines: tuple[LotteryResultLine, ...]
+
+
+# Why an entry lost when it was not by the draw (DESIGN "Notices").
+LOST_REASONS = {
+    "cap": N_("1団体あたりの当選と予約の上限（1か月の利用分あたり）に達していたため"),
+    "slot_unavailable": N_("抽選の時点で、この時間帯が予約済または休館日になっていたため"),
+    "not_eligible": N_(
+        "抽選の時点で、登録団体の条件（有効な利用者登録と社会教育関係団体の団体区分）を満たしていなかったため"
+    ),
+}
+
+
+def _month(month: date, locale: str) -> str:
+    return f"{MONTHS_EN_LONG[month.month - 1]} {month.year}" if locale == "en" else f"{month.year}年{month.month}月"
+
+
+def lottery_result_mail(facts: LotteryResultFacts, centre: CallCentre, locale: str = "ja") -> Mail:
+    """抽選結果のお知らせ (DESIGN "Notices"): every result of the group for the month in one mail."""
+    t = _t(locale)
+    lines = [
+        *_greeting(t, facts.resident_name),
+        t(
+            N_("%(month)s分の抽選結果をお知らせします（抽選結果の発表日：%(date)s）。"),
+            month=_month(facts.use_month, locale),
+            date=mail_date(facts.result_date, locale),
+        ),
+    ]
+    for line in facts.lines:
+        lines += ["", t(N_("【当選】")) if line.won else t(N_("【落選】"))]
+        lines.append(t(N_("抽選申込番号：%(number)s"), number=line.application_number))
+        if line.won:
+            lines.append(t(N_("予約番号：%(number)s"), number=line.reservation_number))
+        lines += _booking_lines(t, line, locale)
+        if line.won:
+            lines += [
+                t(N_("使用料：%(amount)s"), amount=yen(line.fee_yen or 0, locale)),
+                t(N_("支払期限：%(date)s"), date=mail_date(line.deadline, locale)),
+            ]
+        elif line.reason in LOST_REASONS:
+            lines.append(t(N_("落選の理由：%(reason)s"), reason=t(LOST_REASONS[line.reason])))
+    lines.append("")
+    if any(line.won for line in facts.lines):
+        lines += [
+            t(
+                N_(
+                    "当選した予約は、支払期限までに、マイメニューの「クレジット決済」または利用施設の窓口で使用料をお支払いください。"
+                )
+            ),
+            t(N_("支払期限までにお支払いがない場合、予約は自動的に取消されます。")),
+        ]
+    if any(not line.won for line in facts.lines):
+        lines.append(
+            t(
+                N_("落選した時間帯も、空きがあれば%(date)sから先着順で申込できます（一般空き申込）。"),
+                date=mail_date(facts.first_come_date, locale),
+            )
+        )
+    lines += [""] + _footer(t, centre, apologetic=False)
+    return Mail(t(N_("目黒区施設予約システム 抽選結果のお知らせ")), "\n".join(lines) + "\n")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.account_rules import is_expired
@@ -19,6 +19,9 @@ class GroupClass(Base):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name_ja: Mapped[str] = mapped_column(String(50))  # 社成人
     name_en: Mapped[str] = mapped_column(String(50))
+    # A 社会教育関係団体 class (社成人, 社青少年): a group holding one may enter the lottery
+    # (DESIGN "Lottery", Who).
+    is_social_education: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Resident(Base):

@@ -140,3 +140,70 @@ class LendingTimeReversed(DomainError):
 class OutOfStock(DomainError):
     """More units requested than are free for the lending time. facts: shortages
     (models.equipment_rules.Shortage: item_id, requested, available)."""
+
+
+# The lottery (DESIGN "Lottery") --------------------------------------------------------
+
+
+class NotLotterySlot(DomainError):
+    """The slot's room is not drawn by lottery in its month (a first-come room or month).
+    facts: slots."""
+
+
+class LotteryPeriodClosed(DomainError):
+    """The month's application period (抽選申込) is not open now: not yet, or over.
+    facts: slots, opens_at, closes_at (of the first such month)."""
+
+
+class NotRegisteredGroup(DomainError):
+    """The group holds no valid 社会教育関係団体 class (e.g. 社成人) for the application day and
+    the use date, so it may not enter the lottery. facts: use_date (the first one refused)."""
+
+
+class AlreadyEntered(DomainError):
+    """The group has an entry for this room, date and slot already (抽選申込中). facts: slots."""
+
+
+class EntryCapReached(DomainError):
+    """More entries than the cap per group and use month (4). facts: month, limit, current."""
+
+
+class EntryAndBookingCapReached(DomainError):
+    """Entries plus active bookings above the cap per group and use month (8).
+    facts: month, limit, current."""
+
+
+class WithdrawalClosed(DomainError):
+    """The application period is over (or the month drawn): entries can no longer be
+    withdrawn. facts: entries (public ids), closes_at."""
+
+
+class EntryAlreadyWithdrawn(DomainError):
+    """The entry was withdrawn already (another tab, or a replayed form). facts: entries."""
+
+
+class DrawNotDue(DomainError):
+    """The month's result date (抽選結果の発表日) has not come. facts: month, result_at."""
+
+
+class LotteryMonthUnknown(DomainError):
+    """No lottery calendar row for this use month. facts: month."""
+
+
+class CalendarDateFixed(DomainError):
+    """A lottery date that has passed (or a drawn month's) cannot be moved. facts: month,
+    field, at."""
+
+
+class CalendarOrderInvalid(DomainError):
+    """Moved dates out of order: applications open < close ≤ result date ≤ first come, the
+    result before the month starts, first come within the month. facts: month."""
+
+
+class LotteryRoomsFixed(DomainError):
+    """The month's application period has opened: its lottery rooms are fixed. facts:
+    month, opens_at."""
+
+
+class NotLotteryRoom(DomainError):
+    """Only rooms of 集会・学校 facilities can be drawn by lottery. facts: room."""

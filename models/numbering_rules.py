@@ -32,3 +32,14 @@ def receipt_number(facility_code: str, issued_on: date, sequence: int) -> str:
 
 def receipt_counter_key(facility_code: str, issued_on: date) -> str:
     return f"receipt:{facility_code}:{issued_on:%Y%m%d}"
+
+
+def lottery_application_number(applied_on: date, sequence: int) -> str:
+    """抽選申込番号 (DESIGN "Lottery"): FFFF-NNNNNN as a 予約番号, from its own counter."""
+    if not 1 <= sequence <= 999_999:
+        raise ValueError("lottery application sequence out of range")
+    return f"{fiscal_year(applied_on):04d}-{sequence:06d}"
+
+
+def lottery_application_counter_key(applied_on: date) -> str:
+    return f"lottery-application:{fiscal_year(applied_on):04d}"

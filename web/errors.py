@@ -82,6 +82,25 @@ DOMAIN_MESSAGES = {
     ),
     domain.LendingTimeReversed: _l("利用終了は、利用開始より後の時刻を選択してください。"),
     domain.OutOfStock: _l("%(item)sの予約数は、貸出できる数（%(available)s）以下で入力してください。"),
+    # The lottery (DESIGN "Lottery"); the view puts slots, months and moments into words.
+    domain.NotLotterySlot: _l("選択した時間帯は抽選の対象ではありません（先着順で申込できます）: %(slots)s"),
+    domain.LotteryPeriodClosed: _l(
+        "抽選の申込期間（%(opens_at)s～%(closes_at)s）ではないため、申込できません: %(slots)s"
+    ),
+    domain.NotRegisteredGroup: _l(
+        "抽選に申込できるのは、利用日（%(use_date)s）まで有効な社会教育関係団体の団体区分（社成人など）をお持ちの登録団体です。"
+    ),
+    domain.AlreadyEntered: _l("この時間帯には、すでに抽選申込をしています: %(slots)s"),
+    domain.EntryCapReached: _l(
+        "抽選申込は、1団体につき1か月の利用分あたり%(limit)s件までです（%(month)s分の申込: %(current)s件）。"
+    ),
+    domain.EntryAndBookingCapReached: _l(
+        "抽選申込と予約は、合わせて1団体につき1か月の利用分あたり%(limit)s件までです（%(month)s分の抽選申込と予約: %(current)s件）。"
+    ),
+    domain.WithdrawalClosed: _l("抽選の申込期間（%(closes_at)sまで）が終了したため、取下げできません。"),
+    domain.EntryAlreadyWithdrawn: _l("この抽選申込は、すでに取下げています。"),
+    domain.LotteryMonthUnknown: _l("%(month)s分の抽選の予定はありません。"),
+    domain.DrawNotDue: _l("抽選結果の発表日（%(result_at)s）になっていないため、抽選は行えません。"),
 }
 
 

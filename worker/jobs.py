@@ -215,9 +215,20 @@ def settle_stale_sessions(
     )
 
 
+# 5. The lottery (DESIGN "Lottery") ---------------------------------------------------
+
+
+def draw_lotteries(database: Database, provider: ProviderClient | None, settings: WorkerSettings, now: datetime):
+    """Draw every month whose 抽選結果の発表日 has come (and make the coming months' rows)."""
+    from lottery.draw import draw_due_months  # here, so that this job is one function to merge
+
+    return draw_due_months(database, now=now, centre=settings.call_centre)
+
+
 JOBS = (
     ("card sessions", settle_stale_sessions),
     ("voids", send_voids),
     ("payment deadline", expire_overdue_bookings),
+    ("lottery", draw_lotteries),
     ("mail", deliver_mail),
 )

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from bookings.slots import MAX_ID, SlotRef
+from lottery.schedule import first_come_windows
 from models import errors
 from models.account import Resident, ResidentGroupClass
 from models.availability_rules import SlotStatus, booking_window_rule, is_closed_day_rule, slot_status_rule
@@ -131,6 +132,8 @@ def slot_statuses(
     """The status of each chosen slot as of `now` (unknown rooms or bands raise NotFound)."""
     rooms = _rooms_by_id(session, {s.room_id for s in slots})
     window = booking_window_rule(jst_day(now), days_ahead)
+    # A lottery room's month is first come only from 一般空き申込 on (DESIGN "Lottery").
+    lottery_windows = first_come_windows(session, slots, now=now)
     taken = _taken(session, slots)
     result = {}
     for slot in slots:
@@ -142,7 +145,7 @@ def slot_statuses(
         )
         result[slot] = slot_status_rule(
             day=slot.use_date,
-            window=window,
+            window=lottery_windows.get(slot, window),
             closed=closed,
             taken=slot in taken,
             starts_at=jst_moment(slot.use_date, band.starts_at),

@@ -147,9 +147,10 @@ def test_applying_creates_one_provisional_reservation_per_slot(db):
     application_id, created = apply(db, [FREE_B, FREE_201, FREE_A])
     assert reservation_count(db) == before + 3
     # Numbered in the order they are read: by date, then time.
-    assert created == [("2026-000013", FREE_A), ("2026-000014", FREE_B), ("2026-000015", FREE_201)]
+    # The demo's 12 bookings and its lottery's 3 当選 come first.
+    assert created == [("2026-000016", FREE_A), ("2026-000017", FREE_B), ("2026-000018", FREE_201)]
     with db.read_session() as s:
-        reservation = s.scalar(select(Reservation).where(Reservation.number == "2026-000015"))
+        reservation = s.scalar(select(Reservation).where(Reservation.number == "2026-000018"))
         assert reservation.state is ReservationState.PROVISIONAL
         assert reservation.application_id == application_id
         assert (reservation.purpose_id, reservation.attendees, reservation.charges_participation_fee) == (2, 30, True)
@@ -230,7 +231,7 @@ def test_the_unique_index_is_the_backstop_and_names_the_taken_slot(db, monkeypat
 @pytest.mark.parametrize(
     "moment, number",
     [
-        (datetime(2027, 3, 31, 23, 30, tzinfo=timezone(timedelta(hours=9))), "2026-000013"),
+        (datetime(2027, 3, 31, 23, 30, tzinfo=timezone(timedelta(hours=9))), "2026-000016"),
         (datetime(2027, 4, 1, 0, 30, tzinfo=timezone(timedelta(hours=9))), "2027-000001"),
     ],
 )

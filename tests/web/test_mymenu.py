@@ -112,7 +112,8 @@ def counter_paid(app) -> Reservation:
 
 
 def won(app) -> Reservation:
-    return one(app, lambda r: r.state is ReservationState.WON)
+    """The 当選 whose result came three days ago (the demo's lottery drew another yesterday)."""
+    return one(app, lambda r: r.state is ReservationState.WON and r.lottery_result_at.day == 22)
 
 
 def cancelled_by_resident(app) -> Reservation:
