@@ -31,6 +31,12 @@ def create_app(profile: str = "standard", config: Config | None = None) -> Flask
         )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+
     app.extensions["database"] = Database(app.config["DATABASE_URL"])
     app.teardown_appcontext(close_read_session)
 

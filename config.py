@@ -56,6 +56,9 @@ class Config:
             SESSION_COOKIE_HTTPONLY=True,
             SESSION_COOKIE_SAMESITE="Lax",
             SESSION_COOKIE_SECURE=(environ.get("SESSION_COOKIE_SECURE", "0") == "1"),
+            # How many proxies in front set X-Forwarded-For/-Proto/-Host/-Port (Werkzeug's
+            # ProxyFix); 0: nothing forwarded is believed.
+            TRUSTED_PROXIES=int(environ.get("TRUSTED_PROXIES") or 0),
             WTF_CSRF_TIME_LIMIT=None,  # tied to the session instead
             # No form or notification of ours comes near this: anything larger is refused
             # (413) before it is read.
