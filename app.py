@@ -9,7 +9,7 @@ from htmx_flask import Htmx
 
 from config import ROOT, Config
 from models.db import Database
-from web import channels, errors, formats, i18n, labels, navigation, security, steps
+from web import channels, errors, formats, i18n, labels, navigation, proxy, request_log, security, steps
 from web.data import close_read_session
 from web.extensions import csrf, limiter
 
@@ -47,6 +47,7 @@ def create_app(profile: str = "standard", config: Config | None = None) -> Flask
     limiter.init_app(app)
 
     channels.init_app(app, profile)
+    request_log.init_app(app)  # after channels: its hook goes first, so every refusal is logged
     i18n.init_app(app)
     formats.init_app(app)
     navigation.init_app(app)
@@ -60,6 +61,7 @@ def create_app(profile: str = "standard", config: Config | None = None) -> Flask
     _register_blueprints(app)
     _register_vendor_files(app)
     _register_commands(app)
+    proxy.install(app)  # outermost: sees X-Forwarded-For as it arrived
     return app
 
 
@@ -107,6 +109,11 @@ def _register_blueprints(app: Flask) -> None:
     else:
         from blueprints.payment.routes import bp as payment_bp
     app.register_blueprint(payment_bp)
+    if app.config["PROFILE"] == "standard":
+        # Health and metrics are for the inside; the kiosk's origin has none (issue 13).
+        from web.health import bp as health_bp
+
+        app.register_blueprint(health_bp)
     if app.config["PROFILE"] == "kiosk":
         from blueprints.kiosk.routes import init_kiosk
 
