@@ -134,8 +134,9 @@ def _register_vendor_files(app: Flask) -> None:
 def _register_commands(app: Flask) -> None:
     """Each package registers its own `flask` commands."""
     import demo.commands
+    import mail.commands
     import web.commands
     import worker.commands
 
-    for package in (web.commands, demo.commands, worker.commands):
+    for package in (web.commands, demo.commands, worker.commands, mail.commands):
         package.register(app)
