@@ -4,12 +4,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, send_from_directory
+from flask import Flask
 from htmx_flask import Htmx
 
 from config import ROOT, Config
 from models.db import Database
-from web import channels, errors, formats, i18n, labels, navigation, proxy, request_log, security, steps
+from web import (
+    channels,
+    errors,
+    formats,
+    i18n,
+    labels,
+    navigation,
+    proxy,
+    request_log,
+    security,
+    static_files,
+    steps,
+)
 from web.data import close_read_session
 from web.extensions import csrf, limiter
 
@@ -59,7 +71,7 @@ def create_app(profile: str = "standard", config: Config | None = None) -> Flask
     app.jinja_env.lstrip_blocks = True
 
     _register_blueprints(app)
-    _register_vendor_files(app)
+    static_files.init_app(app, VENDOR_FILES)
     _register_commands(app)
     proxy.install(app)  # outermost: sees X-Forwarded-For as it arrived
     return app
@@ -118,17 +130,6 @@ def _register_blueprints(app: Flask) -> None:
         from blueprints.kiosk.routes import init_kiosk
 
         init_kiosk(app)  # idle reset and no remembered form values on shared terminals
-
-
-def _register_vendor_files(app: Flask) -> None:
-    @app.get("/vendor/<path:name>")
-    def vendor(name: str):
-        path = VENDOR_FILES.get(name)
-        if path is None or not path.exists():
-            from flask import abort
-
-            abort(404)
-        return send_from_directory(path.parent, path.name, max_age=60 * 60 * 24)
 
 
 def _register_commands(app: Flask) -> None:

@@ -1,4 +1,4 @@
-"""`flask` commands of the web layer: init-db (Alembic upgrade) and catalogue-update."""
+"""`flask` commands of the web layer: init-db (Alembic upgrade), static-collect and catalogue-update."""
 
 from __future__ import annotations
 
@@ -14,6 +14,18 @@ def register(app: Flask) -> None:
 
         upgrade_to_head(app.config["DATABASE_URL"])
         click.echo("database at the newest schema")
+
+    @app.cli.command("static-collect")
+    @click.argument("target", type=click.Path(file_okay=False))
+    def static_collect(target: str) -> None:
+        """Write the static and npm files under their content-hashed names into
+        TARGET/static and TARGET/vendor, for nginx to serve with a year's cache."""
+        from pathlib import Path
+
+        from web.static_files import collect
+
+        count = collect(app, Path(target))
+        click.echo(f"{count} files written under {target} (hashed and plain names)")
 
     @app.cli.command("catalogue-update")
     def catalogue_update() -> None:
