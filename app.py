@@ -26,9 +26,17 @@ from web.data import close_read_session
 from web.extensions import csrf, limiter
 
 NODE_MODULES = ROOT / "node_modules"
+
+
+def _npm_file(package_path: str) -> Path:
+    """An npm file as installed at set-up, or as the wheel carries it (vendor/)."""
+    installed = NODE_MODULES / package_path
+    return installed if installed.exists() else ROOT / "vendor" / Path(package_path).name
+
+
 # Files served from npm packages installed at set-up (nothing third-party is committed).
 VENDOR_FILES = {
-    "htmx.min.js": NODE_MODULES / "htmx.org" / "dist" / "htmx.min.js",
+    "htmx.min.js": _npm_file("htmx.org/dist/htmx.min.js"),
 }
 
 

@@ -33,6 +33,9 @@ def register(app: Flask) -> None:
         from web.catalogue import update
 
         missing = update()
+        from web.i18n import compile_catalogues
+
+        compile_catalogues()  # a developer's command: the source tree's .mo follow the .po
         for msgid in missing["en"]:
             click.echo(f"en missing: {msgid}")
         click.echo(f"{len(missing['en'])} English translations missing")

@@ -122,3 +122,26 @@ def test_static_collect_writes_the_hashed_names_for_nginx(app, tmp_path):
     page = app.test_client().get("/").get_data(as_text=True)
     for path in re.findall(r'(?:href|src)="(/(?:static|vendor)/[^"]+)"', page):
         assert (tmp_path / "public" / path.lstrip("/")).is_file(), path
+
+
+def test_the_site_never_compiles_catalogues_into_its_source_tree(database_url, tmp_path, monkeypatch):
+    """A read-only deployment: with the .mo files missing, the site compiles its own copy
+    into the instance folder and still speaks English."""
+    import shutil
+
+    from app import create_app
+    from tests.conftest import make_config
+    from web import i18n
+
+    source = tmp_path / "locales"
+    shutil.copytree(i18n.LOCALES_DIR, source, ignore=shutil.ignore_patterns("*.mo"))
+    monkeypatch.setattr(i18n, "LOCALES_DIR", source)
+    monkeypatch.setattr(i18n, "_directory", i18n._directory)  # restored afterwards
+    app = create_app("standard", make_config(database_url, tmp_path))
+    try:
+        assert not list(source.rglob("*.mo"))
+        assert list((tmp_path / "instance" / "locales").rglob("messages.mo"))
+        page = app.test_client().get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+        assert "Meguro City Facility Reservation System" in page
+    finally:
+        app.extensions["database"].dispose()
