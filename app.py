@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Flask
 from htmx_flask import Htmx
 
-from config import ROOT, Config
+from config import ROOT, Config, ConfigurationError
 from models.db import Database
 from web import (
     channels,
@@ -45,9 +45,9 @@ def create_app(profile: str = "standard", config: Config | None = None) -> Flask
     app = Flask(__name__, instance_path=config.INSTANCE_PATH, instance_relative_config=False)
     app.config.from_mapping(config.as_dict())
     if not (app.debug or app.testing) and config.uses_default_secrets():
-        raise RuntimeError(
-            "SECRET_KEY and PAYMENT_PROVIDER_SECRET must be set outside debug mode "
-            "(the embedded defaults are for development only)."
+        raise ConfigurationError(
+            f"{' and '.join(config.default_secrets())} not set (the embedded defaults are for development "
+            "only): set them in the environment (bin/setup writes random ones to .env)"
         )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 

@@ -71,3 +71,29 @@ def as_seen(request: Request) -> dict:
         "scheme": request.scheme,
         "client": request.remote_addr,
     }
+
+
+def ask_through_proxy(base_url: str, trusted: int) -> tuple[bool | None, str]:
+    """(matches, one line): GET base_url/readyz as the proxies pass it on, sending no
+    X-Forwarded-For of our own, so the addresses it arrives with are exactly the proxies'.
+    None when the site cannot be asked."""
+    import requests
+
+    url = f"{base_url}/readyz"
+    try:
+        answer = requests.get(url, timeout=10, allow_redirects=False)
+        seen = answer.json()["proxy"]
+    except (requests.RequestException, ValueError, KeyError, TypeError) as exc:
+        return None, f"check-proxy: cannot ask {url} (inside addresses only): {type(exc).__name__}: {exc}"
+    hops, scheme = seen["forwarded_for_hops"], seen["scheme"]
+    if hops != trusted:
+        return False, (
+            f"check-proxy: TRUSTED_PROXIES is {trusted} but {hops} "
+            f"prox{'ies' if hops != 1 else 'y'} in front of {base_url} added X-Forwarded-For: set TRUSTED_PROXIES={hops}"
+        )
+    if base_url.startswith("https:") and scheme != "https":
+        return False, (
+            f"check-proxy: {base_url} is https but the site sees {scheme}: the proxy must set X-Forwarded-Proto "
+            "(Secure cookies and redirects depend on it)"
+        )
+    return True, f"check-proxy: TRUSTED_PROXIES={trusted} matches the proxies in front of {base_url} (scheme {scheme})"

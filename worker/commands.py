@@ -65,6 +65,9 @@ def register(app: Flask) -> None:
     def worker_command(once: bool, interval: float) -> None:
         """Deliver mail, send voids, expire unpaid bookings past their deadline and settle
         card sessions whose browser never came back: in a loop, or --once."""
+        from web.preflight import check
+
+        check(app.config)  # one clear line and exit 1 if the database or Redis is not ready
         _configure_logging()
         if once:
             outcomes = run_pass(app)
