@@ -24,6 +24,7 @@ from web import (
 )
 from web.data import close_read_session
 from web.extensions import csrf, limiter
+from web.log_format import configure_json_logging
 
 NODE_MODULES = ROOT / "node_modules"
 
@@ -44,6 +45,8 @@ def create_app(profile: str = "standard", config: Config | None = None) -> Flask
     config = config or Config.from_env()
     app = Flask(__name__, instance_path=config.INSTANCE_PATH, instance_relative_config=False)
     app.config.from_mapping(config.as_dict())
+    if not app.testing:
+        configure_json_logging()  # one JSON line per record on stderr (gunicorn, flask run)
     if not (app.debug or app.testing) and config.uses_default_secrets():
         raise ConfigurationError(
             f"{' and '.join(config.default_secrets())} not set (the embedded defaults are for development "

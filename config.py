@@ -17,7 +17,10 @@ DEV_PAYMENT_PROVIDER_SECRET = "dev-only-payment-secret"
 
 class ConfigurationError(click.ClickException):
     """A setting the operator must fix. A ClickException, so that `flask …` prints it as
-    one line on stderr and exits 1 instead of a traceback (gunicorn: deploy/gunicorn.conf.py)."""
+    one line on stderr and exits 3 instead of a traceback (gunicorn: deploy/gunicorn.conf.py;
+    systemd does not restart on 3: a setting is not fixed by trying again)."""
+
+    exit_code = 3
 
     def __init__(self, message: str):
         super().__init__(f"configuration: {message}")
@@ -54,6 +57,9 @@ class Config:
             SMTP_HOST=environ.get("SMTP_HOST") or None,
             SMTP_PORT=_whole_number(environ, "SMTP_PORT", 25, minimum=1),
             MAIL_FROM=environ.get("MAIL_FROM") or "noreply@yoyaku.city.meguro.example",
+            # How long a mail claimed by a worker is left alone by the others (a worker killed
+            # while sending gives it back after this).
+            MAIL_CLAIM_LEASE_SECONDS=_whole_number(environ, "MAIL_CLAIM_LEASE_SECONDS", 300, minimum=10),
             PAYMENT_PROVIDER_URL=environ.get("PAYMENT_PROVIDER_URL") or "http://127.0.0.1:5002",
             PAYMENT_PROVIDER_SECRET=environ.get("PAYMENT_PROVIDER_SECRET") or DEV_PAYMENT_PROVIDER_SECRET,
             PUBLIC_BASE_URL=environ.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000",

@@ -31,10 +31,17 @@ errorlog = "-"
 proc_name = f"meguro-{profile}-{os.environ.get('PORT', '8000')}"
 # ProxyFix (TRUSTED_PROXIES) is the one judge of X-Forwarded-*; gunicorn believes none.
 forwarded_allow_ips = ""
+# gunicorn's control socket defaults to one path per user, which several instances on a host
+# would share; systemctl manages the instances instead.
+control_socket_disable = True
 
 
 def on_starting(server):
     """In the master, before any worker: build the app once and run the preflight."""
+    multiproc = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if multiproc:  # emptied before the app (and its metrics) is first imported
+        shutil.rmtree(multiproc, ignore_errors=True)
+        Path(multiproc).mkdir(parents=True, exist_ok=True)
     from config import ConfigurationError
 
     try:
@@ -47,10 +54,6 @@ def on_starting(server):
     except ConfigurationError as exc:
         print(f"meguro {profile}: {exc.message}", file=sys.stderr, flush=True)
         os._exit(3)  # gunicorn would print a traceback for SystemExit raised here
-    multiproc = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    if multiproc:
-        shutil.rmtree(multiproc, ignore_errors=True)
-        Path(multiproc).mkdir(parents=True, exist_ok=True)
 
 
 def child_exit(server, worker):

@@ -40,7 +40,7 @@ RETRY_MAX = timedelta(minutes=30)
 # wait however long it takes.
 GIVE_UP_AFTER = timedelta(days=5)
 # A claimed mail is left alone by other workers this long; longer than any SMTP timeout, so
-# only a worker that died mid-send gives its mail back.
+# only a worker that died mid-send gives its mail back (MAIL_CLAIM_LEASE_SECONDS).
 CLAIM_LEASE = timedelta(minutes=5)
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
@@ -124,7 +124,7 @@ def _due(now: datetime):
     )
 
 
-def claim_next(database: Database, now: datetime) -> QueuedMail | None:
+def claim_next(database: Database, now: datetime, lease: timedelta = CLAIM_LEASE) -> QueuedMail | None:
     """Take the oldest due mail for this worker by moving its next_attempt_at past the lease,
     so that no other worker finds it due. PostgreSQL: the row is locked with FOR UPDATE SKIP
     LOCKED, so workers claiming at the same moment take different mails instead of queueing
@@ -132,7 +132,7 @@ def claim_next(database: Database, now: datetime) -> QueuedMail | None:
     the search independent of how many mails were sent before. SQLite (one writer at a
     time): a conditional UPDATE, retried if another process took the mail in between."""
     if not database.is_sqlite:
-        return _claim_skip_locked(database, now)
+        return _claim_skip_locked(database, now, lease)
     while True:
         with database.write() as session:
             mail_id = session.scalar(select(OutboxMail.id).where(_due(now)).order_by(OutboxMail.id).limit(1))
@@ -141,7 +141,7 @@ def claim_next(database: Database, now: datetime) -> QueuedMail | None:
             claimed = session.execute(
                 update(OutboxMail)
                 .where(OutboxMail.id == mail_id, _due(now))
-                .values(next_attempt_at=now + CLAIM_LEASE)
+                .values(next_attempt_at=now + lease)
                 .execution_options(synchronize_session=False)
             ).rowcount
             if claimed != 1:
@@ -157,7 +157,7 @@ def _relaxed_commit(session) -> None:
     session.execute(text("SET LOCAL synchronous_commit TO OFF"))
 
 
-def _claim_skip_locked(database: Database, now: datetime) -> QueuedMail | None:
+def _claim_skip_locked(database: Database, now: datetime, lease: timedelta) -> QueuedMail | None:
     """One statement: lock the oldest due mail no other worker holds and move it past the
     lease (UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED) RETURNING)."""
     oldest_due = (
@@ -174,7 +174,7 @@ def _claim_skip_locked(database: Database, now: datetime) -> QueuedMail | None:
         row = session.execute(
             update(OutboxMail)
             .where(OutboxMail.id == oldest_due)
-            .values(next_attempt_at=now + CLAIM_LEASE)
+            .values(next_attempt_at=now + lease)
             .returning(
                 OutboxMail.id,
                 OutboxMail.dedupe_key,
@@ -371,6 +371,7 @@ def deliver_due_mail(
     now: datetime,
     limit: int = 100,
     should_stop: Callable[[], bool] = lambda: False,
+    lease: timedelta = CLAIM_LEASE,
 ) -> DeliveryResult:
     """Send due mails one by one, oldest first, until none is due, `limit` is reached or
     `should_stop()` says so. When the server cannot be reached the pass stops: the next one
@@ -380,7 +381,7 @@ def deliver_due_mail(
         for _ in range(limit):
             if should_stop():
                 break
-            mail = claim_next(database, now)
+            mail = claim_next(database, now, lease)
             if mail is None:
                 break
             failure = None

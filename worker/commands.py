@@ -47,8 +47,9 @@ def describe(outcome: object) -> str:
 
 
 def _configure_logging() -> None:
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    from web.log_format import configure_json_logging
+
+    configure_json_logging()
 
 
 def register(app: Flask) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 from blueprints.payment.operations import due_voids, has_open_card_session, record_provider_outcome, record_void
 from blueprints.payment.provider import ProviderClient, ProviderRefused, ProviderUnavailable
 from mail.compose import CallCentre, ExpiryFacts, call_centre_for, expiry_mail
-from mail.delivery import DeliveryResult, FileTransport, SmtpTransport, deliver_due_mail
+from mail.delivery import CLAIM_LEASE, DeliveryResult, FileTransport, SmtpTransport, deliver_due_mail
 from mail.outbox import queue_notice
 from models.db import Database
 from models.deadline_rules import PAYMENT_DAYS, payment_closes_at, payment_deadline_day
@@ -48,6 +48,7 @@ class WorkerSettings:
     stale_session_after: timedelta = STALE_SESSION_AFTER
     recheck_open_session_after: timedelta = RECHECK_OPEN_SESSION_AFTER
     batch_size: int = 50
+    mail_claim_lease: timedelta = CLAIM_LEASE
 
     @classmethod
     def from_config(cls, config: Mapping, **overrides) -> WorkerSettings:
@@ -59,6 +60,7 @@ class WorkerSettings:
             call_centre_config={
                 key: config[key] for key in ("CALL_CENTRE_PHONE", "CALL_CENTRE_HOURS_JA", "CALL_CENTRE_HOURS_EN")
             },
+            mail_claim_lease=timedelta(seconds=config.get("MAIL_CLAIM_LEASE_SECONDS") or CLAIM_LEASE.total_seconds()),
         )
         values.update(overrides)
         return cls(**values)
@@ -82,7 +84,12 @@ def deliver_mail(
     SMTP_HOST; failures are retried later with backoff, a mail the receiving server refuses
     for good is marked undeliverable (メッセージ then says so)."""
     result = deliver_due_mail(
-        database, settings.mail_transport(), settings.mail_from, now, limit=settings.batch_size * 2
+        database,
+        settings.mail_transport(),
+        settings.mail_from,
+        now,
+        limit=settings.batch_size * 2,
+        lease=settings.mail_claim_lease,
     )
     if result.failed or result.undeliverable:
         log.warning(

@@ -51,7 +51,7 @@ def test_a_migration_not_applied_is_one_line(database_url, tmp_path):
     engine.dispose()
     app = create_app("standard", make_config(database_url, tmp_path))
     result = preflight(app)
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and "is at migration 0005, this code needs" in lines[0] and "flask init-db" in lines[0]
     app.extensions["database"].dispose()
@@ -68,7 +68,7 @@ def test_an_unreachable_database_or_redis_is_one_line(database_url, tmp_path, se
     app = create_app("standard", make_config(database_url, tmp_path))
     app.config.update(setting)
     result = preflight(app)
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and words in lines[0], result.output
     app.extensions["database"].dispose()
