@@ -127,17 +127,18 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(equipment_bp)
     # Card payment only on the standard profile; a kiosk answers everything under
     # /payment with its refusal (DESIGN "Architecture").
-    if app.config["PROFILE"] == "kiosk":
-        from blueprints.payment.guard import kiosk_bp as payment_bp
-    else:
+    instance = channels.Channel(app.config["PROFILE"])
+    if instance.serves_card_payment:
         from blueprints.payment.routes import bp as payment_bp
+    else:
+        from blueprints.payment.guard import kiosk_bp as payment_bp
     app.register_blueprint(payment_bp)
-    if app.config["PROFILE"] == "standard":
+    if not instance.is_kiosk:
         # Health and metrics are for the inside; the kiosk's origin has none (issue 13).
         from web.health import bp as health_bp
 
         app.register_blueprint(health_bp)
-    if app.config["PROFILE"] == "kiosk":
+    if instance.is_kiosk:
         from blueprints.kiosk.routes import init_kiosk
 
         init_kiosk(app)  # idle reset and no remembered form values on shared terminals

@@ -42,6 +42,9 @@ def _whole_number(environ, name: str, default: int, minimum: int = 0) -> int:
 class Config:
     """Configuration for one app instance; `from_env` is the only constructor used in code."""
 
+    SECRET_KEY: str
+    PAYMENT_PROVIDER_SECRET: str
+
     def __init__(self, **values):
         for key, value in values.items():
             setattr(self, key, value)
@@ -59,6 +62,8 @@ class Config:
             MAIL_FROM=environ.get("MAIL_FROM") or "noreply@yoyaku.city.meguro.example",
             # How long a mail claimed by a worker is left alone by the others (a worker killed
             # while sending gives it back after this).
+            # The worker's own /metrics on 127.0.0.1 at this port (unset: none).
+            WORKER_METRICS_PORT=_whole_number(environ, "WORKER_METRICS_PORT", 0),
             MAIL_CLAIM_LEASE_SECONDS=_whole_number(environ, "MAIL_CLAIM_LEASE_SECONDS", 300, minimum=10),
             PAYMENT_PROVIDER_URL=environ.get("PAYMENT_PROVIDER_URL") or "http://127.0.0.1:5002",
             PAYMENT_PROVIDER_SECRET=environ.get("PAYMENT_PROVIDER_SECRET") or DEV_PAYMENT_PROVIDER_SECRET,

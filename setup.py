@@ -25,6 +25,7 @@ CONTENT = [
     "demo",
     "mail",
     "models",
+    "payments",
     "web",
     "worker",
     "templates",

@@ -1,11 +1,10 @@
 """Card-paid demo bookings (DESIGN "Contracts", issue 3 item 10): 目黒団体 applies, then pays
 through the provider exactly as a browser does — 確定, 次へ進む, the card page, the return —
-so that our ledger and the provider's agree from the start. Runs after `seed_demo`, with
-the provider reachable; HTTP happens between transactions, never inside one."""
+with the payment screens' own operations (payments/), so that our ledger and the
+provider's agree from the start. Runs after `seed_demo`, with the provider reachable."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -14,21 +13,18 @@ import requests
 from sqlalchemy import select
 
 from blueprints.apply.operations import RoomAnswers, SlotRef, apply_for_slots
-from blueprints.payment.operations import (
-    attach_provider_session,
-    open_settlement,
-    record_provider_outcome,
-    start_settlement,
-)
-from blueprints.payment.provider import ProviderClient, ProviderRefused, ProviderUnavailable
 from demo.seed import open_day
-from mail.compose import CallCentre
+from models import errors
 from models.account import Resident
 from models.db import Database
 from models.facility import Facility, Purpose, Room
-from models.payment import CardCharge, SettlementStatus
+from models.payment import SettlementStatus
 from models.reservation import Reservation
 from models.time_rules import jst_day
+from payments import card_pages
+from payments.card_pages import CardPage, CardPageNotOpened, ProviderUrls, charge_by_provider_session, settlement_owner
+from payments.provider import ProviderClient, ProviderRefused, ProviderUnavailable
+from payments.settlement import CallCentres, open_settlement
 
 DEMO_CARD = {"card_number": "4111111111111111", "security_code": "123", "expiry_month": "12"}
 
@@ -64,20 +60,11 @@ class ProviderLedgerNotEmpty(Exception):
     disagree with it (and reuse its 収納番号). Reset the provider's database first."""
 
 
-@dataclass(frozen=True)
-class ProviderUrls:
-    """Where the provider sends the browser back and its notifications: PUBLIC_BASE_URL +
-    the payment blueprint's paths."""
-
-    return_url: str
-    notify_url: str
-
-
 def seed_card_payments(
     database: Database,
     provider: ProviderClient,
     urls: ProviderUrls,
-    call_centre: Callable[[str], CallCentre],
+    call_centre: CallCentres,
     now: datetime,
     days_ahead: int,
     bookings: list[CardPaidBooking] = CARD_PAID,
@@ -93,7 +80,7 @@ def seed_card_payments(
     for booking in bookings:
         try:
             numbers.append(_apply_and_pay(database, provider, urls, call_centre, now, days_ahead, booking))
-        except (ProviderUnavailable, ProviderRefused) as exc:
+        except (ProviderUnavailable, ProviderRefused, CardPageNotOpened, errors.NotFound) as exc:
             raise DemoPaymentFailed(f"after {len(numbers)} paid bookings: {exc}") from exc
     return numbers
 
@@ -118,7 +105,9 @@ def _apply_and_pay(database, provider, urls, call_centre, now, days_ahead, booki
             days_ahead=days_ahead + booking.applied_days_ago,
         )
         resident_id, number = resident.id, application.reservations[0].number
-    page = open_card_page(database, provider, urls, call_centre, now, resident_id=resident_id, number=number)
+    page = confirm_and_open_card_page(
+        database, provider, urls, call_centre, now, resident_id=resident_id, number=number
+    )
     session_id = pay_on_card_page(page, urls.return_url)
     status = record_return(database, provider, call_centre, now, session_id)
     if status is not SettlementStatus.COMPLETED:
@@ -126,49 +115,37 @@ def _apply_and_pay(database, provider, urls, call_centre, now, days_ahead, booki
     return number
 
 
-@dataclass(frozen=True)
-class CardPage:
-    """A settlement waiting on the provider's card page."""
-
-    settlement_id: int
-    charge_id: int
-    receipt_number: str
-    amount_yen: int
-    session_id: str
-    payment_url: str
-
-
-def open_card_page(database, provider, urls, call_centre, now, *, resident_id: int, number: str) -> CardPage:
-    """確定 on 確認 and 次へ進む on 注意事項: a charge with its 収納番号 and the provider's
-    session for it (created between the transactions, as the screens do)."""
+def confirm_and_open_card_page(
+    database: Database,
+    provider: ProviderClient,
+    urls: ProviderUrls,
+    call_centre: CallCentres,
+    now: datetime,
+    *,
+    resident_id: int,
+    number: str,
+) -> CardPage:
+    """確定 on 確認, then 次へ進む on 注意事項 (payments.card_pages.open_card_page): the card
+    page for what the booking owes, in the resident's language."""
     with database.write() as session:
         reservation = session.scalar(select(Reservation).where(Reservation.number == number))
         locale = reservation.resident.preferred_locale
-        settlement = open_settlement(
+        settlement_id = open_settlement(
             session, resident_id=resident_id, number=number, expected_version=reservation.version, now=now
-        )
-        charge = start_settlement(
-            session, resident_id=resident_id, settlement_id=settlement.id, centre=call_centre(locale), now=now
-        ).charge
-        settlement_id, charge_id, receipt, amount_yen = (
-            settlement.id,
-            charge.id,
-            charge.receipt_number,
-            charge.amount_yen,
-        )
-    created = provider.create_session(
-        reference=number,
-        receipt_number=receipt,
-        amount_yen=amount_yen,
-        return_url=urls.return_url,
-        notify_url=urls.notify_url,
+        ).id
+    page = card_pages.open_card_page(
+        database,
+        provider,
+        resident_id=resident_id,
+        settlement_id=settlement_id,
+        urls=urls,
         locale=locale,
+        call_centre=call_centre,
+        now=now,
     )
-    with database.write() as session:
-        attach_provider_session(
-            session, charge_id=charge_id, provider_session_id=created["session_id"], payment_url=created["payment_url"]
-        )
-    return CardPage(settlement_id, charge_id, receipt, amount_yen, created["session_id"], created["payment_url"])
+    if not isinstance(page, CardPage):
+        raise DemoPaymentFailed(f"{number}: nothing to charge, so no card page")
+    return page
 
 
 def _follow_form(url: str, data: dict, return_url: str) -> str:
@@ -195,13 +172,18 @@ def cancel_on_card_page(page: CardPage, return_url: str) -> str:
     return _follow_form(page.payment_url.split("?")[0] + "/cancel", {}, return_url)
 
 
-def record_return(database, provider, call_centre, now, session_id: str) -> SettlementStatus:
-    """The browser's return: only the session id arrives; ask the provider for the outcome
-    and record it."""
-    document = provider.get_session(session_id)
-    with database.write() as session:
-        charge = session.scalar(select(CardCharge).where(CardCharge.provider_session_id == session_id))
-        settlement = record_provider_outcome(
-            session, document, call_centre(charge.reservation.resident.preferred_locale), now
-        )
-        return settlement.status
+def record_return(
+    database: Database, provider: ProviderClient, call_centre: CallCentres, now: datetime, session_id: str
+) -> SettlementStatus:
+    """The browser's return (payments.card_pages.apply_return): only the session id arrives;
+    the provider is asked for the outcome, which is recorded. The browser is the one of the
+    resident who opened the card page."""
+    with database.read_session() as session:
+        charge = charge_by_provider_session(session, session_id)
+        if charge is None:
+            raise DemoPaymentFailed(f"no card page of ours has the session {session_id!r}")
+        resident_id = settlement_owner(session, charge)
+    recorded = card_pages.apply_return(
+        database, provider, session_id=session_id, resident_id=resident_id, call_centre=call_centre, now=now
+    )
+    return recorded.settlement_status

@@ -3,6 +3,8 @@ it is reachable."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import click
 from flask import Flask
 
@@ -30,7 +32,7 @@ def provider_urls(app: Flask):
     paths when the blueprint is not registered in this instance)."""
     from werkzeug.routing import BuildError
 
-    from demo.card_payments import ProviderUrls
+    from payments.card_pages import ProviderUrls
 
     adapter = app.url_map.bind("localhost")
     base = app.config["PUBLIC_BASE_URL"].rstrip("/")
@@ -50,10 +52,9 @@ def provider_urls(app: Flask):
 def seed_card_paid_bookings(app: Flask) -> None:
     """The card-paid demo bookings, paid through the provider; without a usable provider the
     rest of the demo data stands and a note says why there are none."""
-    from blueprints.payment.provider import ProviderRefused, ProviderUnavailable
     from demo.card_payments import DemoPaymentFailed, ProviderLedgerNotEmpty, seed_card_payments
-    from worker.commands import provider_client
-    from worker.jobs import WorkerSettings
+    from mail.compose import call_centre_for
+    from payments.provider import ProviderRefused, ProviderUnavailable, provider_client
 
     url = app.config["PAYMENT_PROVIDER_URL"]
     try:
@@ -61,7 +62,7 @@ def seed_card_paid_bookings(app: Flask) -> None:
             database(),
             provider_client(app.config),
             provider_urls(app),
-            WorkerSettings.from_config(app.config).call_centre,
+            partial(call_centre_for, app.config),
             now(),
             app.config["FIRST_COME_DAYS_AHEAD"],
         )

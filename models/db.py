@@ -131,7 +131,7 @@ def violated_constraint(exc: IntegrityError, metadata: MetaData | None = None) -
     ]
     for candidate in candidates:
         if [column.name for column in candidate.columns] == names:
-            return candidate.name
+            return str(candidate.name) if candidate.name else None
     return None
 
 

@@ -75,6 +75,12 @@ class NothingToSettle(DomainError):
     """Held already equals due."""
 
 
+class UnknownCardSession(NotFound):
+    """The provider's document is not about a card page we opened: an unknown 収納番号, or
+    another session, amount or booking than that 収納番号's. Nothing is recorded.
+    facts: receipt_number, mismatch (the field that differs)."""
+
+
 class StaleBooking(DomainError):
     """The booking changed (fee, state) since the page was shown: look again."""
 

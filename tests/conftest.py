@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -41,8 +42,23 @@ def database_url(template_databases):
     template_databases.drop(url)
 
 
+_NOBODY: list[socket.socket] = []
+
+
+def nobody_answers_url() -> str:
+    """An address where nothing answers, held for the whole run: a socket bound to a free
+    port that never listens refuses every connection. Tests without a card company use it
+    instead of the default :5002, so the suite passes while bin/start runs beside it."""
+    if not _NOBODY:
+        held = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        held.bind(("127.0.0.1", 0))
+        _NOBODY.append(held)
+    return f"http://127.0.0.1:{_NOBODY[0].getsockname()[1]}"
+
+
 def make_config(database_url: str, tmp_path, **overrides) -> Config:
     values = dict(
+        PAYMENT_PROVIDER_URL=nobody_answers_url(),
         DATABASE_URL=database_url,
         TESTING=True,
         SECRET_KEY="test-secret-key",

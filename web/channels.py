@@ -1,14 +1,18 @@
-"""Channels (DESIGN "Channels"): profile × presentation, and the display preferences,
-set once per request on `g`."""
+"""Channels (DESIGN "Channels"): profile × presentation and what each allows, and the
+display preferences, set once per request on `g` (`g.channel`, `g.preferences`,
+`g.locale`). The only module that knows the channels' names: everything else asks
+`g.channel` (templates: `channel`) a named question such as `may_pay`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Flask, Response, g, request, session
+from flask import Flask, Response, current_app, g, request, session
 
-PROFILES = ("standard", "kiosk")
-PRESENTATIONS = ("normal", "reader")
+STANDARD, KIOSK = "standard", "kiosk"
+NORMAL, READER = "normal", "reader"
+PROFILES = (STANDARD, KIOSK)
+PRESENTATIONS = (NORMAL, READER)
 LOCALES = ("ja", "en")
 TEXT_SIZES = ("standard", "large", "xlarge")
 COLOURS = ("standard", "contrast", "inverted")
@@ -17,8 +21,76 @@ ONE_YEAR = 60 * 60 * 24 * 365
 
 
 @dataclass(frozen=True)
+class Channel:
+    """Where a request comes from (profile) and how it is shown (presentation)."""
+
+    profile: str = STANDARD
+    presentation: str = NORMAL
+
+    @property
+    def is_kiosk(self) -> bool:
+        """A locked-down terminal in a facility, used by one resident after another."""
+        return self.profile == KIOSK
+
+    @property
+    def is_reader(self) -> bool:
+        """読み上げ用ブラウザモード: one linear column, whole pages, steps numbered."""
+        return self.presentation == READER
+
+    @property
+    def serves_card_payment(self) -> bool:
+        """Whether this profile's instance has the card-payment routes at all (a kiosk
+        answers everything under /payment with its refusal)."""
+        return not self.is_kiosk
+
+    @property
+    def may_pay(self) -> bool:
+        """Card payment — the settlement screens and the card page — only on the standard
+        profile in the normal presentation (guide ch. 5, top; DESIGN "Channels"). Every
+        other step, cancelling a paid booking included, works in every channel."""
+        return self.serves_card_payment and not self.is_reader
+
+    @property
+    def loads_fragments(self) -> bool:
+        """htmx partial updates; reader mode always loads whole pages."""
+        return not self.is_reader
+
+    @property
+    def numbers_steps(self) -> bool:
+        """Reader mode names where a step stands (手順 2/6) in the title and h1, since the
+        breadcrumb is not read as a list of steps there."""
+        return self.is_reader
+
+    @property
+    def keeps_preferences_in_session(self) -> bool:
+        """On a kiosk the next person at the terminal starts afresh: preferences live in the
+        server session, not in a cookie that outlives the visit."""
+        return self.is_kiosk
+
+    @property
+    def stores_no_page(self) -> bool:
+        """A kiosk keeps nothing in the browser's cache (no-store on every response)."""
+        return self.is_kiosk
+
+    @property
+    def other_presentation(self) -> str:
+        """What the header's 読み上げ switch changes to."""
+        return NORMAL if self.is_reader else READER
+
+    @property
+    def layout(self) -> str:
+        return f"layouts/{self.profile}_{self.presentation}.html"
+
+
+def current_channel() -> Channel:
+    """The request's channel; before the request's hooks ran (an error raised earlier), the
+    instance's profile in the normal presentation."""
+    return g.get("channel") or Channel(current_app.config["PROFILE"])
+
+
+@dataclass(frozen=True)
 class Preferences:
-    presentation: str = "normal"
+    presentation: str = NORMAL
     locale: str = "ja"
     text_size: str = "standard"
     colour: str = "standard"
@@ -30,7 +102,7 @@ _CHOICES = {"presentation": PRESENTATIONS, "locale": LOCALES, "text_size": TEXT_
 def _stored(name: str) -> str | None:
     """A preference as this profile keeps it: per browser (cookie) on the standard profile,
     per server session on a kiosk, so the next person at the terminal starts afresh."""
-    if g.profile == "kiosk":
+    if g.channel.keeps_preferences_in_session:
         return session.get(f"pref_{name}")
     return request.cookies.get(f"pref_{name}")
 
@@ -51,14 +123,10 @@ def read_preferences() -> Preferences:
 def remember_preference(response: Response, name: str, value: str) -> None:
     if value not in _CHOICES[name]:
         raise ValueError(name)
-    if g.profile == "kiosk":
+    if g.channel.keeps_preferences_in_session:
         session[f"pref_{name}"] = value
     else:
         response.set_cookie(f"pref_{name}", value, max_age=ONE_YEAR, httponly=True, samesite="Lax")
-
-
-def layout_template() -> str:
-    return f"layouts/{g.profile}_{g.presentation}.html"
 
 
 def init_app(app: Flask, profile: str) -> None:
@@ -67,10 +135,10 @@ def init_app(app: Flask, profile: str) -> None:
     app.config["PROFILE"] = profile
 
     def set_channel() -> None:
-        g.profile = profile
+        g.channel = Channel(profile)  # the stored preferences depend on the profile
         prefs = read_preferences()
+        g.channel = Channel(profile, prefs.presentation)
         g.preferences = prefs
-        g.presentation = prefs.presentation
         g.locale = prefs.locale
 
     # First of all hooks: CSRF and rate-limit refusals raised by earlier-registered hooks
@@ -79,12 +147,11 @@ def init_app(app: Flask, profile: str) -> None:
 
     @app.context_processor
     def channel_context() -> dict:
-        if "profile" not in g:  # errors raised before the request hook ran
-            g.profile, g.presentation, g.locale, g.preferences = profile, "normal", "ja", Preferences()
+        if "channel" not in g:  # errors raised before the request hook ran
+            g.channel, g.locale, g.preferences = Channel(profile), "ja", Preferences()
         return {
-            "layout": layout_template(),
-            "profile": g.profile,
-            "presentation": g.presentation,
+            "layout": g.channel.layout,
+            "channel": g.channel,
             "preferences": g.preferences,
             "locale": g.locale,
         }

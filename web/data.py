@@ -33,6 +33,25 @@ def write_session() -> Iterator[Session]:
         g.read_session.rollback()
 
 
+class RequestDatabase:
+    """The app's Database as an operation taking one sees it from a view: each write ends
+    the request's read transaction afterwards (as write_session does), so that the page
+    rendered next shows what the operation wrote."""
+
+    def __init__(self, database: Database):
+        self._database = database
+
+    def read_session(self) -> Session:
+        return self._database.read_session()
+
+    def write(self):
+        return write_session()
+
+
+def request_database() -> RequestDatabase:
+    return RequestDatabase(database())
+
+
 def close_read_session(_exc=None) -> None:
     session = g.pop("read_session", None)
     if session is not None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Response, g, make_response, render_template, request
+from flask import Response, make_response, render_template, request
 
+from web.channels import current_channel
 from web.errors import ErrorItem
 
 
@@ -11,7 +12,7 @@ def wants_fragment() -> bool:
     """An htmx request that is not a history restore, outside reader mode (which always
     loads whole pages)."""
     htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.history_restore_request and g.get("presentation") != "reader"
+    return bool(htmx) and not htmx.history_restore_request and current_channel().loads_fragments
 
 
 def render_page(

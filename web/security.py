@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import Flask, Response, g
 
+from web.channels import current_channel
+
 
 def content_security_policy(form_targets: str = "") -> str:
     return "; ".join(
@@ -31,6 +33,6 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
-        if g.get("profile") == "kiosk" or response.mimetype == "text/html" and g.get("no_store"):
+        if current_channel().stores_no_page or response.mimetype == "text/html" and g.get("no_store"):
             response.headers["Cache-Control"] = "no-store"
         return response

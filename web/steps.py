@@ -3,9 +3,10 @@ the breadcrumb, and the step number that reader mode puts in the title and h1.""
 
 from __future__ import annotations
 
-from flask import g
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+
+from web.channels import current_channel
 
 # guide: L24
 MENU = _l("メニュー")
@@ -40,7 +41,7 @@ def step_heading(step: str, label: str | None = None) -> str:
 def numbered_step(label: str, n: int, total: int) -> str:
     """A step of any flow as reader mode names it in the title and h1 (手順 2/3 予約の取消 確認);
     elsewhere the label alone."""
-    if g.get("presentation") == "reader":
+    if current_channel().numbers_steps:
         return _("手順 %(n)s/%(total)s %(step)s", n=n, total=total, step=label)
     return label
 

@@ -1,7 +1,7 @@
 """The worker's jobs (Procfile `worker`): deliver mail, send voids, expire unpaid bookings
 past their payment deadline, and settle card sessions whose browser never came back. Each
-takes the database, the provider client, the settings and `now`; none imports Flask, and
-HTTP to the provider happens between transactions, never inside one."""
+takes the database, the provider client, the settings and `now`; none imports Flask. The
+card-payment jobs are payments/'s operations, given the worker's settings."""
 
 from __future__ import annotations
 
@@ -11,20 +11,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
-from blueprints.payment.operations import due_voids, has_open_card_session, record_provider_outcome, record_void
-from blueprints.payment.provider import ProviderClient, ProviderRefused, ProviderUnavailable
 from mail.compose import CallCentre, ExpiryFacts, call_centre_for, expiry_mail
 from mail.delivery import CLAIM_LEASE, DeliveryResult, FileTransport, SmtpTransport, deliver_due_mail
 from mail.outbox import queue_notice
 from models.db import Database
 from models.deadline_rules import PAYMENT_DAYS, payment_closes_at, payment_deadline_day
-from models.payment import CardCharge, Settlement, SettlementStatus
 from models.reservation import Reservation
 from models.reservation_rules import UNPAID_STATES, Action, CancelKind, next_state
 from models.time_rules import jst_day
+from payments import voids
+from payments.card_pages import SessionResult, check_open_card_pages
+from payments.provider import ProviderClient
+from payments.settlement import has_open_card_session
 
 log = logging.getLogger("worker")
 
@@ -98,44 +99,18 @@ def deliver_mail(
             result.failed,
             result.undeliverable,
         )
-    elif result.sent:
-        log.info("mail: %d sent", result.sent)
     return result
 
 
 # 2. Voids -----------------------------------------------------------------------------
 
 
-@dataclass
-class VoidResult:
-    voided: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
-
-
-def send_voids(database: Database, provider: ProviderClient, settings: WorkerSettings, now: datetime) -> VoidResult:
-    """Send every due void to the provider (idempotent there) and record the answer; a
-    failure stays pending and is retried with the operation's backoff."""
-    with database.read_session() as session:
-        due = [(c.id, c.receipt_number) for c in due_voids(session, now, limit=settings.batch_size)]
-    result = VoidResult()
-    for charge_id, receipt in due:
-        try:
-            provider.void(receipt)
-        except (ProviderUnavailable, ProviderRefused) as exc:
-            if isinstance(exc, ProviderRefused):
-                # Not a passing fault: the provider does not know this capture. Reconcile shows it.
-                log.error("void %s refused by the provider: %s", receipt, exc)
-            with database.write() as session:
-                charge = record_void(session, charge_id, ok=False, error=str(exc), now=now)
-                log.warning(
-                    "void %s failed (attempt %d), next at %s", receipt, charge.void_attempts, charge.next_void_at
-                )
-            result.failed.append(receipt)
-            continue
-        with database.write() as session:
-            record_void(session, charge_id, ok=True, error=None, now=now)
-        result.voided.append(receipt)
-    return result
+def send_voids(
+    database: Database, provider: ProviderClient, settings: WorkerSettings, now: datetime
+) -> voids.VoidResult:
+    """Send every due void to the provider and record the answer; a failure stays pending
+    and is retried with backoff."""
+    return voids.send_voids(database, provider, now=now, limit=settings.batch_size)
 
 
 # 3. Payment deadline -------------------------------------------------------------------
@@ -229,99 +204,31 @@ def _cancel_by_expiry(session, reservation: Reservation, settings: WorkerSetting
 # 4. Card sessions whose browser never came back --------------------------------------
 
 
-@dataclass
-class SessionResult:
-    settled: list[str] = field(default_factory=list)  # captured, cancelled or expired: recorded
-    still_open: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)  # the provider could not be asked
-
-
 def settle_stale_sessions(
     database: Database, provider: ProviderClient, settings: WorkerSettings, now: datetime
 ) -> SessionResult:
-    """Settlements still PAYING a while after their card page opened: ask the provider what
-    happened and record it as the browser's return would, so that a capture is never lost
-    (the notification may be late or lost) and an abandoned session ends (and the booking
-    can expire). A page still open is asked about again after recheck_open_session_after,
-    the least recently asked first, so that a batch of long-open pages (延長) does not
-    keep the others waiting."""
-    with database.read_session() as session:
-        rows = session.execute(
-            select(CardCharge.receipt_number, CardCharge.amount_yen, CardCharge.provider_session_id, Reservation.number)
-            .join(Settlement, Settlement.new_charge_id == CardCharge.id)
-            .join(Reservation, Reservation.id == CardCharge.reservation_id)
-            .where(
-                Settlement.status == SettlementStatus.PAYING,
-                CardCharge.created_at <= now - settings.stale_session_after,
-                or_(
-                    CardCharge.provider_checked_at.is_(None),
-                    CardCharge.provider_checked_at <= now - settings.recheck_open_session_after,
-                ),
-            )
-            .order_by(CardCharge.provider_checked_at.asc().nulls_first(), CardCharge.id)
-            .limit(settings.batch_size)
-        ).all()
-    result = SessionResult()
-    for receipt, amount_yen, session_id, reference in rows:
-        if not _claim_check(database, receipt, now, settings.recheck_open_session_after):
-            continue  # another worker is asking about it
-        try:
-            document = provider.get_receipt(receipt)
-        except ProviderRefused as exc:
-            if exc.status != 404:
-                log.error("receipt %s: the provider refused the status query: %s", receipt, exc)
-                result.failed.append(receipt)
-                continue
-            # The provider never opened a session for this receipt (the call failed and the
-            # resident did not retry): nothing can be charged on it any more.
-            document = {
-                "receipt_number": receipt,
-                "amount_yen": amount_yen,
-                "session_id": session_id,
-                "merchant_reference": reference,
-                "status": "expired",
-            }
-        except ProviderUnavailable as exc:
-            log.warning("card sessions: the provider cannot be reached (%s); asking again next pass", exc)
-            result.failed.append(receipt)
-            break  # the others would fail the same way
-        if document.get("status") not in ("captured", "cancelled", "expired"):
-            result.still_open.append(receipt)
-            continue
-        with database.write() as session:
-            charge = session.scalar(select(CardCharge).where(CardCharge.receipt_number == receipt))
-            locale = charge.reservation.resident.preferred_locale
-            record_provider_outcome(session, document, settings.call_centre(locale), now)
-        result.settled.append(receipt)
-        log.info("card session %s settled from the provider's status: %s", receipt, document.get("status"))
-    return result
+    """Card pages still open a while after they opened: ask the provider what happened and
+    record it as the browser's return would (payments.card_pages.check_open_card_pages)."""
+    return check_open_card_pages(
+        database,
+        provider,
+        call_centre=settings.call_centre,
+        now=now,
+        stale_after=settings.stale_session_after,
+        recheck_after=settings.recheck_open_session_after,
+        limit=settings.batch_size,
+    )
 
 
-def _claim_check(database: Database, receipt: str, now: datetime, recheck_after: timedelta) -> bool:
-    """Note that this receipt is being asked about now, unless it was asked about within
-    `recheck_after` (by another worker meanwhile): a conditional UPDATE, as claim_next
-    does for mail. Marked before asking, so a page whose answer changes nothing here is
-    not asked about again at the next pass either."""
-    with database.write() as session:
-        return (
-            session.execute(
-                update(CardCharge)
-                .where(
-                    CardCharge.receipt_number == receipt,
-                    or_(
-                        CardCharge.provider_checked_at.is_(None), CardCharge.provider_checked_at <= now - recheck_after
-                    ),
-                )
-                .values(provider_checked_at=now)
-                .execution_options(synchronize_session=False)
-            ).rowcount
-            == 1
-        )
-
-
-JOBS = (
+# The jobs that call the card company, and the others: the worker's loop runs each group
+# in its own thread (worker.commands.run_loops), so that a hung card company never delays
+# mail; `--once` runs all four in this order.
+PROVIDER_JOBS = (
     ("card sessions", settle_stale_sessions),
     ("voids", send_voids),
+)
+LOCAL_JOBS = (
     ("payment deadline", expire_overdue_bookings),
     ("mail", deliver_mail),
 )
+JOBS = PROVIDER_JOBS + LOCAL_JOBS

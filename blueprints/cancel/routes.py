@@ -225,7 +225,7 @@ def done():
             ),
             default=None,
         ),
-        settle_here=g.profile == "standard" and g.presentation == "normal",
+        settle_here=g.channel.may_pay,
     )
 
 

@@ -299,7 +299,7 @@ def _lending_problem(exc: errors.DomainError, reservation: Reservation) -> Error
 def _heading(step: int) -> str:
     """The step's name; in reader mode preceded by where it stands."""
     label = str(STEPS[step])
-    if g.get("presentation") == "reader":
+    if g.channel.numbers_steps:
         return _("手順 %(n)s/%(total)s %(step)s", n=step - 1, total=len(STEPS) - 2, step=label)
     return label
 

@@ -16,6 +16,7 @@ from blueprints.info.gate_results import load_gate_results
 from models.conformance_rules import conformance_rule
 from models.facility import Facility
 from models.notice import Notice
+from web import channels
 from web.data import read_session
 from web.formats import localized
 from web.rendering import render_page
@@ -71,9 +72,9 @@ CHECK_LABELS = {
     "focus_not_obscured": _l("Tab キーで移動したフォーカスが、固定表示の部分に隠れないこと（日本語）"),
 }
 CHANNEL_LABELS = {
-    "standard": _l("標準の画面"),
-    "reader": _l("読み上げ用ブラウザモード"),
-    "kiosk": _l("キオスク端末"),
+    channels.STANDARD: _l("標準の画面"),
+    channels.READER: _l("読み上げ用ブラウザモード"),
+    channels.KIOSK: _l("キオスク端末"),
 }
 LANGUAGE_LABELS = {"ja": _l("日本語"), "en": _l("英語")}
 

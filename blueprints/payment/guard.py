@@ -8,11 +8,12 @@ resident's browser or the card company must always be able to reach them."""
 from __future__ import annotations
 
 import segno
-from flask import Blueprint, Response, current_app, g, redirect, request, url_for
+from flask import Blueprint, Response, current_app, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.urls import iri_to_uri
 
+from web.channels import current_channel
 from web.extensions import csrf
 from web.rendering import render_page
 
@@ -48,8 +49,9 @@ def _refusal(response: Response) -> Response:
 
 
 def refuse_reader_presentation() -> Response | None:
-    """before_request of the payment blueprint: no settlement screen in reader mode."""
-    if request.endpoint in EXEMPT_ENDPOINTS or g.get("presentation") != "reader":
+    """before_request of the payment blueprint (registered only where the profile serves card
+    payment): no settlement screen in reader mode."""
+    if request.endpoint in EXEMPT_ENDPOINTS or current_channel().may_pay:
         return None
     return _refusal(
         render_page(

@@ -1,6 +1,6 @@
-"""Reads for the card payment screens: the クレジット決済 選択 list (DESIGN rule 8), and the
-card charge behind a provider session. Nothing here changes data; the rules that decide
-whether a booking may be paid are the operations' own (quote_settlement)."""
+"""Reads for the クレジット決済 選択 screen (DESIGN rule 8). Nothing here changes data; the
+rules that decide whether a booking may be paid are the settlement's own
+(payments.settlement.quote_settlement)."""
 
 from __future__ import annotations
 
@@ -11,14 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from blueprints.mymenu.operations import LISTED_STATES, ListConditions, Standing
-from blueprints.payment.operations import is_first_payment, pending_plan, quote_settlement
 from models import errors
-from models.account import Resident
 from models.deadline_rules import payment_deadline_day
 from models.facility import Facility, Room
-from models.payment import CardCharge, Settlement
 from models.reservation import Reservation
 from models.settlement_rules import SettlementPlan, last_void_day
+from payments.settlement import is_first_payment, pending_plan, quote_settlement
 
 # The guide's 選択 shows the top 20 (L123, L129).
 PAYMENT_LIST_LIMIT = 20
@@ -151,26 +149,3 @@ def list_payment_rows(
             1 for row in shown if conditions.date_from and row.reservation.use_date < conditions.date_from
         ),
     )
-
-
-def charge_by_provider_session(session: Session, provider_session_id: str) -> CardCharge | None:
-    return session.scalar(select(CardCharge).where(CardCharge.provider_session_id == provider_session_id))
-
-
-def charge_by_receipt(session: Session, receipt_number: str) -> CardCharge | None:
-    return session.scalar(select(CardCharge).where(CardCharge.receipt_number == receipt_number))
-
-
-def settlement_owner(session: Session, charge: CardCharge) -> int | None:
-    return session.scalar(select(Settlement.resident_id).where(Settlement.id == charge.settlement_id))
-
-
-def mail_locale_of_receipt(session: Session, receipt_number: str) -> str:
-    """The language the charge's resident reads mail in (for the call centre's hours)."""
-    locale = session.scalar(
-        select(Resident.preferred_locale)
-        .join(Reservation, Reservation.resident_id == Resident.id)
-        .join(CardCharge, CardCharge.reservation_id == Reservation.id)
-        .where(CardCharge.receipt_number == receipt_number)
-    )
-    return locale or "ja"

@@ -1,11 +1,11 @@
 """クレジット決済 (guide ch. 5 §(1)): 選択 → 確認 → 注意事項 → the card company's page →
-完了, and the return and notify endpoints the card company calls back. The money rules
-live in operations.py; HTTP to the card company happens here, between transactions."""
+完了, and the return and notify endpoints the card company calls back. Each route parses,
+calls one operation of payments/ (which holds the whole sequence, HTTP to the card company
+included) and renders."""
 
 from __future__ import annotations
 
-import json
-import re
+from functools import partial
 
 from flask import Blueprint, current_app, g, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
@@ -16,32 +16,40 @@ from blueprints.mymenu.forms import ALL_STATES, ReservationFilterForm
 from blueprints.mymenu.operations import ListConditions
 from blueprints.payment.forms import ConfirmForm, TermsForm
 from blueprints.payment.guard import refuse_reader_presentation, require_email
-from blueprints.payment.listing import (
-    charge_by_provider_session,
-    charge_by_receipt,
-    list_payment_rows,
-    mail_locale_of_receipt,
-    settlement_owner,
-)
-from blueprints.payment.operations import (
-    SLOT_STARTED,
-    SettlementQuote,
-    attach_provider_session,
-    load_own_reservation,
-    load_own_settlement,
-    open_settlement,
-    quote_settlement,
-    record_provider_outcome,
-    start_settlement,
-)
-from blueprints.payment.provider import ProviderClient, ProviderRefused, ProviderUnavailable, request_target, verify
-from mail.compose import CallCentre, call_centre_for
+from blueprints.payment.listing import list_payment_rows
+from mail.compose import call_centre_for
 from models import errors
 from models.numbering_rules import RESERVATION_NUMBER
 from models.payment import Settlement, SettlementStatus
 from models.reservation import Reservation
+from payments.card_pages import (
+    CardPage,
+    CardPageNotOpened,
+    ProviderUrls,
+    apply_notification,
+    apply_return,
+    open_card_page,
+)
+from payments.provider import (
+    BadSignature,
+    MalformedNotification,
+    ProviderUnavailable,
+    is_session_id,
+    provider_client,
+    read_notification,
+    request_target,
+)
+from payments.settlement import (
+    SLOT_STARTED,
+    CallCentres,
+    SettlementQuote,
+    load_own_reservation,
+    load_own_settlement,
+    open_settlement,
+    quote_settlement,
+)
 from web.clock import now, today
-from web.data import read_session, write_session
+from web.data import read_session, request_database
 from web.errors import ErrorItem, domain_error_item, form_errors
 from web.extensions import csrf
 from web.formats import list_date
@@ -67,8 +75,6 @@ STEPS = (
 )
 SELECT_STEP, CONFIRM_STEP, TERMS_STEP, RESULT_STEP = 1, 2, 3, 4
 FILTER_FIELDS = ("date_from", "date_to", "state")
-# The card company's session ids (payment_standin/README.md): anything else is not one.
-PROVIDER_SESSION_ID = re.compile(r"cs_[A-Za-z0-9_-]{20,64}")
 
 
 # -- 選択 ---------------------------------------------------------------------------------
@@ -203,61 +209,33 @@ def start(settlement_id: int):
         return _terms_page(settlement, form, errors=form_errors(form))
 
     try:
-        with write_session() as session:
-            started = start_settlement(
-                session, resident_id=current_user.id, settlement_id=settlement_id, centre=_call_centre(), now=now()
-            )
-            charge = started.charge
-            settlement_id = started.settlement.id  # another tab's card page, if one was open
-            card = None
-            if charge is not None:
-                card = dict(
-                    charge_id=charge.id,
-                    receipt_number=charge.receipt_number,
-                    amount_yen=charge.amount_yen,
-                    payment_url=charge.payment_url,
-                    reference=started.settlement.reservation.number,
-                )
+        page = open_card_page(
+            request_database(),
+            provider_client(current_app.config),
+            resident_id=current_user.id,
+            settlement_id=settlement_id,
+            urls=_provider_urls(),
+            locale=g.locale,
+            call_centre=_call_centres(),
+            now=now(),
+        )
     except errors.StaleBooking as exc:
         reservation = read_session().get(Reservation, settlement.reservation_id)
         return _refused(_reason_of_change(exc, reservation), reservation)
     except errors.NotFound as exc:
         return _refused(exc)
-    if started.stale:  # abandoned and committed: now say why
-        reservation = read_session().get(Reservation, settlement.reservation_id)
-        return _refused(_reason_of_change(errors.StaleBooking(settlement=settlement_id), reservation), reservation)
-    if card is None:  # a void only: complete already (DESIGN rule 9)
-        return redirect(url_for("payment.result", settlement_id=settlement_id), code=303)
-    if card["payment_url"]:
-        return redirect(card["payment_url"], code=303)
-
-    # Outside any transaction: the card company may be slow or down.
-    try:
-        opened = _provider().create_session(
-            reference=card["reference"],
-            receipt_number=card["receipt_number"],
-            amount_yen=card["amount_yen"],
-            return_url=_public_url("payment.return_from_provider"),
-            notify_url=_public_url("payment.notify"),
-            locale=g.locale,
-        )
-    except (ProviderUnavailable, ProviderRefused) as exc:
-        current_app.logger.warning("card company refused or unreachable for %s: %s", card["receipt_number"], exc)
-        settlement = load_own_settlement(read_session(), current_user.id, settlement_id)
+    except CardPageNotOpened as exc:
+        current_app.logger.warning("card company refused or unreachable for %s: %s", exc.receipt_number, exc.__cause__)
+        settlement = load_own_settlement(read_session(), current_user.id, exc.settlement_id)
         problem = ErrorItem(
             _(
                 "カード会社のお支払い画面を開けませんでした。決済は行われていません。時間をおいて、もう一度「次へ進む」を押してください。"
             ),
         )
         return _terms_page(settlement, form, errors=[problem], status=503)
-    with write_session() as session:
-        attach_provider_session(
-            session,
-            charge_id=card["charge_id"],
-            provider_session_id=opened["session_id"],
-            payment_url=opened["payment_url"],
-        )
-    return redirect(opened["payment_url"], code=303)
+    if isinstance(page, CardPage):
+        return redirect(page.payment_url, code=303)
+    return redirect(url_for("payment.result", settlement_id=page.settlement_id), code=303)  # a void only: complete
 
 
 # -- the card company calls back ----------------------------------------------------------
@@ -269,31 +247,23 @@ def return_from_provider():
     """The browser back from the card page with the session id only: ask the card company
     what happened, record it, show the result."""
     session_id = request.args.get("session_id", "")
-    if not PROVIDER_SESSION_ID.fullmatch(session_id):
+    if not is_session_id(session_id):
         return _return_problem(status=400)  # not even the shape of a session id
-    charge = charge_by_provider_session(read_session(), session_id)
-    if charge is not None and settlement_owner(read_session(), charge) != current_user.id:
-        return _return_problem()
     try:
-        document = _provider().get_session(session_id)
-    except ProviderRefused:
+        recorded = apply_return(
+            request_database(),
+            provider_client(current_app.config),
+            session_id=session_id,
+            resident_id=current_user.id,
+            call_centre=_call_centres(),
+            now=now(),
+        )
+    except errors.NotFound:  # unknown, someone else's, or not a card page we opened
         return _return_problem()
     except ProviderUnavailable as exc:
         current_app.logger.warning("card company unreachable on return %s: %s", session_id, exc)
         return _return_problem(unavailable=True, retry_url=request.full_path)
-    if document.get("session_id") != session_id:
-        return _return_problem()
-    if charge is None:
-        # Known to the card company but not yet attached here (the attach was lost).
-        charge = charge_by_receipt(read_session(), str(document.get("receipt_number")))
-        if charge is None or settlement_owner(read_session(), charge) != current_user.id:
-            return _return_problem()
-    with write_session() as session:
-        settlement = record_provider_outcome(session, document, _call_centre(), now())
-        settlement_id = settlement.id if settlement is not None else None
-    if settlement_id is None:
-        return _return_problem()
-    return redirect(url_for("payment.result", settlement_id=settlement_id), code=303)
+    return redirect(url_for("payment.result", settlement_id=recorded.settlement_id), code=303)
 
 
 @bp.post("/notify")
@@ -301,22 +271,22 @@ def return_from_provider():
 def notify():
     """The card company's signed notification (payment_standin/README.md): applied like the
     return, idempotently; 200 for a duplicate too, so that it stops resending."""
-    body = request.get_data(cache=True)
-    target = request_target(request.url)
-    if not verify(current_app.config["PAYMENT_PROVIDER_SECRET"], "POST", target, body, request.headers):
-        return jsonify(error="bad_signature"), 401
     try:
-        event = json.loads(body)
-        document = event["session"]
-        if not isinstance(document, dict):
-            raise TypeError("session is not an object")
-    except (ValueError, TypeError, KeyError, RecursionError):  # RecursionError: nesting too deep
+        document = read_notification(
+            current_app.config["PAYMENT_PROVIDER_SECRET"],
+            request_target(request.url),
+            request.get_data(cache=True),
+            request.headers,
+        )
+    except BadSignature:
+        return jsonify(error="bad_signature"), 401
+    except MalformedNotification:
         return jsonify(error="invalid_request"), 400
-    locale = mail_locale_of_receipt(read_session(), str(document.get("receipt_number")))
-    with write_session() as session:
-        settlement = record_provider_outcome(session, document, _call_centre(locale), now())
-        known = settlement is not None
-    return jsonify(ok=True, known=known), 200
+    try:
+        apply_notification(request_database(), document, call_centre=_call_centres(), now=now())
+    except errors.UnknownCardSession:
+        return jsonify(ok=True, known=False), 200
+    return jsonify(ok=True, known=True), 200
 
 
 # -- 完了 and the other endings -------------------------------------------------------------
@@ -381,19 +351,17 @@ def _own_reservation(number: str) -> Reservation:
     return load_own_reservation(read_session(), current_user.id, number)
 
 
-def _provider() -> ProviderClient:
-    return ProviderClient(current_app.config["PAYMENT_PROVIDER_URL"], current_app.config["PAYMENT_PROVIDER_SECRET"])
-
-
-def _public_url(endpoint: str) -> str:
+def _provider_urls() -> ProviderUrls:
     """Return and notify URLs as the card company reaches us (PUBLIC_BASE_URL)."""
-    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + url_for(endpoint)
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    return ProviderUrls(
+        return_url=base + url_for("payment.return_from_provider"), notify_url=base + url_for("payment.notify")
+    )
 
 
-def _call_centre(locale: str | None = None) -> CallCentre:
-    """The call centre in the mails, in the resident's mail language."""
-    locale = locale or (current_user.preferred_locale if current_user.is_authenticated else "ja")
-    return call_centre_for(current_app.config, locale)
+def _call_centres() -> CallCentres:
+    """The call centre in the mails, in each resident's mail language."""
+    return partial(call_centre_for, current_app.config)
 
 
 def _steps(current: int) -> list[tuple[str, str | None]]:

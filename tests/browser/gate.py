@@ -30,9 +30,8 @@ from sqlalchemy import select
 
 from blueprints.cancel.operations import cancel_reservations
 from blueprints.equipment.operations import EquipmentRequest, change_equipment
-from blueprints.payment.operations import open_settlement
 from config import ROOT
-from demo.card_payments import open_card_page, pay_on_card_page, record_return
+from demo.card_payments import confirm_and_open_card_page, pay_on_card_page, record_return
 from demo.seed import seed_equipment_demo
 from mail.delivery import Refusal, claim_next, mark_undeliverable
 from models.account import Resident
@@ -40,13 +39,14 @@ from models.facility import Facility
 from models.payment import Settlement, SettlementStatus
 from models.reservation import Reservation
 from models.reservation_rules import ReservationState
+from payments.provider import provider_client
+from payments.settlement import open_settlement
 from tests.browser.accessibility import AXE_OPTIONS, AXE_SCRIPT, AXE_VERSION, WCAG_TAGS, assert_no_horizontal_scroll
 from tests.browser.navigation import page_change
 from tests.browser.target_size import small_targets
 from tests.conftest import AuthActions
 from tests.web.card_support import URLS, clock, pay_by_card, settings
 from tests.web.test_every_route import PageParser, demo_values, get_routes, same_site_urls, urls_for_rule
-from worker.commands import provider_client
 
 RESULTS_FILE = ROOT / "docs" / "accessibility-results.json"
 CHANNELS = ("standard", "reader", "kiosk")
@@ -130,7 +130,7 @@ def make_flow_results(app) -> FlowResults:
             opened = open_settlement(
                 session, resident_id=meguro.id, number=waiting.number, expected_version=waiting.version, now=now
             ).id
-        page = open_card_page(
+        page = confirm_and_open_card_page(
             database, provider_client(app.config), URLS, centre, now, resident_id=resident_id, number=equipped
         )
         record_return(database, provider_client(app.config), centre, now, pay_on_card_page(page, URLS.return_url))

@@ -17,10 +17,11 @@ from datetime import datetime
 import pytest
 from selenium.webdriver.common.keys import Keys
 
-from demo.card_payments import open_card_page, pay_on_card_page, record_return
+from demo.card_payments import confirm_and_open_card_page, pay_on_card_page, record_return
 from mail.compose import call_centre_for
 from models.payment import SettlementStatus, VoidStatus
 from models.reservation_rules import ReservationState
+from payments.provider import provider_client
 from tests.browser.accessibility import assert_no_horizontal_scroll, axe_check
 from tests.browser.chromium import DESKTOP, set_viewport_width
 from tests.browser.keyboard import (
@@ -39,7 +40,6 @@ from tests.browser.steps import log_in_by_keyboard, open_page
 from tests.conftest import PAYMENT_SECRET
 from tests.web.card_support import URLS
 from tests.web.test_payment import booking, charges_of
-from worker.commands import provider_client
 
 PAID, UNPAID = "2026-000001", "2026-000003"
 
@@ -59,7 +59,7 @@ def cancel_server(serve_app, payment_provider):
     centre = lambda locale: call_centre_for(app.config, locale)  # noqa: E731
     with app.app_context():
         meguro_id = booking(app, PAID).resident_id
-        page = open_card_page(database, provider, URLS, centre, now, resident_id=meguro_id, number=PAID)
+        page = confirm_and_open_card_page(database, provider, URLS, centre, now, resident_id=meguro_id, number=PAID)
         assert (
             record_return(database, provider, centre, now, pay_on_card_page(page, URLS.return_url))
             is SettlementStatus.COMPLETED

@@ -21,11 +21,11 @@ import requests
 from flask import Flask
 
 from app import create_app
+from payments.provider import provider_client
 from tests.browser.live_server import LiveServer
 from tests.conftest import DEMO_PASSWORD, PAYMENT_SECRET, make_config
 from tests.web.card_support import SmtpServer, run_worker, set_faults
 from tests.web.test_payment import words
-from worker.commands import provider_client
 
 # The card company answers 503 to a void only under the fault control (fail_next_voids):
 # that is the fault a test asked for, not a server error.

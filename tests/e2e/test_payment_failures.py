@@ -19,11 +19,11 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 
-from blueprints.payment.operations import VOID_RETRY_BASE
 from mail.delivery import RETRY_BASE
 from models.notice import Message
 from models.payment import ChargeStatus, Settlement, SettlementStatus, VoidStatus
 from models.reservation_rules import ReservationState
+from payments.voids import VOID_RETRY_BASE
 from tests.e2e.conftest import Browser, Page, Site, at_once
 from tests.web.card_support import move_clock
 from tests.web.test_payment import (

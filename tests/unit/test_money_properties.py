@@ -23,9 +23,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from blueprints.cancel.operations import cancel_reservations
-from blueprints.payment.operations import open_settlement, quote_settlement, start_settlement
-from blueprints.payment.provider import ProviderClient
-from demo.card_payments import ProviderUrls, cancel_on_card_page, open_card_page, pay_on_card_page, record_return
+from demo.card_payments import cancel_on_card_page, confirm_and_open_card_page, pay_on_card_page, record_return
 from mail.compose import CallCentre
 from models import errors
 from models.account import Resident
@@ -33,6 +31,9 @@ from models.db import Database
 from models.payment import CardCharge, ChargeStatus, Settlement, SettlementStatus, VoidStatus
 from models.reservation import Reservation
 from models.reservation_rules import ACTIVE_STATES, ReservationState
+from payments.card_pages import ProviderUrls
+from payments.provider import ProviderClient
+from payments.settlement import open_settlement, quote_settlement, start_settlement
 from tests.conftest import FROZEN_NOW, PAYMENT_SECRET, provider_clocks
 from worker.jobs import WorkerSettings, send_voids
 
@@ -126,11 +127,15 @@ def step_pay(world: World, number: str) -> None:
                 session, resident_id=world.resident_id, number=number, expected_version=version, now=world.now
             )
             started = start_settlement(
-                session, resident_id=world.resident_id, settlement_id=settlement.id, centre=CENTRE, now=world.now
+                session,
+                resident_id=world.resident_id,
+                settlement_id=settlement.id,
+                call_centre=call_centre,
+                now=world.now,
             )
             assert started.charge is None and started.settlement.status is SettlementStatus.COMPLETED
     else:
-        page = open_card_page(
+        page = confirm_and_open_card_page(
             world.database, world.provider, URLS, call_centre, world.now, resident_id=world.resident_id, number=number
         )
         assert page.amount_yen == charge_yen
@@ -146,7 +151,7 @@ def step_abandon(world: World, number: str) -> None:
     """決済を中止する on the card page: nothing is charged."""
     if not quoted_charge(world, number):
         return  # refused, or a void only (which has no card page)
-    page = open_card_page(
+    page = confirm_and_open_card_page(
         world.database, world.provider, URLS, call_centre, world.now, resident_id=world.resident_id, number=number
     )
     status = record_return(

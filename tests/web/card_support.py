@@ -15,10 +15,11 @@ import requests
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from demo.card_payments import CARD_PAID, ProviderUrls, seed_card_payments
+from demo.card_payments import CARD_PAID, seed_card_payments
 from models.outbox import OutboxMail
+from payments.card_pages import ProviderUrls
+from payments.provider import provider_client
 from tests.conftest import DAYS_AHEAD
-from worker.commands import provider_client
 from worker.jobs import WorkerSettings
 
 # Nothing listens on port 9 (discard): the provider's notifications fail and are retried,

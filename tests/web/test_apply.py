@@ -15,6 +15,7 @@ from models.account import GroupClass, ResidentGroupClass
 from models.reservation import Application, Counter, Reservation
 from models.reservation_rules import ReservationState
 from tests.conftest import DEMO_PASSWORD, HTMX_HEADERS, csrf_token_from
+from tests.pages import main_of
 
 # Demo data at the frozen clock (Wed 25 Nov 2026, 10:00 JST), see demo/seed.py.
 # Room 2 = 駒場住区センター 202【旧第2会議室】 (capacity 18; 会議・打合せ and 趣味・サークル活動;
@@ -36,10 +37,6 @@ HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"')
 
 def query(slots, **answers) -> str:
     return urlencode([("slot", s) for s in slots] + list(answers.items()))
-
-
-def main_of(html: str) -> str:
-    return html[html.index("<main") : html.index("</main>")]
 
 
 def submit_form(html: str) -> MultiDict:

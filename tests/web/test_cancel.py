@@ -26,6 +26,8 @@ from models.payment import CardCharge, ChargeStatus, Settlement, SettlementStatu
 from models.reservation import Reservation
 from models.reservation_rules import CancelKind, ReservationState
 from tests.conftest import FROZEN_NOW, HTMX_HEADERS, AuthActions, csrf_token_from
+from tests.pages import main_of, text
+from tests.pages import words_as_read as words
 
 LIST = "/mymenu/reservations"
 FIRST, SECOND = "2026-000001", "2026-000002"  # 702, 700円, 2026/12/25 (30 days)
@@ -40,20 +42,6 @@ NOW = datetime.fromisoformat(FROZEN_NOW)
 
 
 # -- reading pages --------------------------------------------------------------------------
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def main_of(html: str) -> str:
-    return html.split('<main id="main" tabindex="-1">', 1)[1].split("</main>", 1)[0]
-
-
-def words(html: str) -> str:
-    """The text as a reader meets it: inline spans join their text, other tags separate."""
-    html = re.sub(r"</?span[^>]*>", "", html)
-    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
 
 
 def rows_of(html: str) -> list[list[str]]:

@@ -28,6 +28,7 @@ from models.payment import CardCharge, ChargeStatus, Settlement, SettlementStatu
 from models.reservation import CounterPayment, Reservation
 from models.reservation_rules import CancelKind, ReservationState
 from tests.conftest import DAYS_AHEAD, FROZEN_NOW, HTMX_HEADERS, AuthActions
+from tests.pages import main_of, text, words
 from tests.web.test_payment import UNREACHABLE, Payer, charges_of, mails, rows_of
 
 FIRST = "2026-000001"  # 仮予約 702, 700円, 2026/12/25(金) 9:00~12:00
@@ -42,18 +43,6 @@ JST = timezone(timedelta(hours=9))
 
 
 # -- reading pages ---------------------------------------------------------------------------
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def words(html: str) -> str:
-    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
-
-
-def main_of(html: str) -> str:
-    return html.split('<main id="main" tabindex="-1">', 1)[1].split("</main>", 1)[0]
 
 
 def form_fields(html: str, action: str) -> list[tuple[str, str]]:

@@ -30,9 +30,9 @@ from sqlalchemy import inspect, select, text
 from werkzeug.datastructures import MultiDict
 from werkzeug.routing import Rule
 
-from blueprints.payment.provider import sign
 from models.account import Resident
 from models.reservation import Reservation
+from payments.provider import sign
 from tests.conftest import HTMX_HEADERS, AuthActions, csrf_token_from
 from tests.web.test_every_route import (
     SKIP_ENDPOINTS,

@@ -149,7 +149,7 @@ def get_routes(app) -> list[Rule]:
 def _open_a_settlement(app) -> None:
     """A card payment waiting at 注意事項 (確定 pressed), so that the settlement pages have
     a real id to be crawled with even when the demo data holds no card payment."""
-    from blueprints.payment.operations import open_settlement
+    from payments.settlement import open_settlement
 
     with app.app_context(), app.extensions["database"].write() as session:
         meguro = session.scalar(select(Resident).where(Resident.registration_number == "00040675"))

@@ -17,6 +17,7 @@ from models.facility import Room
 from models.reservation import CounterPayment, Reservation
 from models.reservation_rules import ReservationState
 from tests.conftest import HTMX_HEADERS, csrf_token_from
+from tests.pages import text
 
 LIST = "/mymenu/reservations"
 
@@ -86,10 +87,6 @@ def row_of(html: str, number: str) -> tuple[str, list[str]]:
             if row[1] == number:
                 return caption, row
     raise AssertionError(f"{number} is not listed")
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
 
 
 # Demo data, read from the database so that the tests name bookings by what they are ------

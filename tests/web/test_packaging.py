@@ -5,9 +5,11 @@ site it installs serves pages, in English too, from outside any checkout."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -110,3 +112,30 @@ print("served")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "served" in result.stdout
     assert not list((site / "meguro_reservations").rglob("*.tmp"))
+
+
+def locked(path: Path) -> dict[str, str]:
+    """name → version of each package a lock file pins, each with at least one hash."""
+    text = path.read_text()
+    pins = {}
+    for block in re.split(r"\n(?=[A-Za-z0-9])", text):
+        match = re.match(r"([A-Za-z0-9_.-]+)==([^\s\\]+)", block)
+        if match:
+            assert "--hash=sha256:" in block, f"{match.group(1)} without a hash in {path.name}"
+            pins[match.group(1).lower().replace("_", "-")] = match.group(2)
+    return pins
+
+
+@pytest.mark.parametrize(
+    "lock, groups", [("requirements.lock", ["main"]), ("requirements-test.lock", ["main", "test"])]
+)
+def test_the_lock_files_pin_what_pyproject_asks_for(lock, groups):
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = list(project["dependencies"])
+    if "test" in groups:
+        wanted += project["optional-dependencies"]["test"]
+    pins = locked(ROOT / lock)
+    for requirement in wanted:
+        name, version = requirement.split("==")
+        name = re.sub(r"\[.*\]", "", name).lower().replace("_", "-")
+        assert pins.get(name) == version, f"{requirement} is not what {lock} pins: regenerate it (see its header)"

@@ -25,7 +25,6 @@ import requests
 from sqlalchemy import func, select
 
 from app import create_app
-from blueprints.payment.provider import sign
 from models.account import Resident
 from models.facility import Room
 from models.notice import Message
@@ -33,7 +32,17 @@ from models.outbox import OutboxMail
 from models.payment import CardCharge, ChargeStatus, Settlement, SettlementStatus, VoidStatus
 from models.reservation import Reservation
 from models.reservation_rules import CancelKind, ReservationState
-from tests.conftest import FROZEN_NOW, HTMX_HEADERS, PAYMENT_SECRET, AuthActions, csrf_token_from, make_config
+from payments.provider import sign
+from tests.conftest import (
+    FROZEN_NOW,
+    HTMX_HEADERS,
+    PAYMENT_SECRET,
+    AuthActions,
+    csrf_token_from,
+    make_config,
+    nobody_answers_url,
+)
+from tests.pages import text, words
 
 FIRST = "2026-000001"  # 仮予約, 区民センター社会教育館 (039) 702, 700円, 2026/12/25 9:00~12:00
 SECOND = "2026-000002"  # 仮予約, the same room, 12:30~15:00
@@ -45,23 +54,10 @@ GOOD_CARD = "4111111111111111"
 DECLINED_CARD = "4000000000000002"
 # Nothing listens on port 9: the card company's notifications to us fail and are retried,
 # so only the browser's return records an outcome (unless a test serves the app).
-UNREACHABLE = "http://127.0.0.1:9"
+UNREACHABLE = nobody_answers_url()
 
 
 # -- reading pages ------------------------------------------------------------------------
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def main_of(html: str) -> str:
-    return html.split('<main id="main" tabindex="-1">', 1)[1].split("</main>", 1)[0]
-
-
-def words(html: str) -> str:
-    """The page's text as a reader meets it (tags dropped, spaces folded)."""
-    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
 
 
 def hidden(html: str, name: str) -> str:

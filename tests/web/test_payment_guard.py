@@ -13,11 +13,12 @@ import pytest
 from sqlalchemy import func, select
 
 from blueprints.payment.guard import own_device_qr
-from blueprints.payment.operations import open_settlement
 from models.account import Resident
 from models.payment import CardCharge, Settlement
 from models.reservation import Reservation, SubmissionToken
+from payments.settlement import open_settlement
 from tests.conftest import HTMX_HEADERS, AuthActions, csrf_token_from
+from tests.pages import text
 from web.clock import now
 
 FIRST = "2026-000001"
@@ -26,10 +27,6 @@ READER_REASON = "読み上げ用ブラウザモードの表示はカード会社
 KIOSK_SENTENCE = "※施設にあるキオスク端末からはクレジット決済は行えません。"
 KIOSK_REASON = "キオスク端末は多くの方が共用するため"
 OWN_URL = "http://127.0.0.1:5000/payment/"  # PUBLIC_BASE_URL + /payment/
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
 
 
 def counts(app) -> tuple[int, int, int]:

@@ -8,14 +8,16 @@ import uuid
 import pytest
 from sqlalchemy import select, update
 
-from demo.card_payments import CARD_PAID, CardPage, open_card_page, pay_on_card_page, record_return
+from demo.card_payments import CARD_PAID, confirm_and_open_card_page, pay_on_card_page, record_return
 from models.account import Resident
 from models.payment import CardCharge, ChargeStatus, VoidStatus
 from models.reservation import Reservation
 from models.reservation_rules import ReservationState
 from models.time_rules import jst_day
+from payments.card_pages import CardPage
+from payments.provider import provider_client
+from tests.conftest import nobody_answers_url
 from tests.web.card_support import URLS, clock, database, pay_by_card, settings
-from worker.commands import provider_client
 from worker.reconcile import OurCharge, OurState, ProviderCharge, reconcile
 
 
@@ -67,7 +69,7 @@ def changed_while_paying_orphan(app) -> tuple[str, str]:
         ).all()
     provider = provider_client(app.config)
     pages: list[CardPage] = [
-        open_card_page(
+        confirm_and_open_card_page(
             database(app), provider, URLS, settings(app).call_centre, clock(app), resident_id=meguro, number=number
         )
         for number in numbers
@@ -178,12 +180,12 @@ def test_a_receipt_captured_only_here_is_a_mismatch(paying_app):
 
 
 def test_an_unreachable_provider_is_reported_with_status_2(app):
-    app.config["PAYMENT_PROVIDER_URL"] = "http://127.0.0.1:9"
+    app.config["PAYMENT_PROVIDER_URL"] = nobody_answers_url()
 
     result = run_reconcile(app)
 
     assert result.exit_code == 2
-    assert "Cannot read the provider's ledger at http://127.0.0.1:9" in result.output
+    assert f"Cannot read the provider's ledger at {nobody_answers_url()}" in result.output
 
 
 # The comparison itself, one row per case --------------------------------------------------
@@ -273,13 +275,13 @@ def test_seed_demo_pays_card_bookings_through_the_provider_and_the_ledgers_agree
 
 
 def test_seed_demo_without_a_provider_loads_everything_else_and_says_so(app):
-    app.config["PAYMENT_PROVIDER_URL"] = "http://127.0.0.1:9"
+    app.config["PAYMENT_PROVIDER_URL"] = nobody_answers_url()
 
     seeded = app.test_cli_runner().invoke(args=["seed-demo"])
 
     assert seeded.exit_code == 0, seeded.output
     assert "demo data loaded" in seeded.output
-    assert "note: no card-paid demo bookings: the provider at http://127.0.0.1:9 cannot be used" in seeded.output
+    assert f"note: no card-paid demo bookings: the provider at {nobody_answers_url()} cannot be used" in seeded.output
     with database(app).read_session() as session:
         assert session.scalar(select(CardCharge.id)) is None
         assert session.scalar(select(Reservation.id).where(Reservation.state == ReservationState.PROVISIONAL))

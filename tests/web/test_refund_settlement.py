@@ -12,9 +12,10 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
-from blueprints.payment.operations import due_voids
 from models.payment import CardCharge, ChargeStatus, Settlement, VoidStatus
 from models.reservation_rules import ReservationState
+from payments.provider import provider_client
+from payments.voids import due_voids
 from tests.web.test_cancel import Canceller, error_summary, row_for, rows_of, words
 from tests.web.test_payment import (
     FIRST,
@@ -27,7 +28,6 @@ from tests.web.test_payment import (
     mails,
     text,
 )
-from worker.commands import provider_client
 from worker.jobs import WorkerSettings, send_voids
 
 

@@ -16,6 +16,7 @@ from blueprints.apply.operations import RoomAnswers, SlotRef, apply_for_slots
 from models.account import Resident
 from models.facility import Room
 from tests.conftest import HTMX_HEADERS, csrf_token_from, frozen_now
+from tests.pages import text
 
 # Demo rooms (demo/catalogue.py), by their ids in the seeded database.
 KOMABA_201 = 1  # 駒場住区センター (013)
@@ -103,10 +104,6 @@ def error_summary(html: str) -> str:
     match = re.search(r'<div class="error-summary".*?</div>', html, re.S)
     assert match, "no error summary"
     return match.group(0)
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
 
 
 def use_reader_mode(client):

@@ -17,9 +17,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from blueprints.apply.operations import RoomAnswers, SlotRef, apply_for_slots
-from blueprints.payment.operations import VOID_RETRY_BASE, open_settlement, start_settlement
 from config import ROOT
-from demo.card_payments import cancel_on_card_page, open_card_page, pay_on_card_page, record_return
+from demo.card_payments import cancel_on_card_page, confirm_and_open_card_page, pay_on_card_page, record_return
 from models import errors
 from models.account import Resident
 from models.deadline_rules import payment_closes_at
@@ -28,6 +27,10 @@ from models.outbox import OutboxMail
 from models.payment import CardCharge, ChargeStatus, Settlement, SettlementStatus, VoidStatus
 from models.reservation import CounterPayment, Reservation
 from models.reservation_rules import UNPAID_STATES, CancelKind, ReservationState
+from payments.provider import provider_client
+from payments.settlement import open_settlement, start_settlement
+from payments.voids import VOID_RETRY_BASE
+from tests.conftest import nobody_answers_url
 from tests.web.card_support import URLS, clock, database, move_clock, outbox, run_worker, set_faults, settings
 from worker import commands as worker_commands
 from worker.jobs import RECHECK_OPEN_SESSION_AFTER as RECHECK
@@ -38,7 +41,7 @@ EXPIRY_SUBJECT = "目黒区施設予約システム 予約の自動取消通知"
 
 
 def provider(app):
-    return worker_commands.provider_client(app.config)
+    return provider_client(app.config)
 
 
 def load(app, number: str) -> Reservation:
@@ -90,7 +93,7 @@ def orphan_capture(app) -> tuple[str, str, str]:
     pending). Returns the booking's number and both receipts."""
     number, _ = meguro_first_deadline(app)
     now = clock(app)
-    first = open_card_page(
+    first = confirm_and_open_card_page(
         database(app), provider(app), URLS, centre(app), now, resident_id=resident_id(app), number=number
     )
     record_return(database(app), provider(app), centre(app), now, pay_on_card_page(first, URLS.return_url))
@@ -100,7 +103,7 @@ def orphan_capture(app) -> tuple[str, str, str]:
             .where(Reservation.number == number)
             .values(facility_fee_yen=Reservation.facility_fee_yen + 500, version=Reservation.version + 1)
         )
-    second = open_card_page(
+    second = confirm_and_open_card_page(
         database(app), provider(app), URLS, centre(app), now, resident_id=resident_id(app), number=number
     )
     with database(app).write() as session:  # changed in another tab while the card page is open
@@ -260,7 +263,7 @@ def test_no_expiry_while_money_is_held(app):
 
 def test_no_expiry_while_the_card_page_is_open_then_expiry_once_it_is_abandoned(paying_app):
     number, closes_at = meguro_first_deadline(paying_app)
-    page = open_card_page(
+    page = confirm_and_open_card_page(
         database(paying_app),
         provider(paying_app),
         URLS,
@@ -297,7 +300,7 @@ def test_no_expiry_while_the_card_page_is_open_then_expiry_once_it_is_abandoned(
 
 def test_a_capture_whose_browser_never_returned_is_recorded_by_the_worker(paying_app):
     number, _ = meguro_first_deadline(paying_app)
-    page = open_card_page(
+    page = confirm_and_open_card_page(
         database(paying_app),
         provider(paying_app),
         URLS,
@@ -337,7 +340,7 @@ def test_open_card_pages_are_asked_about_in_turn_once_a_minute(paying_app):
     a, b, c = [number for number, _ in unpaid_by_deadline(paying_app) if number in mine][:3]
 
     def open_page(number: str) -> str:
-        return open_card_page(
+        return confirm_and_open_card_page(
             database(paying_app),
             provider(paying_app),
             URLS,
@@ -381,7 +384,7 @@ def test_a_card_session_the_provider_never_opened_ends_after_a_while(paying_app)
             session,
             resident_id=meguro,
             settlement_id=settlement.id,
-            centre=centre(paying_app)("ja"),
+            call_centre=centre(paying_app),
             now=clock(paying_app),
         ).charge
         settlement_id, charge_id = settlement.id, charge.id
@@ -424,7 +427,7 @@ def test_the_worker_loop_runs_passes_until_it_is_told_to_stop(app, database_url,
         INSTANCE_PATH=str(instance),
         SECRET_KEY="loop-secret",
         PAYMENT_PROVIDER_SECRET="loop-payment-secret",
-        PAYMENT_PROVIDER_URL="http://127.0.0.1:9",
+        PAYMENT_PROVIDER_URL=nobody_answers_url(),
         FROZEN_NOW=(closes_at + timedelta(seconds=1)).isoformat(),
         WORKER_INTERVAL_SECONDS="0.2",
         SMTP_HOST="",

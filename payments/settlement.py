@@ -1,12 +1,14 @@
-"""Card settlement (DESIGN "Settlement", rules 4, 6, 8, 9, 13, 14): quote, open, start at
-the provider, record the provider's outcome, void. The one money path for first payments,
-fee changes and refunds. Operations take the session and `now`; HTTP to the provider is
-done by the caller between transactions, never inside one."""
+"""Card settlement (DESIGN "Settlement", rules 4, 6, 8, 9, 13, 14): quote, open, start,
+record the provider's outcome. The one money path for first payments, fee changes and
+refunds. Each step takes the session and `now` and runs inside the caller's transaction;
+card_pages.py strings them together with the provider's HTTP between transactions."""
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -17,18 +19,15 @@ from models import errors
 from models.counters import next_value
 from models.deadline_rules import payment_closes_at
 from models.numbering_rules import receipt_counter_key, receipt_number
-from models.payment import CardCharge, ChargeStatus, Settlement, SettlementStatus, VoidStatus
+from models.payment import CardCharge, ChargeStatus, Settlement, SettlementStatus
 from models.reservation import Reservation
 from models.reservation_rules import ACTIVE_STATES, UNPAID_STATES, Action, ReservationState, next_state
 from models.settlement_rules import HeldCharge, SettlementPlan, check_void_window, last_void_day, settlement_plan_rule
 from models.time_rules import jst_day, jst_moment
+from payments.voids import request_void
 
-VOID_RETRY_BASE = timedelta(seconds=10)
-VOID_RETRY_MAX = timedelta(hours=1)
-
-
-# Raised here; defined with the other domain failures so the web layer can word it.
-StaleBooking = errors.StaleBooking
+# The call centre the mails name, in a mail language ("ja", "en").
+CallCentres = Callable[[str], CallCentre]
 
 
 @dataclass(frozen=True)
@@ -103,7 +102,7 @@ def open_settlement(
     """確定: bind a settlement to the booking as the resident saw it on 確認."""
     reservation = load_own_reservation(session, resident_id, number, lock=True)
     if reservation.version != expected_version:
-        raise StaleBooking(number=number)
+        raise errors.StaleBooking(number=number)
     quote = quote_settlement(reservation, now)
     settlement = Settlement(
         reservation_id=reservation.id,
@@ -140,7 +139,7 @@ class PaymentStart:
 
 
 def start_settlement(
-    session: Session, *, resident_id: int, settlement_id: int, centre: CallCentre, now: datetime
+    session: Session, *, resident_id: int, settlement_id: int, call_centre: CallCentres, now: datetime
 ) -> PaymentStart:
     """次へ進む on 注意事項. Pressed twice, it returns the same charge (same 収納番号, same
     provider session); a void-only settlement completes here without a card page. When
@@ -151,7 +150,7 @@ def start_settlement(
     if settlement.status in (SettlementStatus.PAYING, SettlementStatus.COMPLETED):
         return PaymentStart(settlement, settlement.new_charge)
     if settlement.status is not SettlementStatus.QUOTED:
-        raise StaleBooking(settlement=settlement_id)
+        raise errors.StaleBooking(settlement=settlement_id)
     reservation = load_own_reservation(session, resident_id, settlement.reservation.number, lock=True)
     quote = _still_valid(settlement, reservation, now)
     if quote is None:
@@ -176,7 +175,7 @@ def start_settlement(
         session.flush()
         return PaymentStart(open_elsewhere, open_elsewhere.new_charge)
     if quote.plan.void_only:
-        _complete(session, settlement, reservation, None, centre, now)
+        _complete(session, settlement, reservation, None, call_centre, now)
         return PaymentStart(settlement, None)
     facility_code = reservation.room.facility.code
     issued_on = jst_day(now)
@@ -199,7 +198,7 @@ def start_settlement(
 
 
 def attach_provider_session(session: Session, *, charge_id: int, provider_session_id: str, payment_url: str) -> None:
-    charge = session.get(CardCharge, charge_id, with_for_update=True)
+    charge = session.get_one(CardCharge, charge_id, with_for_update=True)
     if charge.provider_session_id is None:
         charge.provider_session_id = provider_session_id
         charge.payment_url = payment_url
@@ -239,19 +238,14 @@ def _charge_facts(reservation: Reservation, charge: CardCharge) -> ChargeFacts:
     )
 
 
-def _request_void(charge: CardCharge, now: datetime) -> None:
-    charge.void_status = VoidStatus.PENDING
-    charge.void_requested_at = now
-    charge.next_void_at = now
-
-
-def _complete(session, settlement, reservation, new_charge, centre, now) -> None:
+def _complete(session, settlement, reservation, new_charge, call_centre: CallCentres, now) -> None:
     """Held becomes due: the old charge turns void-pending and the new one (if any) is the
     live charge, in one transaction; both mails are queued, 取消通知 first."""
     locale = reservation.resident.preferred_locale
+    centre = call_centre(locale)
     old = settlement.void_charge
     if old is not None and old.is_live:
-        _request_void(old, now)
+        request_void(old, now)
         session.flush()  # the old charge stops being live before the new one starts
         queue_notice(
             session,
@@ -280,30 +274,57 @@ def _complete(session, settlement, reservation, new_charge, centre, now) -> None
     session.flush()
 
 
-def record_provider_outcome(session: Session, document: dict, centre: CallCentre, now: datetime) -> Settlement | None:
+class ProviderOutcome(enum.Enum):
+    """What recording the provider's word about a card page did."""
+
+    COMPLETED = "completed"  # captured: the settlement completed (held = due), 決済完了通知 queued
+    VOIDED_AT_ONCE = "voided_at_once"  # captured, but the booking changed, the settlement had
+    # ended or a first payment came after the slot started: void pending, the resident told
+    ENDED = "ended"  # cancelled or expired at the provider: nothing charged, the settlement abandoned
+    UNCHANGED = "unchanged"  # recorded before (a second return, a duplicate or late notification)
+    STILL_OPEN = "still_open"  # the card page is still open at the provider: nothing to record yet
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """The outcome, and the settlement it belongs to as it stands afterwards."""
+
+    outcome: ProviderOutcome
+    settlement_id: int
+    settlement_status: SettlementStatus
+
+
+def record_provider_outcome(session: Session, document: dict, call_centre: CallCentres, now: datetime) -> Recorded:
     """Apply what the provider says about a session (from the browser's return after a
-    status query, or from a notification). Idempotent: the same outcome twice changes
-    nothing; a capture for a booking that changed meanwhile is voided at once."""
-    charge = session.scalar(
-        select(CardCharge).where(CardCharge.receipt_number == str(document.get("receipt_number"))).with_for_update()
-    )
+    status query, from a notification, or from the worker's status query). Idempotent: the
+    same outcome twice changes nothing; a capture for a booking that changed meanwhile is
+    voided at once. Raises errors.UnknownCardSession, changing nothing, when the document
+    is not about a card page we opened: an unknown 収納番号, or another session, amount or
+    booking than that 収納番号's."""
+    receipt = str(document.get("receipt_number"))
+    charge = session.scalar(select(CardCharge).where(CardCharge.receipt_number == receipt).with_for_update())
     if charge is None:
-        return None
+        raise errors.UnknownCardSession(receipt_number=receipt, mismatch="receipt_number")
     if charge.provider_session_id and document.get("session_id") != charge.provider_session_id:
-        return None
+        raise errors.UnknownCardSession(receipt_number=receipt, mismatch="session_id")
     if document.get("amount_yen") != charge.amount_yen:
-        return None
-    settlement = session.get(Settlement, charge.settlement_id, with_for_update=True)
+        raise errors.UnknownCardSession(receipt_number=receipt, mismatch="amount_yen")
+    settlement = session.get_one(Settlement, charge.settlement_id, with_for_update=True)
     if document.get("merchant_reference") != settlement.reservation.number:
-        return None  # not the session we opened for this booking
+        raise errors.UnknownCardSession(receipt_number=receipt, mismatch="merchant_reference")
     if charge.provider_session_id is None and isinstance(document.get("session_id"), str):
         # Heard of before our own record of it (the browser never came back from opening
         # the card page): bound now, so no other session can speak for this receipt.
         charge.provider_session_id = document["session_id"]
+    outcome = _apply_status(session, settlement, charge, document, call_centre, now)
+    return Recorded(outcome, settlement.id, settlement.status)
+
+
+def _apply_status(session, settlement, charge, document: dict, call_centre: CallCentres, now) -> ProviderOutcome:
     status = document.get("status")
     if status == "captured":
         if charge.status is ChargeStatus.CAPTURED:
-            return settlement
+            return ProviderOutcome.UNCHANGED
         charge.captured_at = _parse_time(document.get("captured_at")) or now
         charge.closed_at = now
         reservation = session.scalar(
@@ -317,37 +338,38 @@ def record_provider_outcome(session: Session, document: dict, centre: CallCentre
             and not late
             and _still_valid_for_capture(settlement, reservation, now)
         ):
-            _complete(session, settlement, reservation, charge, centre, now)
-        else:
-            # Orphan capture: the booking changed (or the settlement ended) while the card
-            # page was open, or a first payment came after the slot started (rule 4).
-            # Void it at once and tell the resident.
-            charge.status = ChargeStatus.CAPTURED
-            _request_void(charge, now)
-            outcome = SLOT_STARTED if late else "booking_changed"
-            if settlement.status in (SettlementStatus.PAYING, SettlementStatus.QUOTED):
-                settlement.status, settlement.outcome = SettlementStatus.SUPERSEDED, outcome
-            queue_notice(
-                session,
-                resident=reservation.resident,
-                dedupe_key=f"superseded:{charge.receipt_number}",
-                mail=superseded_mail(
-                    _charge_facts(reservation, charge),
-                    centre,
-                    reservation.resident.preferred_locale,
-                    slot_started=outcome == SLOT_STARTED,
-                ),
-                now=now,
-            )
-            session.flush()
-        return settlement
-    if status in ("cancelled", "expired") and charge.status is ChargeStatus.OPEN:
+            _complete(session, settlement, reservation, charge, call_centre, now)
+            return ProviderOutcome.COMPLETED
+        # Orphan capture: the booking changed (or the settlement ended) while the card
+        # page was open, or a first payment came after the slot started (rule 4).
+        # Void it at once and tell the resident.
+        charge.status = ChargeStatus.CAPTURED
+        request_void(charge, now)
+        reason = SLOT_STARTED if late else "booking_changed"
+        if settlement.status in (SettlementStatus.PAYING, SettlementStatus.QUOTED):
+            settlement.status, settlement.outcome = SettlementStatus.SUPERSEDED, reason
+        locale = reservation.resident.preferred_locale
+        queue_notice(
+            session,
+            resident=reservation.resident,
+            dedupe_key=f"superseded:{charge.receipt_number}",
+            mail=superseded_mail(
+                _charge_facts(reservation, charge), call_centre(locale), locale, slot_started=reason == SLOT_STARTED
+            ),
+            now=now,
+        )
+        session.flush()
+        return ProviderOutcome.VOIDED_AT_ONCE
+    if status in ("cancelled", "expired"):
+        if charge.status is not ChargeStatus.OPEN:
+            return ProviderOutcome.UNCHANGED
         charge.status = ChargeStatus.FAILED
         charge.closed_at = now
         if settlement.status is SettlementStatus.PAYING:
             settlement.status, settlement.outcome = SettlementStatus.ABANDONED, status
         session.flush()
-    return settlement
+        return ProviderOutcome.ENDED
+    return ProviderOutcome.STILL_OPEN
 
 
 SLOT_STARTED = "slot_started"
@@ -385,33 +407,3 @@ def _parse_time(value) -> datetime | None:
 def has_open_card_session(reservation: Reservation) -> bool:
     """The worker never expires a booking whose card page is open (DESIGN "Settlement")."""
     return any(s.status is SettlementStatus.PAYING for s in reservation.settlements)
-
-
-def due_voids(session: Session, now: datetime, limit: int = 50) -> list[CardCharge]:
-    return list(
-        session.scalars(
-            select(CardCharge)
-            .where(CardCharge.void_status == VoidStatus.PENDING, CardCharge.next_void_at <= now)
-            .order_by(CardCharge.next_void_at, CardCharge.id)
-            .limit(limit)
-        )
-    )
-
-
-def record_void(session: Session, charge_id: int, *, ok: bool, error: str | None, now: datetime) -> CardCharge:
-    """After the provider's answer to a void: voided, or retried later with backoff."""
-    charge = session.get(CardCharge, charge_id, with_for_update=True)
-    if charge.void_status is not VoidStatus.PENDING:
-        return charge
-    if ok:
-        charge.void_status = VoidStatus.VOIDED
-        charge.voided_at = now
-        charge.next_void_at = None
-        charge.void_last_error = None
-    else:
-        charge.void_attempts += 1
-        delay = min(VOID_RETRY_BASE * (2 ** min(charge.void_attempts - 1, 16)), VOID_RETRY_MAX)
-        charge.next_void_at = now + delay
-        charge.void_last_error = (error or "")[:1000]
-    session.flush()
-    return charge

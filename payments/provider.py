@@ -1,16 +1,26 @@
 """HTTP client of the card company's API (payment_standin/README.md): signed requests,
-JSON answers. Swapping in a real provider means another class with these methods."""
+JSON answers, and the signed notifications it sends. Swapping in a real provider means
+another class with these methods, built by `provider_client`."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
+import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import requests
+
+# The card company's session ids (payment_standin/README.md): anything else is not one.
+SESSION_ID = re.compile(r"cs_[A-Za-z0-9_-]{20,64}")
+
+
+def is_session_id(text: str) -> bool:
+    return SESSION_ID.fullmatch(text) is not None
 
 
 class ProviderUnavailable(Exception):
@@ -24,6 +34,14 @@ class ProviderRefused(Exception):
         super().__init__(f"{status} {code}: {message}")
         self.status = status
         self.code = code
+
+
+class BadSignature(Exception):
+    """A notification whose signature or timestamp does not check out."""
+
+
+class MalformedNotification(Exception):
+    """A signed notification whose body is not an event with a session document."""
 
 
 def sign(secret: str, method: str, target: str, body: bytes, stamp: int | None = None) -> dict[str, str]:
@@ -105,6 +123,26 @@ class ProviderClient:
 
     def ledger(self) -> dict:
         return self._call("GET", "/api/ledger")
+
+
+def provider_client(config: Mapping) -> ProviderClient:
+    """The client for PAYMENT_PROVIDER_URL and PAYMENT_PROVIDER_SECRET: the one place the
+    screens, the worker, reconcile and the demo data get it from."""
+    return ProviderClient(base_url=config["PAYMENT_PROVIDER_URL"], secret=config["PAYMENT_PROVIDER_SECRET"])
+
+
+def read_notification(secret: str, target: str, body: bytes, headers) -> dict:
+    """The session document of a signed notification (`{"event_id", "type", "occurred_at",
+    "session": {...}}`). Raises BadSignature or MalformedNotification; nothing else."""
+    if not verify(secret, "POST", target, body, headers):
+        raise BadSignature()
+    try:
+        document = json.loads(body)["session"]
+    except (ValueError, TypeError, KeyError, RecursionError):  # RecursionError: nesting too deep
+        raise MalformedNotification() from None
+    if not isinstance(document, dict):
+        raise MalformedNotification()
+    return document
 
 
 def request_target(url: str) -> str:

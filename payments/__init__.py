@@ -1,0 +1,1 @@
+"""Card payments with their side effects (DESIGN "Settlement", "The payment provider"): the settlement operations, the card page's whole sequences, voids and the provider's HTTP client; used by the payment screens, the worker and the demo data."""
