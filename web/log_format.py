@@ -41,3 +41,5 @@ def configure_json_logging(level: int = logging.INFO) -> None:
     handler.setFormatter(JsonLines())
     root.addHandler(handler)
     root.setLevel(level)
+    # Alembic narrates every migration step at INFO; its warnings are what an operator needs.
+    logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -31,7 +31,6 @@ MAILS = Counter("meguro_mails_total", "Mails the worker handled, by outcome.", [
 PROVIDER_ERRORS = Counter(
     "meguro_provider_errors_total", "Calls to the card company that failed, by worker job.", ["job"]
 )
-DRAWS = Counter("meguro_lottery_draws_total", "Lottery months drawn.")
 
 
 def observe_request(endpoint: str, method: str, status: int, seconds: float) -> None:
@@ -88,7 +87,7 @@ def exposition(database: Database, clock: Callable[[], datetime]) -> bytes:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         MultiProcessCollector(registry)
     else:
-        for collector in (REQUEST_SECONDS, RESPONSES, JOB_SECONDS, JOB_FAILURES, MAILS, PROVIDER_ERRORS, DRAWS):
+        for collector in (REQUEST_SECONDS, RESPONSES, JOB_SECONDS, JOB_FAILURES, MAILS, PROVIDER_ERRORS):
             registry.register(collector)
     registry.register(BacklogCollector(database, clock))
     return generate_latest(registry)
