@@ -19,7 +19,7 @@ from worker.jobs import JOBS, LOCAL_JOBS, PROVIDER_JOBS, WorkerSettings
 log = logging.getLogger("worker")
 
 
-def run_pass(app: Flask, settings: WorkerSettings | None = None, jobs=JOBS) -> list[tuple[str, object]]:
+def run_pass(app: Flask, settings: WorkerSettings | None = None, jobs=None) -> list[tuple[str, object]]:
     """Every job once, in order (mail last, so that notices queued by the others leave in
     the same pass). A job that raises is logged and the next one runs; its outcome is the
     exception. Each job's outcome is one JSON log line and a metric. Call inside an app
@@ -28,7 +28,7 @@ def run_pass(app: Flask, settings: WorkerSettings | None = None, jobs=JOBS) -> l
     provider = provider_client(app.config)
     settings = settings or WorkerSettings.from_config(app.config)
     outcomes: list[tuple[str, object]] = []
-    for name, job in jobs:
+    for name, job in JOBS if jobs is None else jobs:
         started = time.perf_counter()
         try:
             outcome = job(db, provider, settings, now())
