@@ -11,6 +11,9 @@ from flask import Flask, Request, current_app
 log = logging.getLogger("meguro.proxy")
 
 HOPS_KEY = "meguro.forwarded_for_hops"
+# Probes and scrapes often reach an instance directly, past the proxy: they say nothing
+# about the proxies in front of residents.
+PROBE_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 def forwarded_hops(environ) -> int:
@@ -49,7 +52,7 @@ class ProxyCheck:
     def __call__(self, environ, start_response):
         hops = forwarded_hops(environ)
         environ[HOPS_KEY] = hops
-        if not self.warned:
+        if not self.warned and environ.get("PATH_INFO") not in PROBE_PATHS:
             problem = mismatch(self.trusted, hops)
             if problem:
                 self.warned = True
