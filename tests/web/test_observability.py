@@ -23,13 +23,16 @@ def test_healthz_says_the_process_is_alive(client):
     assert response.headers["Cache-Control"] == "no-store"
 
 
-def test_readyz_checks_the_database(client):
+def test_readyz_checks_the_database_and_redis_when_configured(app, client):
     response = client.get("/readyz")
     assert response.status_code == 200
     document = response.get_json()
     assert document["status"] == "ready"
     assert document["checks"]["database"]["ok"] is True
-    assert "redis" not in document["checks"]  # not configured here
+    if app.config["REDIS_URL"]:
+        assert document["checks"]["redis"]["ok"] is True
+    else:
+        assert "redis" not in document["checks"]
 
 
 def test_readyz_is_unready_when_redis_does_not_answer(database_url, tmp_path):
