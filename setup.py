@@ -22,6 +22,7 @@ CONTENT = [
     "config.py",
     "alembic.ini",
     "blueprints",
+    "bookings",
     "demo",
     "mail",
     "models",

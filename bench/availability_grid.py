@@ -18,8 +18,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app import create_app  # noqa: E402
-from blueprints.apply.operations import RoomAnswers, SlotRef, apply_for_slots  # noqa: E402
+from blueprints.apply.operations import RoomAnswers, apply_for_slots  # noqa: E402
 from blueprints.search.operations import build_day_grid  # noqa: E402
+from bookings.slots import SlotRef  # noqa: E402
 from config import Config  # noqa: E402
 from demo.seed import seed_demo  # noqa: E402
 from models.account import Resident  # noqa: E402

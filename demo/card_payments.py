@@ -12,7 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 from sqlalchemy import select
 
-from blueprints.apply.operations import RoomAnswers, SlotRef, apply_for_slots
+from blueprints.apply.operations import RoomAnswers, apply_for_slots
+from bookings.slots import SlotRef
 from demo.seed import open_day
 from models import errors
 from models.account import Resident

@@ -9,8 +9,9 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from blueprints.apply.operations import RoomAnswers, SlotRef, apply_for_slots
+from blueprints.apply.operations import RoomAnswers, apply_for_slots
 from blueprints.equipment.operations import EquipmentRequest, change_equipment
+from bookings.slots import SlotRef
 from demo.catalogue import seed_catalogue
 from models.account import Resident, ResidentGroupClass
 from models.availability_rules import is_closed_day_rule

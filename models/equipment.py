@@ -8,6 +8,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, Time, Unique
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.db import Base
+from models.equipment_rules import subtotal_rule
 from models.facility import EquipmentItem
 
 
@@ -38,4 +39,4 @@ class ReservationEquipment(Base):
 
     @property
     def subtotal_yen(self) -> int:
-        return self.price_yen * self.quantity
+        return subtotal_rule(self.price_yen, self.quantity)

@@ -103,6 +103,15 @@ class CancelReasonRequired(DomainError):
     """A batch holding a 本予約 needs a 取消事由 (rule 11)."""
 
 
+class TermsNotAgreed(DomainError):
+    """The batch holds a paid booking and 同意します was not ticked (rule 11)."""
+
+
+class CancellationRefused(DomainError):
+    """Some of the selected bookings cannot be cancelled. facts: problems, a list of
+    (number, DomainError), each saying why."""
+
+
 class EquipmentAtCounterOnly(DomainError):
     """Sports facilities take equipment requests at the counter only (guide L239-L240)."""
 

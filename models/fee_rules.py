@@ -55,3 +55,10 @@ def slot_fee_rule(rates: Iterable[FeeRateLike], query: FeeQuery) -> int:
 
 def total_yen(amounts: Iterable[int]) -> int:
     return sum(amounts)
+
+
+def total_fee_rule(facility_fee_yen: int, equipment_fee_yen: int) -> int:
+    """使用料: 施設使用料 + 備品使用料."""
+    if facility_fee_yen < 0 or equipment_fee_yen < 0:
+        raise ValueError("fees cannot be negative")
+    return total_yen((facility_fee_yen, equipment_fee_yen))

@@ -33,9 +33,9 @@ class RefundQuote:
 
     @property
     def returned_yen(self) -> int:
-        """What the card settlement gives back: the held charge is voided and the fee charged
-        again, so the refund plus anything held beyond the current total."""
-        return self.held_yen - self.fee_yen
+        """What the card settlement gives back: the refund plus anything held beyond the
+        current total (returned_rule)."""
+        return returned_rule(held_yen=self.held_yen, fee_yen=self.fee_yen)
 
     @property
     def refund_due(self) -> bool:
@@ -85,6 +85,15 @@ def percent_of(amount_yen: int, percent: int) -> int:
     if amount_yen < 0 or not 0 <= percent <= 100:
         raise ValueError("amount must be non-negative and percent within 0-100")
     return amount_yen * percent // 100
+
+
+def returned_rule(*, held_yen: int, fee_yen: int) -> int:
+    """還付額: what the card settlement of a cancellation gives back. The held card charge is
+    voided and the cancellation fee charged again, so held − fee; nothing when nothing more
+    than the fee is held."""
+    if held_yen < 0 or fee_yen < 0:
+        raise ValueError("amounts cannot be negative")
+    return max(held_yen - fee_yen, 0)
 
 
 def refund_quote_rule(*, held_yen: int, total_fee_yen: int, percent: int) -> RefundQuote:

@@ -23,7 +23,9 @@ from models.account import GroupClass, Resident
 from models.db import Base, UTCDateTime
 from models.equipment import ReservationEquipment
 from models.facility import Purpose, Room, TimeBand
+from models.fee_rules import total_fee_rule
 from models.reservation_rules import ACTIVE_STATES, CancelKind, ReservationState
+from models.settlement_rules import due_rule
 
 _ACTIVE_SQL = "state IN ({})".format(", ".join(f"'{s.value}'" for s in sorted(ACTIVE_STATES)))
 
@@ -126,7 +128,7 @@ class Reservation(Base):
 
     @property
     def total_fee_yen(self) -> int:
-        return self.facility_fee_yen + self.equipment_fee_yen
+        return total_fee_rule(self.facility_fee_yen, self.equipment_fee_yen)
 
     @property
     def counter_paid_yen(self) -> int:
@@ -149,9 +151,8 @@ class Reservation(Base):
 
     @property
     def due_yen(self) -> int:
-        if self.state in ACTIVE_STATES:
-            return self.total_fee_yen
-        return self.cancellation_fee_yen or 0
+        """`due` of DESIGN "Settlement" (settlement_rules.due_rule)."""
+        return due_rule(self.state, total_fee_yen=self.total_fee_yen, cancellation_fee_yen=self.cancellation_fee_yen)
 
     @property
     def is_counter_paid(self) -> bool:

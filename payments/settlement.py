@@ -22,7 +22,14 @@ from models.numbering_rules import receipt_counter_key, receipt_number
 from models.payment import CardCharge, ChargeStatus, Settlement, SettlementStatus
 from models.reservation import Reservation
 from models.reservation_rules import ACTIVE_STATES, UNPAID_STATES, Action, ReservationState, next_state
-from models.settlement_rules import HeldCharge, SettlementPlan, check_void_window, last_void_day, settlement_plan_rule
+from models.settlement_rules import (
+    HeldCharge,
+    SettlementPlan,
+    check_void_window,
+    held_charge_of,
+    last_void_day,
+    settlement_plan_rule,
+)
 from models.time_rules import jst_day, jst_moment
 from payments.voids import request_void
 
@@ -42,8 +49,7 @@ class SettlementQuote:
 
 
 def held_charge(reservation: Reservation) -> HeldCharge | None:
-    live = reservation.live_charge
-    return HeldCharge(live.receipt_number, live.amount_yen, live.captured_at) if live else None
+    return held_charge_of(reservation.live_charge)
 
 
 def is_first_payment(reservation: Reservation) -> bool:

@@ -73,7 +73,11 @@ def update() -> dict[str, list[str]]:
     missing: dict[str, list[str]] = {}
     for locale in ("ja", "en"):
         old = load(locale)
-        catalog = Catalog(locale=locale, project="meguro-reservations", charset="utf-8")
+        # The old file's creation date: a header that changes at every update would make
+        # every branch that touches the catalogue conflict on that line.
+        catalog = Catalog(
+            locale=locale, project="meguro-reservations", charset="utf-8", creation_date=old.creation_date
+        )
         for message in template:
             if not message.id:
                 continue

@@ -11,6 +11,7 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from bookings.slots import MAX_ID, SlotRef
 from models import errors
 from models.account import Resident, ResidentGroupClass
 from models.availability_rules import SlotStatus, booking_window_rule, is_closed_day_rule, slot_status_rule
@@ -23,33 +24,8 @@ from models.reservation import Application, Reservation
 from models.reservation_rules import ACTIVE_STATES, ReservationState
 from models.time_rules import jst_day, jst_moment
 
-# Ids in URLs are integers the database can hold; anything larger is forged.
-MAX_ID = 2**31 - 1
 # The one constraint whose refusal means "another group took the slot" (models.reservation).
 ACTIVE_SLOT_CONSTRAINT = "uq_reservations_active_slot"
-
-
-@dataclass(frozen=True, order=True)
-class SlotRef:
-    """One chosen slot: room × date × time band, written `room:YYYY-MM-DD:band` in URLs."""
-
-    room_id: int
-    use_date: date
-    time_band_id: int
-
-    @classmethod
-    def parse(cls, text: str) -> SlotRef:
-        try:
-            room, day, band = text.split(":")
-            ref = cls(int(room), date.fromisoformat(day), int(band))
-        except (ValueError, TypeError, AttributeError):
-            raise errors.NotFound(slot=text) from None
-        if not (1 <= ref.room_id <= MAX_ID and 1 <= ref.time_band_id <= MAX_ID):
-            raise errors.NotFound(slot=text)
-        return ref
-
-    def __str__(self) -> str:
-        return f"{self.room_id}:{self.use_date.isoformat()}:{self.time_band_id}"
 
 
 @dataclass(frozen=True)

@@ -15,13 +15,13 @@ from blueprints.apply.operations import (
     Selection,
     SlotLine,
     SlotProblem,
-    SlotRef,
     apply_for_slots,
     load_application,
     prepare_selection,
     quote_fees,
 )
-from models import errors
+from bookings.slots import SlotRef
+from models import errors, fee_rules
 from models.deadline_rules import payment_deadline_day
 from models.reservation_rules import UNPAID_STATES
 from web import clock
@@ -148,12 +148,12 @@ def complete(application_id: int):
         "apply/complete.html",
         # guide: L26
         title=step_heading(COMPLETE_STEP, _("予約申込 完了")),
-        **_steps(COMPLETE_STEP),
+        **_breadcrumb(COMPLETE_STEP),
         application=application,
         reservations=reservations,
         facilities=facilities,
         rooms_of=rooms_of,
-        total_yen=sum(r.total_fee_yen for r in reservations),
+        total_yen=fee_rules.total_yen(r.total_fee_yen for r in reservations),
         deadlines={r.id: payment_deadline_day(r.payment_basis, r.use_date) for r in reservations},
         unpaid_states=UNPAID_STATES,
     )
@@ -245,7 +245,7 @@ def _details_page(selection: Selection, answers: _Answers, *, problems: list[Err
         title=step_heading(DETAILS_STEP),
         errors=problems,
         status=status or _status_for(problems, selection),
-        **_steps(DETAILS_STEP, selection),
+        **_breadcrumb(DETAILS_STEP, selection),
         selection=selection,
         answers=answers,
         fees=quote_fees(read_session(), selection, group_class_id=answers.chosen_group_class_id),
@@ -264,11 +264,11 @@ def _confirm_page(selection: Selection, answers: _Answers, *, problems: list[Err
         title=step_heading(CONFIRM_STEP),
         errors=problems,
         status=status or _status_for(problems, selection),
-        **_steps(CONFIRM_STEP, selection, details_url=details_url),
+        **_breadcrumb(CONFIRM_STEP, selection, details_url=details_url),
         selection=selection,
         answers=answers,
         fees=fees,
-        total_yen=sum(fees.values()),
+        total_yen=fee_rules.total_yen(fees.values()),
         hidden=query,
         details_url=details_url,
         group_class=selection.group_class(answers.group_class_id),
@@ -315,7 +315,7 @@ def _refused(exc: Exception):
         title=step_heading(DETAILS_STEP),
         errors=[problem],
         status=status,
-        **_steps(DETAILS_STEP),
+        **_breadcrumb(DETAILS_STEP),
     )
 
 
@@ -328,7 +328,7 @@ def _nothing_left(problems: list[ErrorItem], step: str, selection: Selection):
         title=step_heading(step),
         errors=problems + [ErrorItem(_("選択した時間帯はすべて申込できません。別の時間帯を選択してください。"))],
         status=409 if _is_conflict(selection) else 422,
-        **_steps(step),
+        **_breadcrumb(step),
         back_url=_slots_url(chosen),
     )
 
@@ -381,7 +381,7 @@ def _slot_in_words(line: SlotLine) -> str:
     )
 
 
-def _steps(current: str, selection: Selection | None = None, *, details_url: str | None = None) -> dict:
+def _breadcrumb(current: str, selection: Selection | None = None, *, details_url: str | None = None) -> dict:
     """The guide's breadcrumb, each earlier step a link where it can be rebuilt."""
     urls = {"search": url_for("search.facilities")}
     if selection is not None:

@@ -11,12 +11,12 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from blueprints.mymenu.operations import Standing
+from bookings.standing import Standing
 from models import errors
 from models.cancellation_rules import check_cancellable, reason_required
 from models.facility import Facility, FacilityCategory, Room
 from models.numbering_rules import RESERVATION_NUMBER
-from models.refund_rules import RateDrop, RefundQuote, bands_from, next_rate_drop, refund_on
+from models.refund_rules import RateDrop, RefundQuote, bands_from, next_rate_drop, refund_on, returned_rule
 from models.reservation import Reservation
 from models.reservation_rules import CancelKind, ReservationState
 from models.settlement_rules import last_void_day
@@ -25,15 +25,6 @@ from models.time_rules import jst_day
 # More than any real selection from one list page (マイメニュー lists at most 100).
 MAX_SELECTION = 100
 MAX_REASON_LENGTH = 200
-
-
-class TermsNotAgreed(errors.DomainError):
-    """The batch holds a paid booking and 同意します was not ticked (rule 11)."""
-
-
-class CancellationRefused(errors.DomainError):
-    """Some of the selected bookings cannot be cancelled. facts: problems, a list of
-    (number, DomainError), each saying why."""
 
 
 @dataclass(frozen=True)
@@ -137,27 +128,11 @@ def cancel_line(reservation: Reservation, now: datetime) -> CancelLine:
     return CancelLine(reservation, quote, drop)
 
 
-def cancel_refusal(reservation: Reservation, now: datetime) -> errors.DomainError | None:
-    """Why 予約内容の確認・取消 offers no 取消 for this row, or None when it does."""
-    try:
-        check_cancellable(
-            reservation.state,
-            number=reservation.number,
-            counter_paid=reservation.is_counter_paid,
-            use_date=reservation.use_date,
-            starts_at=reservation.starts_at,
-            now=now,
-        )
-    except errors.DomainError as exc:
-        return exc
-    return None
-
-
 def select_for_cancel(
     session: Session, *, resident_id: int, numbers: list[str], now: datetime, lock: bool = False
 ) -> CancelSelection:
     """The resident's selected bookings with their refunds as of `now`; all of them must be
-    cancellable, or CancellationRefused lists why each other one is not."""
+    cancellable, or errors.CancellationRefused lists why each other one is not."""
     reservations = _load(session, resident_id, numbers, lock=lock)
     lines, problems = [], []
     for reservation in reservations:
@@ -166,7 +141,7 @@ def select_for_cancel(
         except errors.DomainError as exc:
             problems.append((reservation.number, exc))
     if problems:
-        raise CancellationRefused(problems=problems)
+        raise errors.CancellationRefused(problems=problems)
     return CancelSelection(lines)
 
 
@@ -199,7 +174,7 @@ def cancel_reservations(
     if selection.reason_required and reason is None:
         raise errors.CancelReasonRequired()
     if selection.holds_paid and not agreed:
-        raise TermsNotAgreed()
+        raise errors.TermsNotAgreed()
     if reason is not None and len(reason) > MAX_REASON_LENGTH:
         raise ValueError("reason too long")  # the form refuses it first
     for line in selection.lines:
@@ -229,6 +204,13 @@ class CancelledLine:
     def refund_due(self) -> bool:
         return self.returned_yen > 0
 
+    @property
+    def shows_refund_rate(self) -> bool:
+        """The rate fixed on cancelling says something: money was held, and some of it comes
+        back or stays as the cancellation fee."""
+        fee = self.reservation.cancellation_fee_yen or 0
+        return self.reservation.refund_percent is not None and (self.returned_yen > 0 or fee > 0)
+
 
 def cancelled_lines(session: Session, *, resident_id: int, numbers: list[str], now: datetime) -> list[CancelledLine]:
     """The resident's bookings cancelled in one batch, as 完了 shows them; anything not
@@ -239,13 +221,12 @@ def cancelled_lines(session: Session, *, resident_id: int, numbers: list[str], n
         if r.state is not ReservationState.CANCELLED:
             raise errors.NotFound(number=r.number)
         live = r.live_charge
-        held = live.amount_yen if live else 0
         last_day = last_void_day(live.captured_at) if live and live.captured_at else None
         lines.append(
             CancelledLine(
                 reservation=r,
                 standing=Standing.of(r),
-                returned_yen=max(held - (r.cancellation_fee_yen or 0), 0),
+                returned_yen=returned_rule(held_yen=r.card_held_yen, fee_yen=r.cancellation_fee_yen or 0),
                 void_last_day=last_day,
                 void_period_over=last_day is not None and jst_day(now) > last_day,
             )

@@ -14,10 +14,7 @@ from sqlalchemy import select
 
 from blueprints.cancel.forms import CancelForm, MalformedBookings, parse_bookings
 from blueprints.cancel.operations import (
-    CancellationRefused,
     CancelSelection,
-    TermsNotAgreed,
-    cancel_refusal,
     cancel_reservations,
     cancelled_lines,
     parse_numbers,
@@ -32,21 +29,23 @@ from web.data import read_session
 from web.errors import ErrorItem, domain_error_item, form_errors
 from web.formats import localized
 from web.rendering import render_page
-from web.steps import numbered_step
+from web.steps import Flow
 from web.tokens import MalformedToken, issue_token, run_once
 
 bp = Blueprint("cancel", __name__, url_prefix="/cancel")
 
 # The guide's breadcrumb (L947): メニュー > 予約確認 > 予約取消確認 > 予約取消完了.
-STEPS = (
-    # guide: L947
-    _l("メニュー"),
-    # guide: L947
-    _l("予約確認"),
-    # guide: L947
-    _l("予約取消確認"),
-    # guide: L947
-    _l("予約取消完了"),
+FLOW = Flow(
+    (
+        # guide: L947
+        _l("メニュー"),
+        # guide: L947
+        _l("予約確認"),
+        # guide: L947
+        _l("予約取消確認"),
+        # guide: L947
+        _l("予約取消完了"),
+    )
 )
 LIST_STEP, CONFIRM_STEP, DONE_STEP = 1, 2, 3
 
@@ -67,20 +66,6 @@ REASON_REQUIRED = _l("本予約を取消する場合、取消事由を入力し�
 AGREE_REQUIRED = _l("注意事項を確認し、内容に同意する場合は「同意します」を選択してください。")
 NOT_SENT = _l("画面の情報が正しく送信されませんでした。内容を確認して、もう一度「取消」を押してください。")
 STALE = _l("予約の内容が変更されています。最新の内容を確認して、もう一度操作してください。")
-
-
-@bp.app_template_global("cancel_refusal_kind")
-def cancel_refusal_kind(reservation) -> str | None:
-    """For 予約内容の確認・取消: None when the row offers 取消, else why not (the list says it
-    in words). The operation checks again when 取消 is pressed."""
-    refusal = cancel_refusal(reservation, now())
-    if refusal is None:
-        return None
-    return {
-        errors.AlreadyCancelled: "cancelled",
-        errors.CancellationClosed: "started",
-        errors.CounterPaid: "counter_paid",
-    }.get(type(refusal), "other")
 
 
 # -- 次へ進む on 予約内容の確認・取消 ------------------------------------------------------------
@@ -108,8 +93,8 @@ def card_paid():
         return refused
     return render_page(
         "cancel/card_paid.html",
-        title=numbered_step(_("確認（予約の取消）"), CONFIRM_STEP, DONE_STEP),
-        **_steps(CONFIRM_STEP),
+        title=FLOW.heading(CONFIRM_STEP, _("確認（予約の取消）")),
+        **_breadcrumb(CONFIRM_STEP),
         selection=selection,
         yes_url=url_for("cancel.refund_note", number=selection.numbers),
         no_url=url_for("mymenu.reservations"),
@@ -125,8 +110,8 @@ def refund_note():
         return refused
     return render_page(
         "cancel/refund_note.html",
-        title=numbered_step(_("メッセージ（予約の取消）"), CONFIRM_STEP, DONE_STEP),
-        **_steps(CONFIRM_STEP),
+        title=FLOW.heading(CONFIRM_STEP, _("メッセージ（予約の取消）")),
+        **_breadcrumb(CONFIRM_STEP),
         selection=selection,
         yes_url=url_for("cancel.confirm", number=selection.numbers),
     )
@@ -159,7 +144,7 @@ def cancel():
         return _refused([ErrorItem(str(NOT_SENT))], status=400)
     try:
         selection = select_for_cancel(read_session(), resident_id=current_user.id, numbers=numbers, now=now())
-    except (CancellationRefused, errors.NotFound):
+    except (errors.CancellationRefused, errors.NotFound):
         # Perhaps this very form was sent before (its token then leads to the first result);
         # if not, the operation refuses again below and the page says why.
         selection = None
@@ -190,9 +175,9 @@ def cancel():
         return _confirm_again(numbers, form, domain_error_item(exc))
     except errors.CancelReasonRequired:  # the batch changed since the page was checked
         return _confirm_again(numbers, form, ErrorItem(str(REASON_REQUIRED), "reason"), status=422)
-    except TermsNotAgreed:
+    except errors.TermsNotAgreed:
         return _confirm_again(numbers, form, ErrorItem(str(AGREE_REQUIRED), "agree"), status=422)
-    except (CancellationRefused, errors.NotFound, errors.EmptySelection) as exc:
+    except (errors.CancellationRefused, errors.NotFound, errors.EmptySelection) as exc:
         return _refused(_problems(exc), status=_refusal_status(exc))
 
 
@@ -212,8 +197,8 @@ def done():
     return render_page(
         "cancel/done.html",
         # guide: L1020
-        title=numbered_step(_("予約の取消 完了"), DONE_STEP, DONE_STEP),
-        **_steps(DONE_STEP),
+        title=FLOW.heading(DONE_STEP, _("予約の取消 完了")),
+        **_breadcrumb(DONE_STEP),
         lines=lines,
         reasons=reasons,
         any_refund_due=any(line.refund_due for line in lines),
@@ -248,7 +233,7 @@ def _selection() -> tuple[CancelSelection | None, object | None]:
     try:
         numbers = parse_numbers(request.args.getlist("number"))
         return select_for_cancel(read_session(), resident_id=current_user.id, numbers=numbers, now=now()), None
-    except (CancellationRefused, errors.NotFound, errors.EmptySelection) as exc:
+    except (errors.CancellationRefused, errors.NotFound, errors.EmptySelection) as exc:
         return None, _refused(_problems(exc), status=_refusal_status(exc))
 
 
@@ -285,12 +270,8 @@ def _facility_of(number: str):
     )
 
 
-def _steps(current: int) -> dict:
-    urls = [url_for("mymenu.index"), url_for("mymenu.reservations"), None, None]
-    return {
-        "steps": [(str(label), url if i < current else None) for i, (label, url) in enumerate(zip(STEPS, urls))],
-        "current": current,
-    }
+def _breadcrumb(current: int) -> dict:
+    return FLOW.breadcrumb(current, {0: url_for("mymenu.index"), 1: url_for("mymenu.reservations")})
 
 
 def _confirm_page(selection: CancelSelection, form: CancelForm, *, problems=None, status=None, keep_token=False):
@@ -299,10 +280,10 @@ def _confirm_page(selection: CancelSelection, form: CancelForm, *, problems=None
     return render_page(
         "cancel/confirm.html",
         # guide: L949
-        title=numbered_step(_("予約の取消 確認"), CONFIRM_STEP, DONE_STEP),
+        title=FLOW.heading(CONFIRM_STEP, _("予約の取消 確認")),
         errors=problems or [],
         status=status,
-        **_steps(CONFIRM_STEP),
+        **_breadcrumb(CONFIRM_STEP),
         selection=selection,
         form=form,
         bands_of=lambda facility: bands_from(facility.category.refund_bands),
@@ -316,7 +297,7 @@ def _confirm_again(numbers: list[str], form: CancelForm, problem: ErrorItem, sta
     read_session().expire_all()
     try:
         selection = select_for_cancel(read_session(), resident_id=current_user.id, numbers=numbers, now=now())
-    except (CancellationRefused, errors.NotFound) as exc:
+    except (errors.CancellationRefused, errors.NotFound) as exc:
         return _refused([problem, *_problems(exc)], status=status)
     return _confirm_page(selection, form, problems=[problem], status=status)
 
@@ -325,9 +306,9 @@ def _refused(problems: list[ErrorItem], status: int | None = None):
     """Nothing can be cancelled as selected: why, and the way back to the list."""
     return render_page(
         "cancel/refused.html",
-        title=numbered_step(_("予約の取消"), CONFIRM_STEP, DONE_STEP),
+        title=FLOW.heading(CONFIRM_STEP, _("予約の取消")),
         errors=problems,
         status=status or 409,
-        **_steps(CONFIRM_STEP),
+        **_breadcrumb(CONFIRM_STEP),
         list_url=url_for("mymenu.reservations"),
     )

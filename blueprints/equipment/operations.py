@@ -24,12 +24,15 @@ from models.equipment_rules import (
     equipment_access_rule,
     holds_card_paid_equipment,
     lending_times_rule,
+    subtotal_rule,
     total_rule,
 )
 from models.facility import EquipmentItem, Facility, FacilityCategory, Room
+from models.fee_rules import total_fee_rule
 from models.numbering_rules import RESERVATION_NUMBER
 from models.reservation import Reservation
 from models.reservation_rules import ACTIVE_STATES
+from models.settlement_rules import held_charge_of, is_resettlement_due
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,7 @@ class SheetLine:
 
     @property
     def subtotal_yen(self) -> int:
-        return self.item.price_yen * self.quantity
+        return subtotal_rule(self.item.price_yen, self.quantity)
 
     @property
     def short(self) -> bool:
@@ -87,7 +90,13 @@ class EquipmentSheet:
     @property
     def new_fee_yen(self) -> int:
         """使用料 after the change: the room and this equipment."""
-        return self.reservation.facility_fee_yen + self.total_yen
+        return total_fee_rule(self.reservation.facility_fee_yen, self.total_yen)
+
+    @property
+    def resettlement_due(self) -> bool:
+        """After the change, the card charge held differs from the fee: クレジット決済 must
+        settle again (the 確認 page says so before 予約)."""
+        return is_resettlement_due(held_charge_of(self.reservation.live_charge), self.new_fee_yen)
 
 
 def load_booking(session: Session, *, resident_id: int, number: str, lock: bool = False) -> Reservation:

@@ -34,21 +34,25 @@ from web.data import read_session
 from web.errors import ErrorItem, domain_error_item, form_errors
 from web.formats import clock_time
 from web.rendering import render_page, wants_fragment
+from web.steps import Flow
 from web.tokens import MalformedToken, issue_token, run_once
 
 bp = Blueprint("equipment", __name__, url_prefix="/equipment")
 
-STEPS = (
-    # guide: L358
-    _l("メニュー"),
-    # guide: L315
-    _l("予約内容の確認・取消"),
-    # guide: L360
-    _l("備品（付帯品）予約"),
-    # guide: L400
-    _l("備品（付帯品）予約確認"),
-    # guide: L418
-    _l("備品（付帯品）予約の完了"),
+FLOW = Flow(
+    (
+        # guide: L358
+        _l("メニュー"),
+        # guide: L315
+        _l("予約内容の確認・取消"),
+        # guide: L360
+        _l("備品（付帯品）予約"),
+        # guide: L400
+        _l("備品（付帯品）予約確認"),
+        # guide: L418
+        _l("備品（付帯品）予約の完了"),
+    ),
+    numbered_from=2,
 )
 EDIT_STEP, CONFIRM_STEP, DONE_STEP = 2, 3, 4
 
@@ -112,8 +116,7 @@ def notice(number: str):
         "equipment/notice.html",
         # guide: L347
         title=_("メッセージ"),
-        steps=_steps(EDIT_STEP),
-        current_step=EDIT_STEP,
+        **_breadcrumb(EDIT_STEP),
         reservation=reservation,
     )
 
@@ -233,9 +236,8 @@ def done(number: str):
     kind = completion_kind_rule(reservation.total_fee_yen, reservation.held_yen)
     return render_page(
         "equipment/done.html",
-        title=_heading(DONE_STEP),
-        steps=_steps(DONE_STEP),
-        current_step=DONE_STEP,
+        title=FLOW.heading(DONE_STEP),
+        **_breadcrumb(DONE_STEP),
         reservation=reservation,
         kind=kind.value,
         kinds={k.name: k.value for k in CompletionKind},
@@ -296,17 +298,8 @@ def _lending_problem(exc: errors.DomainError, reservation: Reservation) -> Error
 # -- rendering ---------------------------------------------------------------------------------
 
 
-def _heading(step: int) -> str:
-    """The step's name; in reader mode preceded by where it stands."""
-    label = str(STEPS[step])
-    if g.channel.numbers_steps:
-        return _("手順 %(n)s/%(total)s %(step)s", n=step - 1, total=len(STEPS) - 2, step=label)
-    return label
-
-
-def _steps(current: int) -> list[tuple[str, str | None]]:
-    urls = [url_for("mymenu.index"), url_for("mymenu.reservations"), None, None, None]
-    return [(str(label), url if i < current else None) for i, (label, url) in enumerate(zip(STEPS, urls))]
+def _breadcrumb(current: int) -> dict:
+    return FLOW.breadcrumb(current, {0: url_for("mymenu.index"), 1: url_for("mymenu.reservations")})
 
 
 def _edit_page(
@@ -327,11 +320,10 @@ def _edit_page(
     return render_page(
         "equipment/edit.html",
         fragment="equipment/_totals.html",
-        title=_heading(EDIT_STEP),
+        title=FLOW.heading(EDIT_STEP),
         errors=problems,
         status=status,
-        steps=_steps(EDIT_STEP),
-        current_step=EDIT_STEP,
+        **_breadcrumb(EDIT_STEP),
         reservation=reservation,
         sheet=sheet,
         form=form,
@@ -352,11 +344,10 @@ def _confirm_page(
     back_url = url_for("equipment.edit", number=reservation.number) + "?" + urlencode(hidden)
     return render_page(
         "equipment/confirm.html",
-        title=_heading(CONFIRM_STEP),
+        title=FLOW.heading(CONFIRM_STEP),
         errors=problems or [],
         status=status,
-        steps=_steps(CONFIRM_STEP),
-        current_step=CONFIRM_STEP,
+        **_breadcrumb(CONFIRM_STEP),
         reservation=reservation,
         sheet=sheet,
         hidden=hidden,
@@ -381,11 +372,10 @@ def _refused(exc: errors.DomainError, reservation: Reservation | None = None):
     contact = isinstance(exc, (errors.CounterPaid, errors.EquipmentAtCounterOnly))
     return render_page(
         "equipment/refused.html",
-        title=_heading(EDIT_STEP),
+        title=FLOW.heading(EDIT_STEP),
         errors=[problem],
         status=REFUSAL_STATUS.get(type(exc), 409),
-        steps=_steps(EDIT_STEP),
-        current_step=EDIT_STEP,
+        **_breadcrumb(EDIT_STEP),
         reservation=reservation,
         contact_facility=contact and reservation is not None,
     )

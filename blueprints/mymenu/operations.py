@@ -11,67 +11,31 @@ from itertools import groupby
 from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from bookings.conditions import LISTED_STATES, ListConditions, bookings_matching
+from bookings.refusals import cancel_refusal, refusal_kind
+from bookings.standing import Standing
 from mail.delivery import Refusal
 from models import errors
 from models.account import GroupClass, Resident, ResidentGroupClass
-from models.deadline_rules import payment_deadline_day
 from models.email_rules import is_valid_email
 from models.facility import Facility, Room
 from models.notice import Message
 from models.numbering_rules import RESERVATION_NUMBER
 from models.outbox import OutboxMail
-from models.payment_state_rules import PaymentState, is_refund_due, payment_state_rule
 from models.reservation import Reservation
-from models.reservation_rules import UNPAID_STATES, ReservationState
+from models.reservation_rules import ReservationState
 from models.time_rules import jst_day
 
-# The states 予約内容の確認・取消 lists; lottery entries have their own menu entry.
-LISTED_STATES = (
-    ReservationState.PROVISIONAL,
-    ReservationState.WON,
-    ReservationState.CONFIRMED,
-    ReservationState.CANCELLED,
-)
 # Enough for any real group's bookings; beyond it the page asks for narrower conditions
 # (as the guide's クレジット決済 選択 does, L129-L130) so that the page stays fast.
 LIST_LIMIT = 100
 
 
 @dataclass(frozen=True)
-class ListConditions:
-    """表示条件: a 利用日 period (either side may be open) and one state, or None for 全て."""
-
-    date_from: date | None
-    date_to: date | None
-    state: ReservationState | None = None
-
-
-@dataclass(frozen=True)
-class Standing:
-    """Where a booking stands on money: payment state (rule 3), the (※) mark, and the
-    deadline of a first payment still owed (rule 4)."""
-
-    payment_state: PaymentState
-    refund_due: bool
-    payment_deadline: date | None
-
-    @classmethod
-    def of(cls, reservation: Reservation) -> Standing:
-        held, due = reservation.held_yen, reservation.due_yen
-        owes_first_payment = reservation.state in UNPAID_STATES and held == 0
-        return cls(
-            payment_state=payment_state_rule(reservation.state, held, due),
-            refund_due=is_refund_due(reservation.state, held, due),
-            payment_deadline=(
-                payment_deadline_day(reservation.payment_basis, reservation.use_date) if owes_first_payment else None
-            ),
-        )
-
-
-@dataclass(frozen=True)
 class ReservationRow:
     reservation: Reservation
     standing: Standing
+    cancel_refusal: str | None  # None when the row offers 取消 (bookings.refusals)
 
 
 @dataclass(frozen=True)
@@ -96,26 +60,11 @@ class ReservationList:
 
 
 def list_reservations(
-    session: Session, *, resident_id: int, conditions: ListConditions, limit: int = LIST_LIMIT
+    session: Session, *, resident_id: int, conditions: ListConditions, now: datetime, limit: int = LIST_LIMIT
 ) -> ReservationList:
     """The resident's bookings matching `conditions`, earliest 利用日 and start first, at most
     `limit`, grouped by facility and room. Two queries whatever the number of rows."""
-    query = (
-        select(Reservation)
-        .where(Reservation.resident_id == resident_id)
-        .where(Reservation.state.in_([conditions.state] if conditions.state else LISTED_STATES))
-        .order_by(Reservation.use_date, Reservation.starts_at, Reservation.id)
-        .limit(limit + 1)
-        .options(
-            joinedload(Reservation.room).joinedload(Room.facility),
-            selectinload(Reservation.counter_payments),
-            selectinload(Reservation.card_charges),
-        )
-    )
-    if conditions.date_from:
-        query = query.where(Reservation.use_date >= conditions.date_from)
-    if conditions.date_to:
-        query = query.where(Reservation.use_date <= conditions.date_to)
+    query = bookings_matching(resident_id, conditions).limit(limit + 1)
     found = session.scalars(query).all()
     shown = found[:limit]
 
@@ -126,7 +75,9 @@ def list_reservations(
 
     groups = []
     for _key, members in groupby(sorted(shown, key=place), key=place):
-        rows = [ReservationRow(r, Standing.of(r)) for r in members]  # sorted() is stable: still by date
+        rows = [
+            ReservationRow(r, Standing.of(r), refusal_kind(cancel_refusal(r, now))) for r in members
+        ]  # sorted() is stable: still by date
         room = rows[0].reservation.room
         groups.append(RoomGroup(facility=room.facility, room=room, rows=rows))
     return ReservationList(groups=groups, count=len(shown), truncated=len(found) > limit, limit=limit)

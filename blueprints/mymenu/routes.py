@@ -9,16 +9,17 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from blueprints.mymenu.forms import ALL_STATES, EmailForm, ReservationFilterForm
+from blueprints.mymenu.forms import EmailForm
 from blueprints.mymenu.operations import (
     RESEND_WINDOW,
-    ListConditions,
     change_email,
     find_reservation,
     list_group_classes,
     list_messages,
     list_reservations,
 )
+from bookings.conditions import ListConditions
+from bookings.forms import ReservationFilterForm, conditions_given
 from models import errors
 from web.clock import now, today
 from web.data import read_session, write_session
@@ -34,7 +35,6 @@ COMING_SOON = {
     "lottery": _l("抽選申込の確認・取消"),
     "profile": _l("利用者情報の更新・変更"),
 }
-FILTER_FIELDS = ("date_from", "date_to", "state")
 
 
 @bp.get("/")
@@ -63,9 +63,9 @@ def coming_soon(entry: str):
 def reservations():
     """予約内容の確認・取消 (guide L313-L338): bookings by facility and room, narrowed by 表示条件."""
     form = ReservationFilterForm(formdata=request.args, date_from=today())
-    filtered = any(name in request.args for name in FILTER_FIELDS)
+    filtered = conditions_given(request.args)
     if form.validate():
-        conditions = ListConditions(form.date_from.data, form.date_to.data, form.chosen_state)
+        conditions = form.conditions
         problems = []
         list_args = (
             {
@@ -78,10 +78,10 @@ def reservations():
         )
     else:
         # Bad conditions change nothing: the list keeps its default conditions.
-        conditions = ListConditions(today(), None, None)
+        conditions = ListConditions.from_day(today())
         problems = form_errors(form)
         list_args = {}
-    listing = list_reservations(read_session(), resident_id=current_user.id, conditions=conditions)
+    listing = list_reservations(read_session(), resident_id=current_user.id, conditions=conditions, now=now())
     list_url = url_for("mymenu.reservations", **list_args)
     return render_page(
         "mymenu/reservations.html",
@@ -93,7 +93,6 @@ def reservations():
         listing=listing,
         filter_open=filtered or bool(problems),
         back=list_url if list_args else None,
-        all_states=ALL_STATES,
     )
 
 

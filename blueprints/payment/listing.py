@@ -7,13 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session
 
-from blueprints.mymenu.operations import LISTED_STATES, ListConditions, Standing
+from bookings import refusals
+from bookings.conditions import ListConditions, bookings_matching
+from bookings.standing import Standing
 from models import errors
 from models.deadline_rules import payment_deadline_day
-from models.facility import Facility, Room
+from models.facility import Facility
 from models.reservation import Reservation
 from models.settlement_rules import SettlementPlan, last_void_day
 from payments.settlement import is_first_payment, pending_plan, quote_settlement
@@ -50,17 +51,10 @@ class PaymentRow:
 
     @property
     def refusal_kind(self) -> str | None:
-        """Why there is no 決済, in the words the row uses."""
+        """Why there is no 決済 (bookings.refusals), None when there is one."""
         if self.refusal is None:
-            return None if self.plan is not None else "settled"
-        return REFUSAL_KINDS.get(type(self.refusal), "other")
-
-
-REFUSAL_KINDS = {
-    errors.CounterPaid: "counter_paid",
-    errors.PaymentWindowClosed: "deadline_passed",
-    errors.RefundPeriodExpired: "void_period_over",
-}
+            return None if self.plan is not None else refusals.SETTLED
+        return refusals.refusal_kind(self.refusal)
 
 
 @dataclass(frozen=True)
@@ -114,21 +108,7 @@ def list_payment_rows(
     then by 利用日 and start; at most `limit`, grouped by facility in that order. With
     `earlier_pending`, bookings before `conditions.date_from` that still wait for a
     settlement (a refund after the use date) are listed too, so none is out of sight."""
-    query = (
-        select(Reservation)
-        .where(Reservation.resident_id == resident_id)
-        .where(Reservation.state.in_([conditions.state] if conditions.state else LISTED_STATES))
-        .order_by(Reservation.use_date, Reservation.starts_at, Reservation.id)
-        .options(
-            joinedload(Reservation.room).joinedload(Room.facility),
-            selectinload(Reservation.counter_payments),
-            selectinload(Reservation.card_charges),
-        )
-    )
-    if conditions.date_from and not earlier_pending:
-        query = query.where(Reservation.use_date >= conditions.date_from)
-    if conditions.date_to:
-        query = query.where(Reservation.use_date <= conditions.date_to)
+    query = bookings_matching(resident_id, conditions, before_period=earlier_pending)
     rows = [payment_row(r, now) for r in session.scalars(query)]
     if conditions.date_from:
         # Only reached with earlier_pending: before the period, keep what is still pending.

@@ -12,11 +12,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from blueprints.mymenu.forms import ALL_STATES, ReservationFilterForm
-from blueprints.mymenu.operations import ListConditions
 from blueprints.payment.forms import ConfirmForm, TermsForm
 from blueprints.payment.guard import refuse_reader_presentation, require_email
 from blueprints.payment.listing import list_payment_rows
+from bookings.conditions import ListConditions
+from bookings.forms import ReservationFilterForm, conditions_given
 from mail.compose import call_centre_for
 from models import errors
 from models.numbering_rules import RESERVATION_NUMBER
@@ -54,6 +54,7 @@ from web.errors import ErrorItem, domain_error_item, form_errors
 from web.extensions import csrf
 from web.formats import list_date
 from web.rendering import render_page
+from web.steps import Flow
 from web.tokens import MalformedToken, issue_token, run_once
 
 bp = Blueprint("payment", __name__, url_prefix="/payment")
@@ -61,20 +62,21 @@ bp.before_request(refuse_reader_presentation)
 bp.before_request(require_email)
 
 # The guide's breadcrumb (L188).
-STEPS = (
-    # guide: L188
-    _l("メニュー"),
-    # guide: L188
-    _l("クレジット決済 選択"),
-    # guide: L188
-    _l("クレジット決済 確認"),
-    # guide: L188
-    _l("クレジット決済 注意事項"),
-    # guide: L188
-    _l("クレジット決済 完了"),
+FLOW = Flow(
+    (
+        # guide: L188
+        _l("メニュー"),
+        # guide: L188
+        _l("クレジット決済 選択"),
+        # guide: L188
+        _l("クレジット決済 確認"),
+        # guide: L188
+        _l("クレジット決済 注意事項"),
+        # guide: L188
+        _l("クレジット決済 完了"),
+    )
 )
 SELECT_STEP, CONFIRM_STEP, TERMS_STEP, RESULT_STEP = 1, 2, 3, 4
-FILTER_FIELDS = ("date_from", "date_to", "state")
 
 
 # -- 選択 ---------------------------------------------------------------------------------
@@ -86,12 +88,12 @@ def select():
     """クレジット決済 選択 (guide L92-L130): one booking per payment, grouped by facility;
     those waiting for a settlement first; at most 20."""
     form = ReservationFilterForm(formdata=request.args, date_from=today())
-    given = any(name in request.args for name in FILTER_FIELDS)
+    given = conditions_given(request.args)
     if form.validate():
-        conditions = ListConditions(form.date_from.data, form.date_to.data, form.chosen_state)
+        conditions = form.conditions
         problems = []
     else:
-        conditions = ListConditions(today(), None, None)
+        conditions = ListConditions.from_day(today())
         problems = form_errors(form)
     listing = list_payment_rows(
         read_session(),
@@ -105,15 +107,13 @@ def select():
     return render_page(
         "payment/select.html",
         fragment="payment/_select.html",
-        title=str(STEPS[SELECT_STEP]),
+        title=FLOW.label(SELECT_STEP),
         errors=problems,
-        steps=_steps(SELECT_STEP),
-        current_step=SELECT_STEP,
+        **_breadcrumb(SELECT_STEP),
         form=form,
         conditions=conditions,
         listing=listing,
         filter_open=given or bool(problems),
-        all_states=ALL_STATES,
     )
 
 
@@ -303,7 +303,7 @@ def result(settlement_id: int):
     if settlement.status is SettlementStatus.QUOTED:
         return redirect(url_for("payment.terms", settlement_id=settlement.id), code=303)
     templates = {
-        SettlementStatus.COMPLETED: ("payment/complete.html", STEPS[RESULT_STEP]),
+        SettlementStatus.COMPLETED: ("payment/complete.html", FLOW.labels[RESULT_STEP]),
         SettlementStatus.ABANDONED: ("payment/abandoned.html", _l("クレジット決済は行われませんでした")),
         SettlementStatus.SUPERSEDED: (
             "payment/superseded.html",
@@ -318,8 +318,7 @@ def result(settlement_id: int):
     return render_page(
         template,
         title=str(title),
-        steps=_steps(RESULT_STEP),
-        current_step=RESULT_STEP,
+        **_breadcrumb(RESULT_STEP),
         settlement=settlement,
         reservation=settlement.reservation,
         charge=charge,
@@ -364,9 +363,8 @@ def _call_centres() -> CallCentres:
     return partial(call_centre_for, current_app.config)
 
 
-def _steps(current: int) -> list[tuple[str, str | None]]:
-    urls = [url_for("mymenu.index"), url_for("payment.select"), None, None, None]
-    return [(str(label), url if i < current else None) for i, (label, url) in enumerate(zip(STEPS, urls))]
+def _breadcrumb(current: int) -> dict:
+    return FLOW.breadcrumb(current, {0: url_for("mymenu.index"), 1: url_for("payment.select")})
 
 
 def _confirm_page(quote: SettlementQuote, *, problems: list[ErrorItem] | None = None, status: int | None = None):
@@ -378,11 +376,10 @@ def _confirm_page(quote: SettlementQuote, *, problems: list[ErrorItem] | None = 
     return render_page(
         "payment/confirm.html",
         open_card=open_card,
-        title=str(STEPS[CONFIRM_STEP]),
+        title=FLOW.label(CONFIRM_STEP),
         errors=problems or [],
         status=status,
-        steps=_steps(CONFIRM_STEP),
-        current_step=CONFIRM_STEP,
+        **_breadcrumb(CONFIRM_STEP),
         quote=quote,
         reservation=quote.reservation,
         form=form,
@@ -407,11 +404,10 @@ def _terms_page(
 ):
     return render_page(
         "payment/terms.html",
-        title=str(STEPS[TERMS_STEP]),
+        title=FLOW.label(TERMS_STEP),
         errors=errors or [],
         status=status,
-        steps=_steps(TERMS_STEP),
-        current_step=TERMS_STEP,
+        **_breadcrumb(TERMS_STEP),
         settlement=settlement,
         reservation=settlement.reservation,
         form=form,
@@ -434,11 +430,10 @@ def _refused(exc: errors.DomainError, reservation: Reservation | None = None):
     contact_facility = isinstance(exc, (errors.CounterPaid, errors.RefundPeriodExpired))
     return render_page(
         "payment/refused.html",
-        title=str(STEPS[CONFIRM_STEP]),
+        title=FLOW.label(CONFIRM_STEP),
         errors=[problem],
         status=REFUSAL_STATUS.get(type(exc), 409),
-        steps=_steps(CONFIRM_STEP),
-        current_step=CONFIRM_STEP,
+        **_breadcrumb(CONFIRM_STEP),
         reservation=reservation if not isinstance(exc, errors.NotFound) else None,
         contact_facility=contact_facility,
         try_again=isinstance(exc, errors.StaleBooking) and reservation is not None,

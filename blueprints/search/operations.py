@@ -10,7 +10,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from blueprints.apply.operations import SlotRef
+from bookings.slots import MAX_ID, SlotRef
 from models import errors
 from models.availability_rules import (
     BookingWindow,
@@ -27,10 +27,6 @@ from models.reservation import Reservation
 from models.reservation_rules import ACTIVE_STATES
 from models.search_rules import KANA_ROWS, kana_row_rule
 from models.time_rules import jst_day, jst_moment
-
-# Ids in URLs are integers the database can hold; anything larger is forged.
-MAX_ID = 2**31 - 1
-
 
 # 施設の検索 ----------------------------------------------------------------------------
 

@@ -13,12 +13,12 @@ from blueprints.apply import operations
 from blueprints.apply.operations import (
     RoomAnswers,
     SlotProblem,
-    SlotRef,
     apply_for_slots,
     load_application,
     prepare_selection,
     quote_fees,
 )
+from bookings.slots import SlotRef
 from models import errors
 from models.availability_rules import SlotStatus
 from models.db import Database, violated_constraint
@@ -80,32 +80,6 @@ def reservation_count(db) -> int:
 def counter(db, key="reservation:2026") -> int:
     with db.read_session() as s:
         return s.get(Counter, key).value
-
-
-# -- SlotRef ----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "",
-        "abc",
-        "1:2:3:4",
-        "1:2026-02-30:1",
-        "x:2026-12-01:1",
-        "0:2026-12-01:1",
-        "1:2026-12-01:0",
-        f"{2**31}:2026-12-01:1",
-    ],
-)
-def test_slot_ref_refuses_what_we_never_write(text):
-    with pytest.raises(errors.NotFound):
-        SlotRef.parse(text)
-
-
-def test_slot_ref_round_trips():
-    assert SlotRef.parse(str(FREE_A)) == FREE_A
-    assert str(FREE_A) == "2:2026-12-01:5"
 
 
 # -- prepare_selection and quote_fees -------------------------------------------------------

@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from datetime import date
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from models.fee_rules import FeeQuery, NoFeeRate, slot_fee_rule, total_yen
+from models.fee_rules import FeeQuery, NoFeeRate, slot_fee_rule, total_fee_rule, total_yen
 
 WEDNESDAY = date(2026, 11, 25)
 SATURDAY = date(2026, 11, 28)
@@ -96,3 +98,18 @@ def test_an_empty_table_is_a_data_error():
 def test_total_is_integer_yen():
     assert total_yen([400, 700, 500]) == 1600
     assert total_yen([]) == 0
+
+
+def test_the_fee_is_the_room_and_its_equipment():
+    assert total_fee_rule(700, 500) == 1200  # guide §5-2: 702 and a projector
+    assert total_fee_rule(700, 0) == 700
+    with pytest.raises(ValueError):
+        total_fee_rule(-1, 0)
+    with pytest.raises(ValueError):
+        total_fee_rule(700, -500)
+
+
+@given(facility=st.integers(0, 1_000_000), equipment=st.integers(0, 1_000_000))
+def test_the_fee_never_falls_below_either_part(facility, equipment):
+    fee = total_fee_rule(facility, equipment)
+    assert fee == facility + equipment and fee >= max(facility, equipment)

@@ -21,8 +21,10 @@ from models.refund_rules import (
     refund_on,
     refund_percent_rule,
     refund_quote_rule,
+    returned_rule,
 )
 from models.reservation_rules import ReservationState as S
+from models.settlement_rules import HeldCharge, due_rule, settlement_plan_rule
 
 JST = timezone(timedelta(hours=9))
 # The demo table (the guide's, L972-L975), as the database holds it: in no particular order.
@@ -171,6 +173,49 @@ def test_refund_and_fee_always_add_up_to_the_base(held, total, percent):
     assert quote.refund_yen + quote.fee_yen == quote.base_yen == min(held, total)
     assert 0 <= quote.fee_yen <= held and 0 <= quote.returned_yen <= held
     assert quote.refund_yen <= quote.base_yen * percent / 100 < quote.refund_yen + 1
+
+
+# -- what comes back ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("held", "fee", "returned"),
+    [
+        (700, 175, 525),  # guide §5-3: 700円 at 75 %
+        (400, 0, 400),  # full refund
+        (700, 700, 0),  # no refund: the charge stays as the fee
+        (175, 175, 0),  # the fee already settled: nothing more comes back
+        (0, 0, 0),  # nothing was paid
+        (0, 175, 0),  # never below zero
+    ],
+)
+def test_what_comes_back_is_the_held_charge_less_the_fee(held, fee, returned):
+    assert returned_rule(held_yen=held, fee_yen=fee) == returned
+
+
+def test_negative_amounts_are_a_programming_error():
+    with pytest.raises(ValueError):
+        returned_rule(held_yen=-1, fee_yen=0)
+    with pytest.raises(ValueError):
+        returned_rule(held_yen=0, fee_yen=-1)
+
+
+@given(
+    held=st.integers(min_value=0, max_value=10_000_000),
+    total=st.integers(min_value=0, max_value=10_000_000),
+    percent=st.integers(min_value=0, max_value=100),
+)
+def test_the_quote_and_the_settlement_after_cancelling_give_back_the_same(held, total, percent):
+    """確認 shows quote.returned_yen before cancelling; 完了 shows returned_rule of the stored
+    fee; the settlement then voids what is held and charges the fee: all three agree."""
+    quote = refund_quote_rule(held_yen=held, total_fee_yen=total, percent=percent)
+    returned = returned_rule(held_yen=held, fee_yen=quote.fee_yen)
+    assert quote.returned_yen == returned == held - quote.fee_yen
+    due = due_rule(S.CANCELLED, total_fee_yen=total, cancellation_fee_yen=quote.fee_yen)
+    charge = HeldCharge("0392026112500001", held, datetime(2026, 11, 25, tzinfo=UTC)) if held else None
+    plan = settlement_plan_rule(charge, due)
+    assert (plan.void_yen - plan.charge_yen if plan else 0) == returned
+    assert quote.refund_due is (plan is not None)
 
 
 # -- when the rate next drops -------------------------------------------------------------------

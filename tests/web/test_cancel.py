@@ -19,7 +19,8 @@ from html import unescape
 import pytest
 from sqlalchemy import func, select
 
-from blueprints.apply.operations import RoomAnswers, SlotRef, apply_for_slots
+from blueprints.apply.operations import RoomAnswers, apply_for_slots
+from bookings.slots import SlotRef
 from models import errors
 from models.account import Resident
 from models.payment import CardCharge, ChargeStatus, Settlement, SettlementStatus, VoidStatus
@@ -757,7 +758,7 @@ def test_cancel_reservations_is_all_or_nothing(app, reason, agreed, stale, raise
     paid_by_card(app, FIRST)
     before = snapshot(app)
     versions = {FIRST: booking(app, FIRST).version - (1 if stale else 0), SECOND: booking(app, SECOND).version}
-    expected = getattr(operations, raised) if isinstance(raised, str) else raised
+    expected = getattr(errors, raised) if isinstance(raised, str) else raised
     with pytest.raises(expected), db(app).write() as s:
         meguro = s.scalar(select(Resident.id).where(Resident.registration_number == "00040675"))
         operations.cancel_reservations(s, resident_id=meguro, versions=versions, reason=reason, agreed=agreed, now=NOW)

@@ -20,7 +20,8 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy import func, select
 
-from blueprints.apply.operations import RoomAnswers, SlotRef, apply_for_slots
+from blueprints.apply.operations import RoomAnswers, apply_for_slots
+from bookings.slots import SlotRef
 from models.account import Resident
 from models.equipment import ReservationEquipment
 from models.facility import EquipmentItem, Facility, Room

@@ -12,7 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import event, select
 
-from blueprints.apply.operations import RoomAnswers, SlotRef, apply_for_slots
+from blueprints.apply.operations import RoomAnswers, apply_for_slots
+from bookings.slots import SlotRef
 from models.account import Resident
 from models.facility import Room
 from tests.conftest import HTMX_HEADERS, csrf_token_from, frozen_now

@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
-from blueprints.apply.operations import RoomAnswers, SlotRef, apply_for_slots
+from blueprints.apply.operations import RoomAnswers, apply_for_slots
+from bookings.slots import SlotRef
 from config import ROOT
 from demo.card_payments import cancel_on_card_page, confirm_and_open_card_page, pay_on_card_page, record_return
 from models import errors
