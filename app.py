@@ -4,19 +4,40 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, send_from_directory
+from flask import Flask
 from htmx_flask import Htmx
 
-from config import ROOT, Config
+from config import ROOT, Config, ConfigurationError
 from models.db import Database
-from web import channels, errors, formats, i18n, labels, navigation, security, steps
+from web import (
+    channels,
+    errors,
+    formats,
+    i18n,
+    labels,
+    navigation,
+    proxy,
+    request_log,
+    security,
+    static_files,
+    steps,
+)
 from web.data import close_read_session
 from web.extensions import csrf, limiter
+from web.log_format import configure_json_logging
 
 NODE_MODULES = ROOT / "node_modules"
+
+
+def _npm_file(package_path: str) -> Path:
+    """An npm file as installed at set-up, or as the wheel carries it (vendor/)."""
+    installed = NODE_MODULES / package_path
+    return installed if installed.exists() else ROOT / "vendor" / Path(package_path).name
+
+
 # Files served from npm packages installed at set-up (nothing third-party is committed).
 VENDOR_FILES = {
-    "htmx.min.js": NODE_MODULES / "htmx.org" / "dist" / "htmx.min.js",
+    "htmx.min.js": _npm_file("htmx.org/dist/htmx.min.js"),
 }
 
 
@@ -24,12 +45,20 @@ def create_app(profile: str = "standard", config: Config | None = None) -> Flask
     config = config or Config.from_env()
     app = Flask(__name__, instance_path=config.INSTANCE_PATH, instance_relative_config=False)
     app.config.from_mapping(config.as_dict())
+    if not app.testing:
+        configure_json_logging()  # one JSON line per record on stderr (gunicorn, flask run)
     if not (app.debug or app.testing) and config.uses_default_secrets():
-        raise RuntimeError(
-            "SECRET_KEY and PAYMENT_PROVIDER_SECRET must be set outside debug mode "
-            "(the embedded defaults are for development only)."
+        raise ConfigurationError(
+            f"{' and '.join(config.default_secrets())} not set (the embedded defaults are for development "
+            "only): set them in the environment (bin/setup writes random ones to .env)"
         )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
 
     app.extensions["database"] = Database(app.config["DATABASE_URL"])
     app.teardown_appcontext(close_read_session)
@@ -41,6 +70,7 @@ def create_app(profile: str = "standard", config: Config | None = None) -> Flask
     limiter.init_app(app)
 
     channels.init_app(app, profile)
+    request_log.init_app(app)  # after channels: its hook goes first, so every refusal is logged
     i18n.init_app(app)
     formats.init_app(app)
     navigation.init_app(app)
@@ -52,8 +82,9 @@ def create_app(profile: str = "standard", config: Config | None = None) -> Flask
     app.jinja_env.lstrip_blocks = True
 
     _register_blueprints(app)
-    _register_vendor_files(app)
+    static_files.init_app(app, VENDOR_FILES)
     _register_commands(app)
+    proxy.install(app)  # outermost: sees X-Forwarded-For as it arrived
     return app
 
 
@@ -102,29 +133,24 @@ def _register_blueprints(app: Flask) -> None:
     else:
         from blueprints.payment.guard import kiosk_bp as payment_bp
     app.register_blueprint(payment_bp)
+    if not instance.is_kiosk:
+        # Health and metrics are for the inside; the kiosk's origin has none (issue 13).
+        from web.health import bp as health_bp
+
+        app.register_blueprint(health_bp)
     if instance.is_kiosk:
         from blueprints.kiosk.routes import init_kiosk
 
         init_kiosk(app)  # idle reset and no remembered form values on shared terminals
 
 
-def _register_vendor_files(app: Flask) -> None:
-    @app.get("/vendor/<path:name>")
-    def vendor(name: str):
-        path = VENDOR_FILES.get(name)
-        if path is None or not path.exists():
-            from flask import abort
-
-            abort(404)
-        return send_from_directory(path.parent, path.name, max_age=60 * 60 * 24)
-
-
 def _register_commands(app: Flask) -> None:
     """Each package registers its own `flask` commands."""
     import demo.commands
     import lottery.commands
+    import mail.commands
     import web.commands
     import worker.commands
 
-    for package in (web.commands, demo.commands, worker.commands, lottery.commands):
+    for package in (web.commands, demo.commands, worker.commands, mail.commands, lottery.commands):
         package.register(app)

@@ -5,12 +5,38 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import click
+
 ROOT = Path(__file__).resolve().parent
 INSTANCE = Path(os.environ.get("INSTANCE_PATH", ROOT / "instance"))
 
 # Development-only secrets; outside debug the app refuses to start with them.
 DEV_SECRET_KEY = "dev-only-secret-key-do-not-use-in-production"
 DEV_PAYMENT_PROVIDER_SECRET = "dev-only-payment-secret"
+
+
+class ConfigurationError(click.ClickException):
+    """A setting the operator must fix. A ClickException, so that `flask …` prints it as
+    one line on stderr and exits 3 instead of a traceback (gunicorn: deploy/gunicorn.conf.py;
+    systemd does not restart on 3: a setting is not fixed by trying again)."""
+
+    exit_code = 3
+
+    def __init__(self, message: str):
+        super().__init__(f"configuration: {message}")
+
+
+def _whole_number(environ, name: str, default: int, minimum: int = 0) -> int:
+    raw = environ.get(name) or ""
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < minimum:
+        raise ConfigurationError(f"{name} must be at least {minimum}, not {value}")
+    return value
 
 
 class Config:
@@ -32,8 +58,13 @@ class Config:
             DEBUG=environ.get("FLASK_DEBUG", "0") == "1",
             TESTING=False,
             SMTP_HOST=environ.get("SMTP_HOST") or None,
-            SMTP_PORT=int(environ.get("SMTP_PORT") or 25),
+            SMTP_PORT=_whole_number(environ, "SMTP_PORT", 25, minimum=1),
             MAIL_FROM=environ.get("MAIL_FROM") or "noreply@yoyaku.city.meguro.example",
+            # How long a mail claimed by a worker is left alone by the others (a worker killed
+            # while sending gives it back after this).
+            # The worker's own /metrics on 127.0.0.1 at this port (unset: none).
+            WORKER_METRICS_PORT=_whole_number(environ, "WORKER_METRICS_PORT", 0),
+            MAIL_CLAIM_LEASE_SECONDS=_whole_number(environ, "MAIL_CLAIM_LEASE_SECONDS", 300, minimum=10),
             PAYMENT_PROVIDER_URL=environ.get("PAYMENT_PROVIDER_URL") or "http://127.0.0.1:5002",
             PAYMENT_PROVIDER_SECRET=environ.get("PAYMENT_PROVIDER_SECRET") or DEV_PAYMENT_PROVIDER_SECRET,
             PUBLIC_BASE_URL=environ.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000",
@@ -63,6 +94,9 @@ class Config:
             SESSION_COOKIE_HTTPONLY=True,
             SESSION_COOKIE_SAMESITE="Lax",
             SESSION_COOKIE_SECURE=(environ.get("SESSION_COOKIE_SECURE", "0") == "1"),
+            # How many proxies in front set X-Forwarded-For/-Proto/-Host/-Port (Werkzeug's
+            # ProxyFix); 0: nothing forwarded is believed.
+            TRUSTED_PROXIES=_whole_number(environ, "TRUSTED_PROXIES", 0),
             WTF_CSRF_TIME_LIMIT=None,  # tied to the session instead
             # No form or notification of ours comes near this: anything larger is refused
             # (413) before it is read.
@@ -76,3 +110,14 @@ class Config:
 
     def uses_default_secrets(self) -> bool:
         return self.SECRET_KEY == DEV_SECRET_KEY or self.PAYMENT_PROVIDER_SECRET == DEV_PAYMENT_PROVIDER_SECRET
+
+    def default_secrets(self) -> list[str]:
+        """The secrets left unset (or at their development default)."""
+        return [
+            name
+            for name, default in (
+                ("SECRET_KEY", DEV_SECRET_KEY),
+                ("PAYMENT_PROVIDER_SECRET", DEV_PAYMENT_PROVIDER_SECRET),
+            )
+            if getattr(self, name) == default
+        ]

@@ -10,7 +10,7 @@ from functools import lru_cache
 from babel.support import NullTranslations, Translations
 
 from web.formats import MONTHS_EN_LONG, mail_band, mail_date, yen
-from web.i18n import LOCALES_DIR
+from web.i18n import catalogue_directory
 
 
 def N_(message: str) -> str:
@@ -20,7 +20,7 @@ def N_(message: str) -> str:
 
 @lru_cache(maxsize=4)
 def _translations(locale: str) -> NullTranslations:
-    return Translations.load(str(LOCALES_DIR), [locale]) if locale != "ja" else NullTranslations()
+    return Translations.load(str(catalogue_directory()), [locale]) if locale != "ja" else NullTranslations()
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,15 @@ and `now` explicitly; no Flask."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
+import signal
 import smtplib
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -17,7 +22,8 @@ from email.utils import format_datetime
 from enum import Enum
 from pathlib import Path
 
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy import and_, exists, func, select, text, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import aliased
 
 from models.db import Database
@@ -34,8 +40,9 @@ RETRY_MAX = timedelta(minutes=30)
 # wait however long it takes.
 GIVE_UP_AFTER = timedelta(days=5)
 # A claimed mail is left alone by other workers this long; longer than any SMTP timeout, so
-# only a worker that died mid-send gives its mail back.
+# only a worker that died mid-send gives its mail back (MAIL_CLAIM_LEASE_SECONDS).
 CLAIM_LEASE = timedelta(minutes=5)
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 class Refusal(str, Enum):
@@ -117,11 +124,15 @@ def _due(now: datetime):
     )
 
 
-def claim_next(database: Database, now: datetime) -> QueuedMail | None:
-    """Take the oldest due mail for this worker: a conditional UPDATE moves its
-    next_attempt_at past the lease, so a second worker (or process) finds it not due. Works
-    the same on SQLite (one writer at a time) and PostgreSQL (the second UPDATE waits for
-    the first and then re-checks the condition)."""
+def claim_next(database: Database, now: datetime, lease: timedelta = CLAIM_LEASE) -> QueuedMail | None:
+    """Take the oldest due mail for this worker by moving its next_attempt_at past the lease,
+    so that no other worker finds it due. PostgreSQL: the row is locked with FOR UPDATE SKIP
+    LOCKED, so workers claiming at the same moment take different mails instead of queueing
+    behind one another; the partial indexes on unsent mail (ix_outbox_mails_unsent*) make
+    the search independent of how many mails were sent before. SQLite (one writer at a
+    time): a conditional UPDATE, retried if another process took the mail in between."""
+    if not database.is_sqlite:
+        return _claim_skip_locked(database, now, lease)
     while True:
         with database.write() as session:
             mail_id = session.scalar(select(OutboxMail.id).where(_due(now)).order_by(OutboxMail.id).limit(1))
@@ -130,19 +141,62 @@ def claim_next(database: Database, now: datetime) -> QueuedMail | None:
             claimed = session.execute(
                 update(OutboxMail)
                 .where(OutboxMail.id == mail_id, _due(now))
-                .values(next_attempt_at=now + CLAIM_LEASE)
+                .values(next_attempt_at=now + lease)
                 .execution_options(synchronize_session=False)
             ).rowcount
             if claimed != 1:
                 continue  # another worker took it between the SELECT and the UPDATE
-            row = session.get(OutboxMail, mail_id)
-            return QueuedMail(
-                row.id, row.dedupe_key, row.to_address, row.subject, row.body, row.attempts, row.first_refused_at
+            return _queued(session.get(OutboxMail, mail_id))
+
+
+def _relaxed_commit(session) -> None:
+    """PostgreSQL: this transaction's commit does not wait for its WAL to reach the disk.
+    Only a crash of the database server itself can lose it (the last fraction of a second),
+    and a lost claim or sent mark only means a mail sent again with the same Message-ID,
+    which the issue accepts; the wait for the disk was most of the time a mail took."""
+    session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+
+
+def _claim_skip_locked(database: Database, now: datetime, lease: timedelta) -> QueuedMail | None:
+    """One statement: lock the oldest due mail no other worker holds and move it past the
+    lease (UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED) RETURNING)."""
+    oldest_due = (
+        select(OutboxMail.id)
+        .where(_due(now))
+        .order_by(OutboxMail.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .correlate(None)  # its own scan of outbox_mails, not the UPDATE's row
+        .scalar_subquery()
+    )
+    with database.write() as session:
+        _relaxed_commit(session)
+        row = session.execute(
+            update(OutboxMail)
+            .where(OutboxMail.id == oldest_due)
+            .values(next_attempt_at=now + lease)
+            .returning(
+                OutboxMail.id,
+                OutboxMail.dedupe_key,
+                OutboxMail.to_address,
+                OutboxMail.subject,
+                OutboxMail.body,
+                OutboxMail.attempts,
+                OutboxMail.first_refused_at,
             )
+            .execution_options(synchronize_session=False)
+        ).one_or_none()
+        return QueuedMail(*row) if row is not None else None
+
+
+def _queued(row: OutboxMail) -> QueuedMail:
+    return QueuedMail(row.id, row.dedupe_key, row.to_address, row.subject, row.body, row.attempts, row.first_refused_at)
 
 
 def mark_sent(database: Database, mail_id: int, now: datetime) -> None:
     with database.write() as session:
+        if not database.is_sqlite:
+            _relaxed_commit(session)
         session.execute(
             update(OutboxMail)
             .where(OutboxMail.id == mail_id, OutboxMail.sent_at.is_(None))
@@ -277,35 +331,84 @@ class DeliveryResult:
     undeliverable: int = 0  # given up: refused for good, or for longer than GIVE_UP_AFTER
 
 
-def deliver_due_mail(database: Database, transport, mail_from: str, now: datetime, limit: int = 100) -> DeliveryResult:
-    """Send due mails one by one, oldest first, until none is due or `limit` is reached.
-    When the server cannot be reached the pass stops: the next one tries again."""
+@contextlib.contextmanager
+def _uninterruptible() -> Iterator[None]:
+    """SIGTERM and SIGINT wait until the block ends, then take their course (the worker's
+    loop stops; `--once` ends): a mail the server accepted is recorded as sent before a stop
+    can come between. Only kill -9 still can; the mail is then sent again after CLAIM_LEASE,
+    with the same Message-ID. Python runs signal handlers in the main thread only."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = {signum: signal.signal(signum, lambda n, _frame: received.append(n)) for signum in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for signum in received:
+            signal.raise_signal(signum)
+
+
+def _record_sent(database: Database, mail_id: int, now: datetime, attempts: int = 5) -> None:
+    """mark_sent, tried again for a few seconds if the database hiccups: the mail is out,
+    and a lost record would send it twice."""
+    for attempt in range(attempts):
+        try:
+            mark_sent(database, mail_id, now)
+            return
+        except OperationalError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5 * 2**attempt)
+
+
+def deliver_due_mail(
+    database: Database,
+    transport,
+    mail_from: str,
+    now: datetime,
+    limit: int = 100,
+    should_stop: Callable[[], bool] = lambda: False,
+    lease: timedelta = CLAIM_LEASE,
+) -> DeliveryResult:
+    """Send due mails one by one, oldest first, until none is due, `limit` is reached or
+    `should_stop()` says so. When the server cannot be reached the pass stops: the next one
+    tries again."""
     result = DeliveryResult()
     try:
         for _ in range(limit):
-            mail = claim_next(database, now)
+            if should_stop():
+                break
+            mail = claim_next(database, now, lease)
             if mail is None:
                 break
-            try:
-                transport.send(mail, build_message(mail, mail_from, now))
-            except Exception as exc:
-                error = f"{type(exc).__name__}: {exc}"
-                refusal = classify(exc)
-                if refusal is Refusal.SERVER:
-                    mark_failed(database, mail, error, now, refused=False)
-                    result.failed += 1
-                    break  # the server (or the mail folder) is unusable: the rest waits for the next pass
-                if refusal is Refusal.TEMPORARY and (
-                    mail.first_refused_at is None or now - mail.first_refused_at < GIVE_UP_AFTER
-                ):
-                    mark_failed(database, mail, error, now, refused=True)
-                    result.failed += 1
-                    continue  # this message only: go on with the others
-                mark_undeliverable(database, mail, refusal, error, now)
-                result.undeliverable += 1
+            failure = None
+            with _uninterruptible():
+                try:
+                    transport.send(mail, build_message(mail, mail_from, now))
+                except Exception as exc:
+                    failure = exc
+                else:
+                    _record_sent(database, mail.id, now)  # if even this fails, the pass stops
+            if failure is None:
+                result.sent += 1
                 continue
-            mark_sent(database, mail.id, now)
-            result.sent += 1
+            error = f"{type(failure).__name__}: {failure}"
+            refusal = classify(failure)
+            if refusal is Refusal.SERVER:
+                mark_failed(database, mail, error, now, refused=False)
+                result.failed += 1
+                break  # the server (or the mail folder) is unusable: the rest waits for the next pass
+            if refusal is Refusal.TEMPORARY and (
+                mail.first_refused_at is None or now - mail.first_refused_at < GIVE_UP_AFTER
+            ):
+                mark_failed(database, mail, error, now, refused=True)
+                result.failed += 1
+                continue  # this message only: go on with the others
+            mark_undeliverable(database, mail, refusal, error, now)
+            result.undeliverable += 1
     finally:
         transport.close()
     return result

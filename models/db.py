@@ -6,8 +6,9 @@ import contextlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy import DateTime, MetaData, PrimaryKeyConstraint, UniqueConstraint, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -102,6 +103,36 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def violated_constraint(exc: IntegrityError, metadata: MetaData | None = None) -> str | None:
+    """The name of the constraint or unique index `exc` is about, or None when the database
+    does not say. PostgreSQL names it; SQLite names a CHECK but gives a unique violation as
+    its columns ("UNIQUE constraint failed: t.a, t.b"), which name one index of `metadata`."""
+    metadata = metadata if metadata is not None else Base.metadata
+    diag = getattr(exc.orig, "diag", None)
+    if diag is not None and getattr(diag, "constraint_name", None):
+        return diag.constraint_name
+    message = str(exc.orig)
+    if message.startswith("CHECK constraint failed: "):
+        return message.removeprefix("CHECK constraint failed: ").strip()
+    if not message.startswith("UNIQUE constraint failed: "):
+        return None
+    if message.startswith("UNIQUE constraint failed: index "):
+        return message.removeprefix("UNIQUE constraint failed: index ").strip().strip("'")
+    columns = [part.strip() for part in message.removeprefix("UNIQUE constraint failed: ").split(",")]
+    tables = {column.rpartition(".")[0] for column in columns}
+    table = metadata.tables.get(tables.pop()) if len(tables) == 1 else None
+    if table is None:
+        return None
+    names = [column.rpartition(".")[2] for column in columns]
+    candidates = [index for index in table.indexes if index.unique] + [
+        c for c in table.constraints if isinstance(c, (UniqueConstraint, PrimaryKeyConstraint))
+    ]
+    for candidate in candidates:
+        if [column.name for column in candidate.columns] == names:
+            return str(candidate.name) if candidate.name else None
+    return None
 
 
 def utcnow() -> datetime:

@@ -3,6 +3,7 @@ form validation or from a domain exception, and the app's error pages."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from flask import Flask, render_template, request
@@ -11,6 +12,9 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from models import errors as domain
+from web.request_log import request_id
+
+fault_log = logging.getLogger("meguro.fault")
 
 
 @dataclass(frozen=True)
@@ -138,7 +142,14 @@ HTTP_MESSAGES = {
 def render_error_page(status: int, detail: str | None = None):
     heading, text = HTTP_MESSAGES.get(status, HTTP_MESSAGES[500])
     errors = [ErrorItem(detail or str(text))]
-    body = render_template("errors/page.html", title=str(heading), errors=errors, heading=heading, status=status)
+    body = render_template(
+        "errors/page.html",
+        title=str(heading),
+        errors=errors,
+        heading=heading,
+        status=status,
+        reference=request_id(),
+    )
     return body, status, {"Vary": "HX-Request"}
 
 
@@ -160,5 +171,11 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected_error(exc):
-        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        # The page shows the request id as the reference number; this line carries it too.
+        fault_log.exception(
+            "unhandled error on %s %s",
+            request.method,
+            request.path,
+            extra={"event": "fault", "request_id": request_id(), "endpoint": request.endpoint},
+        )
         return render_error_page(500)

@@ -1,8 +1,13 @@
-"""Flask-Babel set-up: the locale comes from the channel; catalogues compile when stale."""
+"""Flask-Babel set-up: the locale comes from the channel. The .mo catalogues are compiled
+at build and by bin/setup (and catalogue-update), never into the source tree while the site
+runs: a site whose .mo files are missing or older than the .po compiles its own copy into
+the instance folder and says so in the log."""
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 import uuid
 from pathlib import Path
 
@@ -14,14 +19,39 @@ from flask_babel import Babel
 from config import ROOT
 
 LOCALES_DIR = ROOT / "locales"
+log = logging.getLogger("meguro.i18n")
+
+# Where the compiled catalogues are read from (mail.compose reads it too): the source
+# tree's, or an instance folder's copy when those are stale.
+_directory = LOCALES_DIR
 
 
-def compile_catalogues(directory: Path = LOCALES_DIR) -> None:
-    """Write messages.mo next to each messages.po that is newer (the .mo is not committed)."""
-    for po_path in directory.glob("*/LC_MESSAGES/messages.po"):
+def catalogue_directory() -> Path:
+    return _directory
+
+
+def stale_catalogues(directory: Path | None = None) -> list[Path]:
+    """The .po files whose .mo is missing or older."""
+    directory = directory or LOCALES_DIR
+    stale = []
+    for po_path in sorted(directory.glob("*/LC_MESSAGES/messages.po")):
         mo_path = po_path.with_suffix(".mo")
+        if not mo_path.exists() or mo_path.stat().st_mtime < po_path.stat().st_mtime:
+            stale.append(po_path)
+    return stale
+
+
+def compile_catalogues(source: Path | None = None, target: Path | None = None) -> int:
+    """Write messages.mo for each messages.po of `source` that is newer, into `target`
+    (default: beside the .po — for bin/setup, the build and catalogue-update only)."""
+    source = source or LOCALES_DIR
+    target = target or source
+    count = 0
+    for po_path in source.glob("*/LC_MESSAGES/messages.po"):
+        mo_path = target / po_path.relative_to(source).with_suffix(".mo")
         if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
             continue
+        mo_path.parent.mkdir(parents=True, exist_ok=True)
         with po_path.open("rb") as po_file:
             catalog = read_po(po_file, locale=po_path.parts[-3])
         # A name of this process's own: several processes (test workers, the Procfile's
@@ -33,6 +63,21 @@ def compile_catalogues(directory: Path = LOCALES_DIR) -> None:
             tmp.replace(mo_path)
         finally:
             tmp.unlink(missing_ok=True)
+        count += 1
+    return count
+
+
+def use_compiled_catalogues(instance_path: str) -> Path:
+    """The directory to read catalogues from: the source tree's when they are up to date,
+    otherwise a copy compiled into <instance>/locales (logged: run bin/setup)."""
+    global _directory
+    if stale_catalogues():
+        _directory = Path(instance_path) / "locales"
+        compile_catalogues(LOCALES_DIR, _directory)
+        log.warning("message catalogues not compiled (run bin/setup); compiled into %s", _directory)
+    else:
+        _directory = LOCALES_DIR
+    return _directory
 
 
 def select_locale() -> str:
@@ -40,10 +85,14 @@ def select_locale() -> str:
 
 
 def init_app(app: Flask) -> None:
-    compile_catalogues()
+    directory = use_compiled_catalogues(app.instance_path)
     Babel(
         app,
         locale_selector=select_locale,
-        default_translation_directories=str(LOCALES_DIR),
+        default_translation_directories=str(directory),
         default_timezone="Asia/Tokyo",
     )
+
+
+if __name__ == "__main__":  # bin/setup: python -m web.i18n
+    print(f"{compile_catalogues()} message catalogues compiled", file=sys.stderr)

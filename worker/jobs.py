@@ -15,7 +15,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from mail.compose import CallCentre, ExpiryFacts, call_centre_for, expiry_mail
-from mail.delivery import DeliveryResult, FileTransport, SmtpTransport, deliver_due_mail
+from mail.delivery import CLAIM_LEASE, DeliveryResult, FileTransport, SmtpTransport, deliver_due_mail
 from mail.outbox import queue_notice
 from models.db import Database
 from models.deadline_rules import PAYMENT_DAYS, payment_closes_at, payment_deadline_day
@@ -49,6 +49,7 @@ class WorkerSettings:
     stale_session_after: timedelta = STALE_SESSION_AFTER
     recheck_open_session_after: timedelta = RECHECK_OPEN_SESSION_AFTER
     batch_size: int = 50
+    mail_claim_lease: timedelta = CLAIM_LEASE
 
     @classmethod
     def from_config(cls, config: Mapping, **overrides) -> WorkerSettings:
@@ -60,6 +61,7 @@ class WorkerSettings:
             call_centre_config={
                 key: config[key] for key in ("CALL_CENTRE_PHONE", "CALL_CENTRE_HOURS_JA", "CALL_CENTRE_HOURS_EN")
             },
+            mail_claim_lease=timedelta(seconds=config.get("MAIL_CLAIM_LEASE_SECONDS") or CLAIM_LEASE.total_seconds()),
         )
         values.update(overrides)
         return cls(**values)
@@ -83,7 +85,12 @@ def deliver_mail(
     SMTP_HOST; failures are retried later with backoff, a mail the receiving server refuses
     for good is marked undeliverable (メッセージ then says so)."""
     result = deliver_due_mail(
-        database, settings.mail_transport(), settings.mail_from, now, limit=settings.batch_size * 2
+        database,
+        settings.mail_transport(),
+        settings.mail_from,
+        now,
+        limit=settings.batch_size * 2,
+        lease=settings.mail_claim_lease,
     )
     if result.failed or result.undeliverable:
         log.warning(
@@ -92,8 +99,6 @@ def deliver_mail(
             result.failed,
             result.undeliverable,
         )
-    elif result.sent:
-        log.info("mail: %d sent", result.sent)
     return result
 
 
@@ -225,10 +230,16 @@ def draw_lotteries(database: Database, provider: ProviderClient | None, settings
     return draw_due_months(database, now=now, centre=settings.call_centre)
 
 
-JOBS = (
+# The jobs that call the card company, and the others: the worker's loop runs each group
+# in its own thread (worker.commands.run_loops), so that a hung card company never delays
+# mail; `--once` runs them all in this order.
+PROVIDER_JOBS = (
     ("card sessions", settle_stale_sessions),
     ("voids", send_voids),
+)
+LOCAL_JOBS = (
     ("payment deadline", expire_overdue_bookings),
     ("lottery", draw_lotteries),
     ("mail", deliver_mail),
 )
+JOBS = PROVIDER_JOBS + LOCAL_JOBS

@@ -17,12 +17,16 @@ from models import errors
 from models.account import Resident, ResidentGroupClass
 from models.availability_rules import SlotStatus, booking_window_rule, is_closed_day_rule, slot_status_rule
 from models.counters import next_value
+from models.db import violated_constraint
 from models.facility import Facility, FeeRate, Room, TimeBand
 from models.fee_rules import FeeQuery, slot_fee_rule
 from models.numbering_rules import reservation_counter_key, reservation_number
 from models.reservation import Application, Reservation
 from models.reservation_rules import ACTIVE_STATES, ReservationState
 from models.time_rules import jst_day, jst_moment
+
+# The one constraint whose refusal means "another group took the slot" (models.reservation).
+ACTIVE_SLOT_CONSTRAINT = "uq_reservations_active_slot"
 
 
 @dataclass(frozen=True)
@@ -300,7 +304,12 @@ def apply_for_slots(
                     )
                 )
             session.flush()
-    except IntegrityError:
+    except IntegrityError as exc:
+        # Only the active-slot index means taken; any other refusal (a counter or an id
+        # sequence out of step) is a fault of ours, not the resident's: it goes up to be
+        # logged and shown as a fault with its reference number.
+        if violated_constraint(exc) != ACTIVE_SLOT_CONSTRAINT:
+            raise
         raise errors.SlotTaken(slots=sorted(_taken(session, slots)) or slots) from None
     return application
 

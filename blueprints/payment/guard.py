@@ -11,6 +11,7 @@ import segno
 from flask import Blueprint, Response, current_app, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.urls import iri_to_uri
 
 from web.channels import current_channel
 from web.extensions import csrf
@@ -23,10 +24,11 @@ EXEMPT_ENDPOINTS = frozenset({"payment.return_from_provider", "payment.notify"})
 def continue_url() -> str:
     """Where the resident was going, as a page they can load again: this GET (an htmx GET
     here pushes its own URL, so it is the page too), or for a POST the page at the same
-    address (every payment form posts to the page it is on)."""
+    address (every payment form posts to the page it is on). Percent-encoded: it goes into
+    the HX-Redirect header, where a server may send ASCII only (gunicorn refuses the rest)."""
     if request.method == "GET":
-        return request.full_path.rstrip("?")
-    return request.path
+        return iri_to_uri(request.full_path.rstrip("?"))
+    return iri_to_uri(request.path)
 
 
 def whole_page_redirect(target: str) -> Response:

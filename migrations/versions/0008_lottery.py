@@ -2,7 +2,7 @@
 the staff audit, and which 団体区分 are 社会教育関係団体 classes
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 Create Date: 2026-11-25 12:00:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 import models.db
 
 revision = "0008"
-down_revision = "0005"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

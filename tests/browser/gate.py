@@ -53,7 +53,7 @@ CHANNELS = ("standard", "reader", "kiosk")
 LANGUAGES = ("ja", "en")
 LOGGED_OUT, RESIDENT = "logged out", "00040675"
 LOGIN = {"number": "40675", "kind": "assembly"}
-NOT_PAGES = {"static", "vendor"}  # files, not pages
+NOT_PAGES = {"static", "vendor", "health.healthz", "health.readyz", "health.metrics"}  # files and probes, not pages
 # Routes that answer a GET only with a redirect or a problem page, by design: the card
 # company's return needs a session it made, and the kiosk refuses everything under /payment.
 # 次へ進む of 予約内容の確認・取消 only redirects to the next step or says why it cannot.

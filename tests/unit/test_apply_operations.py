@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from blueprints.apply import operations
 from blueprints.apply.operations import (
@@ -20,7 +21,7 @@ from blueprints.apply.operations import (
 from bookings.slots import SlotRef
 from models import errors
 from models.availability_rules import SlotStatus
-from models.db import Database
+from models.db import Database, violated_constraint
 from models.reservation import Counter, Reservation
 from models.reservation_rules import ReservationState
 from tests.conftest import DAYS_AHEAD, frozen_now
@@ -226,6 +227,19 @@ def test_the_unique_index_is_the_backstop_and_names_the_taken_slot(db, monkeypat
         apply(db, [FREE_A, TAKEN_BY_CIRCLE])
     assert caught.value.facts["slots"] == [TAKEN_BY_CIRCLE]
     assert reservation_count(db) == before and counter(db) == numbers
+
+
+def test_a_refusal_by_another_constraint_is_a_fault_not_a_taken_slot(db):
+    """A counter out of step with the numbers already issued (as a broken id sequence
+    would be) makes the database refuse the insert; that is our fault, not another group's
+    booking, so it is not reported as 他の方が先に申し込みました."""
+    with db.write() as session:
+        session.get(Counter, "reservation:2026").value = 0  # the next number exists already
+    before = reservation_count(db)
+    with pytest.raises(IntegrityError) as caught:
+        apply(db, [FREE_A])
+    assert violated_constraint(caught.value) == "uq_reservations_number"
+    assert reservation_count(db) == before
 
 
 @pytest.mark.parametrize(

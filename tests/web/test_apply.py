@@ -8,10 +8,11 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
 from models.account import GroupClass, ResidentGroupClass
-from models.reservation import Application, Reservation
+from models.reservation import Application, Counter, Reservation
 from models.reservation_rules import ReservationState
 from tests.conftest import DEMO_PASSWORD, HTMX_HEADERS, csrf_token_from
 from tests.pages import main_of
@@ -425,6 +426,26 @@ def test_applying_creates_provisional_reservations_and_shows_the_completion_page
     assert created.state is ReservationState.PROVISIONAL
     assert (created.purpose_id, created.attendees, created.charges_participation_fee) == (2, 1, True)
     assert created.facility_fee_yen == 400 and created.resident_id == 1
+
+
+def test_a_fault_of_ours_while_applying_is_not_called_a_taken_slot(app, client, meguro, caplog):
+    """A counter out of step (as a broken id sequence was) makes the database refuse the
+    insert: the resident sees a fault with a reference number, not 他の方が先に申し込みました,
+    and the log has the error under the same number."""
+    page = confirm_page(client)
+    with app.extensions["database"].write() as session:
+        session.get(Counter, "reservation:2026").value = 0  # the next 予約番号 exists already
+    before = count_reservations(app)
+    response = client.post("/apply", data=submit_form(page), headers={"X-Request-ID": "ref-apply-0001"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "<h1>システムエラー</h1>" in html
+    assert "他の方が先に申し込みました" not in html
+    assert 'お問い合わせ番号: <span class="reference-number">ref-apply-0001</span>' in html
+    faults = [r for r in caplog.records if r.name == "meguro.fault"]
+    assert [r.request_id for r in faults] == ["ref-apply-0001"]
+    assert isinstance(faults[0].exc_info[1], IntegrityError)
+    assert count_reservations(app) == before
 
 
 def count_applications(app) -> int:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
+from pathlib import Path
+
 from tests.conftest import HTMX_HEADERS, csrf_token_from
 
 
@@ -94,3 +98,50 @@ def test_a_request_body_over_a_megabyte_is_refused_in_words(client):
     assert response.status_code == 413
     assert "送信された内容が大きすぎます" in response.get_data(as_text=True)
     assert '<html lang="ja"' in client.get("/").get_data(as_text=True)  # nothing changed
+
+
+def test_static_files_have_content_hashed_names_cached_for_a_year(app, client):
+    page = client.get("/").get_data(as_text=True)
+    css = re.search(r'href="(/static/css/site\.([0-9a-f]{12})\.css)"', page)
+    script = re.search(r'src="(/vendor/htmx\.min\.[0-9a-f]{12}\.js)"', page)
+    assert css and script
+    digest = hashlib.sha256((Path(app.static_folder) / "css" / "site.css").read_bytes()).hexdigest()[:12]
+    assert css.group(2) == digest  # a changed file gets a new name
+    for url in (css.group(1), script.group(1)):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    plain = client.get("/static/css/site.css")
+    assert plain.status_code == 200 and plain.headers["Cache-Control"] == "no-cache"
+    assert client.get("/static/css/site.000000000000.css").status_code == 404
+
+
+def test_static_collect_writes_the_hashed_names_for_nginx(app, tmp_path):
+    result = app.test_cli_runner().invoke(args=["static-collect", str(tmp_path / "public")])
+    assert result.exit_code == 0, result.output
+    page = app.test_client().get("/").get_data(as_text=True)
+    for path in re.findall(r'(?:href|src)="(/(?:static|vendor)/[^"]+)"', page):
+        assert (tmp_path / "public" / path.lstrip("/")).is_file(), path
+
+
+def test_the_site_never_compiles_catalogues_into_its_source_tree(database_url, tmp_path, monkeypatch):
+    """A read-only deployment: with the .mo files missing, the site compiles its own copy
+    into the instance folder and still speaks English."""
+    import shutil
+
+    from app import create_app
+    from tests.conftest import make_config
+    from web import i18n
+
+    source = tmp_path / "locales"
+    shutil.copytree(i18n.LOCALES_DIR, source, ignore=shutil.ignore_patterns("*.mo"))
+    monkeypatch.setattr(i18n, "LOCALES_DIR", source)
+    monkeypatch.setattr(i18n, "_directory", i18n._directory)  # restored afterwards
+    app = create_app("standard", make_config(database_url, tmp_path))
+    try:
+        assert not list(source.rglob("*.mo"))
+        assert list((tmp_path / "instance" / "locales").rglob("messages.mo"))
+        page = app.test_client().get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+        assert "Meguro City Facility Reservation System" in page
+    finally:
+        app.extensions["database"].dispose()

@@ -113,7 +113,7 @@ def test_kiosk_pages_carry_the_idle_dialog_with_the_configured_timings(database_
     assert "このまま4.5秒たつと" in page
     assert ">延長</button>" in page and ">ご利用を終了する</button>" in page
     assert 'action="/kiosk/extend"' in page and 'action="/kiosk/reset"' in page
-    assert "js/kiosk.js" in page
+    assert "/static/js/kiosk." in page
 
 
 def test_the_default_timings_warn_at_90_and_reset_at_120_seconds(kiosk):
@@ -126,8 +126,8 @@ def test_kiosk_reader_pages_have_the_dialog_too_and_no_htmx(kiosk):
     kiosk.post("/settings/reader", data={"csrf_token": token_of(kiosk), "presentation": "reader", "next": "/"})
     page = kiosk.get("/").get_data(as_text=True)
     assert "presentation-reader" in page and "profile-kiosk" in page
-    assert 'id="kiosk-idle"' in page and "js/kiosk.js" in page
-    assert "htmx.min.js" not in page
+    assert 'id="kiosk-idle"' in page and "/static/js/kiosk." in page
+    assert "/vendor/htmx.min." not in page
 
 
 def test_standard_pages_have_no_idle_dialog_and_no_kiosk_routes(client):

@@ -198,3 +198,27 @@ def test_the_kiosks_menus_link_to_the_refusal(kiosk_app):
     client = kiosk_app.test_client()
     AuthActions(client).login()
     assert 'href="/payment/">クレジット決済</a>' in text(client.get("/mymenu/"))
+
+
+@pytest.mark.parametrize("presentation", ["normal", "reader"])
+def test_a_non_ascii_address_under_payment_is_refused_with_an_encoded_hx_redirect(kiosk_app, presentation):
+    """A server may send only ASCII (latin-1) in a header; gunicorn refused the decoded
+    path in HX-Redirect and the kiosk answered 500 (found by fuzzing)."""
+    client = kiosk_app.test_client()
+    if presentation == "reader":
+        token = csrf_token_from(text(client.get("/")))
+        client.post("/settings/reader", data={"csrf_token": token, "presentation": "reader", "next": "/"})
+    response = client.get("/payment/%E3%81%82?q=%E3%81%84", headers=HTMX_HEADERS)
+    assert response.status_code == 403
+    assert response.headers["HX-Redirect"] == "/payment/%E3%81%82?q=%E3%81%84"
+    for name, value in response.headers.items():
+        assert value.isascii(), (name, value)
+
+
+def test_reader_mode_refuses_a_non_ascii_address_with_an_encoded_hx_redirect(app, reader):
+    client, _settlement_id = reader
+    response = client.get("/payment/%E3%81%82", headers=HTMX_HEADERS)
+    assert response.status_code == 403
+    assert response.headers["HX-Redirect"] == "/payment/%E3%81%82"
+    for name, value in response.headers.items():
+        assert value.isascii(), (name, value)

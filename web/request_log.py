@@ -1,0 +1,90 @@
+"""One JSON line per request, with a request id: taken from X-Request-ID (nginx sets it)
+or made here, sent back in the response and shown on the error page, so that a resident
+can quote it to the call centre and the line is found in the logs."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from flask import Flask, Response, g, request
+
+from web import metrics
+
+log = logging.getLogger("meguro.request")
+
+REQUEST_ID_HEADER = "X-Request-ID"
+# What we accept from outside: a bounded token, nothing that could forge a log line.
+REQUEST_ID_FORMAT = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+# Probes and scrapes arrive every few seconds: logged below INFO.
+QUIET_ENDPOINTS = frozenset({"health.healthz", "health.readyz", "health.metrics"})
+
+
+def request_id() -> str:
+    """This request's id (made on first use outside a request hook, e.g. in an error page)."""
+    if "request_id" not in g:
+        g.request_id = _incoming_or_new()
+    return g.request_id
+
+
+def _incoming_or_new() -> str:
+    incoming = request.headers.get(REQUEST_ID_HEADER, "")
+    return incoming if REQUEST_ID_FORMAT.match(incoming) else uuid.uuid4().hex
+
+
+def _route() -> str:
+    """The path, with anything that unlocks something (a token in the URL) masked."""
+    path = request.path
+    for name, value in (request.view_args or {}).items():
+        if "token" in name and isinstance(value, str) and value:
+            path = path.replace(value, "***")
+    return path[:300]
+
+
+def _registration() -> str | None:
+    """The logged-in registration's number when this request loaded it (never asks the
+    database only for the log)."""
+    user = g.get("_login_user")
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return getattr(user, "registration_number", None)
+
+
+def init_app(app: Flask) -> None:
+    def start() -> None:
+        g.request_started = time.perf_counter()
+        request_id()
+
+    # Before every other hook (the channel's included): a refusal by any of them is logged
+    # with its id too.
+    app.before_request_funcs.setdefault(None, []).insert(0, start)
+
+    @app.after_request
+    def log_request(response: Response) -> Response:
+        rid = request_id()
+        response.headers[REQUEST_ID_HEADER] = rid
+        duration = time.perf_counter() - g.get("request_started", time.perf_counter())
+        endpoint = request.endpoint or "-"
+        metrics.observe_request(endpoint, request.method, response.status_code, duration)
+        log.log(
+            logging.DEBUG if endpoint in QUIET_ENDPOINTS else logging.INFO,
+            "%s %s %s",
+            request.method,
+            _route(),
+            response.status_code,
+            extra={
+                "event": "request",
+                "request_id": rid,
+                "method": request.method,
+                "path": _route(),
+                "endpoint": endpoint,
+                "status": response.status_code,
+                "duration_ms": round(duration * 1000, 1),
+                "registration": _registration(),
+                "profile": app.config.get("PROFILE"),
+                "client": request.remote_addr,
+            },
+        )
+        return response
