@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, make_response, render_template, request
+from flask import Response, current_app, make_response, redirect, render_template, request
 
 from web.channels import current_channel
 from web.errors import ErrorItem
@@ -33,3 +33,15 @@ def render_page(
     response = make_response(body, status or (422 if errors else 200))
     response.vary.add("HX-Request")
     return response
+
+
+def redirect_whole_page(target: str) -> Response:
+    """A redirect that replaces the whole page: 302 after a GET, 303 (See Other) after a POST,
+    so that the browser follows with a GET; for htmx, 204 with HX-Redirect, because a
+    followed redirect would swap the other page into a fragment's place. The target must be ASCII (percent-encoded): it goes into a
+    header, where gunicorn refuses anything else."""
+    if getattr(request, "htmx", None):
+        response = current_app.response_class(status=204)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target, code=302 if request.method in ("GET", "HEAD") else 303)

@@ -17,7 +17,7 @@ from web.data import read_session, write_session
 from web.errors import domain_error_item, form_errors
 from web.extensions import limiter, login_manager
 from web.navigation import current_path, safe_next_url
-from web.rendering import render_page
+from web.rendering import redirect_whole_page, render_page
 
 bp = Blueprint("auth", __name__)
 
@@ -71,16 +71,6 @@ def init_login(app: Flask) -> None:
         if current_user.is_authenticated:
             response.headers["Cache-Control"] = "no-store"
         return response
-
-
-def redirect_whole_page(target: str):
-    """A redirect that replaces the page: for htmx, HX-Redirect, because a followed 302
-    would swap the other page into a fragment's place."""
-    if getattr(request, "htmx", None):
-        response = current_app.response_class(status=204)
-        response.headers["HX-Redirect"] = target
-        return response
-    return redirect(target)
 
 
 @bp.route("/login", methods=["GET", "POST"])

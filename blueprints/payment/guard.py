@@ -8,14 +8,14 @@ resident's browser or the card company must always be able to reach them."""
 from __future__ import annotations
 
 import segno
-from flask import Blueprint, Response, current_app, redirect, request, url_for
+from flask import Blueprint, Response, current_app, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.urls import iri_to_uri
 
 from web.channels import current_channel
 from web.extensions import csrf
-from web.rendering import render_page
+from web.rendering import redirect_whole_page, render_page
 
 # Endpoints every channel may reach (DESIGN "Architecture": they move no money).
 EXEMPT_ENDPOINTS = frozenset({"payment.return_from_provider", "payment.notify"})
@@ -29,16 +29,6 @@ def continue_url() -> str:
     if request.method == "GET":
         return iri_to_uri(request.full_path.rstrip("?"))
     return iri_to_uri(request.path)
-
-
-def whole_page_redirect(target: str) -> Response:
-    """303 for a page; for htmx, HX-Redirect so that the other page replaces the whole
-    page instead of landing inside a fragment."""
-    if getattr(request, "htmx", None):
-        response = current_app.response_class(status=204)
-        response.headers["HX-Redirect"] = target
-        return response
-    return redirect(target, code=303)
 
 
 def _refusal(response: Response) -> Response:
@@ -70,7 +60,7 @@ def require_email() -> Response | None:
     login_required."""
     if request.endpoint in EXEMPT_ENDPOINTS or not current_user.is_authenticated or current_user.email:
         return None
-    return whole_page_redirect(url_for("mymenu.email", next=continue_url()))
+    return redirect_whole_page(url_for("mymenu.email", next=continue_url()))
 
 
 # The kiosk instance registers this instead of the payment routes. It keeps the name
