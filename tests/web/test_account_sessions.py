@@ -133,7 +133,16 @@ def test_the_site_and_the_kiosk_use_different_cookie_names(database_url, tmp_pat
         kiosk.extensions["database"].dispose()
 
 
-ANONYMOUS_PAGES = ["/", "/login", "/password/forgot", "/notices", "/faq", "/guide", "/search/facilities", "/accessibility"]
+ANONYMOUS_PAGES = [
+    "/",
+    "/login",
+    "/password/forgot",
+    "/notices",
+    "/faq",
+    "/guide",
+    "/search/facilities",
+    "/accessibility",
+]
 
 
 @pytest.mark.parametrize("profile", ["standard", "kiosk"])
