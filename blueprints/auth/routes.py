@@ -83,6 +83,18 @@ def init_login(app: Flask) -> None:
         ):
             return redirect_whole_page(url_for("auth.change_password_page"))
 
+    @app.context_processor
+    def class_standing() -> dict:
+        """What the header and マイメニュー say up front about expired 団体区分."""
+        if not current_user.is_authenticated:
+            return {}
+        day = today()
+        expired = [held for held in current_user.group_classes if held.expired(day)]
+        return {
+            "expired_classes": expired,
+            "no_valid_class": bool(expired) and len(expired) == len(current_user.group_classes),
+        }
+
     @app.after_request
     def private_pages_are_not_stored(response):
         if current_user.is_authenticated:

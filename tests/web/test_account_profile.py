@@ -177,3 +177,20 @@ def test_unsent_mail_count_unchanged_by_a_refused_email_change(app, client, auth
     change_email(client, email=MEGURO_EMAIL)  # the current one
     with database(app).read_session() as s:
         assert len(s.scalars(select(OutboxMail.id)).all()) == before
+
+
+def test_an_expired_group_class_is_explained_before_any_search(client):
+    assert login(client, number="40677").status_code == 303  # 青葉会: its only 団体区分 expired
+    menu = client.get("/mymenu/").get_data(as_text=True)
+    assert "有効期限が切れた団体区分があります" in menu
+    assert "有効な団体区分がないため、施設の予約・抽選の申込みはできません" in menu
+    assert "申込済みの予約の確認・取消" in menu
+    assert "利用者登録を行った施設の窓口" in menu
+    top = client.get("/").get_data(as_text=True)
+    assert "期限切れの団体区分では予約・抽選の申込みはできません" in top
+    assert 'href="/mymenu/#class-standing"' in top
+
+
+def test_a_valid_group_class_shows_no_warning(client, auth):
+    auth.login()
+    assert "期限切れ" not in client.get("/mymenu/").get_data(as_text=True)
