@@ -68,11 +68,13 @@ def is_locked(locked_until: datetime | None, now: datetime) -> bool:
 
 
 def normalize_phone(text: str) -> str:
-    """'03-1234-5678' and '０３－１２３４－５６７８' alike; ValueError unless 10 to 11 digits
-    with optional hyphens."""
+    """'03-1234-5678' and '０３－１２３４－５６７８' alike; ValueError unless a Japanese number
+    with its area code: 0 then 9 or 10 more digits, with optional hyphens."""
     plain = unicodedata.normalize("NFKC", text or "").strip().replace("ー", "-").replace("−", "-")
     digits = plain.replace("-", "")
     if not digits.isascii() or not digits.isdigit() or not 10 <= len(digits) <= 11 or "--" in plain:
+        raise ValueError("a phone number is 10 or 11 digits")
+    if not digits.startswith("0"):
         raise ValueError("a phone number is 10 or 11 digits")
     if plain.startswith("-") or plain.endswith("-"):
         raise ValueError("a phone number is 10 or 11 digits")
