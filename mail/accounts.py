@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from mail.compose import CallCentre, Mail, N_, _footer, _greeting, _t
+from mail.compose import N_, CallCentre, Mail, _footer, _greeting, _t
 from models.account import Resident
 from models.outbox import OutboxMail
 from models.time_rules import JST, jst_day
@@ -31,7 +31,11 @@ def lockout_mail(name: str, until: datetime, centre: CallCentre, locale: str = "
             date=mail_date(jst_day(until), locale),
             time=local.strftime("%H:%M"),
         ),
-        t(N_("すぐにログインしたい場合は、ログイン画面の「パスワードを忘れた場合」からパスワードを再設定してください。")),
+        t(
+            N_(
+                "すぐにログインしたい場合は、ログイン画面の「パスワードを忘れた場合」からパスワードを再設定してください。"
+            )
+        ),
         t(N_("お心当たりのない場合は、第三者がログインを試みた可能性があります。")),
     ]
     return _finish(t, lines, centre, N_("目黒区施設予約システム ログイン停止のお知らせ"))

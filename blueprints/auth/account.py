@@ -58,9 +58,7 @@ STALE_MESSAGE = _l(
     "変更は行っていません。内容を確認して、もう一度入力してください。"
 )
 WRONG_PASSWORD = _l("現在のパスワードが正しくありません。")
-BAD_LINK = _l(
-    "このリンクは無効です。有効期限（30分）が過ぎたか、すでに使われたか、より新しいメールが送られています。"
-)
+BAD_LINK = _l("このリンクは無効です。有効期限（30分）が過ぎたか、すでに使われたか、より新しいメールが送られています。")
 
 
 def _centre():
@@ -285,7 +283,13 @@ def confirm_email():
         return render_page(
             "auth/reset_invalid.html",
             title=_("リンクが無効です"),
-            errors=[ErrorItem(_("このリンクは無効です。有効期限（24時間）が過ぎたか、すでに使われたか、より新しいメールが送られています。"))],
+            errors=[
+                ErrorItem(
+                    _(
+                        "このリンクは無効です。有効期限（24時間）が過ぎたか、すでに使われたか、より新しいメールが送られています。"
+                    )
+                )
+            ],
             status=410 if request.method == "GET" else 422,
             email_link=True,
         )

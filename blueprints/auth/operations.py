@@ -208,9 +208,7 @@ def _set_password(session: Session, resident: Resident, new_hash: str, *, now: d
     )
 
 
-def complete_reset(
-    session: Session, *, token: str, new_hash: str, now: datetime, centre: CallCentre
-) -> Resident:
+def complete_reset(session: Session, *, token: str, new_hash: str, now: datetime, centre: CallCentre) -> Resident:
     """Set the new password (hashed by the caller) with a valid reset token, which is used
     up; lifts a lockout. NotFound when the link is not (or no longer) valid."""
     row = valid_token(session, token, RESET, now)

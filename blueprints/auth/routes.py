@@ -13,9 +13,9 @@ from blueprints.auth.operations import check_password, end_sessions, record_fail
 from mail.compose import call_centre_for
 from models import errors
 from models.account import Resident, ResidentGroupClass
+from models.account_rules import LOCKOUT_AFTER, LOCKOUT_FOR
 from web.clock import now, today
 from web.data import read_session, write_session
-from models.account_rules import LOCKOUT_AFTER, LOCKOUT_FOR
 from web.errors import ErrorItem, domain_error_item, form_errors
 from web.extensions import limiter, login_manager
 from web.navigation import current_path, safe_next_url

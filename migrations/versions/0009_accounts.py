@@ -34,7 +34,9 @@ def upgrade() -> None:
         sa.Column("created_at", models.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("expires_at", models.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("used_at", models.db.UTCDateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(["resident_id"], ["residents.id"], name=op.f("fk_account_tokens_resident_id_residents")),
+        sa.ForeignKeyConstraint(
+            ["resident_id"], ["residents.id"], name=op.f("fk_account_tokens_resident_id_residents")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_account_tokens")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_account_tokens_token_hash")),
     )

@@ -6,16 +6,14 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-import pytest
-
 from tests.conftest import csrf_token_from
 from tests.web.card_support import SmtpServer, run_worker
 
 LINK = re.compile(r"https?://\S+/(?:password/reset|account/email/confirm)\?token=[A-Za-z0-9_-]+")
 
 
-@pytest.fixture
-def smtp(app):
+def smtp_for(app):
+    """A real SMTP server the app's worker delivers to (a fixture's body: `yield from`)."""
     server = SmtpServer().start()
     app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=server.port)
     yield server

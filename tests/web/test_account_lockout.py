@@ -13,13 +13,18 @@ import pytest
 
 from app import create_app
 from tests.conftest import DEMO_PASSWORD, make_config
-from tests.web.account_support import body_of, delivered, link_in, login, post_form, smtp  # noqa: F401
+from tests.web.account_support import body_of, delivered, link_in, login, post_form, smtp_for
 from tests.web.card_support import move_clock
 from tests.web.test_account_sessions import REDIS_URL, redis_client
 
 LOCKED = "この利用者登録番号でのログインを30分間停止しています"
 FAILED = "登録施設、利用者登録番号、またはパスワードが正しくありません。"
 MEGURO_EMAIL = "meguro-dantai@example.jp"
+
+
+@pytest.fixture
+def smtp(app):
+    yield from smtp_for(app)
 
 
 def wrong(client, number="40675", times=1):

@@ -5,19 +5,25 @@ the rest; two tabs and replayed forms change nothing twice."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
-from mail.outbox import queue_notice
 from mail.compose import Mail
+from mail.outbox import queue_notice
 from models.account import Resident
 from models.outbox import OutboxMail
 from tests.conftest import DEMO_PASSWORD, csrf_token_from, frozen_now
-from tests.web.account_support import body_of, delivered, hidden, link_in, login, post_form, smtp  # noqa: F401
+from tests.web.account_support import body_of, delivered, hidden, link_in, login, post_form, smtp_for
 from tests.web.card_support import database
 
 MEGURO_EMAIL = "meguro-dantai@example.jp"
 NEW_EMAIL = "new-address@example.jp"
 NEW = "plum-harbour-sketch-9"
+
+
+@pytest.fixture
+def smtp(app):
+    yield from smtp_for(app)
 
 
 def meguro(app) -> Resident:

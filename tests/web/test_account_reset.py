@@ -15,13 +15,18 @@ from sqlalchemy import select
 from app import create_app
 from models.account import AccountToken
 from tests.conftest import DEMO_PASSWORD, make_config
-from tests.web.account_support import body_of, delivered, link_in, login, post_form, smtp  # noqa: F401
+from tests.web.account_support import body_of, delivered, link_in, login, post_form, smtp_for
 from tests.web.card_support import SmtpServer, database, move_clock
 
 MEGURO_EMAIL = "meguro-dantai@example.jp"
 NEW = "plum-harbour-sketch-9"
 SENT = "入力した内容が登録と一致する場合"
 BAD_LINK = "このリンクは無効です"
+
+
+@pytest.fixture
+def smtp(app):
+    yield from smtp_for(app)
 
 
 def ask(client, number="40675", email=MEGURO_EMAIL, kind="assembly"):
