@@ -140,7 +140,7 @@ def make_flow_results(app) -> FlowResults:
         # server refused the address of the first, the content of the next.
         for reason in (Refusal.ADDRESS, Refusal.CONTENT):
             mark_undeliverable(database, claim_next(database, now), reason, f"550 refused ({reason.value})", now)
-        reset_url, email_confirm_url = _account_links(app, database, centre, now)
+        reset_url, email_confirm_url = _account_links(app, database, now)
         with database.read_session() as session:
             completed = session.scalar(
                 select(Settlement.id)
@@ -158,13 +158,15 @@ def make_flow_results(app) -> FlowResults:
     )
 
 
-def _account_links(app, database, centre, now) -> tuple[str, str]:
+def _account_links(app, database, now) -> tuple[str, str]:
     """The links of a password-reset mail and of an email-confirmation mail for 00040675, made
     by the site's own operations (their pages exist only behind such links)."""
     from flask import url_for
 
     from blueprints.auth.operations import request_email_change, request_reset
+    from mail.compose import call_centre_for
 
+    centre = call_centre_for(app.config, "ja")
     links: dict[str, str] = {}
     with app.test_request_context():
         with database.write() as session:

@@ -200,3 +200,22 @@ def test_an_expired_group_class_is_explained_before_any_search(client):
 def test_a_valid_group_class_shows_no_warning(client, auth):
     auth.login()
     assert "期限切れ" not in client.get("/mymenu/").get_data(as_text=True)
+
+
+def test_the_guide_s_email_page_asks_for_the_password_once_an_address_is_registered(app, client, auth):
+    auth.login()
+    page = client.get("/mymenu/email").get_data(as_text=True)
+    assert 'id="current_password"' in page
+    refused = post_form(client, "/mymenu/email", email=NEW_EMAIL, email_confirm=NEW_EMAIL)
+    assert refused.status_code == 422 and "現在のパスワードを入力してください" in refused.get_data(as_text=True)
+    wrong = post_form(client, "/mymenu/email", email=NEW_EMAIL, email_confirm=NEW_EMAIL, current_password="nope")
+    assert wrong.status_code == 422 and "現在のパスワードが正しくありません" in wrong.get_data(as_text=True)
+    assert meguro(app).email == MEGURO_EMAIL
+    # A first address (the payment gate) needs none, as the guide has it.
+    komaba = app.test_client()
+    login(komaba, number="40676")
+    assert 'id="current_password"' not in komaba.get("/mymenu/email").get_data(as_text=True)
+    assert (
+        post_form(komaba, "/mymenu/email", email="komaba@example.jp", email_confirm="komaba@example.jp").status_code
+        == 303
+    )
