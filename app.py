@@ -19,6 +19,7 @@ from web import (
     proxy,
     request_log,
     security,
+    sessions,
     static_files,
     steps,
 )
@@ -63,7 +64,7 @@ def create_app(profile: str = "standard", config: Config | None = None) -> Flask
     app.extensions["database"] = Database(app.config["DATABASE_URL"])
     app.teardown_appcontext(close_read_session)
 
-    _init_sessions(app, profile)
+    sessions.init_app(app, profile)
     Htmx(app)
     csrf.init_app(app)
     app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"] or "memory://"
@@ -86,22 +87,6 @@ def create_app(profile: str = "standard", config: Config | None = None) -> Flask
     _register_commands(app)
     proxy.install(app)  # outermost: sees X-Forwarded-For as it arrived
     return app
-
-
-def _init_sessions(app: Flask, profile: str) -> None:
-    """Server-side sessions in Redis when several instances share them; otherwise Flask's
-    signed cookie."""
-    if app.config["REDIS_URL"]:
-        import redis
-        from flask_session import Session
-
-        app.config.update(
-            SESSION_TYPE="redis",
-            SESSION_REDIS=redis.Redis.from_url(app.config["REDIS_URL"]),
-            SESSION_KEY_PREFIX=f"session:{profile}:",
-            SESSION_PERMANENT=False,
-        )
-        Session(app)
 
 
 def _register_blueprints(app: Flask) -> None:

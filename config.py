@@ -82,6 +82,9 @@ class Config:
             LOTTERY_ENTRY_CAP=int(environ.get("LOTTERY_ENTRY_CAP") or 4),
             LOTTERY_TOTAL_CAP=int(environ.get("LOTTERY_TOTAL_CAP") or 8),
             RATELIMIT_LOGIN=environ.get("RATELIMIT_LOGIN") or "10 per minute",
+            # パスワードを忘れた場合 and the account forms: per client address and, for the reset
+            # request, per registration too.
+            RATELIMIT_RESET=environ.get("RATELIMIT_RESET") or "5 per 15 minutes",
             # Kiosk idle reset (DESIGN "Channels"): the warning dialog after this many seconds
             # without input, the session destroyed after that many (at least 30 s apart).
             KIOSK_IDLE_WARN_SECONDS=float(environ.get("KIOSK_IDLE_WARN_SECONDS") or 90),
@@ -93,7 +96,12 @@ class Config:
             PERMANENT_SESSION_LIFETIME=60 * 60 * 8,
             SESSION_COOKIE_HTTPONLY=True,
             SESSION_COOKIE_SAMESITE="Lax",
-            SESSION_COOKIE_SECURE=(environ.get("SESSION_COOKIE_SECURE", "0") == "1"),
+            # Cookies only over https, by default outside debug; the plain-http local demo
+            # (bin/start) sets 0.
+            SESSION_COOKIE_SECURE=(
+                environ.get("SESSION_COOKIE_SECURE") or ("0" if environ.get("FLASK_DEBUG", "0") == "1" else "1")
+            )
+            == "1",
             # How many proxies in front set X-Forwarded-For/-Proto/-Host/-Port (Werkzeug's
             # ProxyFix); 0: nothing forwarded is believed.
             TRUSTED_PROXIES=_whole_number(environ, "TRUSTED_PROXIES", 0),

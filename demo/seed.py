@@ -41,7 +41,10 @@ RESIDENTS = [
     ("00050001", "sports", "目黒スポーツクラブ", "sports-club@example.jp", "adult", 120, 400),
     ("00040677", "assembly", "青葉会", "aoba@example.jp", "adult", -10, 300),  # 団体区分 expired
     ("00040678", "assembly", "旧登録の会", None, "adult", -40, -5),  # registration expired
+    ("00040679", "assembly", "仮パスワードの会", "kari@example.jp", "adult", 200, 500),  # 仮パスワード
 ]
+# Registrations holding a 仮パスワード issued at a counter (`meguro2025` too): changed first.
+TEMPORARY_PASSWORD = {"00040679"}
 
 
 def clear(session: Session) -> None:
@@ -80,6 +83,7 @@ def seed_demo(session: Session, now: datetime, days_ahead: int = 90) -> dict[str
             password_hash=password_hash,
             email=email,
             registration_expires_on=today + timedelta(days=reg_days),
+            must_change_password=number in TEMPORARY_PASSWORD,
         )
         r.group_classes = [
             ResidentGroupClass(group_class=classes[class_code], expires_on=today + timedelta(days=class_days))

@@ -38,12 +38,21 @@ class Resident(Base):
     name: Mapped[str] = mapped_column(String(100))
     password_hash: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    # Changed by the resident on 利用者情報の更新・変更 (digits and hyphens).
+    phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
     # The language of the resident's last login: mails are written in it.
     preferred_locale: Mapped[str] = mapped_column(String(5), default="ja", server_default="ja")
     registration_expires_on: Mapped[date] = mapped_column(Date)
     # Bumped on logout and password change so that old sessions stop working.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Lockout (DESIGN "Accounts and sign-in"): wrong passwords in a row, the end of the lock,
+    # and when the last lockout mail was queued (at most one a day).
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    lockout_mailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # A 仮パスワード issued at a counter: the resident must change it before anything else.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     group_classes: Mapped[list[ResidentGroupClass]] = relationship(
         back_populates="resident", order_by="ResidentGroupClass.expires_on.desc()"
     )
@@ -77,3 +86,19 @@ class ResidentGroupClass(Base):
 
     def expired(self, today: date) -> bool:
         return is_expired(self.expires_on, today)
+
+
+class AccountToken(Base):
+    """A single-use link sent by mail: a password reset (30 minutes) or the confirmation of
+    a new address (24 hours). Only the SHA-256 of the random token is stored; issuing a new
+    one, or changing the password, marks the earlier ones used."""
+
+    __tablename__ = "account_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))  # reset | email
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    new_email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -67,8 +67,10 @@ def make_config(database_url: str, tmp_path, **overrides) -> Config:
         FIRST_COME_DAYS_AHEAD=DAYS_AHEAD,
         INSTANCE_PATH=str(tmp_path / "instance"),
         RATELIMIT_LOGIN="1000 per minute",
+        RATELIMIT_RESET="1000 per minute",
         RATELIMIT_KEY_PREFIX=f"test-{uuid.uuid4().hex[:8]}",
         WTF_CSRF_ENABLED=True,
+        SESSION_COOKIE_SECURE=False,  # the tests' servers speak plain http
     )
     values.update(overrides)
     return Config.from_env(**values)

@@ -8,7 +8,14 @@ from wtforms import HiddenField, PasswordField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, ValidationError
 
-from models.account_rules import RegistrationKind, normalize_registration_number
+from models.account_rules import (
+    PasswordProblem,
+    RegistrationKind,
+    normalize_phone,
+    normalize_registration_number,
+    password_problem,
+)
+from models.email_rules import is_valid_email, normalise_email
 
 
 class LoginForm(FlaskForm):
@@ -37,3 +44,130 @@ class LoginForm(FlaskForm):
             field.normalized = normalize_registration_number(field.data)
         except ValueError:
             raise ValidationError(_l("利用者登録番号は8桁以内の数字で入力してください。")) from None
+
+
+# -- 仮パスワード発行 and 利用者情報の更新・変更 (DESIGN "Accounts and sign-in") ---------------------
+
+PASSWORD_MESSAGES = {
+    PasswordProblem.LENGTH: _l("パスワードは8文字以上64文字以内で入力してください。"),
+    PasswordProblem.NUMBER: _l("利用者登録番号をパスワードにすることはできません。"),
+    PasswordProblem.WEAK: _l(
+        "このパスワードは推測されやすいため使えません。単語を組み合わせるなど、より長く推測されにくいものにしてください。"
+    ),
+}
+
+
+class ForgotForm(FlaskForm):
+    """パスワードを忘れた場合: the registration and its email address."""
+
+    registration_kind = LoginForm.registration_kind
+    registration_number = LoginForm.registration_number
+    email = StringField(
+        _l("登録しているメールアドレス"),
+        filters=[normalise_email],
+        validators=[
+            InputRequired(message=_l("メールアドレスを入力してください。")),
+            Length(max=254, message=_l("メールアドレスが長すぎます。")),
+        ],
+    )
+
+    validate_registration_number = LoginForm.validate_registration_number
+
+    def validate_email(self, field):
+        if not is_valid_email(field.data):
+            raise ValidationError(
+                _l("メールアドレスの形式が正しくありません。「name@example.jp」のように、半角で入力してください。")
+            )
+
+
+class NewPasswordMixin:
+    """The new password twice; `registration_number` (set by the view) must not be it."""
+
+    registration_number_for_check = ""
+    hints: tuple[str, ...] = ()
+
+    new_password = PasswordField(
+        _l("新しいパスワード"),
+        validators=[InputRequired(message=_l("新しいパスワードを入力してください。"))],
+    )
+    new_password_confirm = PasswordField(
+        _l("新しいパスワード（確認用）"),
+        validators=[InputRequired(message=_l("確認のため、新しいパスワードをもう一度入力してください。"))],
+    )
+
+    def validate_new_password(self, field):
+        problem = password_problem(
+            field.data or "", registration_number=self.registration_number_for_check, hints=self.hints
+        )
+        if problem:
+            raise ValidationError(PASSWORD_MESSAGES[problem])
+
+    def validate_new_password_confirm(self, field):
+        if field.data != self.new_password.data:
+            raise ValidationError(_l("確認用のパスワードが一致しません。同じパスワードを入力してください。"))
+
+
+class ResetForm(NewPasswordMixin, FlaskForm):
+    token = HiddenField()
+
+
+class CurrentPasswordMixin:
+    current_password = PasswordField(
+        _l("現在のパスワード"),
+        validators=[
+            InputRequired(message=_l("現在のパスワードを入力してください。")),
+            Length(max=200, message=_l("現在のパスワードが正しくありません。")),
+        ],
+    )
+    epoch = HiddenField()
+
+
+class PasswordChangeForm(CurrentPasswordMixin, NewPasswordMixin, FlaskForm):
+    pass
+
+
+class EmailChangeForm(CurrentPasswordMixin, FlaskForm):
+    email = StringField(
+        _l("新しいメールアドレス"),
+        filters=[normalise_email],
+        validators=[
+            InputRequired(message=_l("メールアドレスを入力してください。")),
+            Length(max=254, message=_l("メールアドレスが長すぎます。")),
+        ],
+    )
+    email_confirm = StringField(
+        _l("新しいメールアドレス（確認用）"),
+        filters=[normalise_email],
+        validators=[InputRequired(message=_l("確認用のメールアドレスを入力してください。"))],
+    )
+
+    def validate_email(self, field):
+        if not is_valid_email(field.data):
+            raise ValidationError(
+                _l("メールアドレスの形式が正しくありません。「name@example.jp」のように、半角で入力してください。")
+            )
+
+    def validate_email_confirm(self, field):
+        if field.data != self.email.data:
+            raise ValidationError(_l("確認用のメールアドレスが一致しません。同じメールアドレスを入力してください。"))
+
+
+class PhoneForm(FlaskForm):
+    phone = StringField(
+        _l("電話番号"),
+        validators=[InputRequired(message=_l("電話番号を入力してください。"))],
+    )
+
+    def validate_phone(self, field):
+        try:
+            field.normalized = normalize_phone(field.data)
+        except ValueError:
+            raise ValidationError(
+                _l("電話番号は、市外局番から10桁または11桁の数字で入力してください（例: 03-1234-5678）。")
+            ) from None
+
+
+class TokenForm(FlaskForm):
+    """メールアドレス変更の確定: the link's token, sent by a button (opening the link changes nothing)."""
+
+    token = HiddenField()

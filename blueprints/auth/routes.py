@@ -9,15 +9,18 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy.orm import selectinload
 
 from blueprints.auth.forms import LoginForm
-from blueprints.auth.operations import authenticate, end_sessions
+from blueprints.auth.operations import check_password, end_sessions, record_failure, record_success
+from mail.compose import call_centre_for
 from models import errors
 from models.account import Resident, ResidentGroupClass
+from models.account_rules import LOCKOUT_AFTER, LOCKOUT_FOR
 from web.clock import now, today
 from web.data import read_session, write_session
-from web.errors import domain_error_item, form_errors
+from web.errors import ErrorItem, domain_error_item, form_errors
 from web.extensions import limiter, login_manager
 from web.navigation import current_path, safe_next_url
 from web.rendering import redirect_whole_page, render_page
+from web.sessions import renew_session
 
 bp = Blueprint("auth", __name__)
 
@@ -31,6 +34,10 @@ EXPIRED_ALLOWED = {
     "settings.reader",
     "settings.display",
 }
+
+
+# Endpoints a resident holding a 仮パスワード may reach before changing it.
+MUST_CHANGE_ALLOWED = EXPIRED_ALLOWED | {"auth.change_password_page", "auth.logged_out", "auth.profile"}
 
 
 def init_login(app: Flask) -> None:
@@ -66,11 +73,50 @@ def init_login(app: Flask) -> None:
         ):
             return redirect_whole_page(url_for("auth.expired"))
 
+    @app.before_request
+    def temporary_password_first():
+        # A 仮パスワード issued at a counter is changed before anything else (DESIGN).
+        if (
+            current_user.is_authenticated
+            and current_user.must_change_password
+            and request.endpoint not in MUST_CHANGE_ALLOWED
+        ):
+            return redirect_whole_page(url_for("auth.change_password_page"))
+
+    @app.context_processor
+    def class_standing() -> dict:
+        """What the header and マイメニュー say up front about expired 団体区分."""
+        if not current_user.is_authenticated:
+            return {}
+        day = today()
+        expired = [held for held in current_user.group_classes if held.expired(day)]
+        return {
+            "expired_classes": expired,
+            "no_valid_class": bool(expired) and len(expired) == len(current_user.group_classes),
+        }
+
     @app.after_request
     def private_pages_are_not_stored(response):
         if current_user.is_authenticated:
             response.headers["Cache-Control"] = "no-store"
         return response
+
+
+LOCKED_MESSAGE = _l(
+    "パスワードの誤りが続いたため、この利用者登録番号でのログインを30分間停止しています。"
+    "すぐにログインしたい場合は、「パスワードを忘れた場合」からパスワードを再設定してください。"
+)
+
+
+def _unknown_failures(kind: str, number: str, add: bool) -> int:
+    """Wrong tries for a number nobody holds, counted where the address limits are (Redis
+    when configured): after LOCKOUT_AFTER of them the page says what it says for a locked
+    registration, so the lockout reveals nothing."""
+    key = f"{current_app.config.get('RATELIMIT_KEY_PREFIX', '')}/unknown-login/{kind}/{number}"
+    storage = limiter.storage
+    if add:
+        return storage.incr(key, int(LOCKOUT_FOR.total_seconds()))
+    return storage.get(key)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -82,21 +128,36 @@ def login():
     form = LoginForm(next=next_url)
     problems = []
     if form.validate_on_submit():
-        try:
-            with write_session() as s:
-                resident = authenticate(
-                    s,
-                    kind=form.registration_kind.data,
-                    number=form.registration_number.normalized,
-                    password=form.password.data,
-                    now=now(),
-                    locale=g.locale,
-                )
-        except errors.AuthenticationFailed as exc:
-            problems = [domain_error_item(exc, "registration_number")]
+        kind, number, moment = form.registration_kind.data, form.registration_number.normalized, now()
+        # The argon2 check reads only: no write transaction is open while it runs.
+        attempt = check_password(read_session(), kind=kind, number=number, password=form.password.data, now=moment)
+        read_session().rollback()
+        locked = attempt.locked or (
+            attempt.resident_id is None and _unknown_failures(kind, number, add=False) >= LOCKOUT_AFTER
+        )
+        if locked:
+            problems = [ErrorItem(str(LOCKED_MESSAGE), "registration_number")]
+        elif not attempt.password_ok:
+            if attempt.resident_id is None:
+                locked = _unknown_failures(kind, number, add=True) >= LOCKOUT_AFTER
+            else:
+                with write_session() as s:
+                    locked = record_failure(
+                        s, attempt.resident_id, now=moment, centre=call_centre_for(current_app.config, g.locale)
+                    )
+            exc = errors.AuthenticationFailed()
+            problems = [
+                ErrorItem(str(LOCKED_MESSAGE), "registration_number")
+                if locked
+                else domain_error_item(exc, "registration_number")
+            ]
         else:
-            session.clear()
-            login_user(resident)
+            assert attempt.resident_id is not None
+            with write_session() as s:
+                resident = record_success(s, attempt.resident_id, now=moment, locale=g.locale)
+                s.flush()
+                s.expunge(resident)
+            start_session(resident)
             return redirect(next_url, code=303)
     else:
         problems = form_errors(form)
@@ -109,6 +170,16 @@ def login():
         login_required=request.args.get("reason") == "login_required",
         status=422 if problems else 200,
     )
+
+
+def start_session(resident: Resident) -> None:
+    """Log `resident` in with a new session id: whatever id the browser (or anyone who
+    copied it) held before no longer exists."""
+    kiosk_preferences = {k: v for k, v in session.items() if k.startswith("pref_")}
+    session.clear()
+    session.update(kiosk_preferences)
+    login_user(resident)
+    renew_session()
 
 
 @bp.post("/logout")
@@ -137,3 +208,7 @@ def expired():
 
 
 LOGIN_REQUIRED_MESSAGE = _l("この操作にはログインが必要です。ログインすると、選択した内容のまま元の画面に戻ります。")
+
+
+# The account pages join this blueprint (they use start_session above).
+from blueprints.auth import account  # noqa: E402, F401

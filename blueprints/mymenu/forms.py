@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, StringField
-from wtforms.validators import InputRequired, ValidationError
+from wtforms import HiddenField, PasswordField, StringField
+from wtforms.validators import InputRequired, Length, ValidationError
 
 from models.email_rules import is_valid_email, normalise_email
 
@@ -27,6 +27,9 @@ class EmailForm(FlaskForm):
         filters=[normalise_email],
         validators=[InputRequired(message=_l("確認用のメールアドレスを入力してください。"))],
     )
+    # Asked only when an address is already registered (DESIGN "Accounts and sign-in"): a
+    # session someone else took over cannot redirect the group's mail.
+    current_password = PasswordField(_l("現在のパスワード"), validators=[Length(max=200)])
     next = HiddenField()
 
     def validate_email(self, field):

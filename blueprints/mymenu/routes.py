@@ -21,6 +21,8 @@ from blueprints.mymenu.operations import (
 from bookings.conditions import ListConditions
 from bookings.forms import ReservationFilterForm, conditions_given
 from models import errors
+from models.account import Resident
+from models.passwords import verify_password
 from web.clock import now, today
 from web.data import read_session, write_session
 from web.errors import ErrorItem, form_errors
@@ -33,7 +35,6 @@ bp = Blueprint("mymenu", __name__, url_prefix="/mymenu")
 # Entries of later issues say 準備中 until they exist.
 COMING_SOON = {
     "lottery": _l("抽選申込の確認・取消"),
-    "profile": _l("利用者情報の更新・変更"),
 }
 
 
@@ -52,7 +53,7 @@ def messages():
     )
 
 
-@bp.get("/<any(lottery, profile):entry>")
+@bp.get("/<any(lottery):entry>")
 @login_required
 def coming_soon(entry: str):
     return render_page("mymenu/coming_soon.html", title=str(COMING_SOON[entry]), heading=COMING_SOON[entry])
@@ -135,7 +136,7 @@ def email():
     form = EmailForm(next=safe_next_url(request.args.get("next"), fallback))
     if request.method == "GET" and current_user.email:
         form.email.data = form.email_confirm.data = current_user.email
-    if form.validate_on_submit():
+    if form.validate_on_submit() and _password_given(form):
         with write_session() as session:
             change_email(session, resident_id=current_user.id, email=form.email.data, now=now())
         return redirect(safe_next_url(form.next.data, fallback), code=303)
@@ -148,6 +149,7 @@ def email():
         form=form,
         next_url=next_url,
         for_payment=urlsplit(next_url).path.startswith(url_for("payment.select")),
+        needs_password=bool(current_user.email),
         mail_from=current_app.config["MAIL_FROM"],
     )
 
@@ -158,6 +160,22 @@ def group_classes():
     """登録済利用者団体区分: the group's 団体区分 with expiries, and the registration's."""
     summary = list_group_classes(read_session(), resident_id=current_user.id, now=now())
     return render_page("mymenu/group_classes.html", title=_("登録済利用者団体区分"), summary=summary)
+
+
+def _password_given(form: EmailForm) -> bool:
+    """Changing an address already registered asks for the current password (checked
+    outside any write transaction); registering the first one does not (the guide's gate)."""
+    if not current_user.email:
+        return True
+    password = form.current_password.data or ""
+    if not password:
+        form.current_password.errors = [_("現在のパスワードを入力してください。")]
+        return False
+    resident = read_session().get(Resident, current_user.id)
+    if resident is None or not verify_password(resident.password_hash, password):
+        form.current_password.errors = [_("現在のパスワードが正しくありません。")]
+        return False
+    return True
 
 
 def _iso(day) -> str:

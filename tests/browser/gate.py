@@ -83,6 +83,8 @@ class FlowResults:
     cancelled: tuple[str, ...]  # cancelled just now by the resident
     completed_settlement: int
     open_settlement: int
+    reset_url: str  # a mailed password-reset link, not yet used
+    email_confirm_url: str  # a mailed email-confirmation link, not yet used
 
 
 def make_flow_results(app) -> FlowResults:
@@ -138,6 +140,7 @@ def make_flow_results(app) -> FlowResults:
         # server refused the address of the first, the content of the next.
         for reason in (Refusal.ADDRESS, Refusal.CONTENT):
             mark_undeliverable(database, claim_next(database, now), reason, f"550 refused ({reason.value})", now)
+        reset_url, email_confirm_url = _account_links(app, database, now)
         with database.read_session() as session:
             completed = session.scalar(
                 select(Settlement.id)
@@ -150,7 +153,43 @@ def make_flow_results(app) -> FlowResults:
         cancelled=cancelled,
         completed_settlement=completed,
         open_settlement=opened,
+        reset_url=reset_url,
+        email_confirm_url=email_confirm_url,
     )
+
+
+def _account_links(app, database, now) -> tuple[str, str]:
+    """The links of a password-reset mail and of an email-confirmation mail for 00040675, made
+    by the site's own operations (their pages exist only behind such links)."""
+    from flask import url_for
+
+    from blueprints.auth.operations import request_email_change, request_reset
+    from mail.compose import call_centre_for
+
+    centre = call_centre_for(app.config, "ja")
+    links: dict[str, str] = {}
+    with app.test_request_context():
+        with database.write() as session:
+            request_reset(
+                session,
+                kind="assembly",
+                number="00040675",
+                email="meguro-dantai@example.jp",
+                now=now,
+                link_for=lambda token: links.setdefault("reset", url_for("auth.reset", token=token)),
+                centre=centre,
+            )
+            meguro = session.scalar(select(Resident).where(Resident.registration_number == "00040675"))
+            request_email_change(
+                session,
+                resident_id=meguro.id,
+                epoch=meguro.session_version,
+                new_email="meguro-new@example.jp",
+                now=now,
+                link_for=lambda token: links.setdefault("email", url_for("auth.confirm_email", token=token)),
+                centre=centre,
+            )
+    return links["reset"], links["email"]
 
 
 # -- the pages -----------------------------------------------------------------------------
@@ -221,6 +260,7 @@ def flow_urls(app, flow: FlowResults) -> list[str]:
             url_for("cancel.refund_note", number=[flow.card_paid_active]),
             url_for("cancel.confirm", number=[flow.card_paid_active]),
         ]
+        urls += [flow.reset_url, flow.email_confirm_url]
         if "payment.result" in app.view_functions:
             urls.append(url_for("payment.result", settlement_id=flow.completed_settlement))
             urls.append(url_for("payment.terms", settlement_id=flow.open_settlement))
@@ -427,6 +467,33 @@ ERROR_STATES = (
         "予約の取消 確認（本予約の取消事由と同意なし）",
         lambda pages, flow: f"/cancel/confirm?{urlencode({'number': flow.card_paid_active})}",
         "form.cancel-form",
+    ),
+    ErrorState(
+        "パスワードを忘れた場合（未入力）",
+        _url("/password/forgot"),
+        "form[action$='/password/forgot']",
+        visitor=LOGGED_OUT,
+    ),
+    ErrorState(
+        "新しいパスワードの設定（推測されやすいパスワード）",
+        lambda pages, flow: flow.reset_url,
+        "form[action$='/password/reset']",
+        fill=(("input[name=new_password]", "password1"), ("input[name=new_password_confirm]", "password1")),
+        visitor=LOGGED_OUT,
+    ),
+    ErrorState(
+        "パスワードの変更（未入力）", _url("/mymenu/profile/password"), "form[action$='/mymenu/profile/password']"
+    ),
+    ErrorState(
+        "メールアドレスの変更（利用者情報、未入力）",
+        _url("/mymenu/profile/email"),
+        "form[action$='/mymenu/profile/email']",
+    ),
+    ErrorState(
+        "電話番号の変更（桁数が足りない）",
+        _url("/mymenu/profile/phone"),
+        "form[action$='/mymenu/profile/phone']",
+        fill=(("input[name=phone]", "03-1234"),),
     ),
     ErrorState(
         "色・文字サイズ変更（未選択）",

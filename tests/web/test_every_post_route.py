@@ -56,6 +56,11 @@ EXTRA_STATUSES = {"payment.notify": {401}}
 # POST routes no page holds a form for (each says why).
 FORMLESS = {
     "payment.notify": "the card company's signed JSON notification; its bad bodies are notify_bodies()",
+    # Their forms appear only behind a single-use link mailed to the resident; they still get
+    # every junk body below, and tests/web/test_account_reset.py and test_account_profile.py
+    # send them expired, used and forged links.
+    "auth.reset": "the new-password form of a mailed reset link",
+    "auth.confirm_email": "the confirm button of a mailed email-confirmation link",
 }
 
 # The columns a request may change whatever it is sent: logging the demo resident in again

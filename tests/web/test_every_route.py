@@ -77,7 +77,7 @@ def demo_values(session) -> dict[str, list]:
         "message_id": session.scalars(
             select(Message.id).where(Message.resident_id == meguro.id).order_by(Message.id).limit(2)
         ).all(),
-        "entry": ["lottery", "profile"],  # マイメニュー entries still 準備中
+        "entry": ["lottery"],  # マイメニュー entries still 準備中
         "name": ["htmx.min.js"],  # vendor files
         # Card payments of 00040675 (seeded_values opens one if the demo data has none).
         "settlement_id": session.scalars(

@@ -26,7 +26,7 @@ from mail.delivery import (
 )
 from mail.outbox import queue_notice
 from models.account import Resident
-from tests.conftest import csrf_token_from
+from tests.conftest import DEMO_PASSWORD, csrf_token_from
 from tests.web.card_support import SmtpServer, clock, database, move_clock, outbox, run_worker
 from tests.web.test_mail_delivery import CAPTURE_SUBJECT, MEGURO_EMAIL, VOID_SUBJECT, facts
 
@@ -167,6 +167,7 @@ def test_messages_say_the_mail_was_not_delivered_and_a_corrected_address_receive
             "csrf_token": csrf_token_from(form),
             "email": "dantai@example.jp",
             "email_confirm": "dantai@example.jp",
+            "current_password": DEMO_PASSWORD,
             "next": "/mymenu/messages",
         },
     )
@@ -207,10 +208,16 @@ def test_a_refused_content_is_explained_and_not_sent_again_to_a_new_address(app,
     )
     assert MEGURO_EMAIL not in page and "送り直します" not in page  # the address was not the problem
     form = client.get("/mymenu/email").get_data(as_text=True)
-    client.post(
+    changed = client.post(
         "/mymenu/email",
-        data={"csrf_token": csrf_token_from(form), "email": "dantai@example.jp", "email_confirm": "dantai@example.jp"},
+        data={
+            "csrf_token": csrf_token_from(form),
+            "email": "dantai@example.jp",
+            "email_confirm": "dantai@example.jp",
+            "current_password": DEMO_PASSWORD,
+        },
     )
+    assert changed.status_code == 303
     move_clock(app, RETRY_MAX)
     assert "mail: sent 0, failed 0, undeliverable 0" in run_worker(app).output
     assert outbox(app)[0].to_address == MEGURO_EMAIL and outbox(app)[0].undeliverable_reason == "content"

@@ -1,0 +1,189 @@
+"""Sessions that cannot be taken over (DESIGN "Accounts and sign-in", Sessions), with
+signed cookies and with Redis sessions (Flask-Session): a new id at login, a password change
+ends the other sessions, different cookie names for the site and the kiosk, anonymous
+visitors leave nothing lasting in Redis, Secure cookies by default outside debug, HSTS
+over https."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+from app import create_app
+from config import Config
+from tests.conftest import DEMO_PASSWORD, AuthActions, csrf_token_from, make_config
+
+REDIS_URL = os.environ.get("ACCOUNTS_TEST_REDIS_URL") or "redis://127.0.0.1:6379/1"
+
+
+def redis_client():
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.RedisError:
+        pytest.skip(f"no Redis at {REDIS_URL}")
+    return client
+
+
+@pytest.fixture(params=["signed cookie", "redis"])
+def any_app(request, database_url, tmp_path):
+    """The standard app with each kind of session."""
+    extra = {}
+    if request.param == "redis":
+        redis_client()
+        extra = {"REDIS_URL": REDIS_URL, "RATELIMIT_KEY_PREFIX": f"t-{uuid.uuid4().hex[:8]}"}
+    application = create_app("standard", make_config(database_url, tmp_path, **extra))
+    yield application
+    application.extensions["database"].dispose()
+
+
+@pytest.fixture
+def redis_app(database_url, tmp_path):
+    redis_client()
+    application = create_app("standard", make_config(database_url, tmp_path, REDIS_URL=REDIS_URL))
+    yield application
+    application.extensions["database"].dispose()
+
+
+def logged_in(client) -> bool:
+    return client.get("/mymenu/").status_code == 200
+
+
+def test_the_id_held_before_login_does_not_log_anyone_in_afterwards(any_app):
+    resident = any_app.test_client()
+    resident.get("/login")
+    before = resident.get_cookie("session").value
+    # Someone who copied (or planted) the pre-login cookie…
+    attacker = any_app.test_client()
+    attacker.set_cookie("session", before)
+    AuthActions(resident).login()
+    after = resident.get_cookie("session").value
+    assert after != before
+    assert logged_in(resident)
+    # …is not logged in by the resident's login.
+    assert not logged_in(attacker)
+    assert "目黒団体" not in attacker.get("/").get_data(as_text=True)
+
+
+def test_with_redis_the_pre_login_session_is_deleted_at_login(redis_app):
+    store = redis_client()
+    resident = redis_app.test_client()
+    resident.get("/login")
+    before = resident.get_cookie("session").value
+    assert store.exists(f"session:standard:{before}")
+    AuthActions(resident).login()
+    after = resident.get_cookie("session").value
+    assert after != before
+    assert not store.exists(f"session:standard:{before}")
+    assert store.exists(f"session:standard:{after}")
+
+
+def change_password(client, current=DEMO_PASSWORD, new="ginkgo-river-lantern-42"):
+    page = client.get("/mymenu/profile/password").get_data(as_text=True)
+    epoch = page.split('name="epoch" type="hidden" value="')[1].split('"')[0]
+    return client.post(
+        "/mymenu/profile/password",
+        data={
+            "csrf_token": csrf_token_from(page),
+            "epoch": epoch,
+            "current_password": current,
+            "new_password": new,
+            "new_password_confirm": new,
+        },
+    )
+
+
+def test_a_password_change_ends_the_other_sessions_and_renews_its_own(any_app):
+    here, elsewhere = any_app.test_client(), any_app.test_client()
+    AuthActions(here).login()
+    AuthActions(elsewhere).login()
+    stolen = here.get_cookie("session").value
+    assert logged_in(here) and logged_in(elsewhere)
+    response = change_password(here)
+    assert response.status_code == 303 and response.headers["Location"] == "/mymenu/profile"
+    assert here.get_cookie("session").value != stolen
+    assert logged_in(here)
+    assert not logged_in(elsewhere)
+    replay = any_app.test_client()
+    replay.set_cookie("session", stolen)
+    assert not logged_in(replay)
+
+
+def test_the_site_and_the_kiosk_use_different_cookie_names(database_url, tmp_path):
+    site = create_app("standard", make_config(database_url, tmp_path / "s"))
+    kiosk = create_app("kiosk", make_config(database_url, tmp_path / "k"))
+    try:
+        client = site.test_client()
+        AuthActions(client).login()
+        cookie = client.get_cookie("session").value
+        # The same browser on the kiosk's port sends the site's cookie too (cookies ignore
+        # ports): the kiosk does not read it.
+        at_kiosk = kiosk.test_client()
+        at_kiosk.set_cookie("session", cookie)
+        assert at_kiosk.get("/mymenu/").status_code == 302
+        at_kiosk.get("/login")
+        assert at_kiosk.get_cookie("kiosk_session") is not None
+        assert kiosk.config["SESSION_COOKIE_NAME"] != site.config["SESSION_COOKIE_NAME"]
+    finally:
+        site.extensions["database"].dispose()
+        kiosk.extensions["database"].dispose()
+
+
+ANONYMOUS_PAGES = [
+    "/",
+    "/login",
+    "/password/forgot",
+    "/notices",
+    "/faq",
+    "/guide",
+    "/search/facilities",
+    "/accessibility",
+]
+
+
+@pytest.mark.parametrize("profile", ["standard", "kiosk"])
+def test_anonymous_visitors_leave_nothing_lasting_in_redis(database_url, tmp_path, profile):
+    store = redis_client()
+    application = create_app(profile, make_config(database_url, tmp_path, REDIS_URL=REDIS_URL))
+    cookie_name = application.config["SESSION_COOKIE_NAME"]
+    try:
+        ids = set()
+        for i in range(1000):
+            visitor = application.test_client()  # cookieless, as a crawler is
+            answer = visitor.get(ANONYMOUS_PAGES[i % len(ANONYMOUS_PAGES)])
+            assert answer.status_code in (200, 302), answer.status_code
+            cookie = visitor.get_cookie(cookie_name)
+            if cookie is not None:
+                ids.add(cookie.value)
+        assert len(ids) > 500  # the pages carry a form (CSRF token): each visitor got a session
+        ttls = [store.ttl(f"session:{profile}:{sid}") for sid in ids]
+        assert all(0 < ttl <= 30 * 60 for ttl in ttls), max(ttls)
+        # A resident who logs in keeps the session for the working day.
+        client = application.test_client()
+        AuthActions(client).login()
+        assert store.ttl(f"session:{profile}:{client.get_cookie(cookie_name).value}") > 30 * 60
+    finally:
+        application.extensions["database"].dispose()
+
+
+def test_session_cookies_are_secure_by_default_outside_debug():
+    assert Config.from_env(environ={}).SESSION_COOKIE_SECURE is True
+    assert Config.from_env(environ={"FLASK_DEBUG": "1"}).SESSION_COOKIE_SECURE is False
+    assert Config.from_env(environ={"SESSION_COOKIE_SECURE": "0"}).SESSION_COOKIE_SECURE is False
+    assert Config.from_env(environ={"FLASK_DEBUG": "1", "SESSION_COOKIE_SECURE": "1"}).SESSION_COOKIE_SECURE is True
+
+
+def test_secure_cookie_and_hsts_over_https(database_url, tmp_path):
+    application = create_app("standard", make_config(database_url, tmp_path, SESSION_COOKIE_SECURE=True))
+    try:
+        client = application.test_client()
+        over_https = client.get("/login", base_url="https://localhost")
+        assert over_https.headers["Strict-Transport-Security"].startswith("max-age=")
+        assert "Secure" in over_https.headers["Set-Cookie"]
+        assert "Strict-Transport-Security" not in client.get("/login").headers
+    finally:
+        application.extensions["database"].dispose()

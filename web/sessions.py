@@ -1,0 +1,63 @@
+"""Sessions that cannot be taken over (DESIGN "Accounts and sign-in", Sessions).
+
+- Without REDIS_URL: Flask's signed cookie. With it: Flask-Session in Redis, where a
+  visitor who has not logged in is kept at most ANONYMOUS_LIFETIME (a session is written
+  only once something is put in it: a form's CSRF token, a kiosk preference).
+- The site and the kiosk use different cookie names (cookies ignore the port).
+- `renew_session()` at login, password change and reset: the old id no longer exists.
+- The per-registration epoch (Resident.session_version) is part of the stored user id and
+  compared on every request by the user loader (one read by primary key).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask, current_app, request, session
+
+ANONYMOUS_LIFETIME = timedelta(minutes=30)
+COOKIE_NAMES = {"standard": "session", "kiosk": "kiosk_session"}
+# The key Flask-Login keeps the logged-in user's id under.
+USER_KEY = "_user_id"
+
+
+def init_app(app: Flask, profile: str) -> None:
+    app.config["SESSION_COOKIE_NAME"] = COOKIE_NAMES[profile]
+    if app.config["REDIS_URL"]:
+        import redis
+
+        app.config.update(SESSION_TYPE="redis", SESSION_PERMANENT=False)
+        app.session_interface = _short_lived_until_login(
+            app, redis.Redis.from_url(app.config["REDIS_URL"]), key_prefix=f"session:{profile}:"
+        )
+
+    @app.after_request
+    def strict_transport_security(response):
+        # Only over HTTPS (as seen through TRUSTED_PROXIES): a plain-http demo is not pinned.
+        if request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response
+
+
+def _short_lived_until_login(app: Flask, client, key_prefix: str):
+    """Flask-Session's Redis interface, with anonymous sessions stored for at most
+    ANONYMOUS_LIFETIME instead of PERMANENT_SESSION_LIFETIME."""
+    from flask_session.redis import RedisSessionInterface
+
+    class ShortAnonymousRedisSessions(RedisSessionInterface):
+        def _upsert_session(self, session_lifetime, session, store_id):
+            if USER_KEY not in session:
+                session_lifetime = min(session_lifetime, ANONYMOUS_LIFETIME)
+            super()._upsert_session(session_lifetime, session, store_id)
+
+    return ShortAnonymousRedisSessions(app, client=client, key_prefix=key_prefix, permanent=False)
+
+
+def renew_session() -> None:
+    """Give the (already filled) session a new id: with Redis the stored session moves to a
+    new key and the old key is deleted; a signed cookie is rewritten anyway, and the old
+    one carried no login. Call after putting the login into the session."""
+    session.modified = True
+    regenerate = getattr(current_app.session_interface, "regenerate", None)
+    if regenerate is not None:
+        regenerate(session)
