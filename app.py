@@ -149,8 +149,9 @@ def _register_commands(app: Flask) -> None:
     import demo.commands
     import lottery.commands
     import mail.commands
+    import scale.commands
     import web.commands
     import worker.commands
 
-    for package in (web.commands, demo.commands, worker.commands, mail.commands, lottery.commands):
+    for package in (web.commands, demo.commands, worker.commands, mail.commands, lottery.commands, scale.commands):
         package.register(app)
