@@ -22,6 +22,7 @@ from web import (
     static_files,
     steps,
 )
+from web.availability_cache import make_grid_cache
 from web.data import close_read_session
 from web.extensions import csrf, limiter
 from web.log_format import configure_json_logging
@@ -61,6 +62,9 @@ def create_app(profile: str = "standard", config: Config | None = None) -> Flask
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
 
     app.extensions["database"] = Database(app.config["DATABASE_URL"])
+    app.extensions["availability_cache"] = make_grid_cache(
+        app.config["REDIS_URL"], app.config["DATABASE_URL"], app.config["AVAILABILITY_CACHE_ENTRIES"]
+    )
     app.teardown_appcontext(close_read_session)
 
     _init_sessions(app, profile)

@@ -82,6 +82,10 @@ class Config:
             LOTTERY_ENTRY_CAP=int(environ.get("LOTTERY_ENTRY_CAP") or 4),
             LOTTERY_TOTAL_CAP=int(environ.get("LOTTERY_TOTAL_CAP") or 8),
             RATELIMIT_LOGIN=environ.get("RATELIMIT_LOGIN") or "10 per minute",
+            # 施設別空き状況's shared statuses cached per facility and version: how many
+            # values the in-process cache holds (Redis, when set, holds them for a day);
+            # 0 computes every grid (the bench's misses).
+            AVAILABILITY_CACHE_ENTRIES=_whole_number(environ, "AVAILABILITY_CACHE_ENTRIES", 2048),
             # Kiosk idle reset (DESIGN "Channels"): the warning dialog after this many seconds
             # without input, the session destroyed after that many (at least 30 s apart).
             KIOSK_IDLE_WARN_SECONDS=float(environ.get("KIOSK_IDLE_WARN_SECONDS") or 90),

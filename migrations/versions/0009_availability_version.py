@@ -1,0 +1,25 @@
+"""facilities.availability_version: bumped with every booking, cancellation, expiry, lottery
+entry and draw, the key of the cached grid statuses (issue 12)
+
+Revision ID: 0009_availability_version
+Revises: 0008
+Create Date: 2026-12-05 09:00:00
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0009_availability_version"
+down_revision = "0008"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("facilities") as batch_op:
+        batch_op.add_column(sa.Column("availability_version", sa.Integer(), server_default="0", nullable=False))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("facilities") as batch_op:
+        batch_op.drop_column("availability_version")
