@@ -43,11 +43,15 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-CASES = ("grid", "page", "top", "slots", "mymenu", "payment", "draw", "rush")
+CASES = ("grid", "page", "grid-miss", "page-miss", "top", "slots", "mymenu", "payment", "draw", "rush")
+# Served with the availability cache off (AVAILABILITY_CACHE_ENTRIES=0): every request a miss.
+MISS_CASES = {"grid-miss": "grid", "page-miss": "page"}
 CASE_TITLES = {
     "ceiling": "ceiling (bare Flask, 2.5 KB Jinja)",
-    "grid": "施設別空き状況 fragment (1 facility, 1 month)",
-    "page": "施設別空き状況 whole page",
+    "grid": "施設別空き状況 fragment (1 facility, 1 month), cache hit",
+    "page": "施設別空き状況 whole page, cache hit",
+    "grid-miss": "施設別空き状況 fragment, cache miss",
+    "page-miss": "施設別空き状況 whole page, cache miss",
     "top": "top page",
     "slots": "時間帯別空き状況, 3 days",
     "mymenu": "予約内容の確認・取消 (目黒団体)",
@@ -336,7 +340,10 @@ def prepare(db: str, factor: float, data_dir: Path, fresh: bool) -> Target:
         name = f"perf_bench_f{factor_label(factor)}"
         url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
     if meta_path.exists() and not fresh:
+        from models.migration import upgrade_to_head
+
         meta = json.loads(meta_path.read_text())
+        upgrade_to_head(meta["url"])  # data made by an older checkout
         return Target(db, factor, meta["url"], meta["frozen_now"])
     frozen = datetime.now(UTC).replace(minute=0, second=0, microsecond=0).isoformat()
     if db == "sqlite":
@@ -399,6 +406,8 @@ def case_paths(target: Target) -> dict[str, Case]:
     return {
         "grid": Case("grid", grid, htmx=True),
         "page": Case("page", grid),
+        "grid-miss": Case("grid-miss", grid, htmx=True),
+        "page-miss": Case("page-miss", grid),
         "top": Case("top", "/"),
         "slots": Case("slots", slots),
         "mymenu": Case("mymenu", "/mymenu/reservations", logged_in=True),
@@ -409,7 +418,9 @@ def case_paths(target: Target) -> dict[str, Case]:
 HTMX = {"HX-Request": "true", "HX-Current-URL": "http://127.0.0.1/"}
 
 
-def in_process_figures(target: Target, cases: dict[str, Case]) -> dict[str, tuple[int, int]]:
+def in_process_figures(
+    target: Target, cases: dict[str, Case], extra_env: dict | None = None
+) -> dict[str, tuple[int, int]]:
     """SQL statements and HTML bytes of one request of each case (after one warm-up), with
     the Flask test client and a statement counter on the engine."""
     import logging
@@ -419,7 +430,7 @@ def in_process_figures(target: Target, cases: dict[str, Case]) -> dict[str, tupl
     from app import create_app
     from config import Config
 
-    env = app_env(target)
+    env = app_env(target, extra_env)
     config = Config.from_env(env)
     app = create_app("standard", config)
     engine = app.extensions["database"].engine
@@ -471,11 +482,20 @@ class Row:
 async def run_page_cases(
     target: Target, names: list[str], args, ceiling: Server, rows: list[Row], ceiling_load: dict[int, Load]
 ) -> None:
-    cases = {k: v for k, v in case_paths(target).items() if k in names}
-    if not cases:
-        return
-    figures = in_process_figures(target, cases)
-    server = Server("app:create_app('standard')", app_env(target), args.workers, args.log)
+    paths = case_paths(target)
+    hits = {k: v for k, v in paths.items() if k in names and k not in MISS_CASES}
+    misses = {k: v for k, v in paths.items() if k in names and k in MISS_CASES}
+    if hits:
+        await run_server_cases(target, hits, args, ceiling, rows, ceiling_load, {})
+    if misses:
+        await run_server_cases(target, misses, args, ceiling, rows, ceiling_load, {"AVAILABILITY_CACHE_ENTRIES": "0"})
+
+
+async def run_server_cases(
+    target: Target, cases: dict[str, Case], args, ceiling: Server, rows: list[Row], ceiling_load, extra_env: dict
+) -> None:
+    figures = in_process_figures(target, cases, extra_env)
+    server = Server("app:create_app('standard')", app_env(target, extra_env), args.workers, args.log)
     try:
         server.wait_ready()
         cookies = await login(server.port, DEMO_GROUP)
@@ -500,7 +520,8 @@ async def run_page_cases(
             sql, html = figures[name]
             rows.append(Row(target.db, target.factor, name, loads, sql, html))
             print(f"  measured {name} ({target.db}, factor {target.factor:g})", flush=True)
-        rows.append(Row(target.db, target.factor, f"worker RSS {server.rss_mb():.0f} MB", {}))
+        if not extra_env:
+            rows.append(Row(target.db, target.factor, f"largest worker's RSS: {server.rss_mb():.0f} MB", {}))
     finally:
         server.stop()
 
@@ -748,6 +769,12 @@ def main(argv: list[str] | None = None) -> None:
         ceiling.stop()
     if page_cases:
         print_table(rows, ceiling_load, args.connections)
+        print(
+            "\ncache hit: the same facility and month again and again (every request after each worker's"
+            " first is a hit; with Redis, after the first of all); cache miss: the cache off, every"
+            " request computes the statuses. A ward's real mix lies between: a grid's version changes"
+            " with every booking of that facility."
+        )
     if rushes:
         print()
         print(

@@ -23,7 +23,7 @@ def test_the_ward_bench_runs_at_a_tiny_scale(tmp_path):
             "--factors",
             "0.02",
             "--cases",
-            "grid,top,mymenu,rush",
+            "grid,grid-miss,top,mymenu,rush",
             "--seconds",
             "0.3",
             "--rounds",
@@ -46,7 +46,13 @@ def test_the_ward_bench_runs_at_a_tiny_scale(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
-    for title in ("ceiling (bare Flask", "施設別空き状況 fragment", "top page", "予約内容の確認・取消"):
+    for title in (
+        "ceiling (bare Flask",
+        "fragment (1 facility, 1 month), cache hit",
+        "fragment, cache miss",
+        "top page",
+        "予約内容の確認・取消",
+    ):
         assert title in out
     assert "errors)" not in out  # every timed request answered 200
     rush = re.search(r"^\| sqlite \| 0\.02 \| 6 \| 2 \| (\d+) \| (\d+) \|", out, re.MULTILINE)
