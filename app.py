@@ -23,6 +23,7 @@ from web import (
     static_files,
     steps,
 )
+from web.availability_cache import make_grid_cache
 from web.data import close_read_session
 from web.extensions import csrf, limiter
 from web.log_format import configure_json_logging
@@ -62,6 +63,9 @@ def create_app(profile: str = "standard", config: Config | None = None) -> Flask
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
 
     app.extensions["database"] = Database(app.config["DATABASE_URL"])
+    app.extensions["availability_cache"] = make_grid_cache(
+        app.config["REDIS_URL"], app.config["DATABASE_URL"], app.config["AVAILABILITY_CACHE_ENTRIES"]
+    )
     app.teardown_appcontext(close_read_session)
 
     sessions.init_app(app, profile)
@@ -134,8 +138,9 @@ def _register_commands(app: Flask) -> None:
     import demo.commands
     import lottery.commands
     import mail.commands
+    import scale.commands
     import web.commands
     import worker.commands
 
-    for package in (web.commands, demo.commands, worker.commands, mail.commands, lottery.commands):
+    for package in (web.commands, demo.commands, worker.commands, mail.commands, lottery.commands, scale.commands):
         package.register(app)

@@ -85,6 +85,10 @@ class Config:
             # パスワードを忘れた場合 and the account forms: per client address and, for the reset
             # request, per registration too.
             RATELIMIT_RESET=environ.get("RATELIMIT_RESET") or "5 per 15 minutes",
+            # 施設別空き状況's shared statuses cached per facility and version: how many
+            # values the in-process cache holds (Redis, when set, holds them for a day);
+            # 0 computes every grid (the bench's misses).
+            AVAILABILITY_CACHE_ENTRIES=_whole_number(environ, "AVAILABILITY_CACHE_ENTRIES", 2048),
             # Kiosk idle reset (DESIGN "Channels"): the warning dialog after this many seconds
             # without input, the session destroyed after that many (at least 30 s apart).
             KIOSK_IDLE_WARN_SECONDS=float(environ.get("KIOSK_IDLE_WARN_SECONDS") or 90),

@@ -28,6 +28,7 @@ CONTENT = [
     "mail",
     "models",
     "payments",
+    "scale",
     "web",
     "worker",
     "templates",

@@ -24,6 +24,7 @@ from mail.outbox import queue_notices
 from models import errors
 from models.account import GroupClass, Resident, ResidentGroupClass
 from models.availability_rules import is_closed_day_rule
+from models.availability_version import bump_availability
 from models.counters import reserve_values
 from models.db import Database
 from models.deadline_rules import payment_deadline_day
@@ -178,6 +179,7 @@ def draw_month(
         details={"entries": len(entries), "won": won, "lost": len(entries) - won, "seed_sha256": month.seed_sha256},
     )
     session.flush()
+    bump_availability(session, room_ids={r.room_id for r in month.rooms} | {e.room_id for e in entries})
     return DrawOutcome(month.use_month, False, now, len(entries), won, len(entries) - won, notices)
 
 

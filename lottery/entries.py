@@ -32,6 +32,7 @@ from lottery.schedule import (
 from models import errors
 from models.account import Resident, ResidentGroupClass
 from models.account_rules import RegistrationKind
+from models.availability_version import bump_availability
 from models.counters import next_value
 from models.facility import Facility, FeeRate, Room, TimeBand
 from models.fee_rules import FeeQuery, slot_fee_rule
@@ -527,6 +528,7 @@ def enter_lottery(
     except IntegrityError:
         entered = _open_entries_of(session, resident.id, [slot_key(s) for s in slots])
         raise errors.AlreadyEntered(slots=[s for s in slots if slot_key(s) in entered] or slots) from None
+    bump_availability(session, room_ids={s.room_id for s in slots})
     return application
 
 
@@ -753,6 +755,7 @@ def withdraw_entries(session: Session, *, resident_id: int, public_ids: Iterable
         entry.withdrawn_at = now
         entry.version += 1
     session.flush()
+    bump_availability(session, room_ids={entry.room_id for entry in entries})
     return rows
 
 

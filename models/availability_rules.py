@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
+
+from models.time_rules import jst_moment
 
 
 class DayStatus(str, enum.Enum):
@@ -66,6 +69,44 @@ def day_status_rule(slot_statuses: list[SlotStatus]) -> DayStatus:
     if free == len(slot_statuses):
         return DayStatus.FREE
     return DayStatus.PARTLY_FREE if free else DayStatus.FULL
+
+
+def room_day_status_rule(
+    day: date,
+    bands: Sequence[tuple[int, time]],
+    taken: Collection[int],
+    *,
+    closed: bool,
+    window: BookingWindow,
+    today: date,
+    now: datetime,
+) -> DayStatus:
+    """The status of one room on one day from its bands (id, start) and the ids of those
+    taken: the same as day_status_rule over slot_status_rule of each band, without a status
+    per slot where none is needed. A day after `today` (Tokyo) is in the future as a whole,
+    so that none of its bands has started; only `today` and earlier go band by band."""
+    if not bands or closed:
+        return DayStatus.CLOSED
+    if day not in window:
+        return DayStatus.OUT_OF_WINDOW
+    if day > today:
+        held = sum(1 for band_id, _starts in bands if band_id in taken) if taken else 0
+        if held == 0:
+            return DayStatus.FREE
+        return DayStatus.FULL if held == len(bands) else DayStatus.PARTLY_FREE
+    return day_status_rule(
+        [
+            slot_status_rule(
+                day=day,
+                window=window,
+                closed=False,
+                taken=band_id in taken,
+                starts_at=jst_moment(day, starts),
+                now=now,
+            )
+            for band_id, starts in bands
+        ]
+    )
 
 
 def is_closed_day_rule(day: date, closed_weekdays: frozenset[int], closed_dates: frozenset[date]) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, time
 
 from sqlalchemy import (
@@ -78,6 +79,13 @@ class Facility(Base):
     access_en: Mapped[str] = mapped_column(Text, default="")
     # Weekly closing days as weekday numbers (Monday = 0), comma-separated, e.g. "0".
     closed_weekdays: Mapped[str] = mapped_column(String(20), default="")
+    # Bumped (models.availability_version) in the same transaction as every write that can
+    # change a slot of its rooms: booking, cancellation, expiry, lottery entry, withdrawal,
+    # draw. Cached grid statuses are keyed by it. A new facility starts at a random value, so
+    # that a database seeded again never meets the entries cached for the one before.
+    availability_version: Mapped[int] = mapped_column(
+        Integer, default=lambda: secrets.randbelow(2**30), server_default="0"
+    )
     category: Mapped[FacilityCategory] = relationship(back_populates="facilities")
     rooms: Mapped[list[Room]] = relationship(back_populates="facility", order_by="Room.ordinal")
     closed_dates: Mapped[list[ClosedDate]] = relationship(back_populates="facility")

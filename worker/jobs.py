@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 from mail.compose import CallCentre, ExpiryFacts, call_centre_for, expiry_mail
 from mail.delivery import CLAIM_LEASE, DeliveryResult, FileTransport, SmtpTransport, deliver_due_mail
 from mail.outbox import queue_notice
+from models.availability_version import bump_availability
 from models.db import Database
 from models.deadline_rules import PAYMENT_DAYS, payment_closes_at, payment_deadline_day
 from models.reservation import Reservation
@@ -199,6 +200,7 @@ def _cancel_by_expiry(session, reservation: Reservation, settings: WorkerSetting
         now=now,
     )
     session.flush()
+    bump_availability(session, room_ids=[reservation.room_id])  # the last write: rows locked in order
 
 
 # 4. Card sessions whose browser never came back --------------------------------------

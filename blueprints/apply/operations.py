@@ -16,6 +16,7 @@ from lottery.schedule import first_come_windows
 from models import errors
 from models.account import Resident, ResidentGroupClass
 from models.availability_rules import SlotStatus, booking_window_rule, is_closed_day_rule, slot_status_rule
+from models.availability_version import bump_availability
 from models.counters import next_value
 from models.db import violated_constraint
 from models.facility import Facility, FeeRate, Room, TimeBand
@@ -311,6 +312,7 @@ def apply_for_slots(
         if violated_constraint(exc) != ACTIVE_SLOT_CONSTRAINT:
             raise
         raise errors.SlotTaken(slots=sorted(_taken(session, slots)) or slots) from None
+    bump_availability(session, room_ids=room_ids)
     return application
 
 

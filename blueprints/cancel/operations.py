@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from bookings.standing import Standing
 from models import errors
+from models.availability_version import bump_availability
 from models.cancellation_rules import check_cancellable, reason_required
 from models.facility import Facility, FacilityCategory, Room
 from models.numbering_rules import RESERVATION_NUMBER
@@ -187,6 +188,7 @@ def cancel_reservations(
         r.cancellation_fee_yen = line.quote.fee_yen
         r.version += 1
     session.flush()
+    bump_availability(session, room_ids={line.reservation.room_id for line in selection.lines})
     return selection
 
 

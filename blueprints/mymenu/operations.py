@@ -26,9 +26,9 @@ from models.reservation import Reservation
 from models.reservation_rules import ReservationState
 from models.time_rules import jst_day
 
-# Enough for any real group's bookings; beyond it the page asks for narrower conditions
-# (as the guide's クレジット決済 選択 does, L129-L130) so that the page stays fast.
-LIST_LIMIT = 100
+# The guide's top 20 (L123, L129-L130; DESIGN rule 8): beyond it the page says so and asks
+# for narrower 表示条件, so that its cost does not grow with a group's history.
+LIST_LIMIT = 20
 
 
 @dataclass(frozen=True)

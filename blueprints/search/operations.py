@@ -19,6 +19,7 @@ from models.availability_rules import (
     booking_window_rule,
     day_status_rule,
     is_closed_day_rule,
+    room_day_status_rule,
     slot_status_rule,
 )
 from models.facility import ClosedDate, Facility, FacilityCategory, FeeRate, Purpose, Room, RoomType, TimeBand
@@ -27,6 +28,7 @@ from models.reservation import Reservation
 from models.reservation_rules import ACTIVE_STATES
 from models.search_rules import KANA_ROWS, kana_row_rule
 from models.time_rules import jst_day, jst_moment
+from web.availability_cache import GridCache
 
 # 施設の検索 ----------------------------------------------------------------------------
 
@@ -150,9 +152,6 @@ class _Availability:
             for band in room.time_bands
         ]
 
-    def day_status(self, room: Room, day: date) -> DayStatus:
-        return day_status_rule([status for _band, status in self.slot_statuses(room, day)])
-
 
 # 施設別空き状況 -------------------------------------------------------------------------
 
@@ -222,27 +221,131 @@ class DayGrid:
 
 
 def build_day_grid(
-    session: Session, *, facility_codes: list[str], days: list[date], now: datetime, days_ahead: int
+    session: Session,
+    *,
+    facility_codes: list[str],
+    days: list[date],
+    now: datetime,
+    days_ahead: int,
+    cache: GridCache | None = None,
 ) -> DayGrid:
     """The day status of every room of the chosen facilities on each of `days` (consecutive).
-    A handful of queries whatever the size: facilities, rooms, bands, closed days, bookings."""
+    A handful of queries whatever the size: facilities (with their availability versions),
+    rooms and bands; then, for the facilities whose statuses are not cached under their
+    version, closed days and bookings, and one pass over those rows."""
     facilities = _load_facilities(session, facility_codes)
-    rooms = [room for facility in facilities for room in facility.rooms]
-    availability = _Availability(session, rooms, days[0], days[-1], now=now, days_ahead=days_ahead)
+    window = booking_window_rule(jst_day(now), days_ahead)
+    statuses: dict[int, list[DayStatus]] = {}
+    missing: list[Facility] = []
+    keys = {}
+    for facility in facilities:
+        keys[facility.id] = _grid_key(facility, days, window)
+        cached = _decode_statuses(cache.get(keys[facility.id]) if cache else None, facility, len(days))
+        if cached is None:
+            missing.append(facility)
+        else:
+            statuses.update(cached)
+    if missing:
+        computed = _day_statuses(session, missing, days, now=now, window=window)
+        statuses.update(computed)
+        if cache:
+            for facility in missing:
+                cache.set(keys[facility.id], _encode_statuses(facility, computed))
     return DayGrid(
         days=days,
         facilities=[
             FacilityDays(
                 facility,
                 [
-                    RoomDays(room, [DayCell(room, day, availability.day_status(room, day)) for day in days])
+                    RoomDays(room, [DayCell(room, day, status) for day, status in zip(days, statuses[room.id])])
                     for room in facility.rooms
                 ],
             )
             for facility in facilities
         ],
-        window=availability.window,
+        window=window,
     )
+
+
+def _day_statuses(
+    session: Session, facilities: list[Facility], days: list[date], *, now: datetime, window: BookingWindow
+) -> dict[int, list[DayStatus]]:
+    """Each room's status on each day, from one query for closed days and one for the
+    bookings, in one pass over their rows (room_day_status_rule)."""
+    first, last = days[0], days[-1]
+    rooms = [room for facility in facilities for room in facility.rooms]
+    listed: dict[int, set[date]] = defaultdict(set)
+    for facility_id, day in session.execute(
+        select(ClosedDate.facility_id, ClosedDate.day).where(
+            ClosedDate.facility_id.in_([f.id for f in facilities]), ClosedDate.day.between(first, last)
+        )
+    ):
+        listed[facility_id].add(day)
+    taken: dict[tuple[int, date], set[int]] = defaultdict(set)
+    if rooms:
+        for room_id, day, band_id in session.execute(
+            select(Reservation.room_id, Reservation.use_date, Reservation.time_band_id).where(
+                Reservation.room_id.in_([room.id for room in rooms]),
+                Reservation.use_date.between(first, last),
+                Reservation.state.in_(ACTIVE_STATES),
+            )
+        ):
+            taken[room_id, day].add(band_id)
+    today = jst_day(now)
+    result = {}
+    for facility in facilities:
+        weekdays, closed_dates = facility.closed_weekday_set, listed[facility.id]
+        closed = [is_closed_day_rule(day, weekdays, closed_dates) for day in days]
+        for room in facility.rooms:
+            bands = [(band.id, band.starts_at) for band in room.time_bands]
+            result[room.id] = [
+                room_day_status_rule(
+                    day,
+                    bands,
+                    taken.get((room.id, day), ()),
+                    closed=is_closed,
+                    window=window,
+                    today=today,
+                    now=now,
+                )
+                for day, is_closed in zip(days, closed)
+            ]
+    return result
+
+
+# One letter per DayStatus in a cached value.
+_CODES = {status: status.value[0] if status is not DayStatus.FULL else "x" for status in DayStatus}
+_STATUSES = {code: status for status, code in _CODES.items()}
+assert len(_STATUSES) == len(DayStatus)
+
+
+def _grid_key(facility: Facility, days: list[date], window: BookingWindow) -> str:
+    """What the shared statuses depend on: the facility and its availability version, the
+    period, and the booking window (today's date, the days ahead)."""
+    return (
+        f"{facility.id}:{facility.availability_version}:{days[0].isoformat()}:{len(days)}:"
+        f"{window.first.isoformat()}:{window.last.isoformat()}"
+    )
+
+
+def _encode_statuses(facility: Facility, statuses: dict[int, list[DayStatus]]) -> str:
+    return ";".join(f"{room.id}={''.join(_CODES[s] for s in statuses[room.id])}" for room in facility.rooms)
+
+
+def _decode_statuses(value: str | None, facility: Facility, length: int) -> dict[int, list[DayStatus]] | None:
+    """The cached statuses, or None when there are none or they do not fit the facility's
+    rooms as loaded now (a room added or removed since)."""
+    if not value:
+        return None
+    result = {}
+    for part in value.split(";"):
+        room_id, _, codes = part.partition("=")
+        if len(codes) != length:
+            return None
+        result[int(room_id)] = [_STATUSES[c] for c in codes]
+    if set(result) != {room.id for room in facility.rooms}:
+        return None
+    return result
 
 
 # 時間帯別空き状況 -----------------------------------------------------------------------

@@ -182,6 +182,7 @@ def _render_availability(form: AvailabilityForm, *, problems=()):
             days=period_days_rule(start, period),
             now=now(),
             days_ahead=_days_ahead(),
+            cache=current_app.extensions["availability_cache"],
         )
         form.start.data = start.isoformat()
         form.period.data = period.value

@@ -189,3 +189,45 @@ def test_the_grid_may_start_a_margin_before_and_after_the_window_and_no_further(
     assert allowed.first in allowed and allowed.last in allowed
     assert allowed.first - timedelta(days=1) not in allowed
     assert allowed.last + timedelta(days=1) not in allowed
+
+
+def test_room_day_status_is_the_day_status_of_its_slots_in_every_case():
+    """room_day_status_rule (the grid's one pass) against day_status_rule over each band's
+    slot_status_rule (the definition), over closed days, days outside the window, today with
+    bands started or not, and every share of taken bands."""
+    import random
+
+    from models.availability_rules import room_day_status_rule
+    from models.time_rules import JST, jst_day
+
+    rng = random.Random(12)
+    band_sets = [
+        [],
+        [(1, time(9))],
+        [(1, time(9)), (2, time(12, 30)), (3, time(15, 30)), (4, time(18, 30))],
+        [(5, time(h)) for h in range(9, 21, 2)],
+    ]
+    band_sets[3] = [(10 + i, time(9 + 2 * i)) for i in range(6)]
+    for _ in range(3000):
+        now = datetime(2026, 11, 25, rng.randrange(24), rng.randrange(60), tzinfo=JST)
+        today = jst_day(now)
+        window = booking_window_rule(today, rng.choice((1, 7, 90)))
+        day = today + timedelta(days=rng.randint(-3, 95))
+        bands = rng.choice(band_sets)
+        taken = {band_id for band_id, _ in bands if rng.random() < rng.choice((0.0, 0.5, 1.0))}
+        closed = rng.random() < 0.1
+        expected = day_status_rule(
+            [
+                slot_status_rule(
+                    day=day,
+                    window=window,
+                    closed=closed,
+                    taken=band_id in taken,
+                    starts_at=datetime.combine(day, starts, tzinfo=JST),
+                    now=now,
+                )
+                for band_id, starts in bands
+            ]
+        )
+        got = room_day_status_rule(day, bands, taken, closed=closed, window=window, today=today, now=now)
+        assert got is expected, (day, now, bands, taken, closed)

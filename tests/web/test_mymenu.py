@@ -387,7 +387,7 @@ def test_bad_conditions_are_explained_and_the_default_list_stays(client, auth, a
         assert '<details class="filter-panel no-print" open>' in body
 
 
-def test_a_large_list_stops_at_the_limit_with_the_same_number_of_queries(client, auth, app):
+def test_a_large_list_shows_the_guides_top_20_with_the_same_number_of_queries(client, auth, app):
     auth.login()
     statements: list[str] = []
     engine = app.extensions["database"].engine
@@ -430,8 +430,8 @@ def test_a_large_list_stops_at_the_limit_with_the_same_number_of_queries(client,
     statements.clear()
     page = text(client.get(LIST))
     assert len(statements) == small
-    assert len(numbers_on(page)) == 100
-    assert "該当する予約数が多いため、上位100件のみ表示します。" in page
+    assert len(numbers_on(page)) == 20
+    assert "該当する予約数が多いため、上位20件のみ表示します。" in page
     assert "処理したい予約が表示されない場合は、表示条件の指定を行ってください。" in page
 
 

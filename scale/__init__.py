@@ -1,0 +1,1 @@
+"""Ward-scale data for measuring the site (`flask seed-scale`)."""

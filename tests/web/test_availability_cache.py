@@ -1,0 +1,192 @@
+"""施設別空き状況's shared statuses are cached per facility under its availability version
+(in-process here; in Redis when REDIS_URL is set, as CI's second pass runs it), and every
+write that changes a slot bumps the version in its own transaction: a grid asked for after
+the commit that took a slot never shows it free, whatever was cached before. On SQLite, and
+on PostgreSQL when DATABASE_URL is set."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import event, select
+
+from blueprints.apply.operations import RoomAnswers, apply_for_slots
+from blueprints.cancel.operations import cancel_reservations
+from bookings.slots import SlotRef
+from lottery.draw import draw_month
+from lottery.entries import enter_lottery, withdraw_entries
+from mail.compose import CallCentre
+from models.account import Resident
+from models.availability_rules import is_closed_day_rule
+from models.facility import Facility, Room
+from models.lottery import LotteryMonth
+from models.reservation import Reservation
+from models.reservation_rules import ACTIVE_STATES, ReservationState
+from models.time_rules import jst_day
+from tests.conftest import DAYS_AHEAD, HTMX_HEADERS, frozen_now
+from tests.web.card_support import database, run_worker
+
+CODE = "013"  # 駒場住区センター
+CSRF_VALUE = r'name="csrf_token"[^>]*value="[^"]+"'  # noqa: S105 (a pattern, not a secret)
+
+
+def grid_url(start) -> str:
+    return f"/availability?facility={CODE}&period=1m&from={start.isoformat()}"
+
+
+def free_day(app, room_name: str = "201【旧第1会議室】"):
+    """A day in the window on which every band of the room is free: (room, day)."""
+    today = jst_day(frozen_now())
+    with database(app).read_session() as s:
+        room = s.scalar(select(Room).join(Facility).where(Facility.code == CODE, Room.name_ja == room_name))
+        taken = set(
+            s.scalars(
+                select(Reservation.use_date).where(Reservation.room_id == room.id, Reservation.state.in_(ACTIVE_STATES))
+            )
+        )
+        facility = room.facility
+        closing = (facility.closed_weekday_set, frozenset(c.day for c in facility.closed_dates))
+        for offset in range(3, 28):
+            day = today + timedelta(days=offset)
+            if day not in taken and not is_closed_day_rule(day, *closing):
+                return room.id, day
+    raise AssertionError("no free day")
+
+
+def choosable(html: str, room_id: int, day) -> bool:
+    return f'name="cell" value="{room_id}:{day.isoformat()}"' in html
+
+
+def book_whole_day(app, room_id: int, day, number: str = "00040676") -> list[str]:
+    """Another resident takes every band of the day, as the apply step does, committed."""
+    with database(app).write() as s:
+        resident = s.scalar(select(Resident).where(Resident.registration_number == number))
+        room = s.get(Room, room_id)
+        application = apply_for_slots(
+            s,
+            resident_id=resident.id,
+            slots=[SlotRef(room_id, day, band.id) for band in room.time_bands],
+            answers={room_id: RoomAnswers(room.purposes[0].id, 5, False)},
+            group_class_id=resident.group_classes[0].group_class_id,
+            now=frozen_now(),
+            days_ahead=DAYS_AHEAD,
+        )
+        return [r.number for r in application.reservations]
+
+
+def version(app, code: str = CODE) -> int:
+    with database(app).read_session() as s:
+        return s.scalar(select(Facility.availability_version).where(Facility.code == code))
+
+
+def test_a_cached_grid_never_shows_a_slot_free_after_the_commit_that_took_it(app, client):
+    room_id, day = free_day(app)
+    start = jst_day(frozen_now()) + timedelta(days=1)
+    for headers in ({}, HTMX_HEADERS):  # the page and the fragment share the cached statuses
+        assert choosable(client.get(grid_url(start), headers=headers).get_data(as_text=True), room_id, day)
+    numbers = book_whole_day(app, room_id, day)
+    for headers in ({}, HTMX_HEADERS):
+        assert not choosable(client.get(grid_url(start), headers=headers).get_data(as_text=True), room_id, day)
+    # Cancelled by its group: free again at once.
+    with database(app).write() as s:
+        resident = s.scalar(select(Resident).where(Resident.registration_number == "00040676"))
+        versions = dict(
+            s.execute(select(Reservation.number, Reservation.version).where(Reservation.number.in_(numbers))).all()
+        )
+        cancel_reservations(s, resident_id=resident.id, versions=versions, reason=None, agreed=True, now=frozen_now())
+    assert choosable(client.get(grid_url(start)).get_data(as_text=True), room_id, day)
+
+
+def test_a_repeated_grid_reads_no_bookings_and_an_anonymous_one_no_registration(app, client):
+    start = jst_day(frozen_now()) + timedelta(days=1)
+    statements: list[str] = []
+    engine = database(app).engine
+    event.listen(engine, "before_cursor_execute", lambda _c, _cur, statement, *_a: statements.append(statement))
+    first = client.get(grid_url(start)).get_data(as_text=True)
+    assert any("FROM reservations" in s for s in statements)
+    statements.clear()
+    second = client.get(grid_url(start)).get_data(as_text=True)
+    assert not any("FROM reservations" in s or "FROM closed_dates" in s for s in statements)
+    assert not any("FROM residents" in s for s in statements)
+    # The same page (but for the CSRF tokens, signed with the time).
+    assert re.sub(CSRF_VALUE, "", second) == re.sub(CSRF_VALUE, "", first)
+
+
+def test_every_write_that_changes_a_slot_bumps_its_facilitys_version(app):
+    """Booking, cancellation, expiry by the worker, lottery entry, withdrawal and the draw."""
+    room_id, day = free_day(app)
+    before = version(app)
+    numbers = book_whole_day(app, room_id, day)
+    assert version(app) == before + 1
+    with database(app).write() as s:
+        resident = s.scalar(select(Resident).where(Resident.registration_number == "00040676"))
+        versions = dict(
+            s.execute(select(Reservation.number, Reservation.version).where(Reservation.number.in_(numbers[:1]))).all()
+        )
+        cancel_reservations(s, resident_id=resident.id, versions=versions, reason=None, agreed=True, now=frozen_now())
+    assert version(app) == before + 2
+    # Expiry: the worker, a month later, cancels the unpaid 仮予約 left (one transaction each).
+    with database(app).read_session() as s:
+        unpaid = s.scalar(
+            select(Facility.code)
+            .join(Room, Room.facility_id == Facility.id)
+            .join(Reservation, Reservation.room_id == Room.id)
+            .where(Reservation.state == ReservationState.PROVISIONAL)
+            .order_by(Reservation.use_date)
+            .limit(1)
+        )
+    unpaid_before = version(app, unpaid)
+    app.config["FROZEN_NOW"] = (frozen_now() + timedelta(days=40)).isoformat()
+    assert run_worker(app).exit_code == 0
+    assert version(app, unpaid) > unpaid_before
+
+    # The lottery: the demo's open month, its rooms and entries.
+    with database(app).read_session() as s:
+        month = s.scalar(select(LotteryMonth).where(LotteryMonth.drawn_at.is_(None)).order_by(LotteryMonth.use_month))
+        lottery_room = month.rooms[0].room
+        code, use_month, result_at, opens = (
+            lottery_room.facility.code,
+            month.use_month,
+            month.result_at,
+            month.applications_open_at,
+        )
+        lottery_room_id, band_id, purpose_id = (
+            lottery_room.id,
+            lottery_room.time_bands[-1].id,
+            lottery_room.purposes[0].id,
+        )
+        closing = (
+            lottery_room.facility.closed_weekday_set,
+            frozenset(c.day for c in lottery_room.facility.closed_dates),
+        )
+    entry_day = next(
+        d for d in (use_month + timedelta(days=i) for i in range(20, 28)) if not is_closed_day_rule(d, *closing)
+    )
+    at = opens + timedelta(hours=1)
+    lottery_before = version(app, code)
+    with database(app).write() as s:
+        resident = s.scalar(select(Resident).where(Resident.registration_number == "00040676"))
+        application = enter_lottery(
+            s,
+            resident_id=resident.id,
+            slots=[SlotRef(lottery_room_id, entry_day, band_id)],
+            answers={lottery_room_id: RoomAnswers(purpose_id, 5, False)},
+            group_class_id=resident.group_classes[0].group_class_id,
+            now=at,
+        )
+        public_id = application.entries[0].public_id
+    assert version(app, code) == lottery_before + 1
+    with database(app).write() as s:
+        resident = s.scalar(select(Resident).where(Resident.registration_number == "00040676"))
+        withdraw_entries(s, resident_id=resident.id, public_ids=[public_id], now=at)
+    assert version(app, code) == lottery_before + 2
+    with database(app).write() as s:
+        draw_month(
+            s,
+            use_month=use_month,
+            now=result_at,
+            centre=lambda _locale: CallCentre("03-5431-5932", "平日9:00~21:00"),
+            operator="test",
+        )
+    assert version(app, code) == lottery_before + 3

@@ -1,0 +1,81 @@
+"""The shared part of 施設別空き状況 — each room's day statuses over a period — cached per
+facility under its availability version (models.availability_version), so that residents
+looking at the same facility share one computation. In Redis when REDIS_URL is set (every
+instance shares it), otherwise in a size-bounded in-process LRU. No Flask here: the search
+operations take it as a plain object. A cache that fails is a miss, never an error page."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections import OrderedDict
+from typing import Protocol
+
+log = logging.getLogger(__name__)
+
+# Old versions are never asked for again; Redis forgets them after this.
+REDIS_TTL_SECONDS = 24 * 3600
+
+
+class GridCache(Protocol):
+    def get(self, key: str) -> str | None: ...
+
+    def set(self, key: str, value: str) -> None: ...
+
+
+class LocalGridCache:
+    """At most `entries` values, least recently used out first; safe across threads."""
+
+    def __init__(self, entries: int):
+        self.entries = entries
+        self._values: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> str | None:
+        with self._lock:
+            value = self._values.get(key)
+            if value is not None:
+                self._values.move_to_end(key)
+            return value
+
+    def set(self, key: str, value: str) -> None:
+        with self._lock:
+            self._values[key] = value
+            self._values.move_to_end(key)
+            while len(self._values) > self.entries:
+                self._values.popitem(last=False)
+
+
+class RedisGridCache:
+    def __init__(self, client, prefix: str):
+        self.client = client
+        self.prefix = prefix
+
+    def get(self, key: str) -> str | None:
+        try:
+            value = self.client.get(self.prefix + key)
+        except Exception as exc:  # a cache that fails is a miss
+            log.warning("availability cache: %s", exc)
+            return None
+        return value.decode() if value is not None else None
+
+    def set(self, key: str, value: str) -> None:
+        try:
+            self.client.set(self.prefix + key, value, ex=REDIS_TTL_SECONDS)
+        except Exception as exc:
+            log.warning("availability cache: %s", exc)
+
+
+def make_grid_cache(redis_url: str | None, database_url: str, entries: int) -> GridCache | None:
+    """None when `entries` is 0 (no caching: every grid computed, the bench's misses)."""
+    if entries <= 0:
+        return None
+    if redis_url:
+        import redis
+
+        # One namespace per database, so that two sites (or test databases) on one Redis
+        # never read each other's statuses.
+        namespace = hashlib.sha256(database_url.encode()).hexdigest()[:12]
+        return RedisGridCache(redis.Redis.from_url(redis_url), f"grid:{namespace}:")
+    return LocalGridCache(entries)
