@@ -4,13 +4,14 @@ rooms are by day and by time band. Reads only; never imports Flask."""
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from bookings.slots import MAX_ID, SlotRef
+from lottery.schedule import MonthSchedule, count_entries, read_schedule
 from models import errors
 from models.availability_rules import (
     BookingWindow,
@@ -131,24 +132,37 @@ class _Availability:
                 )
             )
         }
+        # The lottery (DESIGN "Lottery"): the months' rows, and entries so far per slot only
+        # when some room is drawn in one of them.
+        self.schedule = read_schedule(session, first_day=first, last_day=last)
+        drawn_rooms = {room.id for room in rooms} & {r for m in self.schedule.months.values() for r in m.room_ids}
+        self.entries = count_entries(session, room_ids=drawn_rooms, first_day=first, last_day=last)
+
+    def slot_status(self, room: Room, day: date, band: TimeBand, closed: bool) -> SlotStatus:
+        taken = (room.id, day, band.id) in self.taken
+        starts_at = jst_moment(day, band.starts_at)
+        drawn = self.schedule.slot_status(room.id, day, starts_at=starts_at, closed=closed, taken=taken, now=self.now)
+        if drawn is not None:
+            return SlotStatus(drawn.value)
+        return slot_status_rule(
+            day=day, window=self.window, closed=closed, taken=taken, starts_at=starts_at, now=self.now
+        )
 
     def slot_statuses(self, room: Room, day: date) -> list[tuple[TimeBand, SlotStatus]]:
         """Each band of the room on that day, with its status."""
         closed = is_closed_day_rule(day, *self._closing[room.facility_id])
-        return [
-            (
-                band,
-                slot_status_rule(
-                    day=day,
-                    window=self.window,
-                    closed=closed,
-                    taken=(room.id, day, band.id) in self.taken,
-                    starts_at=jst_moment(day, band.starts_at),
-                    now=self.now,
-                ),
-            )
-            for band in room.time_bands
-        ]
+        return [(band, self.slot_status(room, day, band, closed)) for band in room.time_bands]
+
+    def lottery_months(self, rooms: list[Room]) -> list[MonthSchedule]:
+        """The months in the range in which one of `rooms` is drawn, for the calendar in words."""
+        ids = {room.id for room in rooms}
+        return [m for _, m in sorted(self.schedule.months.items()) if m.room_ids & ids]
+
+    def entries_of(self, room: Room, day: date, band: TimeBand | None = None) -> int:
+        """Lottery entries so far (抽選申込中) for one slot, or for the whole day."""
+        if band is not None:
+            return self.entries.get((room.id, day, band.id), 0)
+        return sum(self.entries.get((room.id, day, b.id), 0) for b in room.time_bands)
 
     def day_status(self, room: Room, day: date) -> DayStatus:
         return day_status_rule([status for _band, status in self.slot_statuses(room, day)])
@@ -184,6 +198,7 @@ class DayCell:
     room: Room
     day: date
     status: DayStatus
+    entries: int = 0  # lottery entries so far that day (shown while 抽選受付中)
 
     @property
     def ref(self) -> CellRef:
@@ -209,6 +224,7 @@ class DayGrid:
     days: list[date]
     facilities: list[FacilityDays]
     window: BookingWindow
+    lottery_months: list[MonthSchedule] = field(default_factory=list)
 
     @property
     def first_selectable(self) -> DayCell | None:
@@ -235,13 +251,20 @@ def build_day_grid(
             FacilityDays(
                 facility,
                 [
-                    RoomDays(room, [DayCell(room, day, availability.day_status(room, day)) for day in days])
+                    RoomDays(
+                        room,
+                        [
+                            DayCell(room, day, availability.day_status(room, day), availability.entries_of(room, day))
+                            for day in days
+                        ],
+                    )
                     for room in facility.rooms
                 ],
             )
             for facility in facilities
         ],
         window=availability.window,
+        lottery_months=availability.lottery_months(rooms),
     )
 
 
@@ -254,6 +277,7 @@ class SlotCell:
     status: SlotStatus
     ref: SlotRef
     base_fee_yen: int | None  # 基本額; None when the fee table has no base row
+    entries: int = 0  # lottery entries so far (shown while 抽選受付中)
 
 
 @dataclass(frozen=True)
@@ -278,22 +302,32 @@ class RoomSlots:
 @dataclass(frozen=True)
 class SlotGrid:
     rooms: list[RoomSlots]
+    lottery_months: list[MonthSchedule] = field(default_factory=list)
 
     @property
     def first_free(self) -> SlotCell | None:
+        """The first slot that can be chosen, for first come or for the lottery."""
         for room in self.rooms:
             for day in room.days:
                 for slot in day.slots:
-                    if slot.status.selectable:
+                    if slot.status.selectable or slot.status.enterable:
                         return slot
         return None
+
+    @property
+    def has_free(self) -> bool:
+        return any(s.status.selectable for room in self.rooms for day in room.days for s in day.slots)
+
+    @property
+    def has_lottery(self) -> bool:
+        return any(s.status.enterable for room in self.rooms for day in room.days for s in day.slots)
 
 
 def build_slot_grid(session: Session, *, cells: list[CellRef], now: datetime, days_ahead: int) -> SlotGrid:
     """The time bands of each chosen (room, date), with their status and 基本額.
 
     Raises NotFound(cells=[…]) for rooms that do not exist, and SlotNotBookable(cells=[DayCell…])
-    for days on which nothing can be chosen at all (休館日, 申込期間外): a day that has
+    for days on which nothing can be chosen at all (休館日, 申込期間外, 抽選結果待ち, 先着受付前): a day that has
     filled up since the grid was shown is not an error, its bands say 予約済."""
     if not cells:
         raise errors.EmptySelection()
@@ -324,18 +358,27 @@ def build_slot_grid(session: Session, *, cells: list[CellRef], now: datetime, da
         for band, status in availability.slot_statuses(room, cell.use_date):
             # Only a free slot has a price worth showing (and only dates near today have a
             # holiday calendar: 9999-12-31 has no next day to check).
-            fee = _base_fee(rates, room, band, cell.use_date) if status.selectable else None
+            fee = _base_fee(rates, room, band, cell.use_date) if status.selectable or status.enterable else None
             slots.append(
-                SlotCell(band=band, status=status, ref=SlotRef(room.id, cell.use_date, band.id), base_fee_yen=fee)
+                SlotCell(
+                    band=band,
+                    status=status,
+                    ref=SlotRef(room.id, cell.use_date, band.id),
+                    base_fee_yen=fee,
+                    entries=availability.entries_of(room, cell.use_date, band),
+                )
             )
         status = day_status_rule([s.status for s in slots])
-        if status in (DayStatus.CLOSED, DayStatus.OUT_OF_WINDOW):
+        if not status.selectable and status is not DayStatus.FULL:
             unbookable.append(DayCell(room, cell.use_date, status))
         by_room[room.id].append(DaySlots(cell.use_date, status, slots))
     if unbookable:
         raise errors.SlotNotBookable(cells=unbookable)
     ordered = sorted(rooms.values(), key=lambda r: (r.facility.kana, r.facility.code, r.ordinal, r.id))
-    return SlotGrid([RoomSlots(room, by_room[room.id]) for room in ordered])
+    return SlotGrid(
+        [RoomSlots(room, by_room[room.id]) for room in ordered],
+        lottery_months=availability.lottery_months(ordered),
+    )
 
 
 def _base_fee(rates: list[FeeRate], room: Room, band: TimeBand, day: date) -> int | None:
