@@ -30,9 +30,8 @@ from web.steps import numbered_step
 
 bp = Blueprint("mymenu", __name__, url_prefix="/mymenu")
 
-# Entries of later issues say 準備中 until they exist.
+# Entries of later issues say 準備中 until they exist (抽選申込の確認・取消 is the lottery area's).
 COMING_SOON = {
-    "lottery": _l("抽選申込の確認・取消"),
     "profile": _l("利用者情報の更新・変更"),
 }
 
@@ -52,7 +51,7 @@ def messages():
     )
 
 
-@bp.get("/<any(lottery, profile):entry>")
+@bp.get("/<any(profile):entry>")
 @login_required
 def coming_soon(entry: str):
     return render_page("mymenu/coming_soon.html", title=str(COMING_SOON[entry]), heading=COMING_SOON[entry])

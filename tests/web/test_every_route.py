@@ -20,6 +20,7 @@ from werkzeug.routing.converters import AnyConverter, NumberConverter
 
 from models.account import Resident
 from models.facility import Facility, Room, TimeBand
+from models.lottery import LotteryApplication
 from models.notice import Message, Notice
 from models.payment import Settlement
 from models.reservation import Application, Reservation
@@ -77,7 +78,13 @@ def demo_values(session) -> dict[str, list]:
         "message_id": session.scalars(
             select(Message.id).where(Message.resident_id == meguro.id).order_by(Message.id).limit(2)
         ).all(),
-        "entry": ["lottery", "profile"],  # マイメニュー entries still 準備中
+        "entry": ["profile"],  # マイメニュー entries still 準備中
+        # 目黒団体's lottery applications (抽選申込番号): one drawn, one open.
+        "lottery_application_id": session.scalars(
+            select(LotteryApplication.id)
+            .where(LotteryApplication.resident_id == meguro.id)
+            .order_by(LotteryApplication.id)
+        ).all(),
         "name": ["htmx.min.js"],  # vendor files
         # Card payments of 00040675 (seeded_values opens one if the demo data has none).
         "settlement_id": session.scalars(
