@@ -149,8 +149,8 @@ class AnswerForms:
     def chosen_group_class_id(self) -> int:
         """The 団体区分 chosen so far, for the 基本額 shown on 詳細申請; the first valid one
         until a valid choice is made."""
-        held = {str(h.group_class_id): h.group_class_id for h in self.selection.group_classes}
-        chosen = self.group_form.group_class.data if self.group_form else None
+        held: dict[str, int] = {str(h.group_class_id): h.group_class_id for h in self.selection.group_classes}
+        chosen: str = (self.group_form.group_class.data if self.group_form else None) or ""
         return held.get(chosen, self.selection.group_classes[0].group_class_id)
 
     @property

@@ -5,12 +5,14 @@ Applying and withdrawing move no money, so they work in every channel."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from flask import Blueprint, abort, current_app, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from bookings.answers import AnswerForms
@@ -32,10 +34,13 @@ from lottery.entries import (
     select_for_withdrawal,
     withdraw_entries,
 )
+from lottery.schedule import open_lottery_rooms
 from models import errors, fee_rules
 from models.deadline_rules import payment_deadline_day
+from models.facility import Facility, Room
 from models.lottery_rules import check_caps_rule
 from models.reservation_rules import UNPAID_STATES, ReservationState
+from models.time_rules import jst_day
 from web import clock
 from web.data import read_session
 from web.errors import ErrorItem, domain_error_item, form_errors
@@ -369,7 +374,21 @@ def _refused(exc: Exception):
         errors=[problem],
         status=status,
         **_breadcrumb(DETAILS_STEP),
+        open_grid_url=_open_grid_url(),
     )
+
+
+def _open_grid_url() -> str | None:
+    """施設別空き状況 of the facilities open for entries now, from the first day of the
+    earliest open month (抽選に申込可能な施設), or None when no month is open."""
+    moment = clock.now()
+    open_rooms = open_lottery_rooms(read_session(), now=moment)
+    if not open_rooms:
+        return None
+    codes = sorted(set(read_session().scalars(select(Facility.code).join(Room).where(Room.id.in_(open_rooms)))))
+    first = min(m.use_month for months in open_rooms.values() for m in months)
+    first = max(first, jst_day(moment) + timedelta(days=1))
+    return url_for("search.availability", facility=codes, period="2w", **{"from": first.isoformat()})
 
 
 class _Empty:

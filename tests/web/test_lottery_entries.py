@@ -210,8 +210,7 @@ def _apply_and_withdraw(app, client):
     done = client.post("/lottery", data=submit_form(page))
     assert done.status_code == 303
     assert "抽選申込番号" in words(text(client.get(done.headers["Location"])))
-    entry = entries_of(app, state=ReservationState.LOTTERY_ENTRY)[-1]
-    assert entry.room_id == WASHITSU
+    [entry] = [e for e in entries_of(app, state=ReservationState.LOTTERY_ENTRY) if e.room_id == WASHITSU]
     confirm = text(client.get(f"/mymenu/lottery/withdraw?entry={entry.public_id}"))
     assert client.post("/mymenu/lottery/withdraw", data=post_form(confirm)).status_code == 303
     assert [e.state for e in entries_of(app) if e.public_id == entry.public_id] == [ReservationState.WITHDRAWN]
