@@ -6,7 +6,7 @@ arrives; the 当選 is paid by card through クレジット決済 (the stand-in 
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 
@@ -15,14 +15,15 @@ from models.reservation_rules import ReservationState
 from tests.e2e.test_payment_failures import MEGURO_EMAIL, from_confirm, pay, receipt_on
 
 WASHITSU = 3  # 駒場住区センター 和室, a lottery room
-SLOT = f"{WASHITSU}:2027-02-05:9"  # no other group entered it
+DAY = date(2027, 2, 5)
+SLOT = f"{WASHITSU}:{DAY.isoformat()}:9"  # no other group entered it
 
 
 def test_apply_draw_win_and_pay_by_card(site):
     browser = site.resident()
     slots = browser.get(f"/availability/slots?cell={WASHITSU}:2027-02-05&facility=013")
     assert "抽選受付中" in slots.text
-    details = browser.submit(slots, "抽選申込へ進む", {"slot": SLOT})
+    details = browser.submit(slots, "抽選申込へ進む ›", {"slot": SLOT})
     assert details.h1 == "詳細申請" and "/lottery/details" in details.url, details.text[:300]
     purpose = re.search(r'<option value="(\d+)">', details.html).group(1)
     confirm = browser.submit(details, "次へ進む", {"r3-purpose": purpose, "r3-attendees": "8", "r3-charges_fee": "no"})
@@ -39,7 +40,11 @@ def test_apply_draw_win_and_pay_by_card(site):
     site.app.config["FROZEN_NOW"] = result_at.isoformat()
     site.worker()
     with site.app.extensions["database"].read_session() as s:
-        entry = s.scalar(select(LotteryEntry).where(LotteryEntry.room_id == WASHITSU, LotteryEntry.time_band_id == 9))
+        entry = s.scalar(
+            select(LotteryEntry).where(
+                LotteryEntry.room_id == WASHITSU, LotteryEntry.use_date == DAY, LotteryEntry.time_band_id == 9
+            )
+        )
         assert entry.state is ReservationState.WON
         number = entry.reservation.number
 
@@ -60,6 +65,10 @@ def test_apply_draw_win_and_pay_by_card(site):
     assert paid.h1 == "クレジット決済 完了", paid.text[:400]
     receipt_on(paid)
     with site.app.extensions["database"].read_session() as s:
-        entry = s.scalar(select(LotteryEntry).where(LotteryEntry.room_id == WASHITSU, LotteryEntry.time_band_id == 9))
+        entry = s.scalar(
+            select(LotteryEntry).where(
+                LotteryEntry.room_id == WASHITSU, LotteryEntry.use_date == DAY, LotteryEntry.time_band_id == 9
+            )
+        )
         assert entry.reservation.state is ReservationState.CONFIRMED
     assert "Result: the ledgers agree." in site.reconcile()
