@@ -32,7 +32,7 @@ HEADINGS = {
         "details": "Application details",
         "confirm": "Confirm lottery application",
         "complete": "Lottery application complete",
-        "list": "lottery",
+        "list": "Lottery entries",
         "withdraw": "Confirm withdrawal",
         "withdrawn": "Withdrawal complete",
     },
