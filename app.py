@@ -114,6 +114,10 @@ def _register_blueprints(app: Flask) -> None:
     from blueprints.equipment.routes import bp as equipment_bp
 
     app.register_blueprint(equipment_bp)
+    # 抽選申込 and 取下げ move no money either: every profile and presentation.
+    from blueprints.lottery.routes import bp as lottery_bp
+
+    app.register_blueprint(lottery_bp)
     # Card payment only on the standard profile; a kiosk answers everything under
     # /payment with its refusal (DESIGN "Architecture").
     instance = channels.Channel(app.config["PROFILE"])

@@ -16,10 +16,15 @@ class DayStatus(str, enum.Enum):
     FULL = "full"  # 空きなし
     OUT_OF_WINDOW = "out_of_window"  # 申込期間外
     CLOSED = "closed"  # 休館日
+    # A lottery room's day (DESIGN "Lottery", Calendar): some band open for entries, or
+    # nothing free and the month still waiting for its draw or for 一般空き申込.
+    LOTTERY_OPEN = "lottery_open"  # 抽選受付中
+    AWAITING_DRAW = "awaiting_draw"  # 抽選結果待ち
+    BEFORE_FIRST_COME = "before_first_come"  # 先着受付前
 
     @property
     def selectable(self) -> bool:
-        return self in (DayStatus.FREE, DayStatus.PARTLY_FREE)
+        return self in (DayStatus.FREE, DayStatus.PARTLY_FREE, DayStatus.LOTTERY_OPEN)
 
 
 class SlotStatus(str, enum.Enum):
@@ -27,10 +32,20 @@ class SlotStatus(str, enum.Enum):
     TAKEN = "taken"
     OUT_OF_WINDOW = "out_of_window"
     CLOSED = "closed"
+    # A lottery room's slot in a lottery month (the values of models.lottery_rules.LotterySlotStatus).
+    LOTTERY_OPEN = "lottery_open"  # 抽選受付中
+    AWAITING_DRAW = "awaiting_draw"  # 抽選結果待ち
+    BEFORE_FIRST_COME = "before_first_come"  # 先着受付前
 
     @property
     def selectable(self) -> bool:
+        """Can be chosen for a first-come application."""
         return self is SlotStatus.FREE
+
+    @property
+    def enterable(self) -> bool:
+        """Can be chosen for a lottery entry (抽選申込)."""
+        return self is SlotStatus.LOTTERY_OPEN
 
 
 @dataclass(frozen=True)
@@ -60,12 +75,20 @@ def slot_status_rule(
 
 def day_status_rule(slot_statuses: list[SlotStatus]) -> DayStatus:
     """A day is as free as its slots: all free, some free, none free; closed and out of
-    window win over everything because no slot of that day can be chosen."""
+    window win over everything because no slot of that day can be chosen. A lottery room's
+    day with a band open for entries is 抽選受付中; one with nothing free while its month
+    waits for the draw or for 一般空き申込 says which."""
     if not slot_statuses or all(s is SlotStatus.CLOSED for s in slot_statuses):
         return DayStatus.CLOSED
+    if any(s is SlotStatus.LOTTERY_OPEN for s in slot_statuses):
+        return DayStatus.LOTTERY_OPEN
     if all(s is SlotStatus.OUT_OF_WINDOW for s in slot_statuses):
         return DayStatus.OUT_OF_WINDOW
     free = sum(s is SlotStatus.FREE for s in slot_statuses)
+    if not free:
+        for waiting in (SlotStatus.AWAITING_DRAW, SlotStatus.BEFORE_FIRST_COME):
+            if waiting in slot_statuses:
+                return DayStatus(waiting.value)
     if free == len(slot_statuses):
         return DayStatus.FREE
     return DayStatus.PARTLY_FREE if free else DayStatus.FULL

@@ -113,6 +113,14 @@ def moment(value: datetime, locale: str | None = None) -> str:
     return f"{list_date(local.date(), locale)} {local:%H:%M}"
 
 
+def use_month(value, locale: str | None = None) -> str:
+    """A lottery's use month: 2027年2月 / February 2027."""
+    d = _as_date(value)
+    if _locale(locale) == "en":
+        return f"{MONTHS_EN_LONG[d.month - 1]} {d.year}"
+    return f"{d.year}年{d.month}月"
+
+
 def localized(obj, attribute: str, locale: str | None = None) -> str:
     """`name_ja` / `name_en` columns by the request's locale."""
     loc = _locale(locale)
@@ -129,6 +137,7 @@ FILTERS = {
     "clock_time": clock_time,
     "yen": yen,
     "moment": moment,
+    "use_month": use_month,
     "localized": localized,
 }
 

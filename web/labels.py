@@ -6,6 +6,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from models.availability_rules import DayStatus, SlotStatus
+from models.lottery_rules import LostReason, LotteryPhase
 from models.payment_state_rules import PaymentState
 from models.reservation_rules import CancelKind, ReservationState
 
@@ -32,6 +33,23 @@ CANCEL_KINDS = {
     CancelKind.STAFF: _l("施設による取消"),
 }
 
+# Where a lottery month stands (DESIGN "Lottery", Calendar), for its calendar in words.
+LOTTERY_PHASES = {
+    LotteryPhase.BEFORE_PERIOD: _l("申込期間前"),
+    LotteryPhase.OPEN: _l("抽選受付中"),
+    LotteryPhase.AWAITING_DRAW: _l("抽選結果待ち"),
+    LotteryPhase.BEFORE_FIRST_COME: _l("抽選結果発表済み・一般空き申込の開始前"),
+    LotteryPhase.FIRST_COME: _l("一般空き申込受付中"),
+}
+
+# Why a 落選 was not by the draw (the result notice's words).
+LOST_REASONS = {
+    LostReason.DRAW: _l("抽選の結果"),
+    LostReason.CAP: _l("当選できる件数の上限に達したため"),
+    LostReason.SLOT_UNAVAILABLE: _l("抽選時にその時間帯が利用できなくなっていたため"),
+    LostReason.NOT_ELIGIBLE: _l("抽選時に登録団体の要件を満たしていなかったため"),
+}
+
 # A symbol and the words, always shown together (never a symbol alone). The symbols show
 # on English pages too, so none is a full-width form (− is U+2212, not －).
 DAY_STATUSES = {
@@ -40,6 +58,10 @@ DAY_STATUSES = {
     DayStatus.FULL: ("×", _l("空きなし")),
     DayStatus.OUT_OF_WINDOW: ("−", _l("申込期間外")),
     DayStatus.CLOSED: ("■", _l("休館日")),
+    # The lottery (DESIGN "Lottery", Calendar).
+    DayStatus.LOTTERY_OPEN: ("◎", _l("抽選受付中")),
+    DayStatus.AWAITING_DRAW: ("◇", _l("抽選結果待ち")),
+    DayStatus.BEFORE_FIRST_COME: ("▽", _l("先着受付前")),
 }
 
 SLOT_STATUSES = {
@@ -47,6 +69,9 @@ SLOT_STATUSES = {
     SlotStatus.TAKEN: ("×", _l("予約済")),
     SlotStatus.OUT_OF_WINDOW: ("−", _l("申込期間外")),
     SlotStatus.CLOSED: ("■", _l("休館日")),
+    SlotStatus.LOTTERY_OPEN: ("◎", _l("抽選受付中")),
+    SlotStatus.AWAITING_DRAW: ("◇", _l("抽選結果待ち")),
+    SlotStatus.BEFORE_FIRST_COME: ("▽", _l("先着受付前")),
 }
 
 
@@ -58,4 +83,6 @@ def init_app(app: Flask) -> None:
         day_status_label=lambda s: DAY_STATUSES[DayStatus(s)],
         slot_status_label=lambda s: SLOT_STATUSES[SlotStatus(s)],
         DAY_STATUSES=DAY_STATUSES,
+        lottery_phase_label=lambda p: LOTTERY_PHASES[LotteryPhase(p)],
+        lost_reason_label=lambda r: LOST_REASONS[LostReason(r)],
     )

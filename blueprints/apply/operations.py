@@ -11,6 +11,7 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from bookings.answers import RoomAnswers
 from bookings.slots import MAX_ID, SlotRef
 from lottery.schedule import first_come_windows
 from models import errors
@@ -28,15 +29,6 @@ from models.time_rules import jst_day, jst_moment
 
 # The one constraint whose refusal means "another group took the slot" (models.reservation).
 ACTIVE_SLOT_CONSTRAINT = "uq_reservations_active_slot"
-
-
-@dataclass(frozen=True)
-class RoomAnswers:
-    """詳細申請 for one room: 利用目的, 利用人数, 参加費等の有無."""
-
-    purpose_id: int
-    attendees: int
-    charges_participation_fee: bool
 
 
 class SlotProblem(str, enum.Enum):

@@ -9,9 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
-from blueprints.apply.forms import GroupClassForm, RoomAnswersForm
 from blueprints.apply.operations import (
-    RoomAnswers,
     Selection,
     SlotLine,
     SlotProblem,
@@ -20,13 +18,14 @@ from blueprints.apply.operations import (
     prepare_selection,
     quote_fees,
 )
+from bookings.answers import AnswerForms as _Answers
 from bookings.slots import SlotRef
 from models import errors, fee_rules
 from models.deadline_rules import payment_deadline_day
 from models.reservation_rules import UNPAID_STATES
 from web import clock
 from web.data import read_session
-from web.errors import ErrorItem, domain_error_item, form_errors
+from web.errors import ErrorItem, domain_error_item
 from web.formats import band, header_date, list_date, localized
 from web.rendering import render_page
 from web.steps import breadcrumb, step_heading
@@ -176,62 +175,6 @@ def _selection(values: MultiDict) -> Selection:
         now=clock.now(),
         days_ahead=current_app.config["FIRST_COME_DAYS_AHEAD"],
     )
-
-
-class _Answers:
-    """The 詳細申請 forms filled from a query string or a posted form, validated."""
-
-    def __init__(self, selection: Selection, values: MultiDict | None, *, validate: bool = True, rooms=None):
-        self.selection = selection
-        self.room_forms = [
-            RoomAnswersForm(room, formdata=values) for room in (selection.rooms if rooms is None else rooms)
-        ]
-        self.group_form = (
-            GroupClassForm(selection.group_classes, formdata=values) if len(selection.group_classes) > 1 else None
-        )
-        self.valid = False
-        self.errors: list[ErrorItem] = []
-        if validate:
-            forms = ([self.group_form] if self.group_form else []) + self.room_forms
-            results = [form.validate() for form in forms]
-            self.valid = all(results)
-            for form in forms:
-                self.errors += form_errors(form)
-
-    @property
-    def group_class_id(self) -> int:
-        """The 団体区分 to apply with (call after a successful validate())."""
-        if self.group_form is None:
-            return self.selection.group_classes[0].group_class_id
-        return int(self.group_form.group_class.data)
-
-    @property
-    def chosen_group_class_id(self) -> int:
-        """The 団体区分 chosen so far, for the 基本額 shown on 詳細申請; the first valid one
-        until a valid choice is made."""
-        held = {str(h.group_class_id): h.group_class_id for h in self.selection.group_classes}
-        chosen = self.group_form.group_class.data if self.group_form else None
-        return held.get(chosen, self.selection.group_classes[0].group_class_id)
-
-    @property
-    def by_room(self) -> dict[int, RoomAnswers]:
-        return {form.room.id: form.answers() for form in self.room_forms}
-
-    def form_of(self, room) -> RoomAnswersForm:
-        return next(form for form in self.room_forms if form.room.id == room.id)
-
-    def query(self) -> list[tuple[str, str]]:
-        """The selection and the answers as a query string (also the hidden inputs of 申込)."""
-        pairs = [("slot", str(slot)) for slot in self.selection.slots]
-        if self.group_form is not None:
-            pairs.append(("group_class", self.group_form.group_class.data or ""))
-        for form in self.room_forms:
-            pairs += [
-                (form.purpose.name, form.purpose.data or ""),
-                (form.attendees.name, (form.attendees.data or "").strip()),
-                (form.charges_fee.name, form.charges_fee.data or ""),
-            ]
-        return pairs
 
 
 # -- rendering --------------------------------------------------------------------------

@@ -6,7 +6,6 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, redirect, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from blueprints.mymenu.forms import EmailForm
@@ -32,11 +31,6 @@ from web.steps import numbered_step
 
 bp = Blueprint("mymenu", __name__, url_prefix="/mymenu")
 
-# Entries of later issues say 準備中 until they exist.
-COMING_SOON = {
-    "lottery": _l("抽選申込の確認・取消"),
-}
-
 
 @bp.get("/")
 @login_required
@@ -51,12 +45,6 @@ def messages():
     return render_page(
         "mymenu/messages.html", title=_("メッセージの確認"), entries=entries, resend_days=RESEND_WINDOW.days
     )
-
-
-@bp.get("/<any(lottery):entry>")
-@login_required
-def coming_soon(entry: str):
-    return render_page("mymenu/coming_soon.html", title=str(COMING_SOON[entry]), heading=COMING_SOON[entry])
 
 
 @bp.get("/reservations")

@@ -4,13 +4,14 @@ rooms are by day and by time band. Reads only; never imports Flask."""
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from bookings.slots import MAX_ID, SlotRef
+from lottery.schedule import LotterySchedule, MonthSchedule, count_entries, read_schedule
 from models import errors
 from models.availability_rules import (
     BookingWindow,
@@ -133,24 +134,37 @@ class _Availability:
                 )
             )
         }
+        # The lottery (DESIGN "Lottery"): the months' rows, and entries so far per slot only
+        # when some room is drawn in one of them.
+        self.schedule = read_schedule(session, first_day=first, last_day=last)
+        drawn_rooms = {room.id for room in rooms} & {r for m in self.schedule.months.values() for r in m.room_ids}
+        self.entries = count_entries(session, room_ids=drawn_rooms, first_day=first, last_day=last)
+
+    def slot_status(self, room: Room, day: date, band: TimeBand, closed: bool) -> SlotStatus:
+        taken = (room.id, day, band.id) in self.taken
+        starts_at = jst_moment(day, band.starts_at)
+        drawn = self.schedule.slot_status(room.id, day, starts_at=starts_at, closed=closed, taken=taken, now=self.now)
+        if drawn is not None:
+            return SlotStatus(drawn.value)
+        return slot_status_rule(
+            day=day, window=self.window, closed=closed, taken=taken, starts_at=starts_at, now=self.now
+        )
 
     def slot_statuses(self, room: Room, day: date) -> list[tuple[TimeBand, SlotStatus]]:
         """Each band of the room on that day, with its status."""
         closed = is_closed_day_rule(day, *self._closing[room.facility_id])
-        return [
-            (
-                band,
-                slot_status_rule(
-                    day=day,
-                    window=self.window,
-                    closed=closed,
-                    taken=(room.id, day, band.id) in self.taken,
-                    starts_at=jst_moment(day, band.starts_at),
-                    now=self.now,
-                ),
-            )
-            for band in room.time_bands
-        ]
+        return [(band, self.slot_status(room, day, band, closed)) for band in room.time_bands]
+
+    def lottery_months(self, rooms: list[Room]) -> list[MonthSchedule]:
+        """The months in the range in which one of `rooms` is drawn, for the calendar in words."""
+        ids = {room.id for room in rooms}
+        return [m for _, m in sorted(self.schedule.months.items()) if m.room_ids & ids]
+
+    def entries_of(self, room: Room, day: date, band: TimeBand | None = None) -> int:
+        """Lottery entries so far (抽選申込中) for one slot, or for the whole day."""
+        if band is not None:
+            return self.entries.get((room.id, day, band.id), 0)
+        return sum(self.entries.get((room.id, day, b.id), 0) for b in room.time_bands)
 
 
 # 施設別空き状況 -------------------------------------------------------------------------
@@ -183,6 +197,7 @@ class DayCell:
     room: Room
     day: date
     status: DayStatus
+    entries: int = 0  # lottery entries so far that day (shown while 抽選受付中)
 
     @property
     def ref(self) -> CellRef:
@@ -208,6 +223,7 @@ class DayGrid:
     days: list[date]
     facilities: list[FacilityDays]
     window: BookingWindow
+    lottery_months: list[MonthSchedule] = field(default_factory=list)
 
     @property
     def first_selectable(self) -> DayCell | None:
@@ -231,47 +247,83 @@ def build_day_grid(
 ) -> DayGrid:
     """The day status of every room of the chosen facilities on each of `days` (consecutive).
     A handful of queries whatever the size: facilities (with their availability versions),
-    rooms and bands; then, for the facilities whose statuses are not cached under their
-    version, closed days and bookings, and one pass over those rows."""
+    rooms and bands, the lottery's months and its entries so far; then, for the facilities
+    whose statuses are not cached under their version, closed days and bookings, and one
+    pass over those rows."""
     facilities = _load_facilities(session, facility_codes)
+    rooms = [room for facility in facilities for room in facility.rooms]
     window = booking_window_rule(jst_day(now), days_ahead)
+    schedule = read_schedule(session, first_day=days[0], last_day=days[-1])
+    drawn_rooms = {room.id for room in rooms} & {r for m in schedule.months.values() for r in m.room_ids}
+    entries = count_entries(session, room_ids=drawn_rooms, first_day=days[0], last_day=days[-1])
+    entries_by_day: dict[tuple[int, date], int] = defaultdict(int)
+    for (room_id, day, _band_id), n in entries.items():
+        entries_by_day[room_id, day] += n
     statuses: dict[int, list[DayStatus]] = {}
     missing: list[Facility] = []
     keys = {}
     for facility in facilities:
-        keys[facility.id] = _grid_key(facility, days, window)
+        keys[facility.id] = _grid_key(facility, days, window, _lottery_signature(schedule, facility, now))
         cached = _decode_statuses(cache.get(keys[facility.id]) if cache else None, facility, len(days))
         if cached is None:
             missing.append(facility)
         else:
             statuses.update(cached)
     if missing:
-        computed = _day_statuses(session, missing, days, now=now, window=window)
+        computed = _day_statuses(session, missing, days, now=now, window=window, schedule=schedule)
         statuses.update(computed)
         if cache:
             for facility in missing:
                 cache.set(keys[facility.id], _encode_statuses(facility, computed))
+    ids = {room.id for room in rooms}
     return DayGrid(
         days=days,
         facilities=[
             FacilityDays(
                 facility,
                 [
-                    RoomDays(room, [DayCell(room, day, status) for day, status in zip(days, statuses[room.id])])
+                    RoomDays(
+                        room,
+                        [
+                            DayCell(room, day, status, entries_by_day.get((room.id, day), 0))
+                            for day, status in zip(days, statuses[room.id])
+                        ],
+                    )
                     for room in facility.rooms
                 ],
             )
             for facility in facilities
         ],
         window=window,
+        lottery_months=[m for _, m in sorted(schedule.months.items()) if m.room_ids & ids],
     )
 
 
+def _lottery_signature(schedule: LotterySchedule, facility: Facility, now: datetime) -> str:
+    """What a facility's lottery statuses depend on besides its bookings: for each month in
+    the period that draws one of its rooms, the month's phase and which rooms it draws (a
+    staff change of dates or rooms moves the key, as a booking moves the version)."""
+    ids = {room.id for room in facility.rooms}
+    parts = []
+    for use_month, month in sorted(schedule.months.items()):
+        drawn = sorted(ids & month.room_ids)
+        if drawn:
+            parts.append(f"{use_month:%Y%m}{month.phase(now).value}{'.'.join(map(str, drawn))}")
+    return ",".join(parts)
+
+
 def _day_statuses(
-    session: Session, facilities: list[Facility], days: list[date], *, now: datetime, window: BookingWindow
+    session: Session,
+    facilities: list[Facility],
+    days: list[date],
+    *,
+    now: datetime,
+    window: BookingWindow,
+    schedule: LotterySchedule,
 ) -> dict[int, list[DayStatus]]:
     """Each room's status on each day, from one query for closed days and one for the
-    bookings, in one pass over their rows (room_day_status_rule)."""
+    bookings, in one pass over their rows (room_day_status_rule); a lottery room's day in a
+    lottery month band by band through the month's rules (DESIGN "Lottery")."""
     first, last = days[0], days[-1]
     rooms = [room for facility in facilities for room in facility.rooms]
     listed: dict[int, set[date]] = defaultdict(set)
@@ -298,19 +350,33 @@ def _day_statuses(
         closed = [is_closed_day_rule(day, weekdays, closed_dates) for day in days]
         for room in facility.rooms:
             bands = [(band.id, band.starts_at) for band in room.time_bands]
-            result[room.id] = [
-                room_day_status_rule(
-                    day,
-                    bands,
-                    taken.get((room.id, day), ()),
-                    closed=is_closed,
-                    window=window,
-                    today=today,
-                    now=now,
-                )
-                for day, is_closed in zip(days, closed)
-            ]
+            row = []
+            for day, is_closed in zip(days, closed):
+                held = taken.get((room.id, day), ())
+                if schedule.is_lottery_slot(room.id, day):
+                    row.append(_lottery_day_status(schedule, room.id, day, bands, held, is_closed, window, now))
+                else:
+                    row.append(
+                        room_day_status_rule(day, bands, held, closed=is_closed, window=window, today=today, now=now)
+                    )
+            result[room.id] = row
     return result
+
+
+def _lottery_day_status(schedule, room_id, day, bands, held, closed, window, now) -> DayStatus:
+    statuses = []
+    for band_id, starts in bands:
+        starts_at = jst_moment(day, starts)
+        drawn = schedule.slot_status(room_id, day, starts_at=starts_at, closed=closed, taken=band_id in held, now=now)
+        if drawn is not None:
+            statuses.append(SlotStatus(drawn.value))
+        else:
+            statuses.append(
+                slot_status_rule(
+                    day=day, window=window, closed=closed, taken=band_id in held, starts_at=starts_at, now=now
+                )
+            )
+    return day_status_rule(statuses) if statuses else DayStatus.CLOSED
 
 
 # One letter per DayStatus in a cached value.
@@ -319,12 +385,12 @@ _STATUSES = {code: status for status, code in _CODES.items()}
 assert len(_STATUSES) == len(DayStatus)
 
 
-def _grid_key(facility: Facility, days: list[date], window: BookingWindow) -> str:
+def _grid_key(facility: Facility, days: list[date], window: BookingWindow, lottery: str) -> str:
     """What the shared statuses depend on: the facility and its availability version, the
-    period, and the booking window (today's date, the days ahead)."""
+    period, the booking window (today's date, the days ahead) and the lottery's months."""
     return (
         f"{facility.id}:{facility.availability_version}:{days[0].isoformat()}:{len(days)}:"
-        f"{window.first.isoformat()}:{window.last.isoformat()}"
+        f"{window.first.isoformat()}:{window.last.isoformat()}:{lottery}"
     )
 
 
@@ -357,6 +423,7 @@ class SlotCell:
     status: SlotStatus
     ref: SlotRef
     base_fee_yen: int | None  # 基本額; None when the fee table has no base row
+    entries: int = 0  # lottery entries so far (shown while 抽選受付中)
 
 
 @dataclass(frozen=True)
@@ -381,22 +448,32 @@ class RoomSlots:
 @dataclass(frozen=True)
 class SlotGrid:
     rooms: list[RoomSlots]
+    lottery_months: list[MonthSchedule] = field(default_factory=list)
 
     @property
     def first_free(self) -> SlotCell | None:
+        """The first slot that can be chosen, for first come or for the lottery."""
         for room in self.rooms:
             for day in room.days:
                 for slot in day.slots:
-                    if slot.status.selectable:
+                    if slot.status.selectable or slot.status.enterable:
                         return slot
         return None
+
+    @property
+    def has_free(self) -> bool:
+        return any(s.status.selectable for room in self.rooms for day in room.days for s in day.slots)
+
+    @property
+    def has_lottery(self) -> bool:
+        return any(s.status.enterable for room in self.rooms for day in room.days for s in day.slots)
 
 
 def build_slot_grid(session: Session, *, cells: list[CellRef], now: datetime, days_ahead: int) -> SlotGrid:
     """The time bands of each chosen (room, date), with their status and 基本額.
 
     Raises NotFound(cells=[…]) for rooms that do not exist, and SlotNotBookable(cells=[DayCell…])
-    for days on which nothing can be chosen at all (休館日, 申込期間外): a day that has
+    for days on which nothing can be chosen at all (休館日, 申込期間外, 抽選結果待ち, 先着受付前): a day that has
     filled up since the grid was shown is not an error, its bands say 予約済."""
     if not cells:
         raise errors.EmptySelection()
@@ -427,18 +504,27 @@ def build_slot_grid(session: Session, *, cells: list[CellRef], now: datetime, da
         for band, status in availability.slot_statuses(room, cell.use_date):
             # Only a free slot has a price worth showing (and only dates near today have a
             # holiday calendar: 9999-12-31 has no next day to check).
-            fee = _base_fee(rates, room, band, cell.use_date) if status.selectable else None
+            fee = _base_fee(rates, room, band, cell.use_date) if status.selectable or status.enterable else None
             slots.append(
-                SlotCell(band=band, status=status, ref=SlotRef(room.id, cell.use_date, band.id), base_fee_yen=fee)
+                SlotCell(
+                    band=band,
+                    status=status,
+                    ref=SlotRef(room.id, cell.use_date, band.id),
+                    base_fee_yen=fee,
+                    entries=availability.entries_of(room, cell.use_date, band),
+                )
             )
         status = day_status_rule([s.status for s in slots])
-        if status in (DayStatus.CLOSED, DayStatus.OUT_OF_WINDOW):
+        if not status.selectable and status is not DayStatus.FULL:
             unbookable.append(DayCell(room, cell.use_date, status))
         by_room[room.id].append(DaySlots(cell.use_date, status, slots))
     if unbookable:
         raise errors.SlotNotBookable(cells=unbookable)
     ordered = sorted(rooms.values(), key=lambda r: (r.facility.kana, r.facility.code, r.ordinal, r.id))
-    return SlotGrid([RoomSlots(room, by_room[room.id]) for room in ordered])
+    return SlotGrid(
+        [RoomSlots(room, by_room[room.id]) for room in ordered],
+        lottery_months=availability.lottery_months(ordered),
+    )
 
 
 def _base_fee(rates: list[FeeRate], room: Room, band: TimeBand, day: date) -> int | None:

@@ -57,6 +57,20 @@ def apply_details_url() -> str:
         return "/apply/details"
 
 
+def lottery_details_url() -> str:
+    """詳細申請 of 抽選申込 (the lottery area's endpoint)."""
+    try:
+        return url_for("lottery.details")
+    except BuildError:
+        return "/lottery/details"
+
+
+def _lottery_calendar(months) -> list:
+    """The lottery months shown on a grid, each with where it stands now."""
+    moment = now()
+    return [(month, month.phase(moment)) for month in months]
+
+
 def _days_ahead() -> int:
     return current_app.config["FIRST_COME_DAYS_AHEAD"]
 
@@ -196,6 +210,7 @@ def _render_availability(form: AvailabilityForm, *, problems=()):
             "previous_url": availability_url(codes, previous, period) if previous in allowed else None,
             "next_url": availability_url(codes, following, period) if following in allowed else None,
             "chosen_cells": set(form.cell.data),
+            "lottery_calendar": _lottery_calendar(grid.lottery_months),
             # The words once per page, not once per cell (a month of ten rooms has 300).
             "day_labels": {status: (symbol, str(word)) for status, (symbol, word) in DAY_STATUSES.items()},
         }
@@ -303,6 +318,8 @@ def slots():
         chosen_slots=set(form.slot.data or []),
         back_url=back_url,
         details_url=apply_details_url(),
+        lottery_url=lottery_details_url(),
+        lottery_calendar=_lottery_calendar(grid.lottery_months) if grid else [],
         statuses=SLOT_STATUSES,
         **breadcrumb(
             "slots",

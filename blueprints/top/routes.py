@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from models.facility import Facility, FacilityCategory, Purpose, RoomType
+from lottery.schedule import announced_months, open_lottery_rooms
+from models.facility import Facility, FacilityCategory, Purpose, Room, RoomType
 from models.notice import Notice
 from models.search_rules import KANA_ROW_ROMAJI, KANA_ROWS
+from models.time_rules import jst_day
+from web.clock import now
 from web.data import read_session
 from web.rendering import render_page
 
@@ -32,7 +37,12 @@ def index():
     if tab not in dict(SEARCH_TABS):
         tab = "category"
     s = read_session()
+    moment = now()
     context = {
+        # The lottery's calendar in words (DESIGN "Lottery"): the months to announce.
+        "lottery_calendar": [(m, m.phase(moment)) for m in announced_months(s, now=moment)],
+        "lottery_facilities": _lottery_facilities(s, moment) if tab == "list" else [],
+        "lottery_from": _lottery_from(s, moment) if tab == "list" else None,
         "tabs": SEARCH_TABS,
         "tab": tab,
         "notices": s.scalars(
@@ -46,3 +56,26 @@ def index():
         "facilities": s.scalars(select(Facility).order_by(Facility.kana)).all() if tab == "list" else [],
     }
     return render_page("top/index.html", fragment="top/_search_panel.html", title=_("トップページ"), **context)
+
+
+def _lottery_facilities(session, moment) -> list:
+    """抽選に申込可能な施設: each facility with a room open for entries now, with those rooms
+    and their months."""
+    open_rooms = open_lottery_rooms(session, now=moment)
+    if not open_rooms:
+        return []
+    rooms = session.scalars(select(Room).where(Room.id.in_(open_rooms))).all()
+    by_facility: dict[int, tuple[Facility, list]] = {}
+    for room in sorted(rooms, key=lambda r: (r.facility.kana, r.facility.code, r.ordinal, r.id)):
+        by_facility.setdefault(room.facility_id, (room.facility, []))[1].append((room, open_rooms[room.id]))
+    return list(by_facility.values())
+
+
+def _lottery_from(session, moment):
+    """Where 抽選に申込可能な施設's grid starts: the first day of the earliest month open for
+    entries (not before tomorrow)."""
+    open_rooms = open_lottery_rooms(session, now=moment)
+    months = [m.use_month for months in open_rooms.values() for m in months]
+    if not months:
+        return None
+    return max(min(months), jst_day(moment) + timedelta(days=1))

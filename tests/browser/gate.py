@@ -33,9 +33,11 @@ from blueprints.equipment.operations import EquipmentRequest, change_equipment
 from config import ROOT
 from demo.card_payments import confirm_and_open_card_page, pay_on_card_page, record_return
 from demo.seed import seed_equipment_demo
+from lottery.entries import withdraw_entries
 from mail.delivery import Refusal, claim_next, mark_undeliverable
 from models.account import Resident
 from models.facility import Facility
+from models.lottery import LotteryEntry
 from models.payment import Settlement, SettlementStatus
 from models.reservation import Reservation
 from models.reservation_rules import ReservationState
@@ -85,6 +87,12 @@ class FlowResults:
     open_settlement: int
     reset_url: str  # a mailed password-reset link, not yet used
     email_confirm_url: str  # a mailed email-confirmation link, not yet used
+    # The lottery (issue 9): an entry of 目黒団体 withdrawn just now (取下げ完了), one still
+    # open (取下げ確認), and a slot open for entries it has not entered (詳細申請, 抽選申込確認).
+    withdrawn_entry: str = ""
+    open_entry: str = ""
+    lottery_slot: str = ""
+    lottery_purpose: int = 0
 
 
 def make_flow_results(app) -> FlowResults:
@@ -147,6 +155,7 @@ def make_flow_results(app) -> FlowResults:
                 .where(Settlement.resident_id == resident_id, Settlement.status == SettlementStatus.COMPLETED)
                 .order_by(Settlement.id)
             )
+    withdrawn, still_open, slot, purpose = _lottery_flow(database, now)
     return FlowResults(
         card_paid=tuple(card_paid + [equipped]),
         card_paid_active=card_paid[1],
@@ -155,6 +164,10 @@ def make_flow_results(app) -> FlowResults:
         open_settlement=opened,
         reset_url=reset_url,
         email_confirm_url=email_confirm_url,
+        withdrawn_entry=withdrawn,
+        open_entry=still_open,
+        lottery_slot=slot,
+        lottery_purpose=purpose,
     )
 
 
@@ -189,6 +202,25 @@ def _account_links(app, database, now) -> tuple[str, str]:
             centre=centre,
         )
     return links["reset"], links["email"]
+
+
+def _lottery_flow(database, now) -> tuple[str, str, str, int]:
+    """目黒団体 withdraws one of its open entries (the demo gives it two in the open month);
+    the slot another group entered is one it can enter itself."""
+    with database.write() as session:
+        meguro = session.scalar(select(Resident).where(Resident.registration_number == "00040675"))
+        open_entries = session.scalars(
+            select(LotteryEntry)
+            .where(LotteryEntry.state == ReservationState.LOTTERY_ENTRY)
+            .order_by(LotteryEntry.use_date, LotteryEntry.id)
+        ).all()
+        mine = [e for e in open_entries if e.resident_id == meguro.id]
+        if len(mine) < 2:
+            return "", "", "", 0
+        theirs = next(e for e in open_entries if e.resident_id != meguro.id and e.room_id != mine[0].room_id)
+        withdraw_entries(session, resident_id=meguro.id, public_ids=[mine[-1].public_id], now=now)
+        slot = f"{theirs.room_id}:{theirs.use_date.isoformat()}:{theirs.time_band_id}"
+        return mine[-1].public_id, mine[0].public_id, slot, theirs.purpose_id
 
 
 # -- the pages -----------------------------------------------------------------------------
@@ -260,6 +292,13 @@ def flow_urls(app, flow: FlowResults) -> list[str]:
             url_for("cancel.confirm", number=[flow.card_paid_active]),
         ]
         urls += [flow.reset_url, flow.email_confirm_url]
+        if flow.withdrawn_entry:
+            urls.append(url_for("lottery.withdrawn", entry=[flow.withdrawn_entry]))
+            urls.append(url_for("lottery.withdraw_confirm", entry=[flow.open_entry]))
+            room = flow.lottery_slot.split(":")[0]
+            urls.append(url_for("lottery.details", slot=[flow.lottery_slot]))
+            answers = {f"r{room}-purpose": flow.lottery_purpose, f"r{room}-attendees": 5, f"r{room}-charges_fee": "no"}
+            urls.append(url_for("lottery.confirm", slot=[flow.lottery_slot], **answers))
         if "payment.result" in app.view_functions:
             urls.append(url_for("payment.result", settlement_id=flow.completed_settlement))
             urls.append(url_for("payment.terms", settlement_id=flow.open_settlement))

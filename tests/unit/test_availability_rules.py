@@ -21,6 +21,7 @@ from models.availability_rules import (
     shift_period_rule,
     slot_status_rule,
 )
+from models.lottery_rules import LotterySlotStatus
 from models.time_rules import JST
 
 TODAY = date(2026, 11, 25)  # a Wednesday
@@ -127,7 +128,36 @@ def test_a_day_is_as_free_as_its_slots(slots, expected):
 
 @pytest.mark.parametrize("status", list(DayStatus))
 def test_free_and_partly_free_days_can_be_chosen(status):
-    assert status.selectable is (status in (DayStatus.FREE, DayStatus.PARTLY_FREE))
+    assert status.selectable is (status in (DayStatus.FREE, DayStatus.PARTLY_FREE, DayStatus.LOTTERY_OPEN))
+
+
+L, W, B = SlotStatus.LOTTERY_OPEN, SlotStatus.AWAITING_DRAW, SlotStatus.BEFORE_FIRST_COME
+
+
+@pytest.mark.parametrize(
+    ("slots", "expected"),
+    [
+        ([L, L, L, L], DayStatus.LOTTERY_OPEN),
+        ([T, L, O, L], DayStatus.LOTTERY_OPEN),  # one band open for entries: the day can be chosen
+        ([W, W, W, W], DayStatus.AWAITING_DRAW),
+        ([T, W, T, W], DayStatus.AWAITING_DRAW),  # bookings made before the month was drawn stay
+        ([B, T, B, B], DayStatus.BEFORE_FIRST_COME),
+        ([C, C, C, C], DayStatus.CLOSED),
+        ([O, O, O, O], DayStatus.OUT_OF_WINDOW),
+        ([O, W, W, W], DayStatus.AWAITING_DRAW),  # today's started band aside
+    ],
+)
+def test_a_lottery_rooms_day_says_where_its_month_stands(slots, expected):
+    status = day_status_rule(slots)
+    assert status is expected
+    assert status.selectable is (expected is DayStatus.LOTTERY_OPEN)
+
+
+def test_a_lottery_slot_is_entered_not_applied_for():
+    assert SlotStatus.LOTTERY_OPEN.enterable and not SlotStatus.LOTTERY_OPEN.selectable
+    assert [s for s in SlotStatus if s.enterable] == [SlotStatus.LOTTERY_OPEN]
+    # The lottery's statuses are the grid's own values.
+    assert {s.value for s in LotterySlotStatus} <= {s.value for s in SlotStatus}
 
 
 # Closed days ----------------------------------------------------------------------------

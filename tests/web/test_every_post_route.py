@@ -75,7 +75,7 @@ CSRF_REFUSAL = "フォームの有効期限が切れたか、正しく送信さ�
 JUNK_PER_EXTRA_URL = 3  # all-junk bodies for the 2nd, 3rd … demo value of a route argument
 MIXED_PER_URL = 8  # "as shown, token broken, one field junk" bodies per address
 MIXED_PER_EXTRA_URL = 3
-DISCOVERY_BUDGET = 220  # pages visited to find the POST forms
+DISCOVERY_BUDGET = 230  # pages visited to find the POST forms
 SAME_SHAPE_LIMIT = 3
 
 
@@ -209,6 +209,11 @@ def discover_post_forms(app, client, values) -> dict[str, PostForm]:
         start += urls
         visit(logged_out, urls[0], follow=False)
     queue = deque(start)
+    # A lottery month's slots lie weeks past the grid's default start: its 時間帯別空き状況 is
+    # visited first, so that 抽選申込's steps (details, confirm and its POST form) follow.
+    for url in lottery_slot_pages(app):
+        found = visit(client, url, follow=True)
+        queue.extendleft(reversed([u for u in found if "?" in u]))
     budget = DISCOVERY_BUDGET
     while queue and budget > 0:
         url = queue.popleft()
@@ -226,6 +231,26 @@ def discover_post_forms(app, client, values) -> dict[str, PostForm]:
         queue.extendleft(reversed(with_query))  # form submissions (the next step) first
         queue.extend(u for u in found if "?" not in u)
     return forms
+
+
+def lottery_slot_pages(app) -> list[str]:
+    """時間帯別空き状況 of one lottery room's day in a month open for entries, if any."""
+    from lottery.schedule import open_lottery_rooms
+    from models.facility import Room
+    from web.clock import now
+
+    with app.app_context():
+        session = app.extensions["database"].read_session()
+        try:
+            rooms = open_lottery_rooms(session, now=now())
+            if not rooms:
+                return []
+            room_id = min(rooms)
+            room = session.get(Room, room_id)
+            day = rooms[room_id][0].use_month.replace(day=5)
+            return [f"/availability/slots?cell={room_id}:{day.isoformat()}&facility={room.facility.code}"]
+        finally:
+            session.close()
 
 
 # -- the routes ---------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from werkzeug.routing.converters import AnyConverter, NumberConverter
 
 from models.account import Resident
 from models.facility import Facility, Room, TimeBand
+from models.lottery import LotteryApplication
 from models.notice import Message, Notice
 from models.payment import Settlement
 from models.reservation import Application, Reservation
@@ -77,7 +78,12 @@ def demo_values(session) -> dict[str, list]:
         "message_id": session.scalars(
             select(Message.id).where(Message.resident_id == meguro.id).order_by(Message.id).limit(2)
         ).all(),
-        "entry": ["lottery"],  # マイメニュー entries still 準備中
+        # 目黒団体's lottery applications (抽選申込番号): one drawn, one open.
+        "lottery_application_id": session.scalars(
+            select(LotteryApplication.id)
+            .where(LotteryApplication.resident_id == meguro.id)
+            .order_by(LotteryApplication.id)
+        ).all(),
         "name": ["htmx.min.js"],  # vendor files
         # Card payments of 00040675 (seeded_values opens one if the demo data has none).
         "settlement_id": session.scalars(
@@ -403,6 +409,7 @@ def test_a_route_argument_without_a_demo_value_fails_the_crawl(app):
 
 
 def test_a_demo_value_that_does_not_fit_its_route_fails_the_crawl(app):
-    entry_rule = next(r for r in app.url_map.iter_rules() if r.endpoint == "mymenu.coming_soon")
+    rule = Rule("/widgets/<any(small, large):size>", endpoint="widgets.size")
+    Map([rule])
     with pytest.raises(MissingDemoValue):
-        urls_for_rule(app, entry_rule, {"entry": ["no-such-entry"]})
+        urls_for_rule(app, rule, {"size": ["no-such-size"]})
