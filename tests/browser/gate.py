@@ -168,27 +168,26 @@ def _account_links(app, database, now) -> tuple[str, str]:
 
     centre = call_centre_for(app.config, "ja")
     links: dict[str, str] = {}
-    with app.test_request_context():
-        with database.write() as session:
-            request_reset(
-                session,
-                kind="assembly",
-                number="00040675",
-                email="meguro-dantai@example.jp",
-                now=now,
-                link_for=lambda token: links.setdefault("reset", url_for("auth.reset", token=token)),
-                centre=centre,
-            )
-            meguro = session.scalar(select(Resident).where(Resident.registration_number == "00040675"))
-            request_email_change(
-                session,
-                resident_id=meguro.id,
-                epoch=meguro.session_version,
-                new_email="meguro-new@example.jp",
-                now=now,
-                link_for=lambda token: links.setdefault("email", url_for("auth.confirm_email", token=token)),
-                centre=centre,
-            )
+    with app.test_request_context(), database.write() as session:
+        request_reset(
+            session,
+            kind="assembly",
+            number="00040675",
+            email="meguro-dantai@example.jp",
+            now=now,
+            link_for=lambda token: links.setdefault("reset", url_for("auth.reset", token=token)),
+            centre=centre,
+        )
+        meguro = session.scalar(select(Resident).where(Resident.registration_number == "00040675"))
+        request_email_change(
+            session,
+            resident_id=meguro.id,
+            epoch=meguro.session_version,
+            new_email="meguro-new@example.jp",
+            now=now,
+            link_for=lambda token: links.setdefault("email", url_for("auth.confirm_email", token=token)),
+            centre=centre,
+        )
     return links["reset"], links["email"]
 
 
