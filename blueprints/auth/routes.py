@@ -175,9 +175,7 @@ def login():
 def start_session(resident: Resident) -> None:
     """Log `resident` in with a new session id: whatever id the browser (or anyone who
     copied it) held before no longer exists."""
-    kiosk_preferences = {k: v for k, v in session.items() if k.startswith("pref_")}
     session.clear()
-    session.update(kiosk_preferences)
     login_user(resident)
     renew_session()
 
