@@ -16,6 +16,7 @@ from models.account_rules import (
     password_problem,
 )
 from models.email_rules import is_valid_email, normalise_email
+from web.email_fields import EmailPairMixin
 
 
 class LoginForm(FlaskForm):
@@ -126,7 +127,7 @@ class PasswordChangeForm(CurrentPasswordMixin, NewPasswordMixin, FlaskForm):
     pass
 
 
-class EmailChangeForm(CurrentPasswordMixin, FlaskForm):
+class EmailChangeForm(EmailPairMixin, CurrentPasswordMixin, FlaskForm):
     email = StringField(
         _l("新しいメールアドレス"),
         filters=[normalise_email],
@@ -140,16 +141,6 @@ class EmailChangeForm(CurrentPasswordMixin, FlaskForm):
         filters=[normalise_email],
         validators=[InputRequired(message=_l("確認用のメールアドレスを入力してください。"))],
     )
-
-    def validate_email(self, field):
-        if not is_valid_email(field.data):
-            raise ValidationError(
-                _l("メールアドレスの形式が正しくありません。「name@example.jp」のように、半角で入力してください。")
-            )
-
-    def validate_email_confirm(self, field):
-        if field.data != self.email.data:
-            raise ValidationError(_l("確認用のメールアドレスが一致しません。同じメールアドレスを入力してください。"))
 
 
 class PhoneForm(FlaskForm):

@@ -6,12 +6,13 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
-from wtforms.validators import InputRequired, Length, ValidationError
+from wtforms.validators import InputRequired, Length
 
-from models.email_rules import is_valid_email, normalise_email
+from models.email_rules import normalise_email
+from web.email_fields import EmailPairMixin
 
 
-class EmailForm(FlaskForm):
+class EmailForm(EmailPairMixin, FlaskForm):
     """メールアドレスの変更 (guide L71-L84): the address twice; both must match and be an
     address we can send notices to (DESIGN rule 7)."""
 
@@ -31,13 +32,3 @@ class EmailForm(FlaskForm):
     # session someone else took over cannot redirect the group's mail.
     current_password = PasswordField(_l("現在のパスワード"), validators=[Length(max=200)])
     next = HiddenField()
-
-    def validate_email(self, field):
-        if not is_valid_email(field.data):
-            raise ValidationError(
-                _l("メールアドレスの形式が正しくありません。「name@example.jp」のように、半角で入力してください。")
-            )
-
-    def validate_email_confirm(self, field):
-        if field.data != self.email.data:
-            raise ValidationError(_l("確認用のメールアドレスが一致しません。同じメールアドレスを入力してください。"))
