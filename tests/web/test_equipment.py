@@ -96,7 +96,7 @@ def list_row(html: str, number: str) -> str:
 
 def list_cell(html: str, number: str) -> str:
     """The 備品 cell of a booking's row in 予約内容の確認・取消."""
-    return re.search(r'<td class="equipment-cell">(.*?)</td>', list_row(html, number), re.S).group(1)
+    return re.search(r'<td class="equipment-cell[^"]*"[^>]*>(.*?)</td>', list_row(html, number), re.S).group(1)
 
 
 # -- the database ------------------------------------------------------------------------------

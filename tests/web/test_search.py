@@ -277,7 +277,7 @@ def test_the_day_grid_starts_tomorrow_for_one_week_by_default(client):
 
 def test_the_grid_scrolls_inside_its_own_labelled_focusable_region(client):
     page = text(client.get("/availability?facility=013&facility=039"))
-    regions = re.findall(r'<div class="table-scroll" role="region" aria-labelledby="([^"]+)" tabindex="0">', page)
+    regions = re.findall(r'<div class="table-scroll cards" role="region" aria-labelledby="([^"]+)" tabindex="0">', page)
     assert regions == ["grid-013", "grid-039"]
     assert '<caption id="grid-013">駒場住区センター</caption>' in page
     assert '<caption id="grid-039">区民センター社会教育館</caption>' in page
