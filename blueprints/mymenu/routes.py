@@ -110,6 +110,7 @@ def reservation(number: str):
         return render_page(
             "mymenu/reservation_missing.html",
             title=_("予約が見つかりません"),
+            error_heading=_("予約が見つかりません"),
             errors=[
                 ErrorItem(
                     _("指定された予約は見つかりません。予約内容の確認・取消の一覧から、もう一度選択してください。")

@@ -137,3 +137,14 @@ def test_shift_tab_through_a_month_grid_never_hides_the_focus_under_the_room_col
                 assert hidden == [], (width, "Shift+Tab" if backwards else "Tab", hidden)
     finally:
         set_viewport_width(browser, DESKTOP[0])
+
+
+def test_radio_buttons_and_checkboxes_are_24px_themselves(browser, live_server):
+    """WCAG 2.5.8 without counting the label (issue 11): the control's own box."""
+    open_page(browser, live_server, "/login")
+    sizes = browser.execute_script(
+        "return [...document.querySelectorAll('input[type=radio], input[type=checkbox]')]"
+        ".map(el => { const r = el.getBoundingClientRect(); return [el.name, r.width, r.height]; })"
+    )
+    assert sizes, "no radio buttons on ログイン"
+    assert all(width >= 24 and height >= 24 for _, width, height in sizes), sizes

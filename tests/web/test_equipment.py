@@ -832,6 +832,9 @@ def test_the_guides_worked_example_adding_then_removing_a_projector(card_app):
     void_notice, capture_notice = mails(card_app)[-2:]
     assert void_notice.subject == "目黒区施設予約システム 使用料の決済取消通知"
     assert f"収納番号：{old.receipt_number}" in void_notice.body and "決済取消額：700円" in void_notice.body
+    # The guide's words read as the room cancelled: one sentence says it stands (issue 11).
+    assert "施設予約取消について、支払い済み使用料のクレジット決済を取消しました。" in void_notice.body
+    assert "ご予約は取り消されていません。" in void_notice.body
     assert capture_notice.subject == "目黒区施設予約システム 使用料の決済完了通知"
     assert f"収納番号：{added.receipt_number}" in capture_notice.body
     assert "決済額：1,200円" in capture_notice.body and "使用料：1,200円" in capture_notice.body

@@ -139,6 +139,7 @@ def test_a_full_refund_voids_the_charge_without_a_card_page(payer, card_app):
     ]
     void_mail = mails(card_app)[-1].body
     assert f"収納番号：{held.receipt_number}" in void_mail and "決済取消額：700円" in void_mail
+    assert "ご予約は取り消されていません。" not in void_mail  # it was cancelled: no such sentence
 
     assert run_voids(card_app) == [held.receipt_number]
     ours, theirs = ledgers(card_app)

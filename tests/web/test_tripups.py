@@ -1,0 +1,74 @@
+"""What a resident trips over (issue 11): refusals whose heading names what happened, the
+Japanese name on English pages, the favicon and description, the kiosk's top page, the past
+tense once paid."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.conftest import AuthActions
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def summary_heading(page: str) -> str:
+    found = re.search(r'<h2 id="error-summary-title">(.*?)</h2>', page, re.S)
+    assert found, "no error summary"
+    return found.group(1).strip()
+
+
+@pytest.mark.parametrize(
+    ("visitor", "url", "status", "heading"),
+    [
+        (None, "/no-such-page", 404, "ページが見つかりません"),
+        (("40675", "assembly"), "/mymenu/reservations/2026-999999", 404, "予約が見つかりません"),
+        (("50001", "sports"), "/equipment/2026-000012", 409, "この予約の備品（付帯品）は変更できません"),
+        (("40675", "assembly"), "/payment/2026-000008", 409, "この予約は今はクレジット決済できません"),
+        (("40677", "assembly"), "/apply/details?slot=4%3A2026-11-26%3A13", 403, "選択した時間帯は申込できません"),
+        (("40675", "assembly"), "/cancel/confirm?number=2026-000008", 409, "選択した予約は取消できません"),
+    ],
+)
+def test_a_refusal_names_what_happened_not_a_typing_mistake(client, visitor, url, status, heading):
+    """Nothing was typed on these pages: 「入力内容に誤りがあります」 was the wrong heading."""
+    if visitor:
+        assert AuthActions(client).login(number=visitor[0], kind=visitor[1]).status_code == 303
+    response = client.get(url)
+    assert response.status_code == status, text(response)[:300]
+    assert summary_heading(text(response)) == heading
+
+
+def test_a_form_with_mistakes_still_says_so(client, auth):
+    response = auth.login(password="not-the-password")
+    assert summary_heading(text(response)) == "入力内容に誤りがあります"
+
+
+def test_the_residents_japanese_name_is_marked_japanese_on_english_pages(client, auth):
+    auth.login()
+    assert '<p class="resident-name">目黒団体 さん</p>' in text(client.get("/mymenu/"))
+    client.set_cookie("pref_locale", "en")
+    page = text(client.get("/mymenu/"))
+    assert '<html lang="en"' in page
+    assert re.search(r'<p class="resident-name">[^<]*<span lang="ja">目黒団体</span>', page), re.findall(
+        r'<p class="resident-name">.*?</p>', page
+    )
+
+
+def test_every_page_has_a_favicon_and_a_description(client):
+    page = text(client.get("/"))
+    icon = re.search(r'<link rel="icon" href="([^"]+)" type="image/svg\+xml">', page)
+    assert icon and client.get(icon.group(1)).status_code == 200
+    assert re.search(r'<meta name="description" content="[^"]{20,}">', page)
+
+
+def test_the_kiosk_top_page_does_not_lead_off_the_kiosk(kiosk_app):
+    page = text(kiosk_app.test_client().get("/"))
+    assert "目黒区施設予約システム へようこそ" in page
+    assert not re.findall(r'href="(?:https?:)?//', page)
+
+
+def test_the_standard_top_page_still_links_the_city_site(client):
+    assert 'href="https://www.city.meguro.tokyo.jp/"' in text(client.get("/"))
