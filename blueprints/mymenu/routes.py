@@ -17,6 +17,7 @@ from blueprints.mymenu.operations import (
     list_group_classes,
     list_messages,
     list_reservations,
+    waiting_refunds,
 )
 from bookings.conditions import ListConditions
 from bookings.forms import ReservationFilterForm, conditions_given
@@ -40,7 +41,8 @@ COMING_SOON = {
 @bp.get("/")
 @login_required
 def index():
-    return render_page("mymenu/index.html", title=_("マイメニュー"))
+    refunds = waiting_refunds(read_session(), resident_id=current_user.id, now=now())
+    return render_page("mymenu/index.html", title=_("マイメニュー"), refunds=refunds)
 
 
 @bp.get("/messages")

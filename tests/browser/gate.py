@@ -776,6 +776,10 @@ const vw = document.documentElement.clientWidth, vh = window.innerHeight;
 const points = [[0.5, 0.5], [0.1, 0.1], [0.9, 0.1], [0.1, 0.9], [0.9, 0.9]]
   .map(([fx, fy]) => [box.left + box.width * fx, box.top + box.height * fy])
   .filter(([x, y]) => x >= 0 && y >= 0 && x < vw && y < vh);
+// A box taller (or wider) than the viewport, its corners and centre off-screen: the middle
+// of the part that is on screen.
+const left = Math.max(box.left, 0), right = Math.min(box.right, vw), top = Math.max(box.top, 0), bottom = Math.min(box.bottom, vh);
+if (!points.length && right > left && bottom > top) points.push([(left + right) / 2, (top + bottom) / 2]);
 if (!points.length) return {key: el.dataset.gateKey, name, hidden: "outside the viewport"};
 function fixedAncestor(node) {
   for (let p = node; p && p !== document.documentElement; p = p.parentElement) {
