@@ -73,7 +73,10 @@ CHECK_LABELS = {
     "fits_1280": _l("画面幅 1280px で、同じくすべてが画面の幅に収まること（英語の画面を含む）"),
     "reflow_320": _l("画面幅 320px でページ全体が横にスクロールしないこと（日本語）"),
     "text_200": _l("文字の大きさ 200% で、文字が切れたりヘッダーに重なったりしないこと（日本語）"),
-    "focus_not_obscured": _l("Tab キーで移動したフォーカスが、固定表示の部分に隠れないこと（日本語）"),
+    "focus_not_obscured": _l(
+        "Tab キー（と Shift+Tab キーで戻る方向）で移動したフォーカスが、固定表示の部分に隠れないこと（日本語）"
+    ),
+    "valid_html": _l("W3C Nu HTML Checker で、すべてのページの HTML にエラーがないこと"),
 }
 CHANNEL_LABELS = {
     channels.STANDARD: _l("標準の画面"),

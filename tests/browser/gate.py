@@ -76,6 +76,7 @@ CHECKS = (
     "reflow_320",
     "text_200",
     "focus_not_obscured",
+    "valid_html",
 )
 FIT_WIDTHS = (PHONE, NARROW)  # fits_phone, after fits_1280 at the crawl's own width (WIDE)
 
@@ -857,6 +858,71 @@ def hidden_focus(driver, *, backwards: bool = False) -> tuple[list[tuple[str, st
     return hidden, len(seen)
 
 
+# -- valid HTML (issue 11): the W3C Nu HTML Checker over every page the gate saved -----------
+
+VNU_JAR = ROOT / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
+
+
+@dataclass(frozen=True)
+class SavedPage:
+    url: str
+    path: Path
+    language: str
+    presentation: str
+
+
+def save_pages(app, pages: list[GatePage], directory: Path) -> list[SavedPage]:
+    """Every page of the gate as the server sends it (what the Nu checker reads: the HTML,
+    not the DOM a script changed), in each language and presentation, for its visitor."""
+    directory.mkdir(parents=True, exist_ok=True)
+    saved: list[SavedPage] = []
+    for visitor in (LOGGED_OUT, RESIDENT):
+        for language in LANGUAGES:
+            for presentation in ("normal", "reader"):
+                client = _client(app, visitor)
+                with client.session_transaction() as session:  # the kiosk keeps them here
+                    session["pref_locale"], session["pref_presentation"] = language, presentation
+                client.set_cookie("pref_locale", language)
+                client.set_cookie("pref_presentation", presentation)
+                for page in pages:
+                    if page.visitor != visitor:
+                        continue
+                    answer = client.get(page.url)
+                    if answer.mimetype != "text/html" or 300 <= answer.status_code < 400:
+                        continue
+                    path = directory / f"page-{len(saved):04d}.html"
+                    path.write_bytes(answer.get_data())
+                    saved.append(SavedPage(page.url, path, language, presentation))
+    return saved
+
+
+def nu_errors(paths: list[Path]) -> dict[Path, list[str]]:
+    """One run of the Nu checker (npm vnu-jar, on the machine's Java) over all the files:
+    its errors (not warnings) by file."""
+    import subprocess
+
+    assert VNU_JAR.exists(), f"{VNU_JAR} is missing: run `npm ci` (bin/setup does)"
+    run = subprocess.run(
+        ["java", "-jar", str(VNU_JAR), "--errors-only", "--format", "json", *map(str, paths)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    report = json.loads(run.stderr or run.stdout or '{"messages": []}')
+    found: dict[Path, list[str]] = {}
+    for message in report.get("messages", []):
+        if message.get("type") not in ("error", "non-document-error"):
+            continue
+        where = Path(urlsplit(message.get("url", "")).path)
+        line = f"line {message.get('lastLine', '?')}: {message.get('message', '')}"
+        found.setdefault(where, []).append(line)
+    return found
+
+
+def nu_version() -> str:
+    return json.loads((ROOT / "node_modules" / "vnu-jar" / "package.json").read_text())["version"]
+
+
 # -- results -------------------------------------------------------------------------------
 
 
@@ -915,6 +981,7 @@ def tool_versions(driver) -> list[dict]:
     axe_core = json.loads((ROOT / "node_modules" / "axe-core" / "package.json").read_text())["version"]
     return [
         {"name": "axe-core", "version": axe_core},
+        {"name": "Nu Html Checker (vnu-jar)", "version": nu_version()},
         {"name": "Chromium", "version": driver.capabilities.get("browserVersion", "?")},
         {"name": "Selenium", "version": metadata.version("selenium")},
         {"name": "axe-selenium-python", "version": metadata.version("axe-selenium-python")},

@@ -48,9 +48,11 @@ from tests.browser.gate import (
     gate_pages,
     hidden_focus,
     make_flow_results,
+    nu_errors,
     record_part,
     reflow_failure,
     routes_without_a_page,
+    save_pages,
     send_in_error_state,
     set_text_size,
     shows_error_summary,
@@ -72,6 +74,7 @@ EXPECTED_PARTS = (
     [f"pages[{p}]" for p in PAGE_PARTS]
     + [f"forms[{p}]" for p in PAGE_PARTS]
     + [f"layout[{channel}]" for channel in CHANNELS]
+    + [f"html[{profile}]" for profile in ("standard", "kiosk")]
 )
 
 
@@ -328,6 +331,28 @@ def has_sticky_part(driver) -> bool:
     )
 
 
+@pytest.mark.parametrize("profile", ["standard", "kiosk"])
+def test_every_page_is_valid_html(browser, gate_site, profile, tmp_path):
+    """Issue 11: the W3C Nu HTML Checker, run once over every page the gate visits as the
+    server sends it (both languages, normal and reader presentation): 0 errors."""
+    findings = Findings(f"html[{profile}]")
+
+    def body() -> Site:
+        site = gate_site(profile)
+        saved = save_pages(site.server.app, site.pages, tmp_path / "pages")
+        errors = nu_errors([page.path for page in saved])
+        for page in saved:
+            channel = "kiosk" if profile == "kiosk" else ("reader" if page.presentation == "reader" else "standard")
+            findings.ran("valid_html", channel=channel, language=page.language, page=page.url)
+            for line in errors.get(page.path, [])[:5]:
+                findings.found(
+                    Violation("valid_html", page.url, channel, page.language, "nu-html-checker", "html", line)
+                )
+        return site
+
+    run_part(findings, browser, body)
+
+
 # -- the gate's own checks can fail ----------------------------------------------------------
 
 
@@ -422,3 +447,13 @@ def test_results_are_written_once_every_part_has_reported(tmp_path):
         "reflow_320": (2, 2, 0),
     }
     assert written["violations"][0]["rule"] == "color-contrast" and written["violations"][0]["channel"] == "standard"
+
+
+def test_the_nu_checker_finds_an_hx_attribute_but_not_its_data_form(tmp_path):
+    page = '<!doctype html><html lang="ja"><head><title>検査</title></head><body><main><h1>検査</h1>{}</main></body></html>'
+    bad, good = tmp_path / "bad.html", tmp_path / "good.html"
+    bad.write_text(page.format('<a href="/" hx-get="/">戻る</a>'))
+    good.write_text(page.format('<a href="/" data-hx-get="/">戻る</a>'))
+    found = nu_errors([bad, good])
+    assert list(found) == [bad], found
+    assert "hx-get" in found[bad][0], found

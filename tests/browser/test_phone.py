@@ -12,7 +12,7 @@ import pytest
 
 from tests.browser.chromium import DESKTOP, set_viewport_width
 from tests.browser.gate import fit_failures, hidden_focus
-from tests.browser.steps import log_in_by_keyboard, open_page
+from tests.browser.steps import log_in_by_keyboard, open_page, toggle_reader_mode_by_keyboard
 
 # Each card of a list: its box, its labelled lines, its actions' boxes.
 _CARDS = """
@@ -148,3 +148,20 @@ def test_radio_buttons_and_checkboxes_are_24px_themselves(browser, live_server):
     )
     assert sizes, "no radio buttons on ログイン"
     assert all(width >= 24 and height >= 24 for _, width, height in sizes), sizes
+
+
+def test_reader_modes_header_leaves_the_phone_screen_for_the_content(browser, live_server):
+    """Issue 11: one header link a line took 400 px of a 360 px phone before the content."""
+    open_page(browser, live_server, "/")
+    toggle_reader_mode_by_keyboard(browser)
+    try:
+        for width in (360, 320):
+            set_viewport_width(browser, width)
+            open_page(browser, live_server, "/")
+            height = browser.execute_script(
+                "return document.querySelector('.site-header').getBoundingClientRect().height"
+            )
+            assert height <= 250, (width, height)
+            assert not fit_failures(browser), fit_failures(browser)
+    finally:
+        set_viewport_width(browser, DESKTOP[0])

@@ -370,7 +370,7 @@ def test_the_equipment_page_shows_the_guides_screen(resident, ids):
     assert input_value(page, "version") == "1"
     # 再計算 (the form's own action), 次へ進む (to 確認), 前に戻る (the list).
     assert f'<form method="get" action="/equipment/{FIRST}"' in page
-    assert f'hx-get="/equipment/{FIRST}" hx-trigger="change" hx-target="#equipment-totals"' in page
+    assert f'data-hx-get="/equipment/{FIRST}" data-hx-trigger="change" data-hx-target="#equipment-totals"' in page
     assert '<button type="submit" class="button secondary">再計算</button>' in page
     assert f'formaction="/equipment/{FIRST}/confirm">次へ進む</button>' in page
     assert 'href="/mymenu/reservations">前に戻る</a>' in page
@@ -413,9 +413,9 @@ def test_the_totals_follow_the_quantities_as_an_htmx_fragment(resident, ids):
     assert words(totals) == "合計 1,300円"
     # The subtotals and what is free, out of band.
     project = ids["プロジェクター"][5:]
-    assert f'<span id="subtotal-{project}" hx-swap-oob="true">500円</span>' in fragment
-    assert f'<span id="stock-{project}" class="stock" hx-swap-oob="true">/ 9台</span>' in fragment
-    assert fragment.count('hx-swap-oob="true"') == 24
+    assert f'<span id="subtotal-{project}" data-hx-swap-oob="true">500円</span>' in fragment
+    assert f'<span id="stock-{project}" class="stock" data-hx-swap-oob="true">/ 9台</span>' in fragment
+    assert fragment.count('data-hx-swap-oob="true"') == 24
 
 
 def test_the_htmx_fragment_reports_a_bad_quantity_without_moving_on(resident, ids):

@@ -569,7 +569,7 @@ def test_the_filter_works_as_a_page_and_as_an_htmx_fragment(payer):
     assert "<title>クレジット決済 選択 | 目黒区施設予約システム</title>" in body
     assert set(listed_numbers(body)) == {CANCELLED_UNPAID, "2026-000009"}
     assert 'data-announce="2件の予約を表示しています"' in body
-    assert 'hx-get="/payment/"' in body and 'hx-target="#payment-list"' in body
+    assert 'data-hx-get="/payment/"' in body and 'data-hx-target="#payment-list"' in body
     confirmed = text(payer.get("/payment/?date_from=&date_to=&state=confirmed", headers=HTMX_HEADERS))
     assert listed_numbers(confirmed) == [COUNTER_PAID]
 

@@ -72,3 +72,29 @@ def test_the_kiosk_top_page_does_not_lead_off_the_kiosk(kiosk_app):
 
 def test_the_standard_top_page_still_links_the_city_site(client):
     assert 'href="https://www.city.meguro.tokyo.jp/"' in text(client.get("/"))
+
+
+def test_an_error_summary_that_takes_the_focus_is_not_also_an_alert(client, auth):
+    """Announced once (issue 11): focused (data-autofocus), so no role=alert to say it twice.
+    Where the focus stays in the field (備品's totals) the summary is the alert instead
+    (tests/web/test_equipment.py)."""
+    page = text(auth.login(password="not-the-password"))
+    summary = re.search(r'<div class="error-summary" id="error-summary"[^>]*>', page).group(0)
+    assert "data-autofocus" in summary and 'role="group"' in summary
+
+
+def test_a_search_category_without_facilities_says_so_before_the_click(client):
+    page = text(client.get("/"))
+    linked = re.findall(r'<li><a href="/search/facilities\?category=([^"]+)">', page)
+    empty = re.findall(
+        r'<li class="empty-choice">([^<]+)<span class="empty-note">（該当する施設はありません）</span>', page
+    )
+    assert linked and empty, (linked, empty)
+    for code in linked:  # every link leads to at least one facility
+        assert 'class="facility-item"' in text(client.get(f"/search/facilities?category={code}")), code
+
+
+def test_the_guide_page_covers_equipment_and_cancelling_and_refunds(client):
+    page = text(client.get("/guide"))
+    assert "<h2>備品（付帯品）の予約・変更</h2>" in page and "<h2>予約の取消と還付</h2>" in page
+    assert "クレジット決済画面から還付の手続き" in page
