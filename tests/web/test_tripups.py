@@ -5,6 +5,7 @@ tense once paid."""
 from __future__ import annotations
 
 import re
+from urllib.parse import urlencode
 
 import pytest
 
@@ -98,3 +99,39 @@ def test_the_guide_page_covers_equipment_and_cancelling_and_refunds(client):
     page = text(client.get("/guide"))
     assert "<h2>備品（付帯品）の予約・変更</h2>" in page and "<h2>予約の取消と還付</h2>" in page
     assert "クレジット決済画面から還付の手続き" in page
+
+
+def test_a_slot_the_group_cancelled_shows_as_not_bookable_again_on_the_grid(app, client, auth):
+    """Issue 11: 空き on the grid, refused only at 詳細申請; now 再予約不可 where it is chosen,
+    for that group only."""
+    from sqlalchemy import select
+
+    from models.account import Resident
+    from models.reservation import Reservation
+    from models.reservation_rules import ReservationState
+
+    with app.app_context():
+        session = app.extensions["database"].read_session()
+        try:
+            meguro = session.scalar(select(Resident).where(Resident.registration_number == "00040675"))
+            cancelled = session.scalars(
+                select(Reservation)
+                .where(Reservation.resident_id == meguro.id, Reservation.state == ReservationState.CANCELLED)
+                .order_by(Reservation.use_date.desc())
+            ).first()
+            slot = f"{cancelled.room_id}:{cancelled.use_date.isoformat()}:{cancelled.time_band_id}"
+            url = "/availability/slots?" + urlencode(
+                {
+                    "facility": cancelled.room.facility.code,
+                    "cell": f"{cancelled.room_id}:{cancelled.use_date.isoformat()}",
+                }
+            )
+        finally:
+            session.close()
+
+    logged_out = text(client.get(url))
+    assert f'value="{slot}"' in logged_out  # another group may book it
+    auth.login()
+    page = text(client.get(url))
+    assert f'value="{slot}"' not in page
+    assert "再予約不可" in page
