@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session
+
 from models import errors
+from models.reservation import Reservation
+from models.reservation_rules import ReservationState
 
 # Ids in URLs are integers the database can hold; anything larger is forged.
 MAX_ID = 2**31 - 1
@@ -32,3 +38,19 @@ class SlotRef:
 
     def __str__(self) -> str:
         return f"{self.room_id}:{self.use_date.isoformat()}:{self.time_band_id}"
+
+
+def cancelled_by(session: Session, resident_id: int, slots: Iterable[SlotRef]) -> set[SlotRef]:
+    """再予約不可 (DESIGN rule 5): the slots among `slots` this group cancelled (or let
+    expire) before. apply refuses them; the grids show them as 再予約不可 (issue 11)."""
+    keys = [(s.room_id, s.use_date, s.time_band_id) for s in slots]
+    if not keys:
+        return set()
+    rows = session.execute(
+        select(Reservation.room_id, Reservation.use_date, Reservation.time_band_id).where(
+            tuple_(Reservation.room_id, Reservation.use_date, Reservation.time_band_id).in_(keys),
+            Reservation.resident_id == resident_id,
+            Reservation.state == ReservationState.CANCELLED,
+        )
+    ).all()
+    return {SlotRef(*row) for row in rows}

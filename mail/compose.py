@@ -42,6 +42,8 @@ class ChargeFacts:
     place: str  # facility + room
     fee_yen: int  # 使用料 (or the cancellation fee)
     is_cancellation_fee: bool = False
+    # A void whose booking stands, a new charge taking its place (備品 changed after paying).
+    replaced_by_new_charge: bool = False
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,17 @@ def void_mail(facts: ChargeFacts, centre: CallCentre, locale: str = "ja") -> Mai
         *_greeting(t, facts.resident_name),
         # guide: L744
         t(N_("施設予約取消について、支払い済み使用料のクレジット決済を取消しました。")),
+    ]
+    if facts.replaced_by_new_charge:
+        # Beyond the guide (issue 11): its words above read as the room being cancelled.
+        lines.append(
+            t(
+                N_(
+                    "ご予約は取り消されていません。使用料が変わったため以前の決済を取り消し、新しい金額で決済しました（決済完了通知を別にお送りします）。"
+                )
+            )
+        )
+    lines += [
         "",
         # guide: L746
         t(N_("以下のクレジット決済を取消しました。")),

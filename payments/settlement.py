@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
 from sqlalchemy import select
@@ -257,7 +257,15 @@ def _complete(session, settlement, reservation, new_charge, call_centre: CallCen
             session,
             resident=reservation.resident,
             dedupe_key=f"void:{old.receipt_number}",
-            mail=void_mail(_charge_facts(reservation, old), centre, locale),
+            mail=void_mail(
+                replace(
+                    _charge_facts(reservation, old),
+                    replaced_by_new_charge=new_charge is not None
+                    and reservation.state is not ReservationState.CANCELLED,
+                ),
+                centre,
+                locale,
+            ),
             now=now,
         )
     if new_charge is not None:

@@ -147,6 +147,7 @@ def render_error_page(status: int, detail: str | None = None):
         title=str(heading),
         errors=errors,
         heading=heading,
+        error_heading=heading,
         status=status,
         reference=request_id(),
     )

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from bookings.answers import RoomAnswers
-from bookings.slots import MAX_ID, SlotRef
+from bookings.slots import MAX_ID, SlotRef, cancelled_by
 from lottery.schedule import first_come_windows
 from models import errors
 from models.account import Resident, ResidentGroupClass
@@ -175,7 +175,7 @@ def prepare_selection(
     group_classes = valid_group_classes(resident, jst_day(now))
 
     statuses = slot_statuses(session, slots, resident_id=resident_id, now=now, days_ahead=days_ahead)
-    blocked = _cancelled_by(session, resident_id, slots)
+    blocked = cancelled_by(session, resident_id, slots)
     holders = _holders(session, slots)
     selection = Selection(resident=resident, group_classes=group_classes, lines=[])
     for line in sorted(lines, key=_display_order):
@@ -255,7 +255,7 @@ def apply_for_slots(
     unbookable = [s for s, st in statuses.items() if st in (SlotStatus.CLOSED, SlotStatus.OUT_OF_WINDOW)]
     if unbookable:
         raise errors.SlotNotBookable(slots=unbookable)
-    blocked = _cancelled_by(session, resident_id, slots)
+    blocked = cancelled_by(session, resident_id, slots)
     if blocked:
         raise errors.RebookingBlocked(slots=sorted(blocked))
     taken = [s for s, st in statuses.items() if st is SlotStatus.TAKEN]
@@ -386,19 +386,6 @@ def _taken(session: Session, slots: list[SlotRef]) -> set[SlotRef]:
         select(Reservation.room_id, Reservation.use_date, Reservation.time_band_id).where(
             tuple_(Reservation.room_id, Reservation.use_date, Reservation.time_band_id).in_(keys),
             Reservation.state.in_(ACTIVE_STATES),
-        )
-    ).all()
-    return {SlotRef(*row) for row in rows}
-
-
-def _cancelled_by(session: Session, resident_id: int, slots: list[SlotRef]) -> set[SlotRef]:
-    """再予約不可 (DESIGN rule 5): slots this group cancelled (or let expire) before."""
-    keys = [(s.room_id, s.use_date, s.time_band_id) for s in slots]
-    rows = session.execute(
-        select(Reservation.room_id, Reservation.use_date, Reservation.time_band_id).where(
-            tuple_(Reservation.room_id, Reservation.use_date, Reservation.time_band_id).in_(keys),
-            Reservation.resident_id == resident_id,
-            Reservation.state == ReservationState.CANCELLED,
         )
     ).all()
     return {SlotRef(*row) for row in rows}

@@ -256,6 +256,7 @@ def _refused(exc: Exception):
     return render_page(
         "apply/refused.html",
         title=step_heading(DETAILS_STEP),
+        error_heading=_("選択した時間帯は申込できません"),
         errors=[problem],
         status=status,
         **_breadcrumb(DETAILS_STEP),

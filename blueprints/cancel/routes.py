@@ -307,6 +307,7 @@ def _refused(problems: list[ErrorItem], status: int | None = None):
     return render_page(
         "cancel/refused.html",
         title=FLOW.heading(CONFIRM_STEP, _("予約の取消")),
+        error_heading=_("選択した予約は取消できません"),
         errors=problems,
         status=status or 409,
         **_breadcrumb(CONFIRM_STEP),

@@ -373,6 +373,9 @@ def _refused(exc: errors.DomainError, reservation: Reservation | None = None):
     return render_page(
         "equipment/refused.html",
         title=FLOW.heading(EDIT_STEP),
+        error_heading=_("予約が見つかりません")
+        if reservation is None
+        else _("この予約の備品（付帯品）は変更できません"),
         errors=[problem],
         status=REFUSAL_STATUS.get(type(exc), 409),
         **_breadcrumb(EDIT_STEP),

@@ -24,6 +24,7 @@ from models.numbering_rules import RESERVATION_NUMBER
 from models.outbox import OutboxMail
 from models.reservation import Reservation
 from models.reservation_rules import ReservationState
+from models.settlement_rules import last_void_day
 from models.time_rules import jst_day
 
 # The guide's top 20 (L123, L129-L130; DESIGN rule 8): beyond it the page says so and asks
@@ -230,3 +231,32 @@ def list_messages(session: Session, *, resident_id: int, now: datetime) -> list[
             )
         )
     return entries
+
+
+@dataclass(frozen=True)
+class WaitingRefund:
+    """A cancelled booking whose card payment still holds money to give back: the refund
+    waits for クレジット決済 until `last_day` (rule 13's 180 days)."""
+
+    reservation: Reservation
+    last_day: date
+
+
+def waiting_refunds(session: Session, *, resident_id: int, now: datetime) -> list[WaitingRefund]:
+    """マイメニュー's reminder (issue 11): refunds not yet settled whose online period is
+    still open, soonest last day first."""
+    cancelled = session.scalars(
+        select(Reservation)
+        .where(Reservation.resident_id == resident_id, Reservation.state == ReservationState.CANCELLED)
+        .options(selectinload(Reservation.card_charges), selectinload(Reservation.counter_payments))
+        .order_by(Reservation.id)
+    ).all()
+    waiting = []
+    for reservation in cancelled:
+        live = reservation.live_charge
+        if live is None or live.captured_at is None or not Standing.of(reservation).refund_due:
+            continue
+        last_day = last_void_day(live.captured_at)
+        if jst_day(now) <= last_day:
+            waiting.append(WaitingRefund(reservation, last_day))
+    return sorted(waiting, key=lambda w: (w.last_day, w.reservation.number))

@@ -16,6 +16,7 @@ from blueprints.mymenu.operations import (
     list_group_classes,
     list_messages,
     list_reservations,
+    waiting_refunds,
 )
 from bookings.conditions import ListConditions
 from bookings.forms import ReservationFilterForm, conditions_given
@@ -35,7 +36,8 @@ bp = Blueprint("mymenu", __name__, url_prefix="/mymenu")
 @bp.get("/")
 @login_required
 def index():
-    return render_page("mymenu/index.html", title=_("マイメニュー"))
+    refunds = waiting_refunds(read_session(), resident_id=current_user.id, now=now())
+    return render_page("mymenu/index.html", title=_("マイメニュー"), refunds=refunds)
 
 
 @bp.get("/messages")
@@ -99,6 +101,7 @@ def reservation(number: str):
         return render_page(
             "mymenu/reservation_missing.html",
             title=_("予約が見つかりません"),
+            error_heading=_("予約が見つかりません"),
             errors=[
                 ErrorItem(
                     _("指定された予約は見つかりません。予約内容の確認・取消の一覧から、もう一度選択してください。")

@@ -431,6 +431,9 @@ def _refused(exc: errors.DomainError, reservation: Reservation | None = None):
     return render_page(
         "payment/refused.html",
         title=FLOW.label(CONFIRM_STEP),
+        error_heading=_("予約が見つかりません")
+        if isinstance(exc, errors.NotFound)
+        else _("この予約は今はクレジット決済できません"),
         errors=[problem],
         status=REFUSAL_STATUS.get(type(exc), 409),
         **_breadcrumb(CONFIRM_STEP),
@@ -455,6 +458,7 @@ def _return_problem(*, unavailable: bool = False, retry_url: str | None = None, 
     return render_page(
         "payment/return_problem.html",
         title=_("決済の結果を確認できません"),
+        error_heading=_("決済の結果を確認できません"),
         errors=[ErrorItem(problem)],
         status=status,
         retry_url=retry_url,

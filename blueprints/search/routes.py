@@ -7,12 +7,14 @@ from datetime import date
 
 from flask import Blueprint, current_app, g, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from werkzeug.routing import BuildError
 from wtforms.fields.choices import SelectChoice
 
 from blueprints.search import operations
 from blueprints.search.forms import PERIOD_CHOICES, AvailabilityForm, FacilitySearchForm, SlotSearchForm, choice_label
 from blueprints.search.operations import CellRef, FacilityCriteria
+from bookings.slots import cancelled_by
 from models import errors
 from models.availability_rules import (
     GridPeriod,
@@ -308,6 +310,11 @@ def slots():
             problems = [_cell_problem(cell) for cell in exc.facts["cells"]]
             chosen_rooms = [(cell.room, cell.day) for cell in exc.facts["cells"]]
     back_url = _grid_back_url(form, chosen_rooms)
+    # 再予約不可 for this group (issue 11): shown on the grid, not found out at 詳細申請.
+    blocked: set = set()
+    if grid is not None and current_user.is_authenticated:
+        refs = [slot.ref for room in grid.rooms for day in room.days for slot in day.slots]
+        blocked = cancelled_by(read_session(), current_user.id, refs)
     return render_page(
         "search/slots.html",
         fragment="search/_slots.html",
@@ -316,6 +323,7 @@ def slots():
         form=form,
         grid=grid,
         chosen_slots=set(form.slot.data or []),
+        blocked_slots=blocked,
         back_url=back_url,
         details_url=apply_details_url(),
         lottery_url=lottery_details_url(),

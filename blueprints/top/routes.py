@@ -49,6 +49,8 @@ def index():
             select(Notice).order_by(Notice.published_on.desc(), Notice.id.desc()).limit(NOTICES_ON_TOP)
         ).all(),
         "categories": s.scalars(select(FacilityCategory).order_by(FacilityCategory.ordinal)).all(),
+        # A category no facility belongs to says so before the click (issue 11).
+        "stocked_categories": set(s.scalars(select(Facility.category_id).distinct())),
         "purposes": s.scalars(select(Purpose).order_by(Purpose.ordinal)).all(),
         "room_types": s.scalars(select(RoomType).order_by(RoomType.ordinal)).all(),
         "kana_rows": list(KANA_ROWS),

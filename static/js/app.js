@@ -24,6 +24,7 @@
     target.focus({ preventScroll: false });
     // Keep the focused element clear of anything fixed at the top (WCAG 2.4.11).
     if (target.scrollIntoView) { target.scrollIntoView({ block: "center" }); }
+    return target;
   }
 
   function enablePrintButtons(root) {
@@ -64,10 +65,15 @@
     enablePrintButtons(root);
     var message = root.getAttribute("data-announce") ||
       (root.querySelector("[data-announce]") || { getAttribute: function () { return ""; } }).getAttribute("data-announce");
-    announce(message);
     // A part that updates while the resident fills in a form (data-keep-focus) leaves the
-    // focus in the field they moved to; the update is announced instead.
-    if (!root.hasAttribute("data-keep-focus")) { focusInto(root); }
+    // focus in the field they moved to; the update is announced instead. Elsewhere the focus
+    // moves into the new content, which a screen reader then reads: the live region says
+    // only what the focused element does not (announced once, issue 11).
+    if (root.hasAttribute("data-keep-focus")) { announce(message); return; }
+    var focused = focusInto(root);
+    var said = focused ? (focused.textContent || "").replace(/\s+/g, " ") : "";
+    if (focused && (focused.id === "error-summary" || said.indexOf(message) !== -1)) { return; }
+    announce(message);
   });
 
   document.addEventListener("htmx:responseError", function (event) {

@@ -1,6 +1,6 @@
 /* 予約内容の確認・取消 with JavaScript: the guide's two confirmations for card-paid bookings
    (確認, then メッセージ) as modal dialogs instead of pages. The focus moves into each
-   dialog and back to 次へ進む when it closes (いいえ or Esc); after both はい the browser
+   dialog (on いいえ, the safe answer) and back to 次へ進む when it closes (いいえ or Esc); after both はい the browser
    goes to 予約の取消 確認 with the ticked bookings. Without JavaScript, or without <dialog>,
    the form's own GET leads through the same words on pages of their own. */
 (function () {
@@ -18,7 +18,9 @@
       if (!proceeding && opener && opener.focus) { opener.focus(); }
     };
     dialog.showModal();
-    yes.focus();
+    // A destructive step starts on いいえ where there is one (issue 11); はい is one
+    // Shift+Tab away.
+    (no || yes).focus();
   }
 
   document.addEventListener("submit", function (event) {

@@ -64,10 +64,23 @@ KIOSK_PROBLEM_ONLY = PROBLEM_ONLY | {"payment.select", "payment.refused"}
 DISCOVERY_BUDGET = 150  # links followed to find a route's page that lives in a query string
 MAX_TABS = 120  # Tab presses per page when looking for focus hidden under something fixed
 WIDE, PHONE, NARROW = 1280, 360, 320
+LONGEST = "longest names"  # representative_values' facility codes with the longest names
 JST = timezone(timedelta(hours=9))
 
 # What each check is, in the results file (アクセシビリティ方針 names them in words).
-CHECKS = ("axe", "axe_360", "error_states", "target_size", "reflow_320", "text_200", "focus_not_obscured")
+CHECKS = (
+    "axe",
+    "axe_360",
+    "error_states",
+    "target_size",
+    "fits_phone",
+    "fits_1280",
+    "reflow_320",
+    "text_200",
+    "focus_not_obscured",
+    "valid_html",
+)
+FIT_WIDTHS = (PHONE, NARROW)  # fits_phone, after fits_1280 at the crawl's own width (WIDE)
 
 
 # -- what a POST flow leaves behind ---------------------------------------------------------
@@ -268,7 +281,18 @@ def representative_values(app) -> dict[str, list]:
             by_category: dict[int, str] = {}
             for facility in session.scalars(select(Facility).order_by(Facility.code)):
                 by_category.setdefault(facility.category_id, facility.code)
-            values["code"] = values["facility_code"] = sorted(by_category.values())
+            # The demo data's longest names (issue 11: phones), in either language, of a
+            # facility and of a room: their pages and grids are the widest.
+            facilities = session.scalars(select(Facility).order_by(Facility.code)).all()
+            rooms = [room for facility in facilities for room in facility.rooms]
+            longest = {
+                max(facilities, key=lambda f: len(f.name_en)).code,
+                max(facilities, key=lambda f: len(f.name_ja)).code,
+                max(rooms, key=lambda r: len(r.facility.name_en + r.name_en)).facility.code,
+                max(rooms, key=lambda r: len(r.facility.name_ja + r.name_ja)).facility.code,
+            }
+            values["code"] = values["facility_code"] = sorted(set(by_category.values()) | longest)
+            values[LONGEST] = sorted(longest)
             statuses: dict[SettlementStatus, int] = {}
             for settlement in session.scalars(
                 select(Settlement).where(Settlement.resident_id == meguro.id).order_by(Settlement.id)
@@ -349,12 +373,14 @@ def gate_pages(app, flow: FlowResults) -> list[GatePage]:
     """Every page the gate visits on this app (its own url_map), logged out and as 00040675.
     A URL that redirects is not a page of its own (its target is in the list)."""
     values = representative_values(app)
+    longest = values.pop(LONGEST)
     candidates: list[tuple[str, str]] = []
     for rule in get_routes(app):
         if rule.endpoint in NOT_PAGES:
             continue
         candidates += [(url, rule.endpoint) for url in urls_for_rule(app, rule, values)]
     candidates += [(url, endpoint_of(app, url)) for url in flow_urls(app, flow)]
+    candidates += longest_name_grids(app, longest)
     candidates.append(("/no-such-page", "404"))
 
     pages: list[GatePage] = []
@@ -400,6 +426,23 @@ def gate_pages(app, flow: FlowResults) -> list[GatePage]:
                 if pages[-1].status == 200:
                     wanted.discard(endpoint)
     return pages
+
+
+def longest_name_grids(app, codes: list[str]) -> list[tuple[str, str]]:
+    """施設別空き状況 of the facilities with the longest names, and 時間帯別空き状況 of each
+    one's first selectable day."""
+    client = app.test_client()
+    found = []
+    for code in codes:
+        url = "/availability?" + urlencode({"facility": code})
+        found.append((url, "search.availability"))
+        html = client.get(url).get_data(as_text=True)
+        cell = re.search(r'name="cell" value="([^"]+)"', html)
+        start = re.search(r'name="from" value="([^"]+)"', html)
+        if cell and start:
+            query = urlencode({"facility": code, "from": start[1], "period": "1w", "cell": cell[1]})
+            found.append((f"/availability/slots?{query}", "search.slots"))
+    return found
 
 
 def problem_only(app) -> set[str]:
@@ -700,6 +743,60 @@ def target_size_failures(driver, channel: str) -> list[tuple[str, str]]:
     return [(text, "smaller than 44×44px") for text in small_targets(driver, 44)]
 
 
+# Phones (issue 11): at this width every link, button and input and every piece of visible
+# text lies within 0…innerWidth (a table that only scrolls inside its own region does not
+# count as fitting), and the document does not scroll sideways. Visually hidden text (1 px,
+# clipped) and the skip link (off-screen until focused) are not shown, so not measured.
+_FITS = """
+const width = window.innerWidth;
+const problems = [];
+function unseen(el) {
+  if (el.closest("[hidden], dialog:not([open]), template, script, style, .skip-link:not(:focus)")) return true;
+  for (let p = el; p && p !== document.body; p = p.parentElement) {
+    const s = getComputedStyle(p);
+    if (s.display === "none" || s.visibility === "hidden") return true;
+    if ((s.clipPath !== "none" || s.clip !== "auto") && p.getBoundingClientRect().width <= 2) return true;
+  }
+  return false;
+}
+function describe(el) {
+  const name = (el.getAttribute("aria-label") || el.textContent || el.value || el.name || "").trim().replace(/\\s+/g, " ").slice(0, 30);
+  return `<${el.tagName.toLowerCase()}${el.id ? " id=" + el.id : ""}> ${JSON.stringify(name)}`;
+}
+const scrollWidth = document.documentElement.scrollWidth;
+if (scrollWidth > width) problems.push(["document", "body", `the page is ${scrollWidth}px wide in ${width}px`]);
+for (const el of document.querySelectorAll("a[href], button, input:not([type=hidden]), select, textarea, summary")) {
+  const box = el.getBoundingClientRect();
+  if ((!box.width && !box.height) || unseen(el)) continue;
+  if (box.left < -0.5 || box.right > width + 0.5) {
+    problems.push(["control", describe(el), `${Math.round(box.left)}…${Math.round(box.right)}px`]);
+  }
+}
+const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+const seen = new Set();
+for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+  const parent = node.parentElement;
+  if (!node.textContent.trim() || !parent || seen.has(parent) || unseen(parent)) continue;
+  const range = document.createRange();
+  range.selectNodeContents(node);
+  for (const r of range.getClientRects()) {
+    if (r.width && (r.left < -0.5 || r.right > width + 0.5)) {
+      seen.add(parent);
+      problems.push(["text", parent.tagName.toLowerCase() + " " + JSON.stringify(node.textContent.trim().slice(0, 30)),
+                     `${Math.round(r.left)}…${Math.round(r.right)}px`]);
+      break;
+    }
+  }
+}
+return problems.slice(0, 15);
+"""
+
+
+def fit_failures(driver) -> list[tuple[str, str, str]]:
+    """What lies outside the viewport's width now: (what, which, where)."""
+    return [tuple(item) for item in driver.execute_script(_FITS)]
+
+
 def reflow_failure(driver) -> str | None:
     try:
         assert_no_horizontal_scroll(driver)
@@ -785,6 +882,10 @@ const vw = document.documentElement.clientWidth, vh = window.innerHeight;
 const points = [[0.5, 0.5], [0.1, 0.1], [0.9, 0.1], [0.1, 0.9], [0.9, 0.9]]
   .map(([fx, fy]) => [box.left + box.width * fx, box.top + box.height * fy])
   .filter(([x, y]) => x >= 0 && y >= 0 && x < vw && y < vh);
+// A box taller (or wider) than the viewport, its corners and centre off-screen: the middle
+// of the part that is on screen.
+const left = Math.max(box.left, 0), right = Math.min(box.right, vw), top = Math.max(box.top, 0), bottom = Math.min(box.bottom, vh);
+if (!points.length && right > left && bottom > top) points.push([(left + right) / 2, (top + bottom) / 2]);
 if (!points.length) return {key: el.dataset.gateKey, name, hidden: "outside the viewport"};
 function fixedAncestor(node) {
   for (let p = node; p && p !== document.documentElement; p = p.parentElement) {
@@ -806,29 +907,125 @@ return {key: el.dataset.gateKey, name, hidden: "under " + coveredBy.tagName.toLo
 """
 
 
-def press_tab(driver) -> None:
+def press_tab(driver, *, backwards: bool = False) -> None:
     for kind in ("keyDown", "keyUp"):
         driver.execute_cdp_cmd(
-            "Input.dispatchKeyEvent", {"type": kind, "key": "Tab", "code": "Tab", "windowsVirtualKeyCode": 9}
+            "Input.dispatchKeyEvent",
+            {
+                "type": kind,
+                "key": "Tab",
+                "code": "Tab",
+                "windowsVirtualKeyCode": 9,
+                "modifiers": 8 if backwards else 0,  # Shift
+            },
         )
 
 
-def hidden_focus(driver) -> tuple[list[tuple[str, str]], int]:
-    """Tab through the page from its start (real key presses) until the focus leaves the
-    page or comes round again; returns the focused elements hidden under something fixed
-    or sticky, and how many stops were checked."""
-    driver.execute_script(_FOCUS_START)
+# Shift+Tab from the end: the focus starts on the page's last focusable element, as after
+# tabbing (or scrolling) all the way down and to the right.
+_FOCUS_END = """
+const all = [...document.querySelectorAll("a[href], button, input:not([type=hidden]), select, textarea, summary, [tabindex]")]
+  .filter(el => el.tabIndex >= 0 && !el.disabled && el.getClientRects().length && !el.closest("[hidden], dialog:not([open]), [inert]"));
+if (all.length) all[all.length - 1].focus();
+"""
+
+
+def hidden_focus(driver, *, backwards: bool = False) -> tuple[list[tuple[str, str]], int]:
+    """Tab (or, backwards, Shift+Tab from the last focusable element) through the page with
+    real key presses until the focus leaves the page or comes round again; returns the
+    focused elements hidden under something fixed or sticky, and how many stops were
+    checked. The same element twice in a row is one stop (a date field's year, month and
+    day parts)."""
+    driver.execute_script(_FOCUS_END if backwards else _FOCUS_START)
     seen: set[str] = set()
     hidden = []
-    for stops in range(MAX_TABS):
-        press_tab(driver)
+    previous = None
+    if backwards:
         state = driver.execute_script(_FOCUS_CHECK)
-        if state.get("done") or state["key"] in seen:
-            return hidden, stops
+        if not state.get("done"):
+            previous = state["key"]
+            seen.add(previous)
+            if state["hidden"]:
+                hidden.append((state["name"], state["hidden"]))
+    for _ in range(MAX_TABS):
+        press_tab(driver, backwards=backwards)
+        state = driver.execute_script(_FOCUS_CHECK)
+        if state.get("done"):
+            break
+        if state["key"] == previous:
+            continue
+        if state["key"] in seen:
+            break
         seen.add(state["key"])
+        previous = state["key"]
         if state["hidden"]:
             hidden.append((state["name"], state["hidden"]))
-    return hidden, MAX_TABS
+    return hidden, len(seen)
+
+
+# -- valid HTML (issue 11): the W3C Nu HTML Checker over every page the gate saved -----------
+
+VNU_JAR = ROOT / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
+
+
+@dataclass(frozen=True)
+class SavedPage:
+    url: str
+    path: Path
+    language: str
+    presentation: str
+
+
+def save_pages(app, pages: list[GatePage], directory: Path) -> list[SavedPage]:
+    """Every page of the gate as the server sends it (what the Nu checker reads: the HTML,
+    not the DOM a script changed), in each language and presentation, for its visitor."""
+    directory.mkdir(parents=True, exist_ok=True)
+    saved: list[SavedPage] = []
+    for visitor in (LOGGED_OUT, RESIDENT):
+        for language in LANGUAGES:
+            for presentation in ("normal", "reader"):
+                client = _client(app, visitor)
+                with client.session_transaction() as session:  # the kiosk keeps them here
+                    session["pref_locale"], session["pref_presentation"] = language, presentation
+                client.set_cookie("pref_locale", language)
+                client.set_cookie("pref_presentation", presentation)
+                for page in pages:
+                    if page.visitor != visitor:
+                        continue
+                    answer = client.get(page.url)
+                    if answer.mimetype != "text/html" or 300 <= answer.status_code < 400:
+                        continue
+                    path = directory / f"page-{len(saved):04d}.html"
+                    path.write_bytes(answer.get_data())
+                    saved.append(SavedPage(page.url, path, language, presentation))
+    return saved
+
+
+def nu_errors(paths: list[Path]) -> dict[Path, list[str]]:
+    """One run of the Nu checker (npm vnu-jar, on the machine's Java) over all the files:
+    its errors (not warnings) by file."""
+    import subprocess
+
+    assert VNU_JAR.exists(), f"{VNU_JAR} is missing: run `npm ci` (bin/setup does)"
+    run = subprocess.run(
+        ["java", "-jar", str(VNU_JAR), "--errors-only", "--format", "json", *map(str, paths)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    report = json.loads(run.stderr or run.stdout or '{"messages": []}')
+    found: dict[Path, list[str]] = {}
+    for message in report.get("messages", []):
+        if message.get("type") not in ("error", "non-document-error"):
+            continue
+        where = Path(urlsplit(message.get("url", "")).path)
+        line = f"line {message.get('lastLine', '?')}: {message.get('message', '')}"
+        found.setdefault(where, []).append(line)
+    return found
+
+
+def nu_version() -> str:
+    return json.loads((ROOT / "node_modules" / "vnu-jar" / "package.json").read_text())["version"]
 
 
 # -- results -------------------------------------------------------------------------------
@@ -889,6 +1086,7 @@ def tool_versions(driver) -> list[dict]:
     axe_core = json.loads((ROOT / "node_modules" / "axe-core" / "package.json").read_text())["version"]
     return [
         {"name": "axe-core", "version": axe_core},
+        {"name": "Nu Html Checker (vnu-jar)", "version": nu_version()},
         {"name": "Chromium", "version": driver.capabilities.get("browserVersion", "?")},
         {"name": "Selenium", "version": metadata.version("selenium")},
         {"name": "axe-selenium-python", "version": metadata.version("axe-selenium-python")},

@@ -4,11 +4,14 @@ and language, logged out and as 00040675:
 
 - pages[channel-language]: axe-core 4.14.1, WCAG 2.0/2.1/2.2 A and AA rules, 0 violations
   at 1280 px; target size (24 px with WCAG 2.5.8's spacing and inline exceptions; 44 px
-  in reader mode and on a kiosk);
+  in reader mode and on a kiosk); every link, button, input and piece of text within the
+  viewport's width and no sideways scroll of the document at 1280, 360 and 320 px (issue
+  11: phones, and English at 1280 px);
 - forms[channel-language]: every form sent empty or invalid once, its error state the same;
 - layout[channel], in Japanese: axe at 360 px; no sideways page scroll at 320 px (WCAG
-  1.4.10); Tab through every page at 320 px and the focus is never hidden under anything
-  fixed or sticky (2.4.11); text at 200 % (the browser's own text size, 1.4.4) clips no
+  1.4.10); Tab through every page at 320 px, forwards and then backwards with Shift+Tab
+  from its end (and the same at 1280 px on pages with a sticky or fixed part), and the
+  focus is never hidden under anything fixed or sticky (2.4.11); text at 200 % (the browser's own text size, 1.4.4) clips no
   text and puts nothing over the header.
 
 Each part records what it checked and found, and when the last part of a run has reported
@@ -29,6 +32,7 @@ from tests.browser.chromium import DESKTOP, set_viewport_width
 from tests.browser.gate import (
     CHANNELS,
     ERROR_STATES,
+    FIT_WIDTHS,
     LANGUAGES,
     LOGGED_OUT,
     NARROW,
@@ -40,12 +44,15 @@ from tests.browser.gate import (
     GatePage,
     Violation,
     axe_violations,
+    fit_failures,
     gate_pages,
     hidden_focus,
     make_flow_results,
+    nu_errors,
     record_part,
     reflow_failure,
     routes_without_a_page,
+    save_pages,
     send_in_error_state,
     set_text_size,
     shows_error_summary,
@@ -67,6 +74,7 @@ EXPECTED_PARTS = (
     [f"pages[{p}]" for p in PAGE_PARTS]
     + [f"forms[{p}]" for p in PAGE_PARTS]
     + [f"layout[{channel}]" for channel in CHANNELS]
+    + [f"html[{profile}]" for profile in ("standard", "kiosk")]
 )
 
 
@@ -200,9 +208,25 @@ def test_every_page_passes_axe_and_target_size(browser, gate_site, channel, lang
             findings.ran("target_size", channel=channel, language=language, page=page.url)
             for target, detail in target_size_failures(browser, channel):
                 findings.found(Violation("target_size", shown, channel, language, "target-size", target, detail))
+            check_fit(findings, browser, page, shown, channel, language)
         return site
 
-    run_part(findings, browser, body)
+    try:
+        run_part(findings, browser, body)
+    finally:
+        set_viewport_width(browser, DESKTOP[0])
+
+
+def check_fit(findings: Findings, driver, page: GatePage, shown: str, channel: str, language: str) -> None:
+    """Issue 11: at 1,280 px (where the crawl is) and then at 360 and 320 px, the same page
+    without reloading it, nothing lies outside the viewport's width."""
+    for width, check in ((WIDE, "fits_1280"), *((w, "fits_phone") for w in FIT_WIDTHS)):
+        if width != WIDE:
+            set_viewport_width(driver, width)
+        findings.ran(check, channel=channel, language=language, page=page.url)
+        for what, target, detail in fit_failures(driver):
+            findings.found(Violation(check, shown, channel, language, f"{what} outside {width}px", target, detail))
+    set_viewport_width(driver, WIDE)
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -269,12 +293,11 @@ def test_every_page_reflows_keeps_focus_visible_and_takes_large_text(browser, ga
                 problem = reflow_failure(browser)
                 if problem:
                     findings.found(Violation("reflow_320", shown, channel, language, "reflow", "body", problem))
-                findings.ran("focus_not_obscured", channel=channel, language=language, page=page.url)
-                hidden, _stops = hidden_focus(browser)
-                for name, where in hidden:
-                    findings.found(
-                        Violation("focus_not_obscured", shown, channel, language, "focus-not-obscured", name, where)
-                    )
+                check_focus(findings, browser, page, shown, channel, language, NARROW)
+                if has_sticky_part(browser):
+                    set_viewport_width(browser, WIDE)
+                    check_focus(findings, browser, page, shown, channel, language, WIDE)
+                    set_viewport_width(browser, NARROW)
 
             set_viewport_width(browser, WIDE)
             set_text_size(browser, 200)
@@ -285,6 +308,46 @@ def test_every_page_reflows_keeps_focus_visible_and_takes_large_text(browser, ga
         finally:
             set_text_size(browser, 100)
             set_viewport_width(browser, DESKTOP[0])
+        return site
+
+    run_part(findings, browser, body)
+
+
+def check_focus(findings: Findings, driver, page: GatePage, shown: str, channel: str, language: str, width: int):
+    """Tab forwards from the start, then Shift+Tab backwards from the end (issue 11: the
+    sticky room column hid the cells Shift+Tab scrolled to)."""
+    for backwards in (False, True):
+        findings.ran("focus_not_obscured", channel=channel, language=language, page=page.url)
+        hidden, _stops = hidden_focus(driver, backwards=backwards)
+        rule = f"focus-not-obscured ({'Shift+Tab' if backwards else 'Tab'}, {width}px)"
+        for name, where in hidden:
+            findings.found(Violation("focus_not_obscured", shown, channel, language, rule, name, where))
+
+
+def has_sticky_part(driver) -> bool:
+    return driver.execute_script(
+        "return [...document.querySelectorAll('body *')].some(el => "
+        "['sticky', 'fixed'].includes(getComputedStyle(el).position) && el.getClientRects().length)"
+    )
+
+
+@pytest.mark.parametrize("profile", ["standard", "kiosk"])
+def test_every_page_is_valid_html(browser, gate_site, profile, tmp_path):
+    """Issue 11: the W3C Nu HTML Checker, run once over every page the gate visits as the
+    server sends it (both languages, normal and reader presentation): 0 errors."""
+    findings = Findings(f"html[{profile}]")
+
+    def body() -> Site:
+        site = gate_site(profile)
+        saved = save_pages(site.server.app, site.pages, tmp_path / "pages")
+        errors = nu_errors([page.path for page in saved])
+        for page in saved:
+            channel = "kiosk" if profile == "kiosk" else ("reader" if page.presentation == "reader" else "standard")
+            findings.ran("valid_html", channel=channel, language=page.language, page=page.url)
+            for line in errors.get(page.path, [])[:5]:
+                findings.found(
+                    Violation("valid_html", page.url, channel, page.language, "nu-html-checker", "html", line)
+                )
         return site
 
     run_part(findings, browser, body)
@@ -384,3 +447,13 @@ def test_results_are_written_once_every_part_has_reported(tmp_path):
         "reflow_320": (2, 2, 0),
     }
     assert written["violations"][0]["rule"] == "color-contrast" and written["violations"][0]["channel"] == "standard"
+
+
+def test_the_nu_checker_finds_an_hx_attribute_but_not_its_data_form(tmp_path):
+    page = '<!doctype html><html lang="ja"><head><title>検査</title></head><body><main><h1>検査</h1>{}</main></body></html>'
+    bad, good = tmp_path / "bad.html", tmp_path / "good.html"
+    bad.write_text(page.format('<a href="/" hx-get="/">戻る</a>'))
+    good.write_text(page.format('<a href="/" data-hx-get="/">戻る</a>'))
+    found = nu_errors([bad, good])
+    assert list(found) == [bad], found
+    assert "hx-get" in found[bad][0], found

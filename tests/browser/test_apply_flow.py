@@ -338,12 +338,9 @@ def test_the_grid_period_swaps_in_place_with_focus_url_and_back(browser, live_se
     assert title != first_period
     focus = active_element(browser)
     assert focus.get_attribute("id") == "period-title", focus.get_attribute("outerHTML")[:120]
-    wait_until(
-        browser,
-        lambda d: d.find_element("css selector", "#live-region").get_attribute("textContent") == title,
-        "the live region did not announce the new period",
-    )
     axe_check(browser, "施設別空き状況 after the next-period swap")
+    # Announced once (issue 11): the focused heading says it; the live region does not repeat it.
+    assert browser.find_element("css selector", "#live-region").get_attribute("textContent") != title
 
     with page_change(browser):
         browser.back()

@@ -31,6 +31,7 @@ from tests.browser.keyboard import (
     press,
     press_enter,
     press_space,
+    press_tab,
     tab_to,
     type_text,
     with_id,
@@ -141,7 +142,8 @@ def confirm_in_dialogs(flow: CancelFlow) -> None:
     open_dialog(driver, "cancel-dialog-card-paid")
     dialog = driver.find_element("css selector", "#cancel-dialog-card-paid")
     assert "対象の予約はクレジットにてお支払い済です。取消を続行しますか？" in dialog.text
-    assert active_element(driver).accessible_name == "はい"
+    # A destructive step starts on いいえ (issue 11).
+    assert active_element(driver).accessible_name == "いいえ"
     axe_check(driver, "確認 (dialog)")
     press(driver, Keys.ESCAPE)
     wait_until(
@@ -154,6 +156,8 @@ def confirm_in_dialogs(flow: CancelFlow) -> None:
 
     press_enter(driver)
     open_dialog(driver, "cancel-dialog-card-paid")
+    press_tab(driver, backwards=True)
+    assert active_element(driver).accessible_name == "はい"
     press_enter(driver)  # はい
     open_dialog(driver, "cancel-dialog-refund-note")
     assert (

@@ -552,7 +552,7 @@ def test_a_booking_that_cannot_be_cancelled_online_says_why(resident, app, numbe
     for step in ("/cancel/", "/cancel/confirm"):
         response = resident.client.get(step, query_string=[("number", FIRST), ("number", number)])
         assert response.status_code == 409
-        assert error_summary(text(response)) == f"入力内容に誤りがあります {message}"
+        assert error_summary(text(response)) == f"選択した予約は取消できません {message}"
     assert snapshot(app) == before
 
 

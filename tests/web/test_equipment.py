@@ -96,7 +96,7 @@ def list_row(html: str, number: str) -> str:
 
 def list_cell(html: str, number: str) -> str:
     """The 備品 cell of a booking's row in 予約内容の確認・取消."""
-    return re.search(r'<td class="equipment-cell">(.*?)</td>', list_row(html, number), re.S).group(1)
+    return re.search(r'<td class="equipment-cell[^"]*"[^>]*>(.*?)</td>', list_row(html, number), re.S).group(1)
 
 
 # -- the database ------------------------------------------------------------------------------
@@ -370,7 +370,7 @@ def test_the_equipment_page_shows_the_guides_screen(resident, ids):
     assert input_value(page, "version") == "1"
     # 再計算 (the form's own action), 次へ進む (to 確認), 前に戻る (the list).
     assert f'<form method="get" action="/equipment/{FIRST}"' in page
-    assert f'hx-get="/equipment/{FIRST}" hx-trigger="change" hx-target="#equipment-totals"' in page
+    assert f'data-hx-get="/equipment/{FIRST}" data-hx-trigger="change" data-hx-target="#equipment-totals"' in page
     assert '<button type="submit" class="button secondary">再計算</button>' in page
     assert f'formaction="/equipment/{FIRST}/confirm">次へ進む</button>' in page
     assert 'href="/mymenu/reservations">前に戻る</a>' in page
@@ -413,9 +413,9 @@ def test_the_totals_follow_the_quantities_as_an_htmx_fragment(resident, ids):
     assert words(totals) == "合計 1,300円"
     # The subtotals and what is free, out of band.
     project = ids["プロジェクター"][5:]
-    assert f'<span id="subtotal-{project}" hx-swap-oob="true">500円</span>' in fragment
-    assert f'<span id="stock-{project}" class="stock" hx-swap-oob="true">/ 9台</span>' in fragment
-    assert fragment.count('hx-swap-oob="true"') == 24
+    assert f'<span id="subtotal-{project}" data-hx-swap-oob="true">500円</span>' in fragment
+    assert f'<span id="stock-{project}" class="stock" data-hx-swap-oob="true">/ 9台</span>' in fragment
+    assert fragment.count('data-hx-swap-oob="true"') == 24
 
 
 def test_the_htmx_fragment_reports_a_bad_quantity_without_moving_on(resident, ids):
@@ -832,6 +832,9 @@ def test_the_guides_worked_example_adding_then_removing_a_projector(card_app):
     void_notice, capture_notice = mails(card_app)[-2:]
     assert void_notice.subject == "目黒区施設予約システム 使用料の決済取消通知"
     assert f"収納番号：{old.receipt_number}" in void_notice.body and "決済取消額：700円" in void_notice.body
+    # The guide's words read as the room cancelled: one sentence says it stands (issue 11).
+    assert "施設予約取消について、支払い済み使用料のクレジット決済を取消しました。" in void_notice.body
+    assert "ご予約は取り消されていません。" in void_notice.body
     assert capture_notice.subject == "目黒区施設予約システム 使用料の決済完了通知"
     assert f"収納番号：{added.receipt_number}" in capture_notice.body
     assert "決済額：1,200円" in capture_notice.body and "使用料：1,200円" in capture_notice.body

@@ -195,7 +195,7 @@ class PageParser(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         a = {k: (v if v is not None else "") for k, v in attrs}
-        for name in ("href", "hx-get"):
+        for name in ("href", "data-hx-get"):
             if a.get(name) and tag != "form":
                 self.links.append(a[name])
         if tag == "form":

@@ -334,8 +334,12 @@ def test_the_filter_form_updates_in_place_and_works_without_javascript(client, a
     auth.login()
     page = text(client.get(LIST))
     form = re.search(r'<form method="get" action="/mymenu/reservations" class="filter"[^>]*>', page).group(0)
-    assert 'hx-get="/mymenu/reservations"' in form
-    assert 'hx-target="#reservations"' in form and 'hx-swap="outerHTML"' in form and 'hx-push-url="true"' in form
+    assert 'data-hx-get="/mymenu/reservations"' in form
+    assert (
+        'data-hx-target="#reservations"' in form
+        and 'data-hx-swap="outerHTML"' in form
+        and 'data-hx-push-url="true"' in form
+    )
     assert '<label for="date_from">利用日（開始）</label>' in page
     assert 'type="date"' in page
 

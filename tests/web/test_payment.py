@@ -318,6 +318,8 @@ def test_the_guides_flow_pays_a_provisional_booking(payer, card_app):
     assert done.status_code == 200
     assert "<h1>クレジット決済 完了</h1>" in page
     assert "選択された予約のクレジット決済の受付が完了しました。" in page
+    # Done, so the booking is the one paid, not one to pay (issue 11).
+    assert '-caption">決済した予約</caption>' in page and "決済する予約" not in page
     assert "結果が反映されるまで時間がかかる場合があります。" in page
     assert "必要な金額を差し引いた金額で再度決済処理が行われました。" not in page  # nothing was voided
     assert "決済処理を行ったクレジット決済は以下の通りです。" in page
@@ -567,7 +569,7 @@ def test_the_filter_works_as_a_page_and_as_an_htmx_fragment(payer):
     assert "<title>クレジット決済 選択 | 目黒区施設予約システム</title>" in body
     assert set(listed_numbers(body)) == {CANCELLED_UNPAID, "2026-000009"}
     assert 'data-announce="2件の予約を表示しています"' in body
-    assert 'hx-get="/payment/"' in body and 'hx-target="#payment-list"' in body
+    assert 'data-hx-get="/payment/"' in body and 'data-hx-target="#payment-list"' in body
     confirmed = text(payer.get("/payment/?date_from=&date_to=&state=confirmed", headers=HTMX_HEADERS))
     assert listed_numbers(confirmed) == [COUNTER_PAID]
 

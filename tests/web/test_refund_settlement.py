@@ -139,6 +139,7 @@ def test_a_full_refund_voids_the_charge_without_a_card_page(payer, card_app):
     ]
     void_mail = mails(card_app)[-1].body
     assert f"収納番号：{held.receipt_number}" in void_mail and "決済取消額：700円" in void_mail
+    assert "ご予約は取り消されていません。" not in void_mail  # it was cancelled: no such sentence
 
     assert run_voids(card_app) == [held.receipt_number]
     ours, theirs = ledgers(card_app)
@@ -262,3 +263,23 @@ def test_cancelling_while_the_card_page_is_open_voids_the_late_capture(payer, ca
     ours, theirs = ledgers(card_app)
     assert ours == theirs == {"captured_yen": 700, "voided_yen": 700, "held_yen": 0}
     assert [m.subject for m in mails(card_app)] == ["目黒区施設予約システム 使用料の決済取消通知"]
+
+
+def test_a_waiting_refund_is_named_on_confirm_and_terms_and_reminded_on_mymenu(payer, card_app):
+    """Issue 11: the refund goes through 確認 → 注意事項 → 同意します, whose guide words are
+    about paying; a line says this settlement is the 還付, and マイメニュー reminds while
+    it waits, with its last day."""
+    assert "取消した予約の還付です" not in payer.confirm_page(FIRST)  # paying, not refunding
+    payer.pay(FIRST)
+    assert "還付の手続きが済んでいない予約があります" not in text(payer.get("/mymenu/"))
+    cancel_on_screen(payer, FIRST)
+
+    menu = words(text(payer.get("/mymenu/")))
+    assert "還付の手続きが済んでいない予約があります" in menu
+    assert f"予約番号 {FIRST}（2026/12/25(金) 区民センター社会教育館）: 2027/5/24(月)までに" in menu, menu
+    assert "この手続きが、取消した予約の還付です。" in payer.confirm_page(FIRST)
+    terms_url = payer.to_terms(FIRST)
+    terms = text(payer.get(terms_url))
+    assert "この手続きが、取消した予約の還付です。" in terms and "還付の手続きへの同意です。" in terms
+    assert payer.next_step(terms_url).status_code == 303
+    assert "還付の手続きが済んでいない予約があります" not in text(payer.get("/mymenu/"))

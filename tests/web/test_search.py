@@ -181,9 +181,9 @@ def test_the_filter_form_updates_the_results_in_place_and_works_without_javascri
     page = text(client.get("/search/facilities?all=1"))
     form = re.search(r'<form method="get" action="/search/facilities"[^>]*>', page).group(0)
     assert (
-        'hx-get="/search/facilities"' in form
-        and 'hx-target="#facility-results"' in form
-        and 'hx-push-url="true"' in form
+        'data-hx-get="/search/facilities"' in form
+        and 'data-hx-target="#facility-results"' in form
+        and 'data-hx-push-url="true"' in form
     )
     for label in ("カテゴリ", "使用目的", "施設種類", "施設名の行"):
         assert f">{label}</label>" in page
@@ -277,7 +277,7 @@ def test_the_day_grid_starts_tomorrow_for_one_week_by_default(client):
 
 def test_the_grid_scrolls_inside_its_own_labelled_focusable_region(client):
     page = text(client.get("/availability?facility=013&facility=039"))
-    regions = re.findall(r'<div class="table-scroll" role="region" aria-labelledby="([^"]+)" tabindex="0">', page)
+    regions = re.findall(r'<div class="table-scroll cards" role="region" aria-labelledby="([^"]+)" tabindex="0">', page)
     assert regions == ["grid-013", "grid-039"]
     assert '<caption id="grid-013">駒場住区センター</caption>' in page
     assert '<caption id="grid-039">区民センター社会教育館</caption>' in page
@@ -393,7 +393,7 @@ def test_previous_and_next_period_links_page_through_the_grid(client):
     ]
     # The same links update the grid in place with htmx.
     assert re.search(
-        r'href="[^"]*from=2026-12-03"\s+hx-get="[^"]*from=2026-12-03" hx-target="#availability" hx-swap="outerHTML" hx-push-url="true"',
+        r'href="[^"]*from=2026-12-03"\s+data-hx-get="[^"]*from=2026-12-03" data-hx-target="#availability" data-hx-swap="outerHTML" data-hx-push-url="true"',
         page,
     )
 
@@ -418,7 +418,10 @@ def test_no_next_link_beyond_the_last_start_the_grid_accepts(client):
 def test_the_period_form_changes_start_and_period_in_place_and_without_javascript(client):
     page = text(client.get("/availability?facility=013&facility=039"))
     form = re.search(r'<form method="get" action="/availability" class="period-form".*?</form>', page, re.S).group(0)
-    assert 'hx-get="/availability" hx-target="#availability" hx-swap="outerHTML" hx-push-url="true"' in form
+    assert (
+        'data-hx-get="/availability" data-hx-target="#availability" data-hx-swap="outerHTML" data-hx-push-url="true"'
+        in form
+    )
     assert (
         '<input type="hidden" name="facility" value="013">' in form
         and '<input type="hidden" name="facility" value="039">' in form
