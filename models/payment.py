@@ -77,7 +77,9 @@ class CardCharge(Base):
         Index("ix_card_charges_void_queue", "void_status", "next_void_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
-    reservation_id: Mapped[int] = mapped_column(ForeignKey("reservations.id"))
+    # Indexed: every list of bookings loads their charges by booking (the partial unique
+    # index above covers live charges only).
+    reservation_id: Mapped[int] = mapped_column(ForeignKey("reservations.id"), index=True)
     settlement_id: Mapped[int] = mapped_column(ForeignKey("settlements.id"))
     receipt_number: Mapped[str] = mapped_column(String(16), unique=True)
     amount_yen: Mapped[int] = mapped_column(Integer)
