@@ -165,8 +165,11 @@ def _load_resident(session: Session, resident_id: int, *, lock: bool) -> Residen
     )
     if lock:
         # The per-group lock: two applications of one group wait for each other, so that the
-        # caps hold (SQLite's BEGIN IMMEDIATE already holds the whole database).
-        query = query.with_for_update(of=Resident).execution_options(populate_existing=True)
+        # caps hold (SQLite's BEGIN IMMEDIATE already holds the whole database). FOR NO KEY
+        # UPDATE on PostgreSQL, not FOR UPDATE: the transaction has already inserted rows that
+        # refer to the group (the form's submission token), which take FOR KEY SHARE on its
+        # row, and two such transactions upgrading to FOR UPDATE deadlock each other.
+        query = query.with_for_update(of=Resident, key_share=True).execution_options(populate_existing=True)
     resident = session.scalar(query)
     if resident is None:
         raise errors.NotFound(resident=resident_id)

@@ -3,24 +3,18 @@ HTTP server: exactly one gets it, the other is told which slot was taken."""
 
 from __future__ import annotations
 
-import re
-import threading
 from datetime import date
 from urllib.parse import urlencode
 
 import pytest
 import requests
 from sqlalchemy import select
-from werkzeug.serving import WSGIRequestHandler, make_server
 
-from app import create_app
 from models.reservation import Reservation
 from models.reservation_rules import ACTIVE_STATES
-from tests.conftest import DEMO_PASSWORD, make_config
+from tests.web.served_support import at_once, form_fields, logged_in
 
 pytestmark = pytest.mark.xdist_group("race")
-
-HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"')
 
 # Free for both 目黒団体 and 駒場サークル at the frozen clock: (slot, answers, words).
 ROUNDS = [
@@ -52,50 +46,11 @@ ROUNDS = [
 ]
 
 
-class QuietHandler(WSGIRequestHandler):
-    def log_request(self, code="-", size="-"):
-        pass
-
-
-@pytest.fixture
-def served(database_url, tmp_path):
-    """The app on a free port, one thread per request, against this test's database."""
-    app = create_app("standard", make_config(database_url, tmp_path))
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, name="race-server", daemon=True)
-    thread.start()
-    yield app, f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=10)
-    app.extensions["database"].dispose()
-
-
-def logged_in(base: str, number: str) -> requests.Session:
-    browser = requests.Session()
-    page = browser.get(f"{base}/login", timeout=30).text
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"', page)
-    response = browser.post(
-        f"{base}/login",
-        data={
-            "csrf_token": token.group(1) or token.group(2),
-            "registration_kind": "assembly",
-            "registration_number": number,
-            "password": DEMO_PASSWORD,
-        },
-        allow_redirects=False,
-        timeout=30,
-    )
-    assert response.status_code == 303, response.text
-    return browser
-
-
 def confirm_form(browser: requests.Session, base: str, slot: str, answers: dict) -> list[tuple[str, str]]:
     """The 申込確認 page's POST form, as its hidden inputs."""
     response = browser.get(f"{base}/apply/confirm?" + urlencode([("slot", slot), *answers.items()]), timeout=30)
     assert response.status_code == 200, response.text
-    form = response.text[response.text.index('action="/apply"') :]
-    return HIDDEN.findall(form[: form.index("</form>")])
+    return form_fields(response.text, "/apply")
 
 
 def active_holders(app, slot: str) -> list[int]:
@@ -119,22 +74,12 @@ def test_two_residents_pressing_apply_at_once_get_one_booking_between_them(serve
     for slot, answers, words in ROUNDS:
         assert active_holders(app, slot) == []
         forms = [confirm_form(browser, base, slot, answers) for browser in residents]
-        barrier = threading.Barrier(len(residents))
-        responses: list[requests.Response | BaseException | None] = [None] * len(residents)
-
-        def press_apply(i: int) -> None:
-            try:
-                barrier.wait(timeout=30)
-                responses[i] = residents[i].post(f"{base}/apply", data=forms[i], timeout=60)
-            except BaseException as exc:  # reported below, not lost in the thread
-                responses[i] = exc
-
-        threads = [threading.Thread(target=press_apply, args=(i,)) for i in range(len(residents))]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=90)
-        assert all(isinstance(r, requests.Response) for r in responses), responses
+        responses = at_once(
+            [
+                lambda browser=browser, form=form: browser.post(f"{base}/apply", data=form, timeout=60)
+                for browser, form in zip(residents, forms)
+            ]
+        )
 
         won = [r for r in responses if r.status_code == 200]
         lost = [r for r in responses if r.status_code == 409]
