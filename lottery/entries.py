@@ -18,6 +18,7 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from bookings.chosen import ChosenSlots
 from lottery.schedule import (
     LotterySchedule,
     MonthSchedule,
@@ -116,7 +117,7 @@ class MonthStanding:
 
 
 @dataclass
-class EntrySelection:
+class EntrySelection(ChosenSlots[EntryLine]):
     """What the resident chose, checked as of `now`: `lines` can be entered, `refused` says why
     the others cannot; `group_classes` are the 社会教育関係団体 classes valid today; `standings`
     the group's count per month of the lines."""
@@ -128,33 +129,10 @@ class EntrySelection:
     standings: dict[date, MonthStanding] = field(default_factory=dict)
 
     @property
-    def slots(self) -> list[SlotLike]:
-        return [line.slot for line in self.lines]
-
-    @property
-    def rooms(self) -> list[Room]:
-        seen: dict[int, Room] = {}
-        for line in self.lines:
-            seen.setdefault(line.room.id, line.room)
-        return list(seen.values())
-
-    def lines_of(self, room: Room) -> list[EntryLine]:
-        return [line for line in self.lines if line.room.id == room.id]
-
-    @property
     def over_cap(self) -> list[MonthStanding]:
         """Months where the lines that can be entered are more than the group may still make."""
         wanted = Counter(month_start(line.slot.use_date) for line in self.lines)
         return [s for m, s in sorted(self.standings.items()) if wanted[m] > s.entries_left]
-
-    def group_class(self, group_class_id: int | None) -> ResidentGroupClass:
-        """The valid 社会教育関係団体 class with this id; the only one when there is just one."""
-        if len(self.group_classes) == 1 and group_class_id is None:
-            return self.group_classes[0]
-        for held in self.group_classes:
-            if held.group_class_id == group_class_id:
-                return held
-        raise errors.NotFound(group_class=group_class_id)
 
 
 def _load_resident(session: Session, resident_id: int, *, lock: bool) -> Resident:

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from bookings.answers import RoomAnswers
+from bookings.chosen import ChosenSlots
 from bookings.slots import MAX_ID, SlotRef
 from lottery.schedule import first_come_windows
 from models import errors
@@ -54,7 +55,7 @@ class SlotLine:
 
 
 @dataclass
-class Selection:
+class Selection(ChosenSlots[SlotLine]):
     """What the resident chose, checked against today's availability: `lines` can be applied
     for, `refused` says why the others cannot."""
 
@@ -64,39 +65,9 @@ class Selection:
     refused: dict[SlotProblem, list[SlotLine]] = field(default_factory=dict)
 
     @property
-    def rooms(self) -> list[Room]:
-        seen: dict[int, Room] = {}
-        for line in self.lines:
-            seen.setdefault(line.room.id, line.room)
-        return list(seen.values())
-
-    def lines_of(self, room: Room) -> list[SlotLine]:
-        return [line for line in self.lines if line.room.id == room.id]
-
-    @property
-    def slots(self) -> list[SlotRef]:
-        return [line.slot for line in self.lines]
-
-    @property
     def chosen(self) -> list[SlotLine]:
         """Every slot the resident chose, refused ones included, in display order."""
-        return sorted(self.lines + [line for lines in self.refused.values() for line in lines], key=_display_order)
-
-    @property
-    def chosen_rooms(self) -> list[Room]:
-        seen: dict[int, Room] = {}
-        for line in self.chosen:
-            seen.setdefault(line.room.id, line.room)
-        return list(seen.values())
-
-    def group_class(self, group_class_id: int | None) -> ResidentGroupClass:
-        """The valid 団体区分 with this id; the only one when the resident holds just one."""
-        if len(self.group_classes) == 1 and group_class_id is None:
-            return self.group_classes[0]
-        for held in self.group_classes:
-            if held.group_class_id == group_class_id:
-                return held
-        raise errors.NotFound(group_class=group_class_id)
+        return sorted(super().chosen, key=_display_order)
 
 
 def check_applicant(resident: Resident, group_class_id: int, today: date):
