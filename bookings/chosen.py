@@ -40,6 +40,16 @@ class FeeAnswers(Protocol):
     def charges_participation_fee(self) -> bool: ...
 
 
+class RoomAnswersLike(FeeAnswers, Protocol):
+    """What 詳細申請 answered for a room (bookings.answers.RoomAnswers)."""
+
+    @property
+    def purpose_id(self) -> int: ...
+
+    @property
+    def attendees(self) -> int: ...
+
+
 L = TypeVar("L", bound=ChosenLine)
 
 
@@ -155,3 +165,16 @@ def quote_fees(
             rates, line.slot, held.group_class.code, bool(answer and answer.charges_participation_fee)
         )
     return fees
+
+
+def check_room_answers(room: Room, answer: RoomAnswersLike | None, registration_kind: Any) -> None:
+    """The room takes this resident's kind of registration and the answers fit it (利用目的 of
+    the room, 利用人数 within its capacity), or the matching error is raised."""
+    if room.facility.category.registration_kind != registration_kind:
+        raise errors.WrongRegistrationKind(room=room.id)
+    if answer is None:
+        raise errors.EmptySelection(room=room.id)
+    if answer.purpose_id not in {p.id for p in room.purposes}:
+        raise errors.PurposeNotAllowed(room=room.id)
+    if not 1 <= answer.attendees <= room.capacity:
+        raise errors.AttendeesOutOfRange(room=room.id, capacity=room.capacity)

@@ -18,7 +18,7 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from bookings.chosen import ChosenSlots, band_of, display_order, quote_fees, rooms_by_id
+from bookings.chosen import ChosenSlots, band_of, check_room_answers, display_order, quote_fees, rooms_by_id
 from lottery.schedule import (
     LotterySchedule,
     MonthSchedule,
@@ -374,15 +374,7 @@ def enter_lottery(
         band_of(rooms.get(slot.room_id), slot)
     for room_id in sorted(rooms):
         room = rooms[room_id]
-        if room.facility.category.registration_kind != resident.registration_kind:
-            raise errors.WrongRegistrationKind(room=room_id)
-        answer = answers.get(room_id)
-        if answer is None:
-            raise errors.EmptySelection(room=room_id)
-        if answer.purpose_id not in {p.id for p in room.purposes}:
-            raise errors.PurposeNotAllowed(room=room_id)
-        if not 1 <= answer.attendees <= room.capacity:
-            raise errors.AttendeesOutOfRange(room=room_id, capacity=room.capacity)
+        check_room_answers(room, answers.get(room_id), resident.registration_kind)
 
     # The months' rows, shared-locked on PostgreSQL so that a draw (FOR UPDATE) waits for
     # this application and this application sees a draw that finished first.

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from bookings.answers import RoomAnswers
-from bookings.chosen import ChosenSlots, band_of, display_order, rooms_by_id, slot_fee
+from bookings.chosen import ChosenSlots, band_of, check_room_answers, display_order, rooms_by_id, slot_fee
 from bookings.chosen import quote_fees as quote_fees
 from bookings.slots import MAX_ID, SlotRef
 from lottery.schedule import first_come_windows
@@ -191,15 +191,7 @@ def apply_for_slots(
         room = rooms.get(room_id)
         if room is None:
             raise errors.NotFound(room=room_id)
-        if room.facility.category.registration_kind != resident.registration_kind:
-            raise errors.WrongRegistrationKind(room=room_id)
-        answer = answers.get(room_id)
-        if answer is None:
-            raise errors.EmptySelection(room=room_id)
-        if answer.purpose_id not in {p.id for p in room.purposes}:
-            raise errors.PurposeNotAllowed(room=room_id)
-        if not 1 <= answer.attendees <= room.capacity:
-            raise errors.AttendeesOutOfRange(room=room_id, capacity=room.capacity)
+        check_room_answers(room, answers.get(room_id), resident.registration_kind)
 
     statuses = slot_statuses(session, slots, resident_id=resident_id, now=now, days_ahead=days_ahead)
     unbookable = [s for s, st in statuses.items() if st in (SlotStatus.CLOSED, SlotStatus.OUT_OF_WINDOW)]
