@@ -18,6 +18,7 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from bookings.chosen import ChosenSlots, band_of, check_room_answers, display_order, quote_fees, rooms_by_id
 from lottery.schedule import (
     LotterySchedule,
     MonthSchedule,
@@ -34,8 +35,7 @@ from models.account import Resident, ResidentGroupClass
 from models.account_rules import RegistrationKind
 from models.availability_version import bump_availability
 from models.counters import next_value
-from models.facility import Facility, FeeRate, Room, TimeBand
-from models.fee_rules import FeeQuery, slot_fee_rule
+from models.facility import Facility, Room, TimeBand
 from models.lottery import LotteryApplication, LotteryEntry, LotteryMonth
 from models.lottery_rules import (
     HeldClass,
@@ -116,7 +116,7 @@ class MonthStanding:
 
 
 @dataclass
-class EntrySelection:
+class EntrySelection(ChosenSlots[EntryLine]):
     """What the resident chose, checked as of `now`: `lines` can be entered, `refused` says why
     the others cannot; `group_classes` are the 社会教育関係団体 classes valid today; `standings`
     the group's count per month of the lines."""
@@ -128,33 +128,10 @@ class EntrySelection:
     standings: dict[date, MonthStanding] = field(default_factory=dict)
 
     @property
-    def slots(self) -> list[SlotLike]:
-        return [line.slot for line in self.lines]
-
-    @property
-    def rooms(self) -> list[Room]:
-        seen: dict[int, Room] = {}
-        for line in self.lines:
-            seen.setdefault(line.room.id, line.room)
-        return list(seen.values())
-
-    def lines_of(self, room: Room) -> list[EntryLine]:
-        return [line for line in self.lines if line.room.id == room.id]
-
-    @property
     def over_cap(self) -> list[MonthStanding]:
         """Months where the lines that can be entered are more than the group may still make."""
         wanted = Counter(month_start(line.slot.use_date) for line in self.lines)
         return [s for m, s in sorted(self.standings.items()) if wanted[m] > s.entries_left]
-
-    def group_class(self, group_class_id: int | None) -> ResidentGroupClass:
-        """The valid 社会教育関係団体 class with this id; the only one when there is just one."""
-        if len(self.group_classes) == 1 and group_class_id is None:
-            return self.group_classes[0]
-        for held in self.group_classes:
-            if held.group_class_id == group_class_id:
-                return held
-        raise errors.NotFound(group_class=group_class_id)
 
 
 def _load_resident(session: Session, resident_id: int, *, lock: bool) -> Resident:
@@ -198,30 +175,6 @@ def lottery_group_classes(resident: Resident, today: date) -> list[ResidentGroup
 
 def _held(held: ResidentGroupClass) -> HeldClass:
     return HeldClass(is_social_education=held.group_class.is_social_education, expires_on=held.expires_on)
-
-
-def _rooms_by_id(session: Session, ids: Iterable[int]) -> dict[int, Room]:
-    rooms = session.scalars(
-        select(Room)
-        .where(Room.id.in_(set(ids)))
-        .options(
-            selectinload(Room.time_bands),
-            selectinload(Room.purposes),
-            selectinload(Room.facility).selectinload(Facility.closed_dates),
-            selectinload(Room.facility).selectinload(Facility.category),
-        )
-    ).all()
-    return {r.id: r for r in rooms}
-
-
-def _band(rooms: Mapping[int, Room], slot: SlotLike) -> TimeBand:
-    room = rooms.get(slot.room_id)
-    if room is None:
-        raise errors.NotFound(room=slot.room_id)
-    band = next((b for b in room.time_bands if b.id == slot.time_band_id), None)
-    if band is None:
-        raise errors.NotFound(band=slot.time_band_id)
-    return band
 
 
 def _open_entries_of(session: Session, resident_id: int, keys: Sequence[SlotKey]) -> set[SlotKey]:
@@ -301,7 +254,7 @@ def _problems(
     candidates = [held] if held else resident.valid_group_classes(today)
     problems = {}
     for slot in slots:
-        room, band, key = rooms[slot.room_id], _band(rooms, slot), slot_key(slot)
+        room, band, key = rooms[slot.room_id], band_of(rooms.get(slot.room_id), slot), slot_key(slot)
         month = schedule.month_for(slot.room_id, slot.use_date)
         eligible = any(
             is_registered_group_rule(
@@ -342,9 +295,9 @@ def prepare_entries(session: Session, slots: Sequence[SlotLike], *, resident_id:
     resident = _load_resident(session, resident_id, lock=False)
     today = jst_day(now)
     group_classes = lottery_group_classes(resident, today)
-    rooms = _rooms_by_id(session, {s.room_id for s in slots})
+    rooms = rooms_by_id(session, {s.room_id for s in slots})
     for slot in slots:
-        _band(rooms, slot)
+        band_of(rooms.get(slot.room_id), slot)
     for room in rooms.values():
         if room.facility.category.registration_kind != resident.registration_kind:
             raise errors.WrongRegistrationKind(room=room.id)
@@ -361,7 +314,7 @@ def prepare_entries(session: Session, slots: Sequence[SlotLike], *, resident_id:
         line = EntryLine(
             slot=slot,
             room=rooms[slot.room_id],
-            band=_band(rooms, slot),
+            band=band_of(rooms.get(slot.room_id), slot),
             month=schedule.month_for(slot.room_id, slot.use_date),
             entries_so_far=counts.get(slot_key(slot), 0),
         )
@@ -369,52 +322,15 @@ def prepare_entries(session: Session, slots: Sequence[SlotLike], *, resident_id:
             selection.refused.setdefault(problems[slot], []).append(line)
         else:
             selection.lines.append(line)
-    selection.lines.sort(key=_display_order)
+    selection.lines.sort(key=display_order)
     for lines in selection.refused.values():
-        lines.sort(key=_display_order)
+        lines.sort(key=display_order)
     selection.standings = _standings(session, resident.id, {line.month for line in selection.lines})
     return selection
 
 
-def quote_entry_fees(
-    session: Session,
-    selection: EntrySelection,
-    *,
-    group_class_id: int | None,
-    answers: Mapping[int, AnswersLike] | None = None,
-) -> dict[SlotLike, int]:
-    """施設使用料 of each line if it is won (the 基本額 without answers), as 抽選申込確認 shows it."""
-    held = selection.group_class(group_class_id)
-    rates = _rates(session, {line.room.id for line in selection.lines})
-    fees = {}
-    for line in selection.lines:
-        answer = (answers or {}).get(line.room.id)
-        charges = bool(answer and answer.charges_participation_fee)
-        fees[line.slot] = _fee(rates, slot_key(line.slot), held.group_class.code, charges)
-    return fees
-
-
-def _rates(session: Session, room_ids: Iterable[int]) -> list[FeeRate]:
-    ids = set(room_ids)
-    return list(session.scalars(select(FeeRate).where(FeeRate.room_id.in_(ids)))) if ids else []
-
-
-def _fee(rates, key: SlotKey, group_class_code: str, charges_participation_fee: bool) -> int:
-    room_id, day, band_id = key
-    return slot_fee_rule(
-        rates,
-        FeeQuery(
-            room_id=room_id,
-            time_band_id=band_id,
-            use_date=day,
-            group_class_code=group_class_code,
-            charges_participation_fee=charges_participation_fee,
-        ),
-    )
-
-
-def _display_order(line: EntryLine):
-    return (line.facility.code, line.room.ordinal, line.room.id, line.slot.use_date, line.band.starts_at)
+# 施設使用料 of each line if it is won (the 基本額 without answers), as 抽選申込確認 shows it.
+quote_entry_fees = quote_fees
 
 
 # -- 抽選申込: enter_lottery ------------------------------------------------------------------------
@@ -456,20 +372,12 @@ def enter_lottery(
     if held.expired(today):
         raise errors.GroupClassExpired(expires_on=held.expires_on)
 
-    rooms = _rooms_by_id(session, {s.room_id for s in slots})
+    rooms = rooms_by_id(session, {s.room_id for s in slots})
     for slot in slots:
-        _band(rooms, slot)
+        band_of(rooms.get(slot.room_id), slot)
     for room_id in sorted(rooms):
         room = rooms[room_id]
-        if room.facility.category.registration_kind != resident.registration_kind:
-            raise errors.WrongRegistrationKind(room=room_id)
-        answer = answers.get(room_id)
-        if answer is None:
-            raise errors.EmptySelection(room=room_id)
-        if answer.purpose_id not in {p.id for p in room.purposes}:
-            raise errors.PurposeNotAllowed(room=room_id)
-        if not 1 <= answer.attendees <= room.capacity:
-            raise errors.AttendeesOutOfRange(room=room_id, capacity=room.capacity)
+        check_room_answers(room, answers.get(room_id), resident.registration_kind)
 
     # The months' rows, shared-locked on PostgreSQL so that a draw (FOR UPDATE) waits for
     # this application and this application sees a draw that finished first.
@@ -507,8 +415,10 @@ def enter_lottery(
                 number=number, resident_id=resident.id, group_class_id=group_class_id, created_at=now
             )
             session.add(application)
-            for slot in sorted(slots, key=lambda s: (s.use_date, _band(rooms, s).starts_at, s.room_id)):
-                band, answer = _band(rooms, slot), answers[slot.room_id]
+            for slot in sorted(
+                slots, key=lambda s: (s.use_date, band_of(rooms.get(s.room_id), s).starts_at, s.room_id)
+            ):
+                band, answer = band_of(rooms.get(slot.room_id), slot), answers[slot.room_id]
                 application.entries.append(
                     LotteryEntry(
                         public_id=new_public_id(),

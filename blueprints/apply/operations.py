@@ -12,6 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from bookings.answers import RoomAnswers
+from bookings.chosen import ChosenSlots, band_of, check_room_answers, display_order, rooms_by_id, slot_fee
+from bookings.chosen import quote_fees as quote_fees
 from bookings.slots import MAX_ID, SlotRef, cancelled_by
 from lottery.schedule import first_come_windows
 from models import errors
@@ -21,7 +23,6 @@ from models.availability_version import bump_availability
 from models.counters import next_value
 from models.db import violated_constraint
 from models.facility import Facility, FeeRate, Room, TimeBand
-from models.fee_rules import FeeQuery, slot_fee_rule
 from models.numbering_rules import reservation_counter_key, reservation_number
 from models.reservation import Application, Reservation
 from models.reservation_rules import ACTIVE_STATES, ReservationState
@@ -54,7 +55,7 @@ class SlotLine:
 
 
 @dataclass
-class Selection:
+class Selection(ChosenSlots[SlotLine]):
     """What the resident chose, checked against today's availability: `lines` can be applied
     for, `refused` says why the others cannot."""
 
@@ -64,39 +65,9 @@ class Selection:
     refused: dict[SlotProblem, list[SlotLine]] = field(default_factory=dict)
 
     @property
-    def rooms(self) -> list[Room]:
-        seen: dict[int, Room] = {}
-        for line in self.lines:
-            seen.setdefault(line.room.id, line.room)
-        return list(seen.values())
-
-    def lines_of(self, room: Room) -> list[SlotLine]:
-        return [line for line in self.lines if line.room.id == room.id]
-
-    @property
-    def slots(self) -> list[SlotRef]:
-        return [line.slot for line in self.lines]
-
-    @property
     def chosen(self) -> list[SlotLine]:
         """Every slot the resident chose, refused ones included, in display order."""
-        return sorted(self.lines + [line for lines in self.refused.values() for line in lines], key=_display_order)
-
-    @property
-    def chosen_rooms(self) -> list[Room]:
-        seen: dict[int, Room] = {}
-        for line in self.chosen:
-            seen.setdefault(line.room.id, line.room)
-        return list(seen.values())
-
-    def group_class(self, group_class_id: int | None) -> ResidentGroupClass:
-        """The valid 団体区分 with this id; the only one when the resident holds just one."""
-        if len(self.group_classes) == 1 and group_class_id is None:
-            return self.group_classes[0]
-        for held in self.group_classes:
-            if held.group_class_id == group_class_id:
-                return held
-        raise errors.NotFound(group_class=group_class_id)
+        return sorted(super().chosen, key=display_order)
 
 
 def check_applicant(resident: Resident, group_class_id: int, today: date):
@@ -127,7 +98,7 @@ def slot_statuses(
     session: Session, slots: list[SlotRef], *, resident_id: int | None, now: datetime, days_ahead: int
 ) -> dict[SlotRef, SlotStatus]:
     """The status of each chosen slot as of `now` (unknown rooms or bands raise NotFound)."""
-    rooms = _rooms_by_id(session, {s.room_id for s in slots})
+    rooms = rooms_by_id(session, {s.room_id for s in slots})
     window = booking_window_rule(jst_day(now), days_ahead)
     # A lottery room's month is first come only from 一般空き申込 on (DESIGN "Lottery").
     lottery_windows = first_come_windows(session, slots, now=now)
@@ -135,7 +106,7 @@ def slot_statuses(
     result = {}
     for slot in slots:
         room = rooms.get(slot.room_id)
-        band = _band(room, slot)
+        band = band_of(room, slot)
         facility = room.facility
         closed = is_closed_day_rule(
             slot.use_date, facility.closed_weekday_set, frozenset(c.day for c in facility.closed_dates)
@@ -167,8 +138,8 @@ def prepare_selection(
     )
     if resident is None:
         raise errors.NotFound(resident=resident_id)
-    rooms = _rooms_by_id(session, {s.room_id for s in slots})
-    lines = [SlotLine(slot, rooms.get(slot.room_id), _band(rooms.get(slot.room_id), slot)) for slot in slots]
+    rooms = rooms_by_id(session, {s.room_id for s in slots})
+    lines = [SlotLine(slot, rooms.get(slot.room_id), band_of(rooms.get(slot.room_id), slot)) for slot in slots]
     for room in rooms.values():
         if room.facility.category.registration_kind != resident.registration_kind:
             raise errors.WrongRegistrationKind(room=room.id)
@@ -178,7 +149,7 @@ def prepare_selection(
     blocked = cancelled_by(session, resident_id, slots)
     holders = _holders(session, slots)
     selection = Selection(resident=resident, group_classes=group_classes, lines=[])
-    for line in sorted(lines, key=_display_order):
+    for line in sorted(lines, key=display_order):
         status = statuses[line.slot]
         if status in (SlotStatus.CLOSED, SlotStatus.OUT_OF_WINDOW):
             selection.refused.setdefault(SlotProblem.NOT_BOOKABLE, []).append(line)
@@ -190,27 +161,6 @@ def prepare_selection(
         else:
             selection.lines.append(line)
     return selection
-
-
-def quote_fees(
-    session: Session,
-    selection: Selection,
-    *,
-    group_class_id: int | None,
-    answers: dict[int, RoomAnswers] | None = None,
-) -> dict[SlotRef, int]:
-    """施設使用料 of each slot that can be applied for. Without answers it is the 基本額
-    (no participation fee charged)."""
-    held = selection.group_class(group_class_id)
-    room_ids = {line.room.id for line in selection.lines}
-    rates = session.scalars(select(FeeRate).where(FeeRate.room_id.in_(room_ids))).all() if room_ids else []
-    fees = {}
-    for line in selection.lines:
-        answer = (answers or {}).get(line.room.id)
-        fees[line.slot] = _slot_fee(
-            rates, line.slot, held.group_class.code, bool(answer and answer.charges_participation_fee)
-        )
-    return fees
 
 
 def apply_for_slots(
@@ -235,21 +185,13 @@ def apply_for_slots(
     # Serialise applications for the same rooms (PostgreSQL; SQLite holds the DB lock).
     room_ids = sorted({s.room_id for s in slots})
     session.execute(select(Room.id).where(Room.id.in_(room_ids)).order_by(Room.id).with_for_update()).all()
-    rooms = _rooms_by_id(session, set(room_ids))
+    rooms = rooms_by_id(session, set(room_ids))
 
     for room_id in room_ids:
         room = rooms.get(room_id)
         if room is None:
             raise errors.NotFound(room=room_id)
-        if room.facility.category.registration_kind != resident.registration_kind:
-            raise errors.WrongRegistrationKind(room=room_id)
-        answer = answers.get(room_id)
-        if answer is None:
-            raise errors.EmptySelection(room=room_id)
-        if answer.purpose_id not in {p.id for p in room.purposes}:
-            raise errors.PurposeNotAllowed(room=room_id)
-        if not 1 <= answer.attendees <= room.capacity:
-            raise errors.AttendeesOutOfRange(room=room_id, capacity=room.capacity)
+        check_room_answers(room, answers.get(room_id), resident.registration_kind)
 
     statuses = slot_statuses(session, slots, resident_id=resident_id, now=now, days_ahead=days_ahead)
     unbookable = [s for s, st in statuses.items() if st in (SlotStatus.CLOSED, SlotStatus.OUT_OF_WINDOW)]
@@ -271,9 +213,9 @@ def apply_for_slots(
             application = Application(resident_id=resident_id, created_at=now)
             session.add(application)
             # Numbers follow the order residents read them in: by date and time.
-            for slot in sorted(slots, key=lambda s: (s.use_date, _band(rooms[s.room_id], s).starts_at, s.room_id)):
+            for slot in sorted(slots, key=lambda s: (s.use_date, band_of(rooms[s.room_id], s).starts_at, s.room_id)):
                 room = rooms[slot.room_id]
-                band = _band(room, slot)
+                band = band_of(room, slot)
                 answer = answers[slot.room_id]
                 number = reservation_number(applied_on, next_value(session, reservation_counter_key(applied_on)))
                 application.reservations.append(
@@ -290,7 +232,7 @@ def apply_for_slots(
                         attendees=answer.attendees,
                         charges_participation_fee=answer.charges_participation_fee,
                         group_class_id=group_class_id,
-                        facility_fee_yen=_slot_fee(
+                        facility_fee_yen=slot_fee(
                             rates, slot, held_class.group_class.code, answer.charges_participation_fee
                         ),
                         applied_at=now,
@@ -326,46 +268,6 @@ def load_application(session: Session, application_id: int, *, resident_id: int)
     if application is None or application.resident_id != resident_id:
         raise errors.NotFound(application=application_id)
     return application
-
-
-def _slot_fee(rates, slot: SlotRef, group_class_code: str, charges_participation_fee: bool) -> int:
-    return slot_fee_rule(
-        rates,
-        FeeQuery(
-            room_id=slot.room_id,
-            time_band_id=slot.time_band_id,
-            use_date=slot.use_date,
-            group_class_code=group_class_code,
-            charges_participation_fee=charges_participation_fee,
-        ),
-    )
-
-
-def _display_order(line: SlotLine):
-    return (line.facility.code, line.room.ordinal, line.room.id, line.slot.use_date, line.band.starts_at)
-
-
-def _rooms_by_id(session: Session, ids: set[int]) -> dict[int, Room]:
-    rooms = session.scalars(
-        select(Room)
-        .where(Room.id.in_(ids))
-        .options(
-            selectinload(Room.time_bands),
-            selectinload(Room.purposes),
-            selectinload(Room.facility).selectinload(Facility.closed_dates),
-            selectinload(Room.facility).selectinload(Facility.category),
-        )
-    ).all()
-    return {r.id: r for r in rooms}
-
-
-def _band(room: Room | None, slot: SlotRef) -> TimeBand:
-    if room is None:
-        raise errors.NotFound(room=slot.room_id)
-    band = next((b for b in room.time_bands if b.id == slot.time_band_id), None)
-    if band is None:
-        raise errors.NotFound(band=slot.time_band_id)
-    return band
 
 
 def _holders(session: Session, slots: list[SlotRef]) -> dict[SlotRef, int]:

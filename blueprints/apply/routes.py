@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from flask import Blueprint, abort, current_app, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -11,7 +9,6 @@ from werkzeug.datastructures import MultiDict
 
 from blueprints.apply.operations import (
     Selection,
-    SlotLine,
     SlotProblem,
     apply_for_slots,
     load_application,
@@ -19,22 +16,26 @@ from blueprints.apply.operations import (
     quote_fees,
 )
 from bookings.answers import AnswerForms as _Answers
-from bookings.slots import SlotRef
+from bookings.choosing import (
+    SelectionRefused,
+    availability_url,
+    chosen_slots,
+    confirm_context,
+    selection_refusal,
+    slot_in_words,
+    slots_url,
+)
 from models import errors, fee_rules
 from models.deadline_rules import payment_deadline_day
 from models.reservation_rules import UNPAID_STATES
 from web import clock
 from web.data import read_session
 from web.errors import ErrorItem, domain_error_item
-from web.formats import band, header_date, list_date, localized
 from web.rendering import render_page
 from web.steps import breadcrumb, step_heading
-from web.tokens import MalformedToken, issue_token, run_once
+from web.tokens import MalformedToken, run_once
 
 bp = Blueprint("apply", __name__, url_prefix="/apply")
-
-# More slots than this in one application is not something a resident does by hand.
-MAX_SLOTS = 20
 
 DETAILS_STEP, CONFIRM_STEP, COMPLETE_STEP = "details", "confirm", "done"
 
@@ -44,14 +45,6 @@ PROBLEM_ERRORS = {
     SlotProblem.TAKEN: errors.SlotTaken,
 }
 PROBLEM_OF_ERROR = {cls: problem for problem, cls in PROBLEM_ERRORS.items()}
-
-
-class SelectionRefused(Exception):
-    """The request names no slot, too many, or ones we do not know: nothing to show a form for."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 # -- views ------------------------------------------------------------------------------
@@ -162,15 +155,12 @@ def complete(application_id: int):
 
 
 def _selection(values: MultiDict) -> Selection:
-    texts = [t for t in values.getlist("slot") if t.strip()]
-    if not texts:
-        raise SelectionRefused(_("時間帯が選択されていません。時間帯別空き状況から、申込む時間帯を選択してください。"))
-    slots = {SlotRef.parse(t.strip()) for t in texts}
-    if len(slots) > MAX_SLOTS:
-        raise SelectionRefused(_("一度に申込できる時間帯は%(max)s件までです。選択を減らしてください。", max=MAX_SLOTS))
+    slots = chosen_slots(
+        values, none_chosen=_("時間帯が選択されていません。時間帯別空き状況から、申込む時間帯を選択してください。")
+    )
     return prepare_selection(
         read_session(),
-        sorted(slots),
+        slots,
         resident_id=current_user.id,
         now=clock.now(),
         days_ahead=current_app.config["FIRST_COME_DAYS_AHEAD"],
@@ -192,7 +182,7 @@ def _details_page(selection: Selection, answers: _Answers, *, problems: list[Err
         selection=selection,
         answers=answers,
         fees=quote_fees(read_session(), selection, group_class_id=answers.chosen_group_class_id),
-        back_url=_slots_url(selection.lines),
+        back_url=slots_url(selection.lines),
     )
 
 
@@ -200,23 +190,14 @@ def _confirm_page(selection: Selection, answers: _Answers, *, problems: list[Err
     if not selection.lines:
         return _nothing_left(problems, CONFIRM_STEP, selection)
     fees = quote_fees(read_session(), selection, group_class_id=answers.group_class_id, answers=answers.by_room)
-    query = answers.query()
-    details_url = url_for("apply.details") + "?" + urlencode(query, safe=":")
+    context = confirm_context(selection, answers, fees, details_endpoint="apply.details")
     return render_page(
         "apply/confirm.html",
         title=step_heading(CONFIRM_STEP),
         errors=problems,
         status=status or _status_for(problems, selection),
-        **_breadcrumb(CONFIRM_STEP, selection, details_url=details_url),
-        selection=selection,
-        answers=answers,
-        fees=fees,
-        total_yen=fee_rules.total_yen(fees.values()),
-        hidden=query,
-        details_url=details_url,
-        group_class=selection.group_class(answers.group_class_id),
-        form_token=issue_token(),
-        charges_label={True: _("あり"), False: _("なし")},
+        **_breadcrumb(CONFIRM_STEP, selection, details_url=context["details_url"]),
+        **context,
     )
 
 
@@ -236,18 +217,12 @@ def _some_slots_refused(selection: Selection, exc: errors.DomainError):
 
 def _refused(exc: Exception):
     """The selection as a whole cannot go on: say why, and the way back to the search."""
-    if isinstance(exc, SelectionRefused):
-        problem = ErrorItem(exc.message)
-        status = 422
-    elif isinstance(exc, (errors.GroupClassExpired, errors.RegistrationExpired)):
-        problem = domain_error_item(exc, expires_on=header_date(exc.facts["expires_on"]))
-        status = 403
+    shared = selection_refusal(exc)
+    if shared is not None:
+        problem, status = shared
     elif isinstance(exc, errors.WrongRegistrationKind):
         problem = domain_error_item(exc)
         status = 403
-    elif isinstance(exc, errors.NotFound):
-        problem = ErrorItem(_("選択された時間帯が見つかりません。時間帯別空き状況から、もう一度選択してください。"))
-        status = 404
     elif isinstance(exc, errors.DomainError):
         problem = domain_error_item(exc)
         status = 422
@@ -266,14 +241,13 @@ def _refused(exc: Exception):
 def _nothing_left(problems: list[ErrorItem], step: str, selection: Selection):
     """Every chosen slot was refused: nothing remains to apply for."""
     # 時間帯別空き状況 of the same rooms and days, to choose other slots there.
-    chosen = selection.lines + [line for lines in selection.refused.values() for line in lines]
     return render_page(
         "apply/refused.html",
         title=step_heading(step),
         errors=problems + [ErrorItem(_("選択した時間帯はすべて申込できません。別の時間帯を選択してください。"))],
         status=409 if _is_conflict(selection) else 422,
         **_breadcrumb(step),
-        back_url=_slots_url(chosen),
+        back_url=slots_url(selection.chosen),
     )
 
 
@@ -288,7 +262,7 @@ def _refused_slot_errors(selection: Selection) -> list[ErrorItem]:
         lines = selection.refused.get(problem)
         if not lines:
             continue
-        words = _("、").join(_slot_in_words(line) for line in lines)
+        words = _("、").join(slot_in_words(line) for line in lines)
         if problem is SlotProblem.ALREADY_BOOKED:
             items.append(
                 ErrorItem(
@@ -313,34 +287,12 @@ def _status_for(items: list[ErrorItem], selection: Selection) -> int:
     return 409 if _is_conflict(selection) else 422
 
 
-def _slot_in_words(line: SlotLine) -> str:
-    """駒場住区センター 201【旧第1会議室】 2026/12/3(木) 9:00~12:00"""
-    return " ".join(
-        [
-            localized(line.facility, "name"),
-            localized(line.room, "name"),
-            list_date(line.slot.use_date),
-            band(line.band.starts_at, line.band.ends_at),
-        ]
-    )
-
-
 def _breadcrumb(current: str, selection: Selection | None = None, *, details_url: str | None = None) -> dict:
     """The guide's breadcrumb, each earlier step a link where it can be rebuilt."""
     urls = {"search": url_for("search.facilities")}
     if selection is not None:
-        codes = sorted({line.facility.code for line in selection.lines})
-        urls["availability"] = url_for("search.availability", facility=codes)
-        urls["slots"] = _slots_url(selection.lines)
+        urls["availability"] = availability_url(selection.lines)
+        urls["slots"] = slots_url(selection.lines)
     if details_url:
         urls["details"] = details_url
     return breadcrumb(current, urls, url_for("top.index"))
-
-
-def _slots_url(lines: list[SlotLine]) -> str | None:
-    """時間帯別空き状況 for the same days and rooms, when the search area offers it."""
-    if not lines or "search.slots" not in current_app.view_functions:
-        return None
-    cells = sorted({f"{line.room.id}:{line.slot.use_date.isoformat()}" for line in lines})
-    codes = sorted({line.facility.code for line in lines})
-    return url_for("search.slots", cell=cells, facility=codes)

@@ -6,9 +6,8 @@ Applying and withdrawing move no money, so they work in every channel."""
 from __future__ import annotations
 
 from datetime import timedelta
-from urllib.parse import urlencode
 
-from flask import Blueprint, abort, current_app, redirect, request, url_for
+from flask import Blueprint, abort, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -16,13 +15,20 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from bookings.answers import AnswerForms
+from bookings.choosing import (
+    SelectionRefused,
+    availability_url,
+    chosen_slots,
+    confirm_context,
+    selection_refusal,
+    slot_in_words,
+    slots_url,
+)
 from bookings.conditions import ListConditions
 from bookings.forms import PeriodFilterForm, conditions_given, state_field
-from bookings.slots import SlotRef
 from lottery.entries import (
     ENTRY_STATES,
     EntryConditions,
-    EntryLine,
     EntryProblem,
     EntrySelection,
     enter_lottery,
@@ -35,7 +41,7 @@ from lottery.entries import (
     withdraw_entries,
 )
 from lottery.schedule import open_lottery_rooms
-from models import errors, fee_rules
+from models import errors
 from models.deadline_rules import payment_deadline_day
 from models.facility import Facility, Room
 from models.lottery_rules import check_caps_rule
@@ -44,15 +50,12 @@ from models.time_rules import jst_day
 from web import clock
 from web.data import read_session
 from web.errors import ErrorItem, domain_error_item, form_errors
-from web.formats import band, header_date, list_date, localized, moment, use_month
+from web.formats import header_date, list_date, moment, use_month
 from web.rendering import render_page
 from web.steps import MENU, STEPS, Flow
 from web.tokens import MalformedToken, issue_token, run_once
 
 bp = Blueprint("lottery", __name__)
-
-# More slots than this in one application is not something a resident does by hand.
-MAX_SLOTS = 20
 
 # The search steps, then the lottery's own: 詳細申請 > 抽選申込確認 > 抽選申込完了.
 FLOW = Flow(
@@ -80,13 +83,6 @@ SLOT_REFUSALS = {
 NOT_FOUND = _l("選択された抽選申込が見つかりません。抽選申込の確認・取消の一覧から、もう一度選択してください。")
 EMPTY_WITHDRAWAL = _l("取下げる抽選申込の「取下げる」を選択してから、「次へ進む」を押してください。")
 NOT_SENT = _l("画面の情報が正しく送信されませんでした。内容を確認して、もう一度操作してください。")
-
-
-class SelectionRefused(Exception):
-    def __init__(self, message: str, status: int = 422):
-        super().__init__(message)
-        self.message = message
-        self.status = status
 
 
 # -- 詳細申請 → 抽選申込確認 → 抽選申込 ---------------------------------------------------------
@@ -129,7 +125,7 @@ def submit():
         selection = _selection(request.form)
     except (SelectionRefused, errors.DomainError) as exc:
         return _refused(exc)
-    answers = AnswerForms(selection, request.form, rooms=_chosen_rooms(selection))
+    answers = AnswerForms(selection, request.form, rooms=selection.chosen_rooms)
     if not answers.valid:
         return _details_page(selection, answers, problems=_selection_problems(selection) + answers.errors)
 
@@ -137,7 +133,7 @@ def submit():
         application = enter_lottery(
             session,
             resident_id=current_user.id,
-            slots=[line.slot for line in _chosen(selection)],
+            slots=[line.slot for line in selection.chosen],
             answers=answers.by_room,
             group_class_id=answers.group_class_id,
             now=clock.now(),
@@ -183,38 +179,11 @@ def complete(lottery_application_id: int):
 
 
 def _selection(values: MultiDict) -> EntrySelection:
-    texts = [t.strip() for t in values.getlist("slot") if t.strip()]
-    if not texts:
-        raise SelectionRefused(
-            _("時間帯が選択されていません。時間帯別空き状況から、抽選に申込む時間帯を選択してください。")
-        )
-    slots = {SlotRef.parse(t) for t in texts}
-    if len(slots) > MAX_SLOTS:
-        raise SelectionRefused(_("一度に申込できる時間帯は%(max)s件までです。選択を減らしてください。", max=MAX_SLOTS))
-    return prepare_entries(read_session(), sorted(slots), resident_id=current_user.id, now=clock.now())
-
-
-def _chosen(selection: EntrySelection) -> list[EntryLine]:
-    """Every slot the resident chose, refused ones included: enter_lottery decides."""
-    return selection.lines + [line for lines in selection.refused.values() for line in lines]
-
-
-def _chosen_rooms(selection: EntrySelection):
-    seen = {}
-    for line in _chosen(selection):
-        seen.setdefault(line.room.id, line.room)
-    return list(seen.values())
-
-
-def _slot_in_words(line: EntryLine) -> str:
-    return " ".join(
-        [
-            localized(line.facility, "name"),
-            localized(line.room, "name"),
-            list_date(line.slot.use_date),
-            band(line.band.starts_at, line.band.ends_at),
-        ]
+    slots = chosen_slots(
+        values,
+        none_chosen=_("時間帯が選択されていません。時間帯別空き状況から、抽選に申込む時間帯を選択してください。"),
     )
+    return prepare_entries(read_session(), slots, resident_id=current_user.id, now=clock.now())
 
 
 def _selection_problems(selection: EntrySelection) -> list[ErrorItem]:
@@ -224,7 +193,7 @@ def _selection_problems(selection: EntrySelection) -> list[ErrorItem]:
         lines = selection.refused.get(problem)
         if not lines:
             continue
-        words = _("、").join(_slot_in_words(line) for line in lines)
+        words = _("、").join(slot_in_words(line) for line in lines)
         if problem is EntryProblem.PERIOD_CLOSED:
             month = next((line.month for line in lines if line.month), None)
             if month is not None:
@@ -261,10 +230,10 @@ def _domain_problem(exc: errors.DomainError, selection: EntrySelection) -> Error
     """A refusal of enter_lottery (or of the caps rule) in words."""
     facts = dict(exc.facts)
     words: dict[str, str] = {}
-    lines = {line.slot: line for line in _chosen(selection)}
+    lines = {line.slot: line for line in selection.chosen}
     if "slots" in facts:
         words["slots"] = _("、").join(
-            _slot_in_words(lines[slot]) if slot in lines else str(slot) for slot in facts["slots"]
+            slot_in_words(lines[slot]) if slot in lines else str(slot) for slot in facts["slots"]
         )
     if "month" in facts:
         words["month"] = use_month(facts["month"])
@@ -317,7 +286,7 @@ def _details_page(selection: EntrySelection, answers: AnswerForms, *, problems: 
         selection=selection,
         answers=answers,
         fees=_fees(selection, answers, chosen=False),
-        back_url=_slots_url(_chosen(selection)),
+        back_url=slots_url(selection.chosen),
         result_dates=_result_dates(selection),
     )
 
@@ -325,24 +294,16 @@ def _details_page(selection: EntrySelection, answers: AnswerForms, *, problems: 
 def _confirm_page(selection: EntrySelection, answers: AnswerForms, *, problems: list[ErrorItem], status=None):
     if not selection.lines:
         return _nothing_left(problems, CONFIRM_STEP, selection)
-    query = answers.query()
-    details_url = url_for("lottery.details") + "?" + urlencode(query, safe=":")
-    fees = _fees(selection, answers, chosen=True)
+    context = confirm_context(
+        selection, answers, _fees(selection, answers, chosen=True), details_endpoint="lottery.details"
+    )
     return render_page(
         "lottery/confirm.html",
         title=FLOW.heading(CONFIRM_STEP),
         errors=problems,
         status=status or (422 if problems else 200),
-        **_breadcrumb(CONFIRM_STEP, selection, details_url=details_url),
-        selection=selection,
-        answers=answers,
-        fees=fees,
-        total_yen=fee_rules.total_yen(fees.values()),
-        hidden=query,
-        details_url=details_url,
-        group_class=selection.group_class(answers.group_class_id),
-        form_token=issue_token(),
-        charges_label={True: _("あり"), False: _("なし")},
+        **_breadcrumb(CONFIRM_STEP, selection, details_url=context["details_url"]),
+        **context,
         result_dates=_result_dates(selection),
         can_submit=not selection.over_cap,
     )
@@ -354,13 +315,9 @@ def _result_dates(selection: EntrySelection) -> list:
 
 def _refused(exc: Exception):
     """The selection as a whole cannot be entered: say why, and the way back."""
-    if isinstance(exc, SelectionRefused):
-        problem, status = ErrorItem(exc.message), exc.status
-    elif isinstance(exc, errors.NotFound):
-        problem = ErrorItem(_("選択された時間帯が見つかりません。時間帯別空き状況から、もう一度選択してください。"))
-        status = 404
-    elif isinstance(exc, (errors.GroupClassExpired, errors.RegistrationExpired)):
-        problem, status = domain_error_item(exc, expires_on=header_date(exc.facts["expires_on"])), 403
+    shared = selection_refusal(exc)
+    if shared is not None:
+        problem, status = shared
     elif isinstance(exc, errors.NotRegisteredGroup):
         problem = domain_error_item(exc, use_date=list_date(exc.facts["use_date"]))
         status = 403
@@ -394,6 +351,7 @@ def _open_grid_url() -> str | None:
 class _Empty:
     lines: list = []
     refused: dict = {}
+    chosen: list = []
 
 
 _EMPTY = _Empty()
@@ -406,27 +364,19 @@ def _nothing_left(problems: list[ErrorItem], step: int, selection: EntrySelectio
         errors=problems + [ErrorItem(_("選択した時間帯はすべて抽選に申込できません。別の時間帯を選択してください。"))],
         status=409 if selection.refused.get(EntryProblem.TAKEN) else 422,
         **_breadcrumb(step),
-        back_url=_slots_url(_chosen(selection)),
+        back_url=slots_url(selection.chosen),
     )
 
 
 def _breadcrumb(current: int, selection: EntrySelection | None = None, *, details_url: str | None = None) -> dict:
     links = {0: url_for("top.index"), SEARCH_STEP: url_for("search.facilities")}
     if selection is not None:
-        lines = _chosen(selection)
-        links[AVAILABILITY_STEP] = url_for("search.availability", facility=sorted({ln.facility.code for ln in lines}))
-        links[SLOTS_STEP] = _slots_url(lines)
+        lines = selection.chosen
+        links[AVAILABILITY_STEP] = availability_url(lines)
+        links[SLOTS_STEP] = slots_url(lines)
     if details_url:
         links[DETAILS_STEP] = details_url
     return FLOW.breadcrumb(current, links)
-
-
-def _slots_url(lines) -> str | None:
-    if not lines or "search.slots" not in current_app.view_functions:
-        return None
-    cells = sorted({f"{line.room.id}:{line.slot.use_date.isoformat()}" for line in lines})
-    codes = sorted({line.facility.code for line in lines})
-    return url_for("search.slots", cell=cells, facility=codes)
 
 
 # -- 抽選申込の確認・取消 -------------------------------------------------------------------

@@ -1,0 +1,180 @@
+"""What a resident chose on 時間帯別空き状況, as both 先着申込 (blueprints/apply) and 抽選申込
+(lottery/entries.py) hold it: the lines that can go on, the refused ones by problem, and the
+団体区分 valid today. One home for the reads both make of it: the rooms and bands the slots
+name, the order they are shown in, and the fee of each line."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Generic, Protocol, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from models import errors
+from models.account import ResidentGroupClass
+from models.facility import Facility, FeeRate, Room, TimeBand
+from models.fee_rules import FeeQuery, slot_fee_rule
+
+
+class ChosenLine(Protocol):
+    """A chosen slot with the room and band it names (SlotLine, EntryLine)."""
+
+    @property
+    def slot(self) -> Any: ...
+
+    @property
+    def room(self) -> Room: ...
+
+    @property
+    def band(self) -> TimeBand: ...
+
+    @property
+    def facility(self) -> Facility: ...
+
+
+class FeeAnswers(Protocol):
+    """What 詳細申請 answered for a room, as far as the fee goes."""
+
+    @property
+    def charges_participation_fee(self) -> bool: ...
+
+
+class RoomAnswersLike(FeeAnswers, Protocol):
+    """What 詳細申請 answered for a room (bookings.answers.RoomAnswers)."""
+
+    @property
+    def purpose_id(self) -> int: ...
+
+    @property
+    def attendees(self) -> int: ...
+
+
+L = TypeVar("L", bound=ChosenLine)
+
+
+class ChosenSlots(Generic[L]):
+    """The reads of a selection; the dataclass that mixes it in holds `lines`, `refused` and
+    `group_classes`."""
+
+    group_classes: list[ResidentGroupClass]
+    lines: list[L]
+    refused: dict[Any, list[L]]
+
+    @property
+    def rooms(self) -> list[Room]:
+        return _rooms(self.lines)
+
+    def lines_of(self, room: Room) -> list[L]:
+        return [line for line in self.lines if line.room.id == room.id]
+
+    @property
+    def slots(self) -> list[Any]:
+        return [line.slot for line in self.lines]
+
+    @property
+    def chosen(self) -> list[L]:
+        """Every slot the resident chose, refused ones included."""
+        return self.lines + [line for lines in self.refused.values() for line in lines]
+
+    @property
+    def chosen_rooms(self) -> list[Room]:
+        return _rooms(self.chosen)
+
+    def group_class(self, group_class_id: int | None) -> ResidentGroupClass:
+        """The valid 団体区分 with this id; the only one when the resident holds just one."""
+        if len(self.group_classes) == 1 and group_class_id is None:
+            return self.group_classes[0]
+        for held in self.group_classes:
+            if held.group_class_id == group_class_id:
+                return held
+        raise errors.NotFound(group_class=group_class_id)
+
+
+def _rooms(lines: list[L]) -> list[Room]:
+    seen: dict[int, Room] = {}
+    for line in lines:
+        seen.setdefault(line.room.id, line.room)
+    return list(seen.values())
+
+
+def display_order(line: ChosenLine):
+    """Facility, room, day, then band: the order the chosen slots are shown in."""
+    return (line.facility.code, line.room.ordinal, line.room.id, line.slot.use_date, line.band.starts_at)
+
+
+def rooms_by_id(session: Session, ids: Iterable[int]) -> dict[int, Room]:
+    """The rooms with what the checks read of them (bands, purposes, the facility's closed days)."""
+    rooms = session.scalars(
+        select(Room)
+        .where(Room.id.in_(set(ids)))
+        .options(
+            selectinload(Room.time_bands),
+            selectinload(Room.purposes),
+            selectinload(Room.facility).selectinload(Facility.closed_dates),
+            selectinload(Room.facility).selectinload(Facility.category),
+        )
+    ).all()
+    return {r.id: r for r in rooms}
+
+
+def band_of(room: Room | None, slot: Any) -> TimeBand:
+    """The slot's band in its room; an unknown room or band raises NotFound."""
+    if room is None:
+        raise errors.NotFound(room=slot.room_id)
+    band = next((b for b in room.time_bands if b.id == slot.time_band_id), None)
+    if band is None:
+        raise errors.NotFound(band=slot.time_band_id)
+    return band
+
+
+def fee_rates(session: Session, room_ids: Iterable[int]) -> list[FeeRate]:
+    ids = set(room_ids)
+    return list(session.scalars(select(FeeRate).where(FeeRate.room_id.in_(ids)))) if ids else []
+
+
+def slot_fee(rates, slot: Any, group_class_code: str, charges_participation_fee: bool) -> int:
+    """施設使用料 of one slot (room × date × band) for this 団体区分."""
+    return slot_fee_rule(
+        rates,
+        FeeQuery(
+            room_id=slot.room_id,
+            time_band_id=slot.time_band_id,
+            use_date=slot.use_date,
+            group_class_code=group_class_code,
+            charges_participation_fee=charges_participation_fee,
+        ),
+    )
+
+
+def quote_fees(
+    session: Session,
+    selection: ChosenSlots[Any],
+    *,
+    group_class_id: int | None,
+    answers: Mapping[int, FeeAnswers] | None = None,
+) -> dict[Any, int]:
+    """施設使用料 of each line that can go on. Without answers it is the 基本額 (no
+    participation fee charged)."""
+    held = selection.group_class(group_class_id)
+    rates = fee_rates(session, {line.room.id for line in selection.lines})
+    fees = {}
+    for line in selection.lines:
+        answer = (answers or {}).get(line.room.id)
+        fees[line.slot] = slot_fee(
+            rates, line.slot, held.group_class.code, bool(answer and answer.charges_participation_fee)
+        )
+    return fees
+
+
+def check_room_answers(room: Room, answer: RoomAnswersLike | None, registration_kind: Any) -> None:
+    """The room takes this resident's kind of registration and the answers fit it (利用目的 of
+    the room, 利用人数 within its capacity), or the matching error is raised."""
+    if room.facility.category.registration_kind != registration_kind:
+        raise errors.WrongRegistrationKind(room=room.id)
+    if answer is None:
+        raise errors.EmptySelection(room=room.id)
+    if answer.purpose_id not in {p.id for p in room.purposes}:
+        raise errors.PurposeNotAllowed(room=room.id)
+    if not 1 <= answer.attendees <= room.capacity:
+        raise errors.AttendeesOutOfRange(room=room.id, capacity=room.capacity)
