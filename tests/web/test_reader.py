@@ -13,7 +13,7 @@ import pytest
 from werkzeug.exceptions import HTTPException
 
 from app import create_app
-from tests.conftest import HTMX_HEADERS, csrf_token_from, make_config
+from tests.conftest import HTMX_HEADERS, make_config
 from tests.web.test_every_route import crawl, visit_as
 
 READ_ALOUD = re.compile(
