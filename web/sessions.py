@@ -7,18 +7,31 @@
 - `renew_session()` at login, password change and reset: the old id no longer exists.
 - The per-registration epoch (Resident.session_version) is part of the stored user id and
   compared on every request by the user loader (one read by primary key).
+- A page without a form of its own creates no session: the header's preference forms
+  (読み上げ, language) and the kiosk's idle dialog are `same_origin_post` views, which
+  carry a CSRF token only when the visitor already has a session and otherwise rely on
+  the browser's Sec-Fetch-Site / Origin headers to refuse cross-site posts.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from flask import Flask, current_app, request, session
+from flask_wtf.csrf import CSRFError
+
+from web.extensions import csrf
 
 ANONYMOUS_LIFETIME = timedelta(minutes=30)
 COOKIE_NAMES = {"standard": "session", "kiosk": "kiosk_session"}
 # The key Flask-Login keeps the logged-in user's id under.
 USER_KEY = "_user_id"
+
+View = TypeVar("View", bound=Callable[..., Any])
 
 
 def init_app(app: Flask, profile: str) -> None:
@@ -61,3 +74,37 @@ def renew_session() -> None:
     regenerate = getattr(current_app.session_interface, "regenerate", None)
     if regenerate is not None:
         regenerate(session)
+
+
+def refuse_cross_site_post() -> None:
+    """CSRF protection that needs no session: a browser says where a post comes from
+    (Sec-Fetch-Site in every current browser, Origin on every form post in older ones);
+    only this site's own pages may post. A client that sends neither (an old browser, a
+    script) must carry the form's CSRF token as before (the page has one whenever the
+    visitor already had a session)."""
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        if fetch_site != "same-origin":
+            raise CSRFError("cross-site post")
+        return
+    origin = request.headers.get("Origin")
+    if origin is not None and origin != "null":
+        if urlsplit(origin).netloc != request.host:
+            raise CSRFError("cross-site post")
+        return
+    csrf.protect()
+
+
+def same_origin_post(view: View) -> View:
+    """A POST view that changes only this browser's state (a preference, the kiosk's idle
+    clock) and so must work for a visitor without a session: exempt from the session-bound
+    CSRF token, protected by `refuse_cross_site_post` instead."""
+
+    @functools.wraps(view)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        if request.method == "POST":
+            refuse_cross_site_post()
+        return view(*args, **kwargs)
+
+    csrf.exempt(checked)
+    return checked  # type: ignore[return-value]

@@ -14,6 +14,7 @@ from flask_login import logout_user
 
 from models.kiosk_rules import IdleTimings, is_idle_expired
 from web.navigation import safe_next_url
+from web.sessions import same_origin_post
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
 
@@ -55,6 +56,7 @@ def _answer(fallback: str) -> Response:
 
 
 @bp.post("/reset")
+@same_origin_post
 def reset():
     """ご利用を終了する, or the page's idle timer: a new session for the next person."""
     end_kiosk_session()
@@ -62,6 +64,7 @@ def reset():
 
 
 @bp.post("/extend")
+@same_origin_post
 def extend():
     """延長 (and the page's keep-alive while someone types): the request itself renewed the
     idle clock in `track_idle_session`."""
@@ -79,7 +82,8 @@ def track_idle_session():
         if request.endpoint == "kiosk.reset":
             # Already done: answer as the reset would, rather than refuse its stale token.
             return _answer(url_for("top.index"))
-    session[LAST_SEEN] = moment
+    if session:  # a visitor without a session gets none just for looking (issue 10)
+        session[LAST_SEEN] = moment
     return None
 
 

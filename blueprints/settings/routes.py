@@ -10,6 +10,7 @@ from web.channels import LOCALES, PRESENTATIONS, remember_preference
 from web.errors import form_errors
 from web.navigation import safe_next_url
 from web.rendering import render_page
+from web.sessions import same_origin_post
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
@@ -19,6 +20,7 @@ def _back():
 
 
 @bp.post("/language")
+@same_origin_post
 def language():
     choice = request.form.get("locale")
     response = _back()
@@ -28,6 +30,7 @@ def language():
 
 
 @bp.post("/reader")
+@same_origin_post
 def reader():
     choice = request.form.get("presentation")
     response = _back()

@@ -107,7 +107,7 @@ def test_without_usable_results_the_claim_is_only_consideration(client, results_
 
 def test_the_page_in_english(client, results_file):
     results_file.write_text(json.dumps(results()), encoding="utf-8")
-    token = csrf_token_from(client.get("/").get_data(as_text=True))
+    token = csrf_token_from(client.get("/settings/display").get_data(as_text=True))
     client.post("/settings/language", data={"csrf_token": token, "locale": "en", "next": "/accessibility"})
     page = page_text(client)
     assert '<html lang="en"' in page

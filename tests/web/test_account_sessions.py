@@ -133,16 +133,45 @@ def test_the_site_and_the_kiosk_use_different_cookie_names(database_url, tmp_pat
         kiosk.extensions["database"].dispose()
 
 
-ANONYMOUS_PAGES = [
+# Pages without a form of their own: looking at them creates no session at all (issue 10).
+PAGES_WITHOUT_FORMS = [
     "/",
-    "/login",
-    "/password/forgot",
     "/notices",
     "/faq",
     "/guide",
     "/search/facilities",
     "/accessibility",
+    "/availability?facility=013",
+    "/?tab=name",
 ]
+# Pages whose own form needs a CSRF token: a session, kept at most 30 minutes until login.
+PAGES_WITH_FORMS = ["/login", "/password/forgot", "/settings/display"]
+
+
+@pytest.mark.parametrize("profile", ["standard", "kiosk"])
+@pytest.mark.parametrize("store_kind", ["signed cookie", "redis"])
+def test_pages_without_forms_create_no_session(database_url, tmp_path, profile, store_kind):
+    extra = {}
+    if store_kind == "redis":
+        store = redis_client()
+        extra = {"REDIS_URL": REDIS_URL}
+    application = create_app(profile, make_config(database_url, tmp_path, **extra))
+    prefix = f"session:{profile}:"
+    try:
+        if store_kind == "redis":
+            keys_before = len(list(store.scan_iter(f"{prefix}*")))
+        for path in PAGES_WITHOUT_FORMS:
+            visitor = application.test_client()
+            answer = visitor.get(path)
+            assert answer.status_code == 200, (path, answer.status_code)
+            assert "Set-Cookie" not in answer.headers, (path, answer.headers["Set-Cookie"])
+            # …and the header's own forms still show (読み上げ, language), without a token.
+            assert "/settings/reader" in answer.text and "/settings/language" in answer.text
+            assert 'name="csrf_token"' not in answer.text, path
+        if store_kind == "redis":
+            assert len(list(store.scan_iter(f"{prefix}*"))) == keys_before
+    finally:
+        application.extensions["database"].dispose()
 
 
 @pytest.mark.parametrize("profile", ["standard", "kiosk"])
@@ -150,16 +179,22 @@ def test_anonymous_visitors_leave_nothing_lasting_in_redis(database_url, tmp_pat
     store = redis_client()
     application = create_app(profile, make_config(database_url, tmp_path, REDIS_URL=REDIS_URL))
     cookie_name = application.config["SESSION_COOKIE_NAME"]
+    pages = PAGES_WITHOUT_FORMS + PAGES_WITH_FORMS
     try:
         ids = set()
         for i in range(1000):
             visitor = application.test_client()  # cookieless, as a crawler is
-            answer = visitor.get(ANONYMOUS_PAGES[i % len(ANONYMOUS_PAGES)])
-            assert answer.status_code in (200, 302), answer.status_code
+            path = pages[i % len(pages)]
+            answer = visitor.get(path)
+            assert answer.status_code == 200, (path, answer.status_code)
             cookie = visitor.get_cookie(cookie_name)
-            if cookie is not None:
+            if path in PAGES_WITHOUT_FORMS:
+                assert cookie is None, path
+            else:
+                assert cookie is not None, path  # the form's CSRF token needs a session
                 ids.add(cookie.value)
-        assert len(ids) > 500  # the pages carry a form (CSRF token): each visitor got a session
+        with_forms = sum(1 for i in range(1000) if pages[i % len(pages)] in PAGES_WITH_FORMS)
+        assert len(ids) == with_forms
         ttls = [store.ttl(f"session:{profile}:{sid}") for sid in ids]
         assert all(0 < ttl <= 30 * 60 for ttl in ttls), max(ttls)
         # A resident who logs in keeps the session for the working day.
@@ -168,6 +203,59 @@ def test_anonymous_visitors_leave_nothing_lasting_in_redis(database_url, tmp_pat
         assert store.ttl(f"session:{profile}:{client.get_cookie(cookie_name).value}") > 30 * 60
     finally:
         application.extensions["database"].dispose()
+
+
+@pytest.mark.parametrize("profile", ["standard", "kiosk"])
+@pytest.mark.parametrize("store_kind", ["signed cookie", "redis"])
+def test_the_header_preferences_work_without_a_session_but_not_from_another_site(
+    database_url, tmp_path, profile, store_kind
+):
+    extra = {}
+    if store_kind == "redis":
+        redis_client()
+        extra = {"REDIS_URL": REDIS_URL, "RATELIMIT_KEY_PREFIX": f"t-{uuid.uuid4().hex[:8]}"}
+    application = create_app(profile, make_config(database_url, tmp_path, **extra))
+    try:
+        _header_preferences(application)
+    finally:
+        application.extensions["database"].dispose()
+
+
+def _header_preferences(application):
+    client = application.test_client()
+    assert 'lang="ja"' in client.get("/faq").text
+    # A browser's own post from this site (no token: the page had none to give).
+    for same_site in ({"Sec-Fetch-Site": "same-origin"}, {"Origin": "http://localhost"}):
+        fresh = application.test_client()
+        answer = fresh.post("/settings/language", data={"locale": "en", "next": "/faq"}, headers=same_site)
+        assert answer.status_code == 303 and answer.headers["Location"].endswith("/faq")
+        assert '<html lang="en"' in fresh.get("/faq").text
+        answer = fresh.post("/settings/reader", data={"presentation": "reader", "next": "/faq"}, headers=same_site)
+        assert answer.status_code == 303
+        assert "presentation-reader" in fresh.get("/faq").text
+    # Another site's page posting into this browser is refused, and nothing changes.
+    for cross_site in (
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site"},
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+        {},  # no browser header and no token
+    ):
+        victim = application.test_client()
+        answer = victim.post("/settings/language", data={"locale": "en", "next": "/faq"}, headers=cross_site)
+        assert answer.status_code == 400, cross_site
+        answer = victim.post("/settings/reader", data={"presentation": "reader", "next": "/faq"}, headers=cross_site)
+        assert answer.status_code == 400, cross_site
+        page = victim.get("/faq").text
+        assert '<html lang="ja"' in page and "presentation-normal" in page
+    # A visitor who already has a session gets the token in the header's forms too, which
+    # works where a browser sends neither header.
+    holder = application.test_client()
+    holder.get("/login")
+    token = csrf_token_from(holder.get("/faq").text)
+    answer = holder.post("/settings/language", data={"csrf_token": token, "locale": "en", "next": "/faq"})
+    assert answer.status_code == 303
+    assert '<html lang="en"' in holder.get("/faq").text
 
 
 def test_session_cookies_are_secure_by_default_outside_debug():

@@ -285,7 +285,7 @@ def test_rebooking_a_cancelled_slot_is_blocked_for_the_same_group_only(client, a
 
 
 def test_reader_mode_names_the_step_in_title_and_heading(client, meguro):
-    token = csrf_token_from(client.get("/").get_data(as_text=True))
+    token = csrf_token_from(client.get("/settings/display").get_data(as_text=True))
     client.post("/settings/reader", data={"csrf_token": token, "presentation": "reader", "next": "/"})
     page = client.get("/apply/details?" + query([FREE_A])).get_data(as_text=True)
     assert "<title>手順 4/6 詳細申請 | " in page and "<h1>手順 4/6 詳細申請</h1>" in page
@@ -578,7 +578,7 @@ def test_another_residents_completion_page_is_not_found(app, client, auth):
 
 def test_reader_mode_completion_says_card_payment_is_not_available_here(client, meguro):
     location = client.post("/apply", data=submit_form(confirm_page(client))).headers["Location"]
-    token = csrf_token_from(client.get("/").get_data(as_text=True))
+    token = csrf_token_from(client.get("/settings/display").get_data(as_text=True))
     client.post("/settings/reader", data={"csrf_token": token, "presentation": "reader", "next": "/"})
     page = client.get(location).get_data(as_text=True)
     assert "<h1>手順 6/6 予約申込 完了</h1>" in page

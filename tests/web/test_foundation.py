@@ -53,7 +53,7 @@ def test_a_post_without_csrf_token_changes_nothing_and_explains(client):
 
 
 def test_language_switch_is_remembered_and_the_page_is_english(client):
-    token = csrf_token_from(client.get("/").get_data(as_text=True))
+    token = csrf_token_from(client.get("/settings/display").get_data(as_text=True))
     response = client.post("/settings/language", data={"csrf_token": token, "locale": "en", "next": "/?tab=name"})
     assert response.status_code == 303 and response.headers["Location"] == "/?tab=name"
     page = client.get("/").get_data(as_text=True)
@@ -62,13 +62,13 @@ def test_language_switch_is_remembered_and_the_page_is_english(client):
 
 
 def test_language_switch_refuses_to_redirect_off_site(client):
-    token = csrf_token_from(client.get("/").get_data(as_text=True))
+    token = csrf_token_from(client.get("/settings/display").get_data(as_text=True))
     response = client.post("/settings/language", data={"csrf_token": token, "locale": "en", "next": "//evil.example/"})
     assert response.headers["Location"] == "/"
 
 
 def test_reader_toggle_switches_presentation_and_drops_htmx(client):
-    token = csrf_token_from(client.get("/").get_data(as_text=True))
+    token = csrf_token_from(client.get("/settings/display").get_data(as_text=True))
     client.post("/settings/reader", data={"csrf_token": token, "presentation": "reader", "next": "/"})
     page = client.get("/").get_data(as_text=True)
     assert "presentation-reader" in page
@@ -91,7 +91,7 @@ def test_htmx_is_served_from_the_pinned_npm_package(client):
 
 
 def test_a_request_body_over_a_megabyte_is_refused_in_words(client):
-    token = csrf_token_from(client.get("/").get_data(as_text=True))
+    token = csrf_token_from(client.get("/settings/display").get_data(as_text=True))
     response = client.post(
         "/settings/language", data={"csrf_token": token, "locale": "en", "next": "x" * (1024 * 1024)}
     )

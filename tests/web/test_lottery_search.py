@@ -91,7 +91,7 @@ def test_the_top_page_announces_the_lottery_calendar_and_lists_facilities_open_f
 
 
 def use_english(client):
-    token = csrf_token_from(text(client.get("/")))
+    token = csrf_token_from(text(client.get("/settings/display")))
     client.post("/settings/language", data={"csrf_token": token, "locale": "en", "next": "/"})
 
 

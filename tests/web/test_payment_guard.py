@@ -161,9 +161,9 @@ def test_the_kiosk_refuses_everything_under_payment_with_a_qr_code(kiosk_app, pr
     if logged_in:
         assert AuthActions(client).login().status_code == 303
     if presentation == "reader":
-        token = csrf_token_from(text(client.get("/")))
+        token = csrf_token_from(text(client.get("/settings/display")))
         client.post("/settings/reader", data={"csrf_token": token, "presentation": "reader", "next": "/"})
-    token = csrf_token_from(text(client.get("/")))
+    token = csrf_token_from(text(client.get("/settings/display")))
     before = counts(kiosk_app)
     for method, url, data in kiosk_requests(token):
         response = client.open(url, method=method, data=data or None, headers=HTMX_HEADERS if as_htmx else {})
@@ -206,7 +206,7 @@ def test_a_non_ascii_address_under_payment_is_refused_with_an_encoded_hx_redirec
     path in HX-Redirect and the kiosk answered 500 (found by fuzzing)."""
     client = kiosk_app.test_client()
     if presentation == "reader":
-        token = csrf_token_from(text(client.get("/")))
+        token = csrf_token_from(text(client.get("/settings/display")))
         client.post("/settings/reader", data={"csrf_token": token, "presentation": "reader", "next": "/"})
     response = client.get("/payment/%E3%81%82?q=%E3%81%84", headers=HTMX_HEADERS)
     assert response.status_code == 403

@@ -108,7 +108,7 @@ def error_summary(html: str) -> str:
 
 
 def use_reader_mode(client):
-    token = csrf_token_from(text(client.get("/")))
+    token = csrf_token_from(text(client.get("/settings/display")))
     client.post("/settings/reader", data={"csrf_token": token, "presentation": "reader", "next": "/"})
 
 
@@ -716,7 +716,7 @@ def test_reader_mode_facility_search_names_its_step(client):
 
 
 def test_english_pages_use_english_dates(client):
-    token = csrf_token_from(text(client.get("/")))
+    token = csrf_token_from(text(client.get("/settings/display")))
     client.post("/settings/language", data={"csrf_token": token, "locale": "en", "next": "/"})
     page = text(client.get("/availability?facility=013"))
     assert '<html lang="en"' in page
