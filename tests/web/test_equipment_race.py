@@ -19,7 +19,7 @@ from sqlalchemy import select
 from models.equipment import ReservationEquipment
 from models.facility import EquipmentItem
 from models.reservation import Reservation
-from tests.web.test_apply_race import logged_in, served  # noqa: F401  (the served app fixture)
+from tests.web.served_support import logged_in
 from tests.web.test_equipment import FIRST, book_701_at_the_same_time, error_messages, form_fields, item_ids
 
 pytestmark = pytest.mark.xdist_group("race")
@@ -78,7 +78,7 @@ def versions(app, numbers: list[str]) -> dict[str, tuple[int, int]]:
         }
 
 
-def test_two_bookings_cannot_both_take_the_only_unit_even_at_the_same_moment(served):  # noqa: F811
+def test_two_bookings_cannot_both_take_the_only_unit_even_at_the_same_moment(served):
     app, base = served
     other = book_701_at_the_same_time(app)  # 駒場サークル, 701, 2026/12/25 9:00~12:00
     ids = item_ids(app)
@@ -120,7 +120,7 @@ def test_two_bookings_cannot_both_take_the_only_unit_even_at_the_same_moment(ser
                 s.delete(line)
 
 
-def test_one_booking_changed_from_two_tabs_at_once_changes_once(served):  # noqa: F811
+def test_one_booking_changed_from_two_tabs_at_once_changes_once(served):
     app, base = served
     ids = item_ids(app)
     tabs = [logged_in(base, "40675"), logged_in(base, "40675")]
