@@ -94,6 +94,7 @@ def create_app(profile: str = "standard", config: Config | None = None) -> Flask
 
 
 def _register_blueprints(app: Flask) -> None:
+    import blueprints.auth.account  # noqa: F401  (the account pages join the auth blueprint)
     from blueprints.apply.routes import bp as apply_bp
     from blueprints.auth.routes import bp as auth_bp
     from blueprints.auth.routes import init_login

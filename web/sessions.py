@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, request, session
+from flask_login import login_user
 from flask_wtf.csrf import CSRFError
 
 from web.extensions import csrf
@@ -64,6 +65,14 @@ def _short_lived_until_login(app: Flask, client, key_prefix: str):
             super()._upsert_session(session_lifetime, session, store_id)
 
     return ShortAnonymousRedisSessions(app, client=client, key_prefix=key_prefix, permanent=False)
+
+
+def start_session(resident) -> None:
+    """Log `resident` in with a new session id: whatever id the browser (or anyone who
+    copied it) held before no longer exists."""
+    session.clear()
+    login_user(resident)
+    renew_session()
 
 
 def renew_session() -> None:

@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
+from blueprints.auth.blueprint import bp
 from blueprints.auth.forms import (
     EmailChangeForm,
     ForgotForm,
@@ -31,7 +32,6 @@ from blueprints.auth.operations import (
     request_reset,
     valid_token,
 )
-from blueprints.auth.routes import bp, start_session
 from mail.compose import call_centre_for
 from models import errors
 from models.account import Resident, ResidentGroupClass
@@ -42,6 +42,7 @@ from web.data import read_session, write_session
 from web.errors import ErrorItem, form_errors
 from web.extensions import limiter
 from web.rendering import render_page
+from web.sessions import start_session
 
 NOTICE_KEY = "account_notice"
 NOTICES = {

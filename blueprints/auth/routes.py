@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, current_app, g, redirect, request, session, url_for
+from flask import Flask, current_app, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 from sqlalchemy.orm import selectinload
 
+from blueprints.auth.blueprint import bp
 from blueprints.auth.forms import LoginForm
 from blueprints.auth.operations import check_password, end_sessions, record_failure, record_success
 from mail.compose import call_centre_for
@@ -20,9 +21,7 @@ from web.errors import ErrorItem, domain_error_item, form_errors
 from web.extensions import limiter, login_manager
 from web.navigation import current_path, safe_next_url
 from web.rendering import redirect_whole_page, render_page
-from web.sessions import renew_session
-
-bp = Blueprint("auth", __name__)
+from web.sessions import start_session
 
 # Endpoints an expired registration may still reach: the notice itself and the way out.
 EXPIRED_ALLOWED = {
@@ -172,14 +171,6 @@ def login():
     )
 
 
-def start_session(resident: Resident) -> None:
-    """Log `resident` in with a new session id: whatever id the browser (or anyone who
-    copied it) held before no longer exists."""
-    session.clear()
-    login_user(resident)
-    renew_session()
-
-
 @bp.post("/logout")
 def logout():
     if current_user.is_authenticated:
@@ -206,7 +197,3 @@ def expired():
 
 
 LOGIN_REQUIRED_MESSAGE = _l("この操作にはログインが必要です。ログインすると、選択した内容のまま元の画面に戻ります。")
-
-
-# The account pages join this blueprint (they use start_session above).
-from blueprints.auth import account  # noqa: E402, F401
