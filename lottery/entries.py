@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from bookings.chosen import ChosenSlots, band_of, check_room_answers, display_order, quote_fees, rooms_by_id
+from bookings.slots import SlotRef, cancelled_by
 from lottery.schedule import (
     LotterySchedule,
     MonthSchedule,
@@ -190,20 +191,6 @@ def _open_entries_of(session: Session, resident_id: int, keys: Sequence[SlotKey]
     return {(room_id, day, band_id) for room_id, day, band_id in rows}
 
 
-def _cancelled_by(session: Session, resident_id: int, keys: Sequence[SlotKey]) -> set[SlotKey]:
-    """再予約不可 (DESIGN rule 5): slots the group cancelled (or let expire) before."""
-    if not keys:
-        return set()
-    rows = session.execute(
-        select(Reservation.room_id, Reservation.use_date, Reservation.time_band_id).where(
-            Reservation.resident_id == resident_id,
-            Reservation.state == ReservationState.CANCELLED,
-            tuple_(Reservation.room_id, Reservation.use_date, Reservation.time_band_id).in_(list(keys)),
-        )
-    ).all()
-    return {(room_id, day, band_id) for room_id, day, band_id in rows}
-
-
 def _standings(
     session: Session, resident_id: int, schedules: Iterable[MonthSchedule | None]
 ) -> dict[date, MonthStanding]:
@@ -249,7 +236,11 @@ def _problems(
     today = jst_day(now)
     keys = [slot_key(s) for s in slots]
     taken = taken_slots(session, keys)
-    blocked = _cancelled_by(session, resident.id, keys)
+    # 再予約不可 (DESIGN rule 5): the slots the group cancelled (or let expire) before.
+    blocked = {
+        (ref.room_id, ref.use_date, ref.time_band_id)
+        for ref in cancelled_by(session, resident.id, [SlotRef(*key) for key in keys])
+    }
     entered = _open_entries_of(session, resident.id, keys)
     candidates = [held] if held else resident.valid_group_classes(today)
     problems = {}
