@@ -78,6 +78,12 @@ def test_the_list_as_a_fragment_and_filtered_by_state_and_period(meguro):
     assert bad.status_code == 422 and "表示条件に誤りがあるため" in words(text(bad))
 
 
+def test_the_english_filter_summary_reads_naturally_without_dates(meguro):
+    meguro.set_cookie("pref_locale", "en")
+    page = words(text(meguro.get(LIST + "?date_from=&date_to=&state=all")))
+    assert "Filter: any date of use, status All" in page and "not set" not in page
+
+
 def test_the_top_twenty_with_the_guides_message(app, meguro):
     with app.extensions["database"].write() as s:
         from lottery.entries import list_entries  # noqa: F401 (the same limit the view uses)

@@ -294,6 +294,39 @@ def test_the_default_period_starts_today(client, auth, app):
 
 
 @pytest.mark.parametrize(
+    "query, summary",
+    [
+        ("?date_from=&date_to=&state=all", "Filter: any date of use, status All"),
+        ("?date_from=2026-12-01&date_to=&state=all", "Filter: date of use from Tue 1 Dec 2026, status All"),
+        ("?date_from=&date_to=2026-12-05&state=all", "Filter: date of use until Sat 5 Dec 2026, status All"),
+        (
+            "?date_from=2026-12-01&date_to=2026-12-05&state=all",
+            "Filter: date of use Tue 1 Dec 2026 to Sat 5 Dec 2026, status All",
+        ),
+    ],
+)
+def test_the_english_filter_summary_says_an_open_side_in_words(client, auth, query, summary):
+    auth.login()
+    client.set_cookie("pref_locale", "en")
+    page = text(client.get(LIST + query))
+    assert summary in page
+    assert "not set" not in page
+
+
+@pytest.mark.parametrize(
+    "query, summary",
+    [
+        ("?date_from=&date_to=&state=all", "表示条件: 利用日 指定なし～指定なし、状態 全て"),
+        ("?date_from=2026-12-01&date_to=&state=all", "表示条件: 利用日 2026/12/1(火)～指定なし、状態 全て"),
+        ("?date_from=&date_to=2026-12-05&state=all", "表示条件: 利用日 指定なし～2026/12/5(土)、状態 全て"),
+    ],
+)
+def test_the_japanese_filter_summary_keeps_the_guides_words(client, auth, query, summary):
+    auth.login()
+    assert summary in text(client.get(LIST + query))
+
+
+@pytest.mark.parametrize(
     "state, word",
     [("provisional", "仮予約"), ("won", "当選"), ("confirmed", "本予約"), ("cancelled", "取消済")],
 )
