@@ -22,6 +22,7 @@ from models.availability_rules import is_closed_day_rule
 from models.counters import next_value
 from models.db import Base
 from models.facility import EquipmentItem, Facility, Room
+from models.introduction import GroupIntroduction
 from models.lottery import LotteryMonth
 from models.lottery_rules import LotteryDates, add_months, draw_key, month_label, month_start
 from models.notice import Message
@@ -142,7 +143,48 @@ def seed_demo(session: Session, now: datetime, days_ahead: int = 90) -> dict[str
 
     # After the first-come bookings: the lottery's months do not touch bookings that exist.
     seed_lottery_demo(session, now, residents, rooms, purposes)
+    seed_introductions(session, now, residents)
     return residents
+
+
+# サークル(団体) 紹介 (issue 11): 駒場サークル chose to be introduced; 目黒団体 wrote one and
+# keeps it unpublished (its 利用者情報の更新・変更 shows it, the public page does not).
+INTRODUCTIONS = [
+    (
+        "00040676",
+        True,
+        "arts",
+        "駒場を中心に活動している水彩画のサークルです。初心者から経験者まで、20代から80代の会員が"
+        "月2回集まって、季節の草花や街の風景を描いています。年に一度、区民センターで作品展を開きます。",
+        "毎月第1・第3土曜日 13:00~15:00\n駒場住区センター 和室",
+        "見学は随時歓迎します。見学を希望する方は、komaba-suisai@example.jp（代表 駒場）までメールでご連絡ください。",
+    ),
+    (
+        "00040675",
+        False,
+        "learning",
+        "目黒区の歴史と文化を学ぶ会です。講師を招いた勉強会と、区内の史跡めぐりを行っています。",
+        "月1回 土曜日の午前 区民センター社会教育館",
+        "",
+    ),
+]
+
+
+def seed_introductions(session: Session, now: datetime, residents) -> None:
+    for number, published, activity, description, meets, contact in INTRODUCTIONS:
+        session.add(
+            GroupIntroduction(
+                resident_id=residents[number].id,
+                published=published,
+                activity=activity,
+                description=description,
+                meets=meets,
+                contact=contact,
+                version=1,
+                updated_at=now - timedelta(days=10),
+            )
+        )
+    session.flush()
 
 
 # The demo's call centre for the lottery's result notices (the app's defaults).

@@ -13,6 +13,7 @@ from models.facility import (  # noqa: F401
     Room,
     TimeBand,
 )
+from models.introduction import GroupIntroduction  # noqa: F401
 from models.lottery import LotteryApplication, LotteryAudit, LotteryEntry, LotteryMonth, LotteryRoom  # noqa: F401
 from models.notice import Message, Notice  # noqa: F401
 from models.outbox import OutboxMail  # noqa: F401

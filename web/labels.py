@@ -6,6 +6,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from models.availability_rules import DayStatus, SlotStatus
+from models.introduction_rules import ACTIVITIES
 from models.lottery_rules import LostReason, LotteryPhase
 from models.payment_state_rules import PaymentState
 from models.reservation_rules import CancelKind, ReservationState
@@ -74,6 +75,20 @@ SLOT_STATUSES = {
     SlotStatus.BEFORE_FIRST_COME: ("▽", _l("先着受付前")),
 }
 
+# サークル(団体) 紹介: a group's activity field (models.introduction_rules.ACTIVITIES).
+ACTIVITY_LABELS = {
+    "learning": _l("学習・教養"),
+    "music": _l("音楽"),
+    "arts": _l("美術・工芸・文芸"),
+    "dance": _l("舞踊・体操・健康"),
+    "language": _l("語学・国際交流"),
+    "welfare": _l("福祉・ボランティア"),
+    "children": _l("子ども・子育て"),
+    "community": _l("地域・まちづくり"),
+    "other": _l("その他"),
+}
+assert tuple(ACTIVITY_LABELS) == ACTIVITIES
+
 
 def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
@@ -85,4 +100,6 @@ def init_app(app: Flask) -> None:
         DAY_STATUSES=DAY_STATUSES,
         lottery_phase_label=lambda p: LOTTERY_PHASES[LotteryPhase(p)],
         lost_reason_label=lambda r: LOST_REASONS[LostReason(r)],
+        activity_label=lambda code: ACTIVITY_LABELS.get(code, ACTIVITY_LABELS["other"]),
+        activity_labels=ACTIVITY_LABELS,
     )

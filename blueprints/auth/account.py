@@ -14,28 +14,36 @@ from blueprints.auth.blueprint import bp
 from blueprints.auth.forms import (
     EmailChangeForm,
     ForgotForm,
+    IntroductionForm,
     PasswordChangeForm,
     PhoneForm,
     ResetForm,
     TokenForm,
+    WithdrawIntroductionForm,
 )
 from blueprints.auth.operations import (
     EMAIL,
     RESET,
+    IntroductionText,
+    NotIntroducible,
     StaleForm,
     change_password,
     change_phone,
     complete_reset,
     confirm_email_change,
+    introduction_of,
     make_hash,
     request_email_change,
     request_reset,
+    save_introduction,
     valid_token,
+    withdraw_introduction,
 )
 from mail.compose import call_centre_for
 from models import errors
 from models.account import Resident, ResidentGroupClass
 from models.account_rules import normalize_registration_number
+from models.introduction_rules import CONTACT_MAX, DESCRIPTION_MAX, MEETS_MAX, may_introduce
 from models.passwords import verify_password
 from web.clock import now, today
 from web.data import read_session, write_session
@@ -52,6 +60,9 @@ NOTICES = {
         "確定するまでは、これまでのメールアドレスにお知らせが届きます。"
     ),
     "phone": _l("電話番号を変更しました。"),
+    "introduction_published": _l("紹介を保存しました。「サークル(団体) 紹介」に掲載しています。"),
+    "introduction_saved": _l("紹介を保存しました。「サークル(団体) 紹介」には掲載していません。"),
+    "introduction_withdrawn": _l("紹介を取り下げました。「サークル(団体) 紹介」から削除しました。"),
     "reset": _l("新しいパスワードを設定しました。他の端末やブラウザでのログインは終了しました。"),
 }
 STALE_MESSAGE = _l(
@@ -60,6 +71,13 @@ STALE_MESSAGE = _l(
 )
 WRONG_PASSWORD = _l("現在のパスワードが正しくありません。")
 BAD_LINK = _l("このリンクは無効です。有効期限（30分）が過ぎたか、すでに使われたか、より新しいメールが送られています。")
+
+
+INTRODUCTION_STALE = _l(
+    "この画面を開いた後に、別の画面で紹介が変更されたか、同じ内容が送信されました。"
+    "変更は行っていません。内容を確認して、もう一度送信してください。"
+)
+NOT_INTRODUCIBLE = _l("サークル(団体) 紹介に掲載できるのは、集会・学校の利用者登録をした団体です。")
 
 
 def _centre():
@@ -168,6 +186,8 @@ def profile():
         "auth/profile.html",
         title=_("利用者情報の更新・変更"),
         resident=_me(),
+        introduction=introduction_of(read_session(), current_user.id),
+        may_introduce=may_introduce(current_user.registration_kind),
         today=today(),
         notice=NOTICES.get(notice) if notice else None,
         must_change=current_user.must_change_password,
@@ -328,3 +348,85 @@ def change_phone_page():
         session[NOTICE_KEY] = "phone"
         return redirect(url_for("auth.profile"), code=303)
     return render_page("auth/phone.html", title=_("電話番号の変更"), form=form, errors=form_errors(form))
+
+
+# -- サークル(団体) 紹介 (issue 11) ------------------------------------------------------------------
+
+
+def _introduction_page(form, withdraw_form, row, problems, status=None):
+    return render_page(
+        "auth/introduction.html",
+        title=_("サークル(団体) 紹介の登録・変更"),
+        form=form,
+        withdraw_form=withdraw_form,
+        introduction=row,
+        may_introduce=may_introduce(current_user.registration_kind),
+        limits={"description": DESCRIPTION_MAX, "meets": MEETS_MAX, "contact": CONTACT_MAX},
+        errors=problems,
+        status=status,
+    )
+
+
+@bp.route("/mymenu/profile/introduction", methods=["GET", "POST"])
+@login_required
+def introduction_page():
+    """The group's own introduction: written, published or not, changed. Its id is never in
+    the form: the operation takes the logged-in group's."""
+    row = introduction_of(read_session(), current_user.id)
+    form = IntroductionForm(obj=row) if request.method == "GET" else IntroductionForm()
+    if request.method == "GET":
+        form.version.data = str(row.version if row else 0)
+    problems: list[ErrorItem] = []
+    if not may_introduce(current_user.registration_kind):
+        problems = [ErrorItem(str(NOT_INTRODUCIBLE))] if request.method == "POST" else []
+        return _introduction_page(form, None, row, problems, status=403 if problems else None)
+    if form.validate_on_submit():
+        text = IntroductionText(
+            published=bool(form.published.data),
+            activity=form.activity.data,
+            description=form.description.data,
+            meets=form.meets.data or "",
+            contact=form.contact.data or "",
+        )
+        read_session().rollback()
+        try:
+            with write_session() as s:
+                save_introduction(s, resident_id=current_user.id, version=int(form.version.data), text=text, now=now())
+        except StaleForm:
+            problems = [ErrorItem(str(INTRODUCTION_STALE))]
+        except NotIntroducible:
+            problems = [ErrorItem(str(NOT_INTRODUCIBLE))]
+        else:
+            session[NOTICE_KEY] = "introduction_published" if text.published else "introduction_saved"
+            return redirect(url_for("auth.profile"), code=303)
+        row = introduction_of(read_session(), current_user.id)
+    problems = problems or form_errors(form)
+    # What the group typed stays in the form; the version is the current one, so that sending
+    # again after reading the message is a deliberate change.
+    form.version.data = str(row.version if row else 0)
+    withdraw_form = WithdrawIntroductionForm(version=str(row.version)) if row else None
+    return _introduction_page(form, withdraw_form, row, problems)
+
+
+@bp.post("/mymenu/profile/introduction/withdraw")
+@login_required
+def withdraw_introduction_page():
+    """取り下げる: the introduction is deleted and gone from サークル(団体) 紹介 at once."""
+    withdraw_form = WithdrawIntroductionForm()
+    problems: list[ErrorItem] = []
+    if withdraw_form.validate_on_submit():
+        read_session().rollback()
+        try:
+            with write_session() as s:
+                withdraw_introduction(s, resident_id=current_user.id, version=int(withdraw_form.version.data))
+        except StaleForm:
+            problems = [ErrorItem(str(INTRODUCTION_STALE))]
+        else:
+            session[NOTICE_KEY] = "introduction_withdrawn"
+            return redirect(url_for("auth.profile"), code=303)
+    problems = problems or [ErrorItem(str(INTRODUCTION_STALE))]
+    row = introduction_of(read_session(), current_user.id)
+    form = IntroductionForm(obj=row, formdata=None)
+    form.version.data = str(row.version if row else 0)
+    fresh_withdraw = WithdrawIntroductionForm(formdata=None, version=str(row.version)) if row else None
+    return _introduction_page(form, fresh_withdraw, row, problems)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, PasswordField, RadioField, StringField
+from wtforms import BooleanField, HiddenField, PasswordField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from models.account_rules import (
     PasswordProblem,
@@ -16,7 +16,16 @@ from models.account_rules import (
     password_problem,
 )
 from models.email_rules import is_valid_email, normalise_email
+from models.introduction_rules import (
+    CONTACT_MAX,
+    DESCRIPTION_MAX,
+    MEETS_MAX,
+    has_control_characters,
+    is_activity,
+    plain_text,
+)
 from web.email_fields import EmailPairMixin
+from web.labels import ACTIVITY_LABELS
 
 
 class LoginForm(FlaskForm):
@@ -162,3 +171,76 @@ class TokenForm(FlaskForm):
     """メールアドレス変更の確定: the link's token, sent by a button (opening the link changes nothing)."""
 
     token = HiddenField()
+
+
+# -- サークル(団体) 紹介 (issue 11) ------------------------------------------------------------------
+
+
+def _plain(value):
+    return plain_text(value) if isinstance(value, str) else value
+
+
+def _no_control_characters(form, field):
+    if isinstance(field.data, str) and has_control_characters(field.data):
+        raise ValidationError(
+            _l("%(label)sに使えない文字が含まれています。文字だけで入力してください。", label=field.label.text)
+        )
+
+
+class IntroductionForm(FlaskForm):
+    """A group's introduction: plain text only (shown escaped), with limits the page states."""
+
+    published = BooleanField(_l("サークル(団体) 紹介に掲載する"))
+    activity = SelectField(
+        _l("活動分野"),
+        choices=[
+            SelectChoice("", _l("選択してください")),
+            *(SelectChoice(code, label) for code, label in ACTIVITY_LABELS.items()),
+        ],
+        validate_choice=False,
+    )
+    description = TextAreaField(
+        _l("紹介文"),
+        filters=[_plain],
+        validators=[
+            DataRequired(message=_l("紹介文を入力してください。")),
+            Length(max=DESCRIPTION_MAX, message=_l("紹介文は%(max)d文字以内で入力してください。")),
+            _no_control_characters,
+        ],
+    )
+    meets = TextAreaField(
+        _l("活動場所・日時"),
+        filters=[_plain],
+        validators=[
+            Length(max=MEETS_MAX, message=_l("活動場所・日時は%(max)d文字以内で入力してください。")),
+            _no_control_characters,
+        ],
+    )
+    contact = TextAreaField(
+        _l("連絡方法"),
+        filters=[_plain],
+        validators=[
+            Length(max=CONTACT_MAX, message=_l("連絡方法は%(max)d文字以内で入力してください。")),
+            _no_control_characters,
+        ],
+    )
+    version = HiddenField()
+
+    def validate_published(self, field):
+        # A checkbox sends its value or nothing; anything else was not this page's form.
+        if field.raw_data and field.raw_data[0] not in ("y", "on", "1", "true"):
+            raise ValidationError(_l("「サークル(団体) 紹介に掲載する」の値が正しくありません。選択し直してください。"))
+
+    def validate_activity(self, field):
+        if not isinstance(field.data, str) or not is_activity(field.data):
+            raise ValidationError(_l("活動分野を一覧から選択してください。"))
+
+    def validate_version(self, field):
+        if not (field.data or "").isdigit() or len(field.data) > 9:
+            raise ValidationError(_l("この画面の内容が正しくありません。もう一度画面を開き直してください。"))
+
+
+class WithdrawIntroductionForm(FlaskForm):
+    version = HiddenField()
+
+    validate_version = IntroductionForm.validate_version

@@ -36,6 +36,8 @@ from models.account_rules import (
     is_locked,
 )
 from models.email_rules import normalise_email
+from models.introduction import GroupIntroduction
+from models.introduction_rules import may_introduce
 from models.outbox import OutboxMail
 from models.passwords import DUMMY_HASH, hash_password, verify_password
 
@@ -307,3 +309,64 @@ def change_phone(session: Session, *, resident_id: int, phone: str) -> None:
     if resident is None:
         raise errors.NotFound()
     resident.phone = phone
+
+
+# -- サークル(団体) 紹介 (issue 11) ------------------------------------------------------------------
+
+
+class NotIntroducible(errors.DomainError):
+    """Only 集会・学校 registrations are introduced on サークル(団体) 紹介."""
+
+
+@dataclass(frozen=True)
+class IntroductionText:
+    published: bool
+    activity: str
+    description: str
+    meets: str
+    contact: str
+
+
+def introduction_of(session: Session, resident_id: int) -> GroupIntroduction | None:
+    return session.scalar(select(GroupIntroduction).where(GroupIntroduction.resident_id == resident_id))
+
+
+def save_introduction(
+    session: Session, *, resident_id: int, version: int, text: IntroductionText, now: datetime
+) -> GroupIntroduction:
+    """Write the group's own introduction. `version` is the one the form was shown with (0:
+    none yet); anything else means another tab or a replay changed it since: StaleForm,
+    nothing changed. Only the logged-in group's row is ever touched (its id comes from the
+    session, never from the form). The group's row is locked first (PostgreSQL), so two tabs
+    saving at once are one write and one StaleForm."""
+    resident = session.get(Resident, resident_id, with_for_update=True)
+    if resident is None:
+        raise errors.NotFound()
+    if not may_introduce(resident.registration_kind):
+        raise NotIntroducible()
+    row = introduction_of(session, resident_id)
+    if (row.version if row else 0) != version:
+        raise StaleForm()
+    if row is None:
+        row = GroupIntroduction(resident_id=resident_id, version=0)
+        session.add(row)
+    row.published = text.published
+    row.activity = text.activity
+    row.description = text.description
+    row.meets = text.meets
+    row.contact = text.contact
+    row.version += 1
+    row.updated_at = now
+    session.flush()
+    return row
+
+
+def withdraw_introduction(session: Session, *, resident_id: int, version: int) -> None:
+    """Delete the group's introduction (gone from the public page at once); a form shown
+    before the last change is refused (StaleForm), as is one with nothing to withdraw."""
+    session.get(Resident, resident_id, with_for_update=True)
+    row = introduction_of(session, resident_id)
+    if row is None or row.version != version:
+        raise StaleForm()
+    session.delete(row)
+    session.flush()

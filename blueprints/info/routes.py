@@ -6,17 +6,23 @@ from __future__ import annotations
 from pathlib import Path
 
 from babel.lists import format_list
-from flask import Blueprint, abort, current_app
+from flask import Blueprint, abort, current_app, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from blueprints.info.gate_results import load_gate_results
+from models.account import Resident
+from models.account_rules import RegistrationKind
 from models.conformance_rules import conformance_rule
-from models.facility import Facility
+from models.facility import Facility, FacilityCategory
+from models.introduction import GroupIntroduction
+from models.introduction_rules import CIRCLES_PER_PAGE, is_activity
 from models.notice import Notice
 from web import channels
+from web.clock import today
 from web.data import read_session
 from web.formats import localized
 from web.rendering import render_page
@@ -45,6 +51,65 @@ def facility(code: str):
     if item is None:
         abort(404)
     return render_page("info/facility.html", title=_("施設の場所"), facility=item)
+
+
+@bp.get("/assembly-facilities")
+def assembly_facilities():
+    """集会・学校施設 (the guide's top-page link, L306): every facility a 集会・学校 registration
+    books, grouped by the search's categories, with address, access, rooms and capacities and
+    a link to each facility's 施設別空き状況."""
+    categories = read_session().scalars(
+        select(FacilityCategory)
+        .where(FacilityCategory.registration_kind == RegistrationKind.ASSEMBLY)
+        .order_by(FacilityCategory.ordinal)
+        .options(selectinload(FacilityCategory.facilities).selectinload(Facility.rooms))
+    )
+    return render_page(
+        "info/assembly_facilities.html",
+        title=_("集会・学校施設"),
+        categories=[c for c in categories if c.facilities],
+    )
+
+
+@bp.get("/circles")
+def circles():
+    """サークル(団体) 紹介 (the guide's top-page link, L306): the 集会・学校 groups that chose
+    to be introduced and whose registration is valid today (introduction_rules.is_listed, said
+    here as a query), by name, CIRCLES_PER_PAGE a page; only what each group wrote."""
+    activity = request.args.get("activity", "")
+    if not is_activity(activity):
+        activity = ""
+    page = request.args.get("page", 1, type=int)
+    page = page if page and 1 <= page <= 100_000 else 1
+    s = read_session()
+    listed = (
+        select(GroupIntroduction)
+        .join(Resident, Resident.id == GroupIntroduction.resident_id)
+        .where(
+            GroupIntroduction.published.is_(True),
+            Resident.registration_kind == RegistrationKind.ASSEMBLY,
+            Resident.registration_expires_on >= today(),
+        )
+    )
+    if activity:
+        listed = listed.where(GroupIntroduction.activity == activity)
+    total = s.scalar(select(func.count()).select_from(listed.subquery())) or 0
+    rows = s.scalars(
+        listed.options(selectinload(GroupIntroduction.resident))
+        .order_by(Resident.name, Resident.id)
+        .offset((page - 1) * CIRCLES_PER_PAGE)
+        .limit(CIRCLES_PER_PAGE)
+    ).all()
+    return render_page(
+        "info/circles.html",
+        title=_("サークル(団体) 紹介"),
+        introductions=rows,
+        total=total,
+        activity=activity,
+        page_number=page,
+        first_number=(page - 1) * CIRCLES_PER_PAGE + 1,
+        has_next=page * CIRCLES_PER_PAGE < total,
+    )
 
 
 @bp.get("/faq")

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from models.account import Resident
+from models.introduction import GroupIntroduction
 from models.notice import Message
 from models.reservation import Reservation
 from tests.conftest import csrf_token_from
@@ -186,13 +187,17 @@ def japanese_outside_data(html: str, data: list[str]) -> list[str]:
 
 def data_without_english(app) -> list[str]:
     """Texts residents or staff typed, which have no English version: group names, cancel
-    reasons, inbox messages. Longest first, so that a name inside a longer text goes whole."""
+    reasons, inbox messages, groups' introductions (サークル(団体) 紹介). Longest first, so that a name inside a longer text goes whole."""
     session = app.extensions["database"].read_session()
     try:
         values = set(session.scalars(select(Resident.name)))
         values |= {r for r in session.scalars(select(Reservation.cancel_reason)) if r}
         for subject, body in session.execute(select(Message.subject, Message.body)):
             values |= {subject, *body.splitlines()}
+        for written in session.execute(
+            select(GroupIntroduction.description, GroupIntroduction.meets, GroupIntroduction.contact)
+        ):
+            values |= {line for text in written for line in text.splitlines()}
     finally:
         session.close()
     return sorted((v.strip() for v in values if v and v.strip()), key=len, reverse=True)
