@@ -236,7 +236,7 @@ class IntroductionForm(FlaskForm):
             raise ValidationError(_l("活動分野を一覧から選択してください。"))
 
     def validate_version(self, field):
-        if not (field.data or "").isdigit() or len(field.data) > 9:
+        if not (field.data or "").isdigit() or not field.data.isascii() or len(field.data) > 9:
             raise ValidationError(_l("この画面の内容が正しくありません。もう一度画面を開き直してください。"))
 
 

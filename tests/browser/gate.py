@@ -577,6 +577,12 @@ ERROR_STATES = (
         fill=(("input[name=phone]", "03-1234"),),
     ),
     ErrorState(
+        "サークル(団体) 紹介の登録・変更（紹介文が長すぎる）",
+        _url("/mymenu/profile/introduction"),
+        "form[action$='/mymenu/profile/introduction']",
+        fill=(("textarea[name=description]", "あ" * 401),),
+    ),
+    ErrorState(
         "色・文字サイズ変更（未選択）",
         _url("/settings/display"),
         "form[action$='/settings/display']",
