@@ -12,6 +12,7 @@ from werkzeug.routing import BuildError
 from wtforms.fields.choices import SelectChoice
 
 from blueprints.search import operations
+from blueprints.search.day_grid import build_shared_grid
 from blueprints.search.forms import PERIOD_CHOICES, AvailabilityForm, FacilitySearchForm, SlotSearchForm, choice_label
 from blueprints.search.operations import CellRef, FacilityCriteria
 from bookings.slots import cancelled_by
@@ -192,13 +193,8 @@ def _render_availability(form: AvailabilityForm, *, problems=()):
     codes = form.facility.data
     grid = None
     if start is not None:
-        grid = operations.build_day_grid(
-            read_session(),
-            facility_codes=codes,
-            days=period_days_rule(start, period),
-            now=now(),
-            days_ahead=_days_ahead(),
-            cache=current_app.extensions["availability_cache"],
+        grid = build_shared_grid(
+            codes, period_days_rule(start, period), now=now(), days_ahead=_days_ahead(), chosen=form.cell.data
         )
         form.start.data = start.isoformat()
         form.period.data = period.value
@@ -211,10 +207,7 @@ def _render_availability(form: AvailabilityForm, *, problems=()):
             "period_label": choice_label(PERIOD_CHOICES, period.value),
             "previous_url": availability_url(codes, previous, period) if previous in allowed else None,
             "next_url": availability_url(codes, following, period) if following in allowed else None,
-            "chosen_cells": set(form.cell.data),
             "lottery_calendar": _lottery_calendar(grid.lottery_months),
-            # The words once per page, not once per cell (a month of ten rooms has 300).
-            "day_labels": {status: (symbol, str(word)) for status, (symbol, word) in DAY_STATUSES.items()},
         }
     return render_page(
         "search/availability.html",
