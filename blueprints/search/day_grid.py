@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from flask import current_app, g
@@ -89,6 +90,27 @@ class SharedGrid:
     lottery_months: list[MonthSchedule]
     parts: list[Markup]
     first: str | None  # the first day that can be chosen, as its cell value
+    frame_key: str  # what the page around the parts depends on besides the URL (framed)
+
+
+# Where the facilities' parts go in a cached frame (data is escaped: it never holds "<!").
+PARTS = "<!--grid-parts-->"
+
+
+def framed(grid: SharedGrid, url_key: str, render: Callable[[SharedGrid], str]) -> Markup:
+    """search/_availability.html for `grid`: everything around the facilities' parts — the
+    period navigation and form, the lottery calendar, the legend, 次へ進む — is the same for
+    every resident asking for the same URL (`url_key`: facilities, start, period) and is
+    cached as well, rendered by `render` with a placeholder for the parts."""
+    cache = current_app.extensions["availability_cache"]
+    key = f"{FORMAT}:frame:{_variant()}:{url_key}:{grid.frame_key}:{grid.first is not None}"
+    frame = cache.get(key) if cache else None
+    if frame is None or PARTS not in frame:
+        frame = render(replace(grid, parts=[Markup(PARTS)]))  # noqa: S704 (a constant)
+        if cache:
+            cache.set(key, frame)
+    before, _sep, after = frame.partition(PARTS)
+    return Markup(before + "\n".join(grid.parts) + after)  # noqa: S704 (escaped parts)
 
 
 class CellWriter:
@@ -187,6 +209,7 @@ def build_shared_grid(codes: list[str], days: list[date], *, now: datetime, days
         lottery_months=[by_month[m] for m in months if m in by_month],
         parts=[Markup(html) for html in htmls],  # noqa: S704 (written from escaped parts)
         first=first,
+        frame_key=f"{window.first.isoformat()}:{window.last.isoformat()}:{lottery}:{','.join(months)}",
     )
 
 

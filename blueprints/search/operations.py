@@ -283,12 +283,14 @@ def grid_key(facility: GridFacility, days: list[date], window: BookingWindow, lo
 
 
 def lottery_signature(schedule: LotterySchedule, now: datetime) -> str:
-    """What lottery statuses depend on besides bookings and entries (which bump the version):
-    for each month in the period, its phase and which rooms it draws (a staff change of
-    dates or rooms moves every key of the period, as a booking moves the version)."""
+    """What lottery statuses and the lottery calendar depend on besides bookings and entries
+    (which bump the version): for each month in the period, its phase, its dates and which
+    rooms it draws (a staff change of dates or rooms moves every key of the period, as a
+    booking moves the version)."""
     parts = []
     for use_month, month in sorted(schedule.months.items()):
-        rooms = hashlib.blake2s(",".join(map(str, sorted(month.room_ids))).encode(), digest_size=6).hexdigest()
+        drawn = ",".join(map(str, sorted(month.room_ids))) + repr(month.dates)
+        rooms = hashlib.blake2s(drawn.encode(), digest_size=6).hexdigest()
         parts.append(f"{use_month:%Y%m}{month.phase(now).value}{rooms}")
     return ",".join(parts)
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, current_app, g, request, url_for
+from flask import Blueprint, current_app, g, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.routing import BuildError
 from wtforms.fields.choices import SelectChoice
 
 from blueprints.search import operations
-from blueprints.search.day_grid import build_shared_grid
+from blueprints.search.day_grid import build_shared_grid, framed
 from blueprints.search.forms import PERIOD_CHOICES, AvailabilityForm, FacilitySearchForm, SlotSearchForm, choice_label
 from blueprints.search.operations import CellRef, FacilityCriteria
 from bookings.slots import cancelled_by
@@ -209,18 +209,31 @@ def _render_availability(form: AvailabilityForm, *, problems=()):
             "next_url": availability_url(codes, following, period) if following in allowed else None,
             "lottery_calendar": _lottery_calendar(grid.lottery_months),
         }
+    page = {
+        "title": step_heading("availability"),
+        "form": form,
+        "codes": codes,
+        "start": start,
+        "period": period,
+        "slots_url": url_for("search.slots"),
+        "search_url": facilities_url(codes),
+        **context,
+    }
+    if grid is not None and not problems:
+        # The same for everyone asking for this URL but for the grid's per-request pass:
+        # cached around the facilities' parts (day_grid.framed).
+        page["availability_html"] = framed(
+            grid,
+            f"{','.join(codes)}:{start.isoformat()}:{period.value}",
+            lambda shared: render_template(
+                "search/_availability.html", **{**page, "grid": shared, "errors": [], "is_fragment": False}
+            ),
+        )
     return render_page(
         "search/availability.html",
-        fragment="search/_availability.html",
-        title=step_heading("availability"),
+        fragment="search/_availability.html" if "availability_html" not in page else "search/_availability_framed.html",
         errors=problems,
-        form=form,
-        codes=codes,
-        start=start,
-        period=period,
-        slots_url=url_for("search.slots"),
-        search_url=facilities_url(codes),
-        **context,
+        **page,
         **breadcrumb("availability", {"search": facilities_url(codes)}, url_for("top.index")),
     )
 
