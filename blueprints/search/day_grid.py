@@ -1,7 +1,7 @@
 """施設別空き状況's grid as the screen serves it: each facility's rooms × days rendered once
 and cached (web.availability_cache: Redis when configured, a bounded in-process LRU
-otherwise) under everything it depends on — the facility, its availability version and
-rooms, the period, today's booking window, the lottery's months, the language, the
+otherwise) under everything it depends on — the facility and its availability version,
+the period, today's booking window, the lottery's months, the language, the
 profile and the presentation — and nothing that differs per request. What does differ is
 applied in one cheap pass over the cached HTML, never by rendering it again:
 
@@ -119,9 +119,12 @@ class CellWriter:
 
     def __init__(self, days: list[date], *, reader: bool):
         self.reader = reader
+        locale = g.get("locale", "ja")
         self.values = [day.isoformat() for day in days]
-        self.short = [str(escape(short_date(day))) for day in days]
-        self.long = [str(escape(long_date(day))) for day in days]
+        self.short = [str(escape(short_date(day, locale))) for day in days]
+        self.long = [str(escape(long_date(day, locale))) for day in days]
+        # The column heads of the table: each day's weekday (for its colour) and label.
+        self.heads = [(day.weekday(), Markup(label)) for day, label in zip(days, self.short)]  # noqa: S704
         self.labels = {status: (symbol, str(escape(str(word)))) for status, (symbol, word) in DAY_STATUSES.items()}
         self.rebook = ("×", str(escape(_("再予約不可"))))
 
@@ -227,7 +230,7 @@ def _render_part(
         cells = writer.row(room.id, name, row, [cell.entries for cell in room_days.cells])
         rows.append((room, Markup(name), Markup(cells)))  # noqa: S704 (escaped here and by CellWriter)
     template = "search/_day_list.html" if writer.reader else "search/_day_table.html"
-    html = current_app.jinja_env.get_template(template).render(facility=facility, days=days, rows=rows)
+    html = current_app.jinja_env.get_template(template).render(facility=facility, heads=writer.heads, rows=rows)
     ids = set(statuses)
     months = [m.isoformat() for m, month in sorted(schedule.months.items()) if month.room_ids & ids]
     return FacilityPart(statuses, names, months, html)
