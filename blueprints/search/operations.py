@@ -226,16 +226,6 @@ class DayGrid:
     window: BookingWindow
     lottery_months: list[MonthSchedule] = field(default_factory=list)
 
-    @property
-    def first_selectable(self) -> DayCell | None:
-        """Where the error summary's "choose a day" link leads."""
-        for facility in self.facilities:
-            for room in facility.rooms:
-                for cell in room.cells:
-                    if cell.status.selectable:
-                        return cell
-        return None
-
 
 @dataclass(frozen=True)
 class GridFacility:
