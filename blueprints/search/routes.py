@@ -31,7 +31,7 @@ from web.data import read_session
 from web.errors import ErrorItem, form_errors
 from web.formats import localized, long_date
 from web.labels import DAY_STATUSES, SLOT_STATUSES
-from web.rendering import render_page
+from web.rendering import render_page, wants_fragment
 from web.steps import breadcrumb, step_heading
 
 bp = Blueprint("search", __name__)
@@ -198,27 +198,23 @@ def _render_availability(form: AvailabilityForm, *, problems=()):
         )
         form.start.data = start.isoformat()
         form.period.data = period.value
-    context = {}
-    if grid is not None:
-        allowed = grid_start_range_rule(grid.window)
-        previous, following = shift_period_rule(start, period, -1), shift_period_rule(start, period, 1)
-        context = {
-            "grid": grid,
-            "period_label": choice_label(PERIOD_CHOICES, period.value),
-            "previous_url": availability_url(codes, previous, period) if previous in allowed else None,
-            "next_url": availability_url(codes, following, period) if following in allowed else None,
-            "lottery_calendar": _lottery_calendar(grid.lottery_months),
-        }
-    page = {
-        "title": step_heading("availability"),
-        "form": form,
-        "codes": codes,
-        "start": start,
-        "period": period,
-        "slots_url": url_for("search.slots"),
-        "search_url": facilities_url(codes),
-        **context,
-    }
+    page = {"title": step_heading("availability"), "form": form, "codes": codes, "start": start, "period": period}
+
+    def body() -> dict:
+        """What only the grid's body shows (not needed when it comes cached)."""
+        context: dict = {"slots_url": url_for("search.slots"), "grid": grid}
+        if grid is not None:
+            allowed = grid_start_range_rule(grid.window)
+            previous, following = shift_period_rule(start, period, -1), shift_period_rule(start, period, 1)
+            context |= {
+                "period_label": choice_label(PERIOD_CHOICES, period.value),
+                "previous_url": availability_url(codes, previous, period) if previous in allowed else None,
+                "next_url": availability_url(codes, following, period) if following in allowed else None,
+                "lottery_calendar": _lottery_calendar(grid.lottery_months),
+            }
+        return context
+
+    fragment = "search/_availability.html"
     if grid is not None and not problems:
         # The same for everyone asking for this URL but for the grid's per-request pass:
         # cached around the facilities' parts (day_grid.framed).
@@ -226,16 +222,18 @@ def _render_availability(form: AvailabilityForm, *, problems=()):
             grid,
             f"{','.join(codes)}:{start.isoformat()}:{period.value}",
             lambda shared: render_template(
-                "search/_availability.html", **{**page, "grid": shared, "errors": [], "is_fragment": False}
+                "search/_availability.html", **{**page, **body(), "grid": shared, "errors": [], "is_fragment": False}
             ),
         )
-    return render_page(
-        "search/availability.html",
-        fragment="search/_availability.html" if "availability_html" not in page else "search/_availability_framed.html",
-        errors=problems,
-        **page,
-        **breadcrumb("availability", {"search": facilities_url(codes)}, url_for("top.index")),
-    )
+        fragment = "search/_availability_framed.html"
+    else:
+        page |= body()
+    if not wants_fragment():
+        page |= {
+            "search_url": facilities_url(codes),
+            **breadcrumb("availability", {"search": facilities_url(codes)}, url_for("top.index")),
+        }
+    return render_page("search/availability.html", fragment=fragment, errors=problems, **page)
 
 
 def _availability_page(form: AvailabilityForm, problems=()):
