@@ -87,10 +87,29 @@ class SharedGrid:
 
     days: list[date]
     window: BookingWindow
-    lottery_months: list[MonthSchedule]
+    lottery_months_of: Callable[[], list[MonthSchedule]]
     parts: list[Markup]
     first: str | None  # the first day that can be chosen, as its cell value
     frame_key: str  # what the page around the parts depends on besides the URL (framed)
+
+    @property
+    def lottery_months(self) -> list[MonthSchedule]:
+        """The months in the period that draw one of the facilities' rooms (read when asked)."""
+        return self.lottery_months_of()
+
+
+class _Lazy:
+    """A value computed once, when first asked for."""
+
+    def __init__(self, compute: Callable):
+        self.compute = compute
+        self.value = None
+        self.done = False
+
+    def __call__(self):
+        if not self.done:
+            self.value, self.done = self.compute(), True
+        return self.value
 
 
 # Where the facilities' parts go in a cached frame (data is escaped: it never holds "<!").
@@ -173,8 +192,9 @@ def build_shared_grid(codes: list[str], days: list[date], *, now: datetime, days
     cache = current_app.extensions["availability_cache"]
     facilities = operations.read_grid_facilities(session, codes)
     window = booking_window_rule(jst_day(now), days_ahead)
-    schedule = read_schedule(session, first_day=days[0], last_day=days[-1])
-    lottery = operations.lottery_signature(schedule, now)
+    lottery = operations.read_lottery_signature(session, first_day=days[0], last_day=days[-1], now=now)
+    # The lottery months themselves only when something is rendered (a part or the body).
+    schedule = _Lazy(lambda: read_schedule(session, first_day=days[0], last_day=days[-1]))
     reader = g.channel.is_reader
     variant = _variant()
     keys = [f"{FORMAT}:{operations.grid_key(f, days, window, lottery)}:{variant}" for f in facilities]
@@ -186,11 +206,11 @@ def build_shared_grid(codes: list[str], days: list[date], *, now: datetime, days
     missing = [f.code for f in facilities if f.code not in parts]
     if missing:
         computed = operations.build_day_grid(
-            session, facility_codes=missing, days=days, now=now, days_ahead=days_ahead, schedule=schedule
+            session, facility_codes=missing, days=days, now=now, days_ahead=days_ahead, schedule=schedule()
         )
         writer = CellWriter(days, reader=reader)
         for facility_days in computed.facilities:
-            part = _render_part(facility_days, days, schedule, writer)
+            part = _render_part(facility_days, days, schedule(), writer)
             parts[facility_days.facility.code] = part
             if cache:
                 cache.set(keys[codes.index(facility_days.facility.code)], part.encode())
@@ -205,11 +225,15 @@ def build_shared_grid(codes: list[str], days: list[date], *, now: datetime, days
             target = f'name="cell" value="{value}"'
             htmls = [html.replace(target, target + " checked") for html in htmls]
     months = sorted({m for part in ordered for m in part.months})
-    by_month = {use_month.isoformat(): month for use_month, month in schedule.months.items()}
+
+    def lottery_months() -> list[MonthSchedule]:
+        by_month = {use_month.isoformat(): month for use_month, month in schedule().months.items()}
+        return [by_month[m] for m in months if m in by_month]
+
     return SharedGrid(
         days=days,
         window=window,
-        lottery_months=[by_month[m] for m in months if m in by_month],
+        lottery_months_of=lottery_months,
         parts=[Markup(html) for html in htmls],  # noqa: S704 (written from escaped parts)
         first=first,
         frame_key=f"{window.first.isoformat()}:{window.last.isoformat()}:{lottery}:{','.join(months)}",

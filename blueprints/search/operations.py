@@ -27,6 +27,8 @@ from models.availability_rules import (
 )
 from models.facility import ClosedDate, Facility, FacilityCategory, FeeRate, Purpose, Room, RoomType, TimeBand
 from models.fee_rules import FeeQuery, NoFeeRate, slot_fee_rule
+from models.lottery import LotteryMonth, LotteryRoom
+from models.lottery_rules import LotteryDates, lottery_phase_rule, month_start
 from models.reservation import Reservation
 from models.reservation_rules import ACTIVE_STATES
 from models.search_rules import KANA_ROWS, kana_row_rule
@@ -262,16 +264,32 @@ def grid_key(facility: GridFacility, days: list[date], window: BookingWindow, lo
     )
 
 
-def lottery_signature(schedule: LotterySchedule, now: datetime) -> str:
+def read_lottery_signature(session: Session, *, first_day: date, last_day: date, now: datetime) -> str:
     """What lottery statuses and the lottery calendar depend on besides bookings and entries
-    (which bump the version): for each month in the period, its phase, its dates and which
-    rooms it draws (a staff change of dates or rooms moves every key of the period, as a
-    booking moves the version)."""
+    (which bump the version), in one query of columns: for each month in the period, its
+    phase, its dates and which rooms it draws (a staff change of dates or rooms moves every
+    key of the period, as a booking moves the version)."""
+    months: dict[date, tuple[LotteryDates, bool, list[int]]] = {}
+    for use_month, opens, closes, result, first_come, drawn_at, room_id in session.execute(
+        select(
+            LotteryMonth.use_month,
+            LotteryMonth.applications_open_at,
+            LotteryMonth.applications_close_at,
+            LotteryMonth.result_at,
+            LotteryMonth.first_come_opens_at,
+            LotteryMonth.drawn_at,
+            LotteryRoom.room_id,
+        )
+        .outerjoin(LotteryRoom, LotteryRoom.lottery_month_id == LotteryMonth.id)
+        .where(LotteryMonth.use_month.between(month_start(first_day), month_start(last_day)))
+    ):
+        dates = LotteryDates(opens, closes, result, first_come)
+        months.setdefault(use_month, (dates, drawn_at is not None, []))[2].append(room_id)
     parts = []
-    for use_month, month in sorted(schedule.months.items()):
-        drawn = ",".join(map(str, sorted(month.room_ids))) + repr(month.dates)
-        rooms = hashlib.blake2s(drawn.encode(), digest_size=6).hexdigest()
-        parts.append(f"{use_month:%Y%m}{month.phase(now).value}{rooms}")
+    for use_month, (dates, drawn, room_ids) in sorted(months.items()):
+        phase = lottery_phase_rule(dates, drawn=drawn, now=now)
+        rooms = ",".join(map(str, sorted(r for r in room_ids if r is not None))) + repr(dates)
+        parts.append(f"{use_month:%Y%m}{phase.value}{hashlib.blake2s(rooms.encode(), digest_size=6).hexdigest()}")
     return ",".join(parts)
 
 
