@@ -373,22 +373,26 @@ def _day_statuses(
         ):
             taken[room_id, day].add(band_id)
     today = jst_day(now)
+    drawn = {room_id for month in schedule.months.values() for room_id in month.room_ids}
+    no_band: set[int] = set()
     result = {}
     for facility in facilities:
         weekdays, closed_dates = facility.closed_weekday_set, listed[facility.id]
         closed = [is_closed_day_rule(day, weekdays, closed_dates) for day in days]
         for room in facility.rooms:
+            room_id = room.id
             bands = [(band.id, band.starts_at) for band in room.time_bands]
+            lottery = room_id in drawn  # drawn by lottery in some month of the period
             row = []
             for day, is_closed in zip(days, closed):
-                held = taken.get((room.id, day), ())
-                if schedule.is_lottery_slot(room.id, day):
-                    row.append(_lottery_day_status(schedule, room.id, day, bands, held, is_closed, window, now))
+                held = taken.get((room_id, day), no_band)
+                if lottery and schedule.is_lottery_slot(room_id, day):
+                    row.append(_lottery_day_status(schedule, room_id, day, bands, held, is_closed, window, now))
                 else:
                     row.append(
                         room_day_status_rule(day, bands, held, closed=is_closed, window=window, today=today, now=now)
                     )
-            result[room.id] = row
+            result[room_id] = row
     return result
 
 
