@@ -10,7 +10,7 @@ applied in one cheap pass over the cached HTML, never by rendering it again:
 - the first day that can be chosen, which gets id="cell" (the error summary links to it);
 - the chosen days (checked), from the URL.
 
-The cells themselves are written here (cell_html), not by Jinja: a month of six rooms is
+The cells themselves are written here (CellWriter), not by Jinja: a month of six rooms is
 186 cells, and each is a handful of strings joined. The table and list around them are the
 templates search/_day_table.html and search/_day_list.html."""
 
