@@ -94,6 +94,22 @@ def day_status_rule(slot_statuses: list[SlotStatus]) -> DayStatus:
     return DayStatus.PARTLY_FREE if free else DayStatus.FULL
 
 
+def group_day_status_rule(slot_statuses: list[SlotStatus], blocked: list[bool]) -> DayStatus | None:
+    """A day as one group sees it when it cancelled some of its slots (`blocked`, band by
+    band): those slots are 再予約不可 for it, as 時間帯別空き状況 shows them (× like a taken
+    slot), and the day is as free as the rest; None (再予約不可) when every slot it could
+    have chosen is one it cancelled."""
+    shared = day_status_rule(slot_statuses)
+    if not any(b and (s.selectable or s.enterable) for s, b in zip(slot_statuses, blocked)):
+        return shared
+    seen = day_status_rule(
+        [SlotStatus.TAKEN if b and (s.selectable or s.enterable) else s for s, b in zip(slot_statuses, blocked)]
+    )
+    if shared.selectable and not seen.selectable:
+        return None
+    return seen
+
+
 def room_day_status_rule(
     day: date,
     bands: Sequence[tuple[int, time]],

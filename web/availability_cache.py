@@ -1,6 +1,7 @@
-"""The shared part of 施設別空き状況 — each room's day statuses over a period — cached per
-facility under its availability version (models.availability_version), so that residents
-looking at the same facility share one computation. In Redis when REDIS_URL is set (every
+"""The shared part of 施設別空き状況 — a facility's rooms × days over a period, rendered, with
+each room's day statuses — cached per facility under its availability version
+(models.availability_version), so that residents looking at the same facility share one
+computation and one rendering (blueprints/search/day_grid.py). In Redis when REDIS_URL is set (every
 instance shares it), otherwise in a size-bounded in-process LRU. No Flask here: the search
 operations take it as a plain object. A cache that fails is a miss, never an error page."""
 
@@ -16,6 +17,9 @@ log = logging.getLogger(__name__)
 
 # Old versions are never asked for again; Redis forgets them after this.
 REDIS_TTL_SECONDS = 24 * 3600
+# A month of six rooms is about 60,000 characters of HTML: the in-process cache keeps at
+# most this many characters in all (per worker), whatever AVAILABILITY_CACHE_ENTRIES allows.
+LOCAL_MAX_CHARS = 6_000_000
 
 
 class GridCache(Protocol):
@@ -25,11 +29,14 @@ class GridCache(Protocol):
 
 
 class LocalGridCache:
-    """At most `entries` values, least recently used out first; safe across threads."""
+    """At most `entries` values and `max_chars` characters of them, least recently used out
+    first; safe across threads."""
 
-    def __init__(self, entries: int):
+    def __init__(self, entries: int, max_chars: int = LOCAL_MAX_CHARS):
         self.entries = entries
+        self.max_chars = max_chars
         self._values: OrderedDict[str, str] = OrderedDict()
+        self._chars = 0
         self._lock = threading.Lock()
 
     def get(self, key: str) -> str | None:
@@ -40,11 +47,15 @@ class LocalGridCache:
             return value
 
     def set(self, key: str, value: str) -> None:
+        if len(value) > self.max_chars:
+            return
         with self._lock:
+            old = self._values.pop(key, None)
+            self._chars += len(value) - (len(old) if old is not None else 0)
             self._values[key] = value
-            self._values.move_to_end(key)
-            while len(self._values) > self.entries:
-                self._values.popitem(last=False)
+            while len(self._values) > self.entries or self._chars > self.max_chars:
+                _key, dropped = self._values.popitem(last=False)
+                self._chars -= len(dropped)
 
 
 class RedisGridCache:

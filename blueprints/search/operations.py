@@ -3,14 +3,15 @@ rooms are by day and by time band. Reads only; never imports Flask."""
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
-from bookings.slots import MAX_ID, SlotRef
+from bookings.slots import MAX_ID, SlotRef, cancelled_within
 from lottery.schedule import LotterySchedule, MonthSchedule, count_entries, read_schedule
 from models import errors
 from models.availability_rules import (
@@ -19,17 +20,19 @@ from models.availability_rules import (
     SlotStatus,
     booking_window_rule,
     day_status_rule,
+    group_day_status_rule,
     is_closed_day_rule,
     room_day_status_rule,
     slot_status_rule,
 )
 from models.facility import ClosedDate, Facility, FacilityCategory, FeeRate, Purpose, Room, RoomType, TimeBand
 from models.fee_rules import FeeQuery, NoFeeRate, slot_fee_rule
+from models.lottery import LotteryMonth, LotteryRoom
+from models.lottery_rules import LotteryDates, lottery_phase_rule, month_start
 from models.reservation import Reservation
 from models.reservation_rules import ACTIVE_STATES
 from models.search_rules import KANA_ROWS, kana_row_rule
 from models.time_rules import jst_day, jst_moment
-from web.availability_cache import GridCache
 
 # 施設の検索 ----------------------------------------------------------------------------
 
@@ -95,8 +98,8 @@ def _load_facilities(session: Session, codes: list[str]) -> list[Facility]:
         for f in session.scalars(
             select(Facility)
             .where(Facility.code.in_(codes))
-            .options(selectinload(Facility.rooms).selectinload(Room.time_bands))
-        )
+            .options(joinedload(Facility.rooms).joinedload(Room.time_bands))
+        ).unique()
     }
     missing = [code for code in codes if code not in found]
     if missing:
@@ -225,15 +228,69 @@ class DayGrid:
     window: BookingWindow
     lottery_months: list[MonthSchedule] = field(default_factory=list)
 
-    @property
-    def first_selectable(self) -> DayCell | None:
-        """Where the error summary's "choose a day" link leads."""
-        for facility in self.facilities:
-            for room in facility.rooms:
-                for cell in room.cells:
-                    if cell.status.selectable:
-                        return cell
-        return None
+
+@dataclass(frozen=True)
+class GridFacility:
+    """What a request reads of a facility before asking the cache: its availability version."""
+
+    id: int
+    code: str
+    version: int
+
+
+def read_grid_facilities(session: Session, codes: list[str]) -> list[GridFacility]:
+    """The facilities in the order asked for, in one query of three columns; unknown codes
+    raise NotFound(facilities=[…]). Read before any booking, so that the version is never
+    older than the rows behind it."""
+    found = {
+        code: GridFacility(id_, code, version)
+        for id_, code, version in session.execute(
+            select(Facility.id, Facility.code, Facility.availability_version).where(Facility.code.in_(codes))
+        )
+    }
+    missing = [code for code in codes if code not in found]
+    if missing:
+        raise errors.NotFound(facilities=missing)
+    return [found[code] for code in codes]
+
+
+def grid_key(facility: GridFacility, days: list[date], window: BookingWindow, lottery: str) -> str:
+    """What a facility's shared grid depends on: the facility and its availability version, the
+    period, the booking window (today's date, the days ahead) and the lottery's
+    months (lottery_signature)."""
+    return (
+        f"{facility.id}:{facility.version}:{days[0].isoformat()}:{len(days)}:"
+        f"{window.first.isoformat()}:{window.last.isoformat()}:{lottery}"
+    )
+
+
+def read_lottery_signature(session: Session, *, first_day: date, last_day: date, now: datetime) -> str:
+    """What lottery statuses and the lottery calendar depend on besides bookings and entries
+    (which bump the version), in one query of columns: for each month in the period, its
+    phase, its dates and which rooms it draws (a staff change of dates or rooms moves every
+    key of the period, as a booking moves the version)."""
+    months: dict[date, tuple[LotteryDates, bool, list[int]]] = {}
+    for use_month, opens, closes, result, first_come, drawn_at, room_id in session.execute(
+        select(
+            LotteryMonth.use_month,
+            LotteryMonth.applications_open_at,
+            LotteryMonth.applications_close_at,
+            LotteryMonth.result_at,
+            LotteryMonth.first_come_opens_at,
+            LotteryMonth.drawn_at,
+            LotteryRoom.room_id,
+        )
+        .outerjoin(LotteryRoom, LotteryRoom.lottery_month_id == LotteryMonth.id)
+        .where(LotteryMonth.use_month.between(month_start(first_day), month_start(last_day)))
+    ):
+        dates = LotteryDates(opens, closes, result, first_come)
+        months.setdefault(use_month, (dates, drawn_at is not None, []))[2].append(room_id)
+    parts = []
+    for use_month, (dates, drawn, room_ids) in sorted(months.items()):
+        phase = lottery_phase_rule(dates, drawn=drawn, now=now)
+        rooms = ",".join(map(str, sorted(r for r in room_ids if r is not None))) + repr(dates)
+        parts.append(f"{use_month:%Y%m}{phase.value}{hashlib.blake2s(rooms.encode(), digest_size=6).hexdigest()}")
+    return ",".join(parts)
 
 
 def build_day_grid(
@@ -243,38 +300,23 @@ def build_day_grid(
     days: list[date],
     now: datetime,
     days_ahead: int,
-    cache: GridCache | None = None,
+    schedule: LotterySchedule | None = None,
 ) -> DayGrid:
-    """The day status of every room of the chosen facilities on each of `days` (consecutive).
-    A handful of queries whatever the size: facilities (with their availability versions),
-    rooms and bands, the lottery's months and its entries so far; then, for the facilities
-    whose statuses are not cached under their version, closed days and bookings, and one
-    pass over those rows."""
+    """The day status of every room of the chosen facilities on each of `days` (consecutive),
+    computed (the screen caches what it renders of it, keyed by grid_key): facilities with
+    rooms and bands, the lottery's months and entries so far, closed days and bookings, and
+    one pass over those rows."""
     facilities = _load_facilities(session, facility_codes)
     rooms = [room for facility in facilities for room in facility.rooms]
     window = booking_window_rule(jst_day(now), days_ahead)
-    schedule = read_schedule(session, first_day=days[0], last_day=days[-1])
+    if schedule is None:
+        schedule = read_schedule(session, first_day=days[0], last_day=days[-1])
     drawn_rooms = {room.id for room in rooms} & {r for m in schedule.months.values() for r in m.room_ids}
     entries = count_entries(session, room_ids=drawn_rooms, first_day=days[0], last_day=days[-1])
     entries_by_day: dict[tuple[int, date], int] = defaultdict(int)
     for (room_id, day, _band_id), n in entries.items():
         entries_by_day[room_id, day] += n
-    statuses: dict[int, list[DayStatus]] = {}
-    missing: list[Facility] = []
-    keys = {}
-    for facility in facilities:
-        keys[facility.id] = _grid_key(facility, days, window, _lottery_signature(schedule, facility, now))
-        cached = _decode_statuses(cache.get(keys[facility.id]) if cache else None, facility, len(days))
-        if cached is None:
-            missing.append(facility)
-        else:
-            statuses.update(cached)
-    if missing:
-        computed = _day_statuses(session, missing, days, now=now, window=window, schedule=schedule)
-        statuses.update(computed)
-        if cache:
-            for facility in missing:
-                cache.set(keys[facility.id], _encode_statuses(facility, computed))
+    statuses = _day_statuses(session, facilities, days, now=now, window=window, schedule=schedule)
     ids = {room.id for room in rooms}
     return DayGrid(
         days=days,
@@ -297,19 +339,6 @@ def build_day_grid(
         window=window,
         lottery_months=[m for _, m in sorted(schedule.months.items()) if m.room_ids & ids],
     )
-
-
-def _lottery_signature(schedule: LotterySchedule, facility: Facility, now: datetime) -> str:
-    """What a facility's lottery statuses depend on besides its bookings: for each month in
-    the period that draws one of its rooms, the month's phase and which rooms it draws (a
-    staff change of dates or rooms moves the key, as a booking moves the version)."""
-    ids = {room.id for room in facility.rooms}
-    parts = []
-    for use_month, month in sorted(schedule.months.items()):
-        drawn = sorted(ids & month.room_ids)
-        if drawn:
-            parts.append(f"{use_month:%Y%m}{month.phase(now).value}{'.'.join(map(str, drawn))}")
-    return ",".join(parts)
 
 
 def _day_statuses(
@@ -344,22 +373,26 @@ def _day_statuses(
         ):
             taken[room_id, day].add(band_id)
     today = jst_day(now)
+    drawn = {room_id for month in schedule.months.values() for room_id in month.room_ids}
+    no_band: set[int] = set()
     result = {}
     for facility in facilities:
         weekdays, closed_dates = facility.closed_weekday_set, listed[facility.id]
         closed = [is_closed_day_rule(day, weekdays, closed_dates) for day in days]
         for room in facility.rooms:
+            room_id = room.id
             bands = [(band.id, band.starts_at) for band in room.time_bands]
+            lottery = room_id in drawn  # drawn by lottery in some month of the period
             row = []
             for day, is_closed in zip(days, closed):
-                held = taken.get((room.id, day), ())
-                if schedule.is_lottery_slot(room.id, day):
-                    row.append(_lottery_day_status(schedule, room.id, day, bands, held, is_closed, window, now))
+                held = taken.get((room_id, day), no_band)
+                if lottery and schedule.is_lottery_slot(room_id, day):
+                    row.append(_lottery_day_status(schedule, room_id, day, bands, held, is_closed, window, now))
                 else:
                     row.append(
                         room_day_status_rule(day, bands, held, closed=is_closed, window=window, today=today, now=now)
                     )
-            result[room.id] = row
+            result[room_id] = row
     return result
 
 
@@ -379,39 +412,47 @@ def _lottery_day_status(schedule, room_id, day, bands, held, closed, window, now
     return day_status_rule(statuses) if statuses else DayStatus.CLOSED
 
 
-# One letter per DayStatus in a cached value.
-_CODES = {status: status.value[0] if status is not DayStatus.FULL else "x" for status in DayStatus}
-_STATUSES = {code: status for status, code in _CODES.items()}
-assert len(_STATUSES) == len(DayStatus)
-
-
-def _grid_key(facility: Facility, days: list[date], window: BookingWindow, lottery: str) -> str:
-    """What the shared statuses depend on: the facility and its availability version, the
-    period, the booking window (today's date, the days ahead) and the lottery's months."""
-    return (
-        f"{facility.id}:{facility.availability_version}:{days[0].isoformat()}:{len(days)}:"
-        f"{window.first.isoformat()}:{window.last.isoformat()}:{lottery}"
-    )
-
-
-def _encode_statuses(facility: Facility, statuses: dict[int, list[DayStatus]]) -> str:
-    return ";".join(f"{room.id}={''.join(_CODES[s] for s in statuses[room.id])}" for room in facility.rooms)
-
-
-def _decode_statuses(value: str | None, facility: Facility, length: int) -> dict[int, list[DayStatus]] | None:
-    """The cached statuses, or None when there are none or they do not fit the facility's
-    rooms as loaded now (a room added or removed since)."""
-    if not value:
-        return None
-    result = {}
-    for part in value.split(";"):
-        room_id, _, codes = part.partition("=")
-        if len(codes) != length:
-            return None
-        result[int(room_id)] = [_STATUSES[c] for c in codes]
-    if set(result) != {room.id for room in facility.rooms}:
-        return None
-    return result
+def group_day_statuses(
+    session: Session,
+    *,
+    resident_id: int,
+    shared: dict[int, list[DayStatus]],
+    days: list[date],
+    now: datetime,
+    days_ahead: int,
+) -> dict[tuple[int, date], tuple[DayStatus | None, int]]:
+    """再予約不可 for one group (DESIGN rule 5, issue 11) over the shared statuses of
+    `shared`'s rooms: the room-days whose status differs for this group, with the status it
+    sees (None: 再予約不可, every band it could choose is one it cancelled) and the day's
+    lottery entries so far. One query of the
+    group's cancelled slots in the rooms and period; only when one falls on a day that can be
+    chosen, that day's slots band by band, as 時間帯別空き状況 shows them."""
+    cancelled = cancelled_within(session, resident_id, list(shared), days[0], days[-1])
+    index = {day: i for i, day in enumerate(days)}
+    blocked: dict[tuple[int, date], set[int]] = defaultdict(set)
+    for ref in cancelled:
+        i = index.get(ref.use_date)
+        if i is not None and shared[ref.room_id][i].selectable:
+            blocked[ref.room_id, ref.use_date].add(ref.time_band_id)
+    if not blocked:
+        return {}
+    rooms = {
+        room.id: room
+        for room in session.scalars(
+            select(Room)
+            .where(Room.id.in_({room_id for room_id, _day in blocked}))
+            .options(selectinload(Room.time_bands), selectinload(Room.facility))
+        )
+    }
+    first, last = min(day for _r, day in blocked), max(day for _r, day in blocked)
+    availability = _Availability(session, list(rooms.values()), first, last, now=now, days_ahead=days_ahead)
+    changed: dict[tuple[int, date], tuple[DayStatus | None, int]] = {}
+    for (room_id, day), bands in blocked.items():
+        slots = availability.slot_statuses(rooms[room_id], day)
+        status = group_day_status_rule([s for _b, s in slots], [band.id in bands for band, _s in slots])
+        if status is not shared[room_id][index[day]]:
+            changed[room_id, day] = (status, availability.entries_of(rooms[room_id], day))
+    return changed
 
 
 # 時間帯別空き状況 -----------------------------------------------------------------------

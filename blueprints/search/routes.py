@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, current_app, g, request, url_for
+from flask import Blueprint, current_app, g, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.routing import BuildError
 from wtforms.fields.choices import SelectChoice
 
 from blueprints.search import operations
+from blueprints.search.day_grid import build_shared_grid, framed
 from blueprints.search.forms import PERIOD_CHOICES, AvailabilityForm, FacilitySearchForm, SlotSearchForm, choice_label
 from blueprints.search.operations import CellRef, FacilityCriteria
 from bookings.slots import cancelled_by
@@ -30,7 +31,7 @@ from web.data import read_session
 from web.errors import ErrorItem, form_errors
 from web.formats import localized, long_date
 from web.labels import DAY_STATUSES, SLOT_STATUSES
-from web.rendering import render_page
+from web.rendering import render_page, wants_fragment
 from web.steps import breadcrumb, step_heading
 
 bp = Blueprint("search", __name__)
@@ -192,44 +193,47 @@ def _render_availability(form: AvailabilityForm, *, problems=()):
     codes = form.facility.data
     grid = None
     if start is not None:
-        grid = operations.build_day_grid(
-            read_session(),
-            facility_codes=codes,
-            days=period_days_rule(start, period),
-            now=now(),
-            days_ahead=_days_ahead(),
-            cache=current_app.extensions["availability_cache"],
+        grid = build_shared_grid(
+            codes, period_days_rule(start, period), now=now(), days_ahead=_days_ahead(), chosen=form.cell.data
         )
         form.start.data = start.isoformat()
         form.period.data = period.value
-    context = {}
-    if grid is not None:
-        allowed = grid_start_range_rule(grid.window)
-        previous, following = shift_period_rule(start, period, -1), shift_period_rule(start, period, 1)
-        context = {
-            "grid": grid,
-            "period_label": choice_label(PERIOD_CHOICES, period.value),
-            "previous_url": availability_url(codes, previous, period) if previous in allowed else None,
-            "next_url": availability_url(codes, following, period) if following in allowed else None,
-            "chosen_cells": set(form.cell.data),
-            "lottery_calendar": _lottery_calendar(grid.lottery_months),
-            # The words once per page, not once per cell (a month of ten rooms has 300).
-            "day_labels": {status: (symbol, str(word)) for status, (symbol, word) in DAY_STATUSES.items()},
+    page = {"title": step_heading("availability"), "form": form, "codes": codes, "start": start, "period": period}
+
+    def body() -> dict:
+        """What only the grid's body shows (not needed when it comes cached)."""
+        context: dict = {"slots_url": url_for("search.slots"), "grid": grid}
+        if grid is not None:
+            allowed = grid_start_range_rule(grid.window)
+            previous, following = shift_period_rule(start, period, -1), shift_period_rule(start, period, 1)
+            context |= {
+                "period_label": choice_label(PERIOD_CHOICES, period.value),
+                "previous_url": availability_url(codes, previous, period) if previous in allowed else None,
+                "next_url": availability_url(codes, following, period) if following in allowed else None,
+                "lottery_calendar": _lottery_calendar(grid.lottery_months),
+            }
+        return context
+
+    fragment = "search/_availability.html"
+    if grid is not None and not problems:
+        # The same for everyone asking for this URL but for the grid's per-request pass:
+        # cached around the facilities' parts (day_grid.framed).
+        page["availability_html"] = framed(
+            grid,
+            f"{','.join(codes)}:{start.isoformat()}:{period.value}",
+            lambda shared: render_template(
+                "search/_availability.html", **{**page, **body(), "grid": shared, "errors": [], "is_fragment": False}
+            ),
+        )
+        fragment = "search/_availability_framed.html"
+    else:
+        page |= body()
+    if not wants_fragment():
+        page |= {
+            "search_url": facilities_url(codes),
+            **breadcrumb("availability", {"search": facilities_url(codes)}, url_for("top.index")),
         }
-    return render_page(
-        "search/availability.html",
-        fragment="search/_availability.html",
-        title=step_heading("availability"),
-        errors=problems,
-        form=form,
-        codes=codes,
-        start=start,
-        period=period,
-        slots_url=url_for("search.slots"),
-        search_url=facilities_url(codes),
-        **context,
-        **breadcrumb("availability", {"search": facilities_url(codes)}, url_for("top.index")),
-    )
+    return render_page("search/availability.html", fragment=fragment, errors=problems, **page)
 
 
 def _availability_page(form: AvailabilityForm, problems=()):

@@ -16,6 +16,7 @@ from models.availability_rules import (
     booking_window_rule,
     day_status_rule,
     grid_start_range_rule,
+    group_day_status_rule,
     is_closed_day_rule,
     period_days_rule,
     shift_period_rule,
@@ -261,3 +262,19 @@ def test_room_day_status_is_the_day_status_of_its_slots_in_every_case():
         )
         got = room_day_status_rule(day, bands, taken, closed=closed, window=window, today=today, now=now)
         assert got is expected, (day, now, bands, taken, closed)
+
+
+def test_a_day_as_the_group_that_cancelled_some_of_its_slots_sees_it():
+    free, taken = SlotStatus.FREE, SlotStatus.TAKEN
+    # Nothing of its own cancelled among the free bands: as everyone sees it.
+    assert group_day_status_rule([free, free], [False, False]) is DayStatus.FREE
+    assert group_day_status_rule([free, taken], [False, True]) is DayStatus.PARTLY_FREE
+    # One free band its own: the day is partly free for it; all of them: 再予約不可 (None).
+    assert group_day_status_rule([free, free], [True, False]) is DayStatus.PARTLY_FREE
+    assert group_day_status_rule([free, taken], [True, False]) is None
+    assert group_day_status_rule([free, free], [True, True]) is None
+    # A lottery day whose only open band it cancelled before.
+    lottery = SlotStatus.LOTTERY_OPEN
+    assert group_day_status_rule([lottery, SlotStatus.AWAITING_DRAW], [True, False]) is None
+    # A day that could not be chosen anyway stays as it is.
+    assert group_day_status_rule([taken, taken], [True, True]) is DayStatus.FULL

@@ -24,8 +24,11 @@ from models.lottery import LotteryMonth
 from models.reservation import Reservation
 from models.reservation_rules import ACTIVE_STATES, ReservationState
 from models.time_rules import jst_day
-from tests.conftest import DAYS_AHEAD, HTMX_HEADERS, frozen_now
+from tests.conftest import DAYS_AHEAD, HTMX_HEADERS, AuthActions, csrf_token_from, frozen_now
+from tests.pages import text, words
 from tests.web.card_support import database, run_worker
+from tests.web.test_search import cell_text, use_reader_mode
+from web.formats import long_date, short_date
 
 CODE = "013"  # 駒場住区センター
 CSRF_VALUE = r'name="csrf_token"[^>]*value="[^"]+"'  # noqa: S105 (a pattern, not a secret)
@@ -190,3 +193,99 @@ def test_every_write_that_changes_a_slot_bumps_its_facilitys_version(app):
             operator="test",
         )
     assert version(app, code) == lottery_before + 3
+
+
+def cancel_whole_day(app, number: str, numbers: list[str]) -> None:
+    with database(app).write() as s:
+        resident = s.scalar(select(Resident).where(Resident.registration_number == number))
+        versions = dict(
+            s.execute(select(Reservation.number, Reservation.version).where(Reservation.number.in_(numbers))).all()
+        )
+        cancel_reservations(s, resident_id=resident.id, versions=versions, reason=None, agreed=True, now=frozen_now())
+
+
+def test_a_day_whose_free_slots_the_group_itself_cancelled_is_rebook_blocked_for_it_only(app, client, auth):
+    """Issue 11: 再予約不可 on 施設別空き状況 for the group that cancelled, over the cached
+    shared grid (JS off page and htmx fragment, table and reader mode); others see 空き."""
+    room_id, day = free_day(app)
+    start = jst_day(frozen_now()) + timedelta(days=1)
+    label = short_date(day, "ja")
+    # Every free person sees the day free first (and so the shared grid is cached).
+    for headers in ({}, HTMX_HEADERS):
+        assert choosable(client.get(grid_url(start), headers=headers).get_data(as_text=True), room_id, day)
+    # 駒場サークル books the whole day and cancels it: every band of the day is one it cancelled.
+    cancel_whole_day(app, "00040676", book_whole_day(app, room_id, day, "00040676"))
+    auth.login("40676")
+    for headers in ({}, HTMX_HEADERS):
+        page = text(client.get(grid_url(start), headers=headers))
+        assert not choosable(page, room_id, day)
+        assert cell_text(page, "駒場住区センター", "201", label) == "×再予約不可"
+    # Another group, and anyone logged out, sees it free.
+    other = app.test_client()
+    AuthActions(other).login("40675")
+    for headers in ({}, HTMX_HEADERS):
+        page = text(other.get(grid_url(start), headers=headers))
+        assert choosable(page, room_id, day)
+        assert cell_text(page, "駒場住区センター", "201", label) == "○空き"
+    assert choosable(app.test_client().get(grid_url(start)).get_data(as_text=True), room_id, day)
+    # In reader mode too, in words.
+    use_reader_mode(client)
+    page = words(client.get(grid_url(start)).get_data(as_text=True))
+    assert f"201【旧第1会議室】 {long_date(day, 'ja')} 再予約不可" in page
+
+
+def test_a_day_with_other_free_slots_stays_choosable_for_the_group_that_cancelled_one(app, client, auth):
+    """The day as 時間帯別空き状況 shows it to that group: one band 再予約不可, the others free."""
+    room_id, day = free_day(app)
+    start = jst_day(frozen_now()) + timedelta(days=1)
+    with database(app).read_session() as s:
+        first_band = s.get(Room, room_id).time_bands[0].id
+    cancel_whole_day(app, "00040676", book_bands(app, room_id, day, [first_band], "00040676"))
+    auth.login("40676")
+    page = text(client.get(grid_url(start), headers=HTMX_HEADERS))
+    assert choosable(page, room_id, day)
+    assert cell_text(page, "駒場住区センター", "201", short_date(day, "ja")) == "△一部空き"
+    page = text(app.test_client().get(grid_url(start), headers=HTMX_HEADERS))
+    assert cell_text(page, "駒場住区センター", "201", short_date(day, "ja")) == "○空き"
+
+
+def book_bands(app, room_id: int, day, bands: list[int], number: str) -> list[str]:
+    with database(app).write() as s:
+        resident = s.scalar(select(Resident).where(Resident.registration_number == number))
+        room = s.get(Room, room_id)
+        application = apply_for_slots(
+            s,
+            resident_id=resident.id,
+            slots=[SlotRef(room_id, day, band) for band in bands],
+            answers={room_id: RoomAnswers(room.purposes[0].id, 5, False)},
+            group_class_id=resident.group_classes[0].group_class_id,
+            now=frozen_now(),
+            days_ahead=DAYS_AHEAD,
+        )
+        return [r.number for r in application.reservations]
+
+
+def test_the_rendered_grid_is_shared_but_each_request_gets_its_own_chosen_cells(app, client):
+    """The cached HTML holds no per-request part: the cells a URL chose come back ticked for
+    it and for no one else, the first choosable cell keeps the error summary's id, and every
+    language and presentation has its own rendering, each current after a booking."""
+    room_id, day = free_day(app)
+    start = jst_day(frozen_now()) + timedelta(days=1)
+    value = f"{room_id}:{day.isoformat()}"
+    chosen = text(client.get(grid_url(start) + f"&cell={value}", headers=HTMX_HEADERS))
+    assert re.search(rf'name="cell" value="{value}"[^>]*\bchecked\b', chosen)
+    plain = text(client.get(grid_url(start), headers=HTMX_HEADERS))
+    assert choosable(plain, room_id, day) and " checked" not in plain.split('class="cell-form"')[1]
+    assert plain.count('id="cell"') == 1
+    english, reader = app.test_client(), app.test_client()
+    english.post(
+        "/settings/language",
+        data={"csrf_token": csrf_token_from(text(english.get("/settings/display"))), "locale": "en", "next": "/"},
+    )
+    use_reader_mode(reader)
+    for who in (english, reader):
+        assert choosable(text(who.get(grid_url(start))), room_id, day)
+    book_whole_day(app, room_id, day)
+    for who in (client, english, reader):
+        assert not choosable(text(who.get(grid_url(start))), room_id, day)
+    assert "× Full" in words(text(english.get(grid_url(start))))

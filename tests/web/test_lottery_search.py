@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from tests.conftest import HTMX_HEADERS, csrf_token_from
 from tests.pages import main_of, text, words
-from tests.web.test_search import assert_page_and_fragment, cell_text, checkbox, label_of, use_reader_mode
+from tests.web.test_search import (
+    assert_page_and_fragment,
+    cell_text,
+    checkbox,
+    choice_label,
+    use_reader_mode,
+)
 
 WASHITSU = 3  # 駒場住区センター 和室, a lottery room
 KOMABA_201 = 1  # first come
@@ -24,7 +30,7 @@ def test_the_day_grid_shows_a_lottery_day_with_its_entries_so_far(client):
     assert cell_text(page, "駒場住区センター", "201", "2/5(金)") == "○空き"
     # A lottery day can be chosen, named by room, date, status and count.
     box = checkbox(page, "cell", f"{WASHITSU}:2027-02-05")
-    assert box and label_of(page, "cell-3-2027-02-05") == "和室 2027年2月5日(金) ◎抽選受付中 申込1件"
+    assert box and choice_label(page, "cell", f"{WASHITSU}:2027-02-05") == "和室 2027年2月5日(金) ◎抽選受付中 申込1件"
     # The legend and the calendar in words.
     assert "◎ 抽選受付中" in words(page) and "▽ 先着受付前" in words(page)
     assert (

@@ -89,6 +89,20 @@ def label_of(html: str, control_id: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", match.group(1))).strip()
 
 
+def choice_label(html: str, name: str, value: str) -> str:
+    """The accessible name of the checkbox `name`=`value`: its <label for=…>, or the label
+    around it (施設別空き状況's cells), as text."""
+    tag = checkbox(html, name, value)
+    assert tag, f"no checkbox {name}={value}"
+    box = re.search(r'id="([^"]+)"', tag)
+    if box and re.search(rf'<label[^>]*for="{re.escape(box.group(1))}"', html):
+        return label_of(html, box.group(1))
+    at = html.index(tag)
+    start = html.rindex("<label", 0, at)
+    end = html.index("</label>", at)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html[start:end])).strip()
+
+
 def checkbox(html: str, name: str, value: str) -> str | None:
     """The <input> tag of one checkbox, or None when the page offers none."""
     match = re.search(rf'<input type="checkbox" name="{name}" value="{re.escape(value)}"[^>]*>', html)
@@ -321,8 +335,7 @@ def test_a_day_with_one_booked_band_is_partly_free(client):
     page = text(client.get("/availability?facility=013&from=2026-12-01"))
     assert "一部空き" in cell_text(page, "駒場住区センター", "201", "12/3(木)")
     assert cell_text(page, "駒場住区センター", "202", "12/3(木)").lstrip("○ ") == "空き"
-    box = checkbox_id(page, "cell", f"{KOMABA_201}:2026-12-03")
-    assert label_of(page, box) == "201【旧第1会議室】 2026年12月3日(木) △一部空き"
+    assert choice_label(page, "cell", f"{KOMABA_201}:2026-12-03") == "201【旧第1会議室】 2026年12月3日(木) △一部空き"
 
 
 def test_a_cancelled_booking_leaves_its_day_free(client):
@@ -362,10 +375,9 @@ def test_every_cell_says_its_status_in_words_never_a_symbol_alone(client):
 
 def test_a_selectable_cell_is_named_by_room_date_and_status(client):
     page = text(client.get("/availability?facility=039&from=2026-12-01"))
-    box = checkbox_id(page, "cell", "5:2026-12-01")
-    assert label_of(page, box) == "702【旧第2研修室】 2026年12月1日(火) ○空き"
+    assert choice_label(page, "cell", "5:2026-12-01") == "702【旧第2研修室】 2026年12月1日(火) ○空き"
     # The symbol is hidden from speech; the words remain.
-    tag = re.search(rf'<label class="cell-choice" for="{box}">.*?</label>', page, re.S).group(0)
+    tag = re.search(r'<label class="cell-choice"><input [^>]*value="5:2026-12-01".*?</label>', page, re.S).group(0)
     assert '<span class="status-symbol" aria-hidden="true">○</span>' in tag
 
 
@@ -690,8 +702,7 @@ def test_reader_mode_reads_the_day_grid_as_sentences_with_the_step(client):
     assert "<html" in page  # whole pages in reader mode
     assert "<table" not in page
     assert "<title>手順 2/6 施設別空き状況 |" in page and "<h1>手順 2/6 施設別空き状況</h1>" in page
-    box = checkbox_id(page, "cell", f"{KOMABA_201}:2026-12-01")
-    assert label_of(page, box) == "201【旧第1会議室】 2026年12月1日(火) 空き"
+    assert choice_label(page, "cell", f"{KOMABA_201}:2026-12-01") == "201【旧第1会議室】 2026年12月1日(火) 空き"
     assert "<li>201【旧第1会議室】 2026年12月14日(月) 休館日</li>" not in page  # outside this week
     assert "201【旧第1会議室】 2026年12月3日(木) 一部空き" in page
 

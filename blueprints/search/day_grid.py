@@ -1,0 +1,314 @@
+"""施設別空き状況's grid as the screen serves it: each facility's rooms × days rendered once
+and cached (web.availability_cache: Redis when configured, a bounded in-process LRU
+otherwise) under everything it depends on — the facility and its availability version,
+the period, today's booking window, the lottery's months, the language, the
+profile and the presentation — and nothing that differs per request. What does differ is
+applied in one cheap pass over the cached HTML, never by rendering it again:
+
+- the group's own 再予約不可 days (logged in only: one query of its cancelled slots in the
+  facilities and period; a changed day's cell is written anew and put in its place);
+- the first day that can be chosen, which gets id="cell" (the error summary links to it);
+- the chosen days (checked), from the URL.
+
+The cells themselves are written here (CellWriter), not by Jinja: a month of six rooms is
+186 cells, and each is a handful of strings joined. The table and list around them are the
+templates search/_day_table.html and search/_day_list.html."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+
+from flask import current_app, g
+from flask_babel import gettext as _
+from flask_login import current_user
+from markupsafe import Markup, escape
+
+from blueprints.search import operations
+from lottery.schedule import MonthSchedule, read_schedule
+from models.availability_rules import BookingWindow, DayStatus, booking_window_rule
+from models.time_rules import jst_day
+from web.data import read_session
+from web.formats import localized, long_date, short_date
+from web.labels import DAY_STATUSES
+
+# Bumped when the cached value's shape or the cells' markup changes.
+FORMAT = "h2"
+# A chosen cell as the URL gives it (anything else cannot match a cell).
+CELL_VALUE = re.compile(r"\d{1,10}:\d{4}-\d{2}-\d{2}")
+
+
+@dataclass
+class FacilityPart:
+    """One facility's shared grid: each room's statuses (for the first choosable day and the
+    group's overlay), the lottery months that draw one of its rooms, and the HTML."""
+
+    rooms: dict[int, list[DayStatus]]
+    names: dict[int, str]  # each room's name, escaped, as its cells' accessible names start
+    months: list[str]
+    html: str
+
+    def encode(self) -> str:
+        codes = {room_id: "".join(_CODES[s] for s in statuses) for room_id, statuses in self.rooms.items()}
+        return (
+            json.dumps({"rooms": codes, "names": self.names, "months": self.months}, separators=(",", ":"))
+            + "\n"
+            + self.html
+        )
+
+    @classmethod
+    def decode(cls, value: str | None, days: int) -> FacilityPart | None:
+        if not value:
+            return None
+        head, _sep, html = value.partition("\n")
+        try:
+            data = json.loads(head)
+            rooms = {int(room_id): [_STATUSES[c] for c in codes] for room_id, codes in data["rooms"].items()}
+            names = {int(room_id): name for room_id, name in data["names"].items()}
+        except (ValueError, KeyError, TypeError):
+            return None
+        if any(len(statuses) != days for statuses in rooms.values()):
+            return None
+        return cls(rooms, names, list(data["months"]), html)
+
+
+# One letter per DayStatus in a cached value.
+_CODES = {status: status.value[0] if status is not DayStatus.FULL else "x" for status in DayStatus}
+_STATUSES = {code: status for status, code in _CODES.items()}
+assert len(_STATUSES) == len(DayStatus)
+
+
+@dataclass
+class SharedGrid:
+    """What search/_availability.html shows of the grid."""
+
+    days: list[date]
+    window: BookingWindow
+    lottery_months_of: Callable[[], list[MonthSchedule]]
+    parts: list[Markup]
+    first: str | None  # the first day that can be chosen, as its cell value
+    frame_key: str  # what the page around the parts depends on besides the URL (framed)
+
+    @property
+    def lottery_months(self) -> list[MonthSchedule]:
+        """The months in the period that draw one of the facilities' rooms (read when asked)."""
+        return self.lottery_months_of()
+
+
+class _Lazy:
+    """A value computed once, when first asked for."""
+
+    def __init__(self, compute: Callable):
+        self.compute = compute
+        self.value = None
+        self.done = False
+
+    def __call__(self):
+        if not self.done:
+            self.value, self.done = self.compute(), True
+        return self.value
+
+
+# Where the facilities' parts go in a cached frame (data is escaped: it never holds "<!").
+PARTS = "<!--grid-parts-->"
+
+
+def framed(grid: SharedGrid, url_key: str, render: Callable[[SharedGrid], str]) -> Markup:
+    """search/_availability.html for `grid`: everything around the facilities' parts — the
+    period navigation and form, the lottery calendar, the legend, 次へ進む — is the same for
+    every resident asking for the same URL (`url_key`: facilities, start, period) and is
+    cached as well, rendered by `render` with a placeholder for the parts."""
+    cache = current_app.extensions["availability_cache"]
+    key = f"{FORMAT}:frame:{_variant()}:{url_key}:{grid.frame_key}:{grid.first is not None}"
+    frame = cache.get(key) if cache else None
+    if frame is None or PARTS not in frame:
+        frame = render(replace(grid, parts=[Markup(PARTS)]))  # noqa: S704 (a constant)
+        if cache:
+            cache.set(key, frame)
+    before, _sep, after = frame.partition(PARTS)
+    return Markup(before + "\n".join(grid.parts) + after)  # noqa: S704 (escaped parts)
+
+
+class CellWriter:
+    """The markup of day cells in one language and presentation: each day's labels and each
+    status's symbol and words worked out once, not once per cell."""
+
+    def __init__(self, days: list[date], *, reader: bool):
+        self.reader = reader
+        locale = g.get("locale", "ja")
+        self.values = [day.isoformat() for day in days]
+        self.short = [str(escape(short_date(day, locale))) for day in days]
+        self.long = [str(escape(long_date(day, locale))) for day in days]
+        # The column heads of the table: each day's weekday (for its colour) and label.
+        self.heads = [(day.weekday(), Markup(label)) for day, label in zip(days, self.short)]  # noqa: S704
+        self.labels = {status: (symbol, str(escape(str(word)))) for status, (symbol, word) in DAY_STATUSES.items()}
+        self.rebook = ("×", str(escape(_("再予約不可"))))
+
+    def row(self, room_id: int, name: str, statuses: list[DayStatus], entries: list[int]) -> str:
+        """A room's cells; `name` escaped."""
+        return "".join(self.cell(room_id, name, i, status, entries[i]) for i, status in enumerate(statuses))
+
+    def cell(self, room_id: int, name: str, i: int, status: DayStatus | None, entries: int = 0) -> str:
+        """One day: `status` None is 再予約不可 for the group looking (× and the words, as a
+        taken day's cell). `name` is the room's name, escaped."""
+        if status is None:
+            css, (symbol, word), selectable = "full", self.rebook, False
+        else:
+            css, (symbol, word), selectable = status.value, self.labels[status], status.selectable
+        count = str(escape(_("申込%(n)s件", n=entries))) if status is DayStatus.LOTTERY_OPEN else ""
+        value = f"{room_id}:{self.values[i]}"
+        if self.reader:
+            sentence = f"{name} {self.long[i]} {word}" + (f" {count}" if count else "")
+            if selectable:
+                box = "cell-" + value.replace(":", "-")
+                return (
+                    f'<li class="choice"><input type="checkbox" name="cell" value="{value}" id="{box}"> '
+                    f'<label for="{box}">{sentence}</label></li>'
+                )
+            return f"<li>{sentence}</li>"
+        shown = f'<span class="status-symbol" aria-hidden="true">{symbol}</span><span class="status-word">{word}</span>'
+        if selectable:
+            more = f' <span class="entry-count">{count}</span>' if count else ""
+            return (
+                f'<td class="day-cell status-{css}" data-label="{self.short[i]}"><label class="cell-choice">'
+                f'<input type="checkbox" name="cell" value="{value}">'
+                f'<span class="visually-hidden">{name} {self.long[i]} </span>{shown}{more}</label></td>'
+            )
+        return f'<td class="day-cell status-{css}" data-label="{self.short[i]}">{shown}</td>'
+
+
+def _variant() -> str:
+    channel = g.channel
+    return f"{g.get('locale', 'ja')}:{channel.profile}:{channel.presentation}"
+
+
+def build_shared_grid(codes: list[str], days: list[date], *, now: datetime, days_ahead: int, chosen) -> SharedGrid:
+    """The grid for `codes` over `days`: each facility's part from the cache or rendered and
+    cached, then the per-request pass. Raises NotFound for unknown facilities."""
+    session = read_session()
+    cache = current_app.extensions["availability_cache"]
+    facilities = operations.read_grid_facilities(session, codes)
+    window = booking_window_rule(jst_day(now), days_ahead)
+    lottery = operations.read_lottery_signature(session, first_day=days[0], last_day=days[-1], now=now)
+    # The lottery months themselves only when something is rendered (a part or the body).
+    schedule = _Lazy(lambda: read_schedule(session, first_day=days[0], last_day=days[-1]))
+    reader = g.channel.is_reader
+    variant = _variant()
+    keys = [f"{FORMAT}:{operations.grid_key(f, days, window, lottery)}:{variant}" for f in facilities]
+    parts: dict[str, FacilityPart] = {}
+    for facility, key in zip(facilities, keys):
+        part = FacilityPart.decode(cache.get(key) if cache else None, len(days))
+        if part is not None:
+            parts[facility.code] = part
+    missing = [f.code for f in facilities if f.code not in parts]
+    if missing:
+        computed = operations.build_day_grid(
+            session, facility_codes=missing, days=days, now=now, days_ahead=days_ahead, schedule=schedule()
+        )
+        writer = CellWriter(days, reader=reader)
+        for facility_days in computed.facilities:
+            part = _render_part(facility_days, days, schedule(), writer)
+            parts[facility_days.facility.code] = part
+            if cache:
+                cache.set(keys[codes.index(facility_days.facility.code)], part.encode())
+    ordered = [parts[code] for code in codes]
+    htmls = _apply_group(ordered, days, now=now, days_ahead=days_ahead, reader=reader)
+    first = _first_choosable(ordered, days)
+    if first is not None:
+        index = next(i for i, html in enumerate(htmls) if f'name="cell" value="{first}"' in html)
+        htmls[index] = _mark_first(htmls[index], first, reader)
+    for value in set(chosen):
+        if CELL_VALUE.fullmatch(value):
+            target = f'name="cell" value="{value}"'
+            htmls = [html.replace(target, target + " checked") for html in htmls]
+    months = sorted({m for part in ordered for m in part.months})
+
+    def lottery_months() -> list[MonthSchedule]:
+        by_month = {use_month.isoformat(): month for use_month, month in schedule().months.items()}
+        return [by_month[m] for m in months if m in by_month]
+
+    return SharedGrid(
+        days=days,
+        window=window,
+        lottery_months_of=lottery_months,
+        parts=[Markup(html) for html in htmls],  # noqa: S704 (written from escaped parts)
+        first=first,
+        frame_key=f"{window.first.isoformat()}:{window.last.isoformat()}:{lottery}:{','.join(months)}",
+    )
+
+
+def _render_part(
+    facility_days: operations.FacilityDays, days: list[date], schedule, writer: CellWriter
+) -> FacilityPart:
+    facility = facility_days.facility
+    rows = []
+    statuses, names = {}, {}
+    for room_days in facility_days.rooms:
+        room = room_days.room
+        row = [cell.status for cell in room_days.cells]
+        statuses[room.id] = row
+        names[room.id] = name = str(escape(localized(room, "name")))
+        cells = writer.row(room.id, name, row, [cell.entries for cell in room_days.cells])
+        rows.append((room, Markup(name), Markup(cells)))  # noqa: S704 (escaped here and by CellWriter)
+    template = "search/_day_list.html" if writer.reader else "search/_day_table.html"
+    html = current_app.jinja_env.get_template(template).render(facility=facility, heads=writer.heads, rows=rows)
+    ids = set(statuses)
+    months = [m.isoformat() for m, month in sorted(schedule.months.items()) if month.room_ids & ids]
+    return FacilityPart(statuses, names, months, html)
+
+
+def _apply_group(parts: list[FacilityPart], days: list[date], *, now, days_ahead: int, reader: bool) -> list[str]:
+    """The HTML of each part with this group's 再予約不可 days written in (logged in only);
+    the parts' statuses are updated to what the group sees."""
+    htmls = [part.html for part in parts]
+    if not current_user.is_authenticated:
+        return htmls
+    shared = {room_id: statuses for part in parts for room_id, statuses in part.rooms.items()}
+    changed = operations.group_day_statuses(
+        read_session(), resident_id=current_user.id, shared=shared, days=days, now=now, days_ahead=days_ahead
+    )
+    if not changed:
+        return htmls
+    writer = CellWriter(days, reader=reader)
+    index = {day: i for i, day in enumerate(days)}
+    for n, part in enumerate(parts):
+        html = htmls[n]
+        for (room_id, day), (status, entries) in changed.items():
+            if room_id not in part.rooms:
+                continue
+            i = index[day]
+            new = writer.cell(room_id, part.names[room_id], i, status, entries)
+            html = _replace_cell(html, f"{room_id}:{day.isoformat()}", new, reader)
+            part.rooms[room_id] = [*part.rooms[room_id][:i], status or DayStatus.FULL, *part.rooms[room_id][i + 1 :]]
+        htmls[n] = html
+    return htmls
+
+
+def _replace_cell(html: str, value: str, new: str, reader: bool) -> str:
+    """The day's cell (a choosable one, found by its value) replaced by `new`."""
+    at = html.find(f'name="cell" value="{value}"')
+    if at < 0:
+        return html
+    open_tag, close_tag = ("<li", "</li>") if reader else ("<td", "</td>")
+    start = html.rfind(open_tag, 0, at)
+    end = html.find(close_tag, at) + len(close_tag)
+    return html[:start] + new + html[end:]
+
+
+def _first_choosable(parts: list[FacilityPart], days: list[date]) -> str | None:
+    for part in parts:
+        for room_id, statuses in part.rooms.items():
+            for day, status in zip(days, statuses):
+                if status.selectable:
+                    return f"{room_id}:{day.isoformat()}"
+    return None
+
+
+def _mark_first(html: str, value: str, reader: bool) -> str:
+    if reader:
+        return html.replace('"cell-' + value.replace(":", "-") + '"', '"cell"')
+    target = f'name="cell" value="{value}"'
+    return html.replace(target, target + ' id="cell"', 1)
