@@ -88,6 +88,7 @@ def create_app(profile: str = "standard", config: Config | None = None) -> Flask
 
     _register_blueprints(app)
     static_files.init_app(app, VENDOR_FILES)
+    navigation.remember_built_urls(app)
     _register_commands(app)
     proxy.install(app)  # outermost: sees X-Forwarded-For as it arrived
     return app

@@ -69,11 +69,13 @@ def main(argv: list[str] | None = None) -> None:
             headers = HTMX if case.htmx else {}
             for _ in range(20):  # warm caches and imports
                 assert client.get(case.path, headers=headers).status_code == 200
-            started = time.process_time()
-            for _ in range(args.requests):
-                client.get(case.path, headers=headers)
-            cpu = (time.process_time() - started) * 1000 / args.requests
-            print(f"== {name} ({who}): {cpu:.2f} ms CPU per request (test client, no profiler)", flush=True)
+            cpus = []
+            for _ in range(3):  # the least of three: other processes share the cores
+                started = time.process_time()
+                for _ in range(args.requests):
+                    client.get(case.path, headers=headers)
+                cpus.append((time.process_time() - started) * 1000 / args.requests)
+            print(f"== {name} ({who}): {min(cpus):.2f} ms CPU per request (test client, no profiler)", flush=True)
             if args.no_profile:
                 continue
             profile = cProfile.Profile()

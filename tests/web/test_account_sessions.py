@@ -307,4 +307,3 @@ def test_a_logged_in_page_checks_the_registration_and_its_epoch_in_one_read(any_
     assert len(reads) == 1
     page = resident.get("/faq").get_data(as_text=True)
     assert "有効期限" in page  # the header's 団体区分 and expiries came with that one read
-
