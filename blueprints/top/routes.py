@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 
 from flask import Blueprint, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, literal, select, union_all
+from sqlalchemy import CompoundSelect, Select, exists, literal, select, union_all
 
 from lottery.schedule import announced_months, open_lottery_rooms
 from models.facility import Facility, FacilityCategory, Purpose, Room, RoomType
@@ -47,9 +48,7 @@ def index():
         "lottery_from": _lottery_from(s, moment) if tab == "list" else None,
         "tabs": SEARCH_TABS,
         "tab": tab,
-        "notices": s.scalars(
-            select(Notice).order_by(Notice.published_on.desc(), Notice.id.desc()).limit(NOTICES_ON_TOP)
-        ).all(),
+        "notices": s.scalars(_latest_notices()).all(),
         "categories": choices["category"],
         # A category no facility belongs to says so before the click (issue 11).
         "stocked_categories": {row.id for row in choices["category"] if row.stocked},
@@ -62,11 +61,14 @@ def index():
     return render_page("top/index.html", fragment="top/_search_panel.html", title=_("トップページ"), **context)
 
 
-def _choices(session) -> dict[str, list]:
-    """The tabs' choices — categories (with whether any facility belongs to each), purposes,
-    room types — in one statement (issue 12: each was a query of its own), each kind in its
-    order. Rows with id, code, name_ja, name_en (what `localized` reads)."""
+@functools.cache
+def _latest_notices() -> Select:
+    """Built once: a statement is immutable, and building one costs more than running it."""
+    return select(Notice).order_by(Notice.published_on.desc(), Notice.id.desc()).limit(NOTICES_ON_TOP)
 
+
+@functools.cache
+def _choices_statement() -> CompoundSelect:
     def kind(name: str, model, stocked):
         return select(
             literal(name).label("kind"),
@@ -78,15 +80,19 @@ def _choices(session) -> dict[str, list]:
             stocked.label("stocked"),
         )
 
-    rows = session.execute(
-        union_all(
-            kind("category", FacilityCategory, exists().where(Facility.category_id == FacilityCategory.id)),
-            kind("purpose", Purpose, literal(True)),
-            kind("type", RoomType, literal(True)),
-        )
-    ).all()
+    return union_all(
+        kind("category", FacilityCategory, exists().where(Facility.category_id == FacilityCategory.id)),
+        kind("purpose", Purpose, literal(True)),
+        kind("type", RoomType, literal(True)),
+    )
+
+
+def _choices(session) -> dict[str, list]:
+    """The tabs' choices — categories (with whether any facility belongs to each), purposes,
+    room types — in one statement (issue 12: each was a query of its own), each kind in its
+    order. Rows with id, code, name_ja, name_en (what `localized` reads)."""
     choices: dict[str, list] = {"category": [], "purpose": [], "type": []}
-    for row in sorted(rows, key=lambda r: (r.ordinal, r.id)):
+    for row in sorted(session.execute(_choices_statement()).all(), key=lambda r: (r.ordinal, r.id)):
         choices[row.kind].append(row)
     return choices
 
