@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app, make_response, redirect, render_template, request
+from flask import Flask, Response, current_app, make_response, redirect, render_template, request
+from jinja2 import pass_context
+from markupsafe import Markup
 
 from web.channels import current_channel
 from web.errors import ErrorItem
@@ -45,3 +47,31 @@ def redirect_whole_page(target: str) -> Response:
         response.headers["HX-Redirect"] = target
         return response
     return redirect(target, code=302 if request.method in ("GET", "HEAD") else 303)
+
+
+# How many rendered pieces a process keeps (pieces × languages × hosts the site answers to).
+SHARED_PIECES = 256
+
+
+def init_app(app: Flask) -> None:
+    """`shared_piece(name)` in templates: a piece of the layout that is the same for every
+    request in a language (the footer, the head's links, the header's fixed links), rendered
+    on its first use and then reused (issue 12). Such a template may depend on the language
+    and on URLs only (url_for depends on the host and the script root: part of the key);
+    never on the page, the visitor, the session or the channel."""
+    pieces: dict[tuple, Markup] = {}
+
+    @pass_context
+    def shared_piece(context, name: str) -> Markup:
+        environ = request.environ
+        key = (name, context.get("locale"), environ.get("HTTP_HOST"), environ.get("SCRIPT_NAME"))
+        try:
+            return pieces[key]
+        except KeyError:
+            html = Markup(app.jinja_env.get_template(name).render(context.get_all()))
+            if len(pieces) >= SHARED_PIECES:
+                pieces.clear()
+            pieces[key] = html
+            return html
+
+    app.jinja_env.globals["shared_piece"] = shared_piece
