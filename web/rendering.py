@@ -49,29 +49,32 @@ def redirect_whole_page(target: str) -> Response:
     return redirect(target, code=302 if request.method in ("GET", "HEAD") else 303)
 
 
-# How many rendered pieces a process keeps (pieces × languages × hosts the site answers to).
-SHARED_PIECES = 256
+# How many rendered pieces a process keeps (pieces × languages × hosts × their data).
+SHARED_PIECES = 1024
 
 
 def init_app(app: Flask) -> None:
-    """`shared_piece(name)` in templates: a piece of the layout that is the same for every
-    request in a language (the footer, the head's links, the header's fixed links), rendered
-    on its first use and then reused (issue 12). Such a template may depend on the language
-    and on URLs only (url_for depends on the host and the script root: part of the key);
-    never on the page, the visitor, the session or the channel."""
+    """`shared_piece(name, key)` in templates: a piece of a page that is the same for every
+    request in a language with the same `key`, rendered on its first use and then reused
+    (issue 12). Without a key (the footer, the head's links, the header's fixed links) the
+    template may depend on the language and on URLs only (url_for depends on the host and
+    the script root: part of the key); with one (the top page's search panel and lottery
+    calendar) also on exactly what the key holds — every value it reads, compared by value
+    (rows, dates), so that other data renders afresh. Never the visitor, the session, the
+    channel, or anything of the page's own that the key does not hold."""
     pieces: dict[tuple, Markup] = {}
 
     @pass_context
-    def shared_piece(context, name: str) -> Markup:
+    def shared_piece(context, name: str, key: tuple = ()) -> Markup:
         environ = request.environ
-        key = (name, context.get("locale"), environ.get("HTTP_HOST"), environ.get("SCRIPT_NAME"))
+        memo_key = (name, context.get("locale"), environ.get("HTTP_HOST"), environ.get("SCRIPT_NAME"), key)
         try:
-            return pieces[key]
+            return pieces[memo_key]
         except KeyError:
             html = Markup(app.jinja_env.get_template(name).render(context.get_all()))
             if len(pieces) >= SHARED_PIECES:
                 pieces.clear()
-            pieces[key] = html
+            pieces[memo_key] = html
             return html
 
     app.jinja_env.globals["shared_piece"] = shared_piece

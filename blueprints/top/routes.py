@@ -58,6 +58,13 @@ def index():
         "kana_romaji": KANA_ROW_ROMAJI,
         "facilities": s.scalars(select(Facility).order_by(Facility.kana)).all() if tab == "list" else [],
     }
+    # What the search panel and the calendar show, by value: their HTML is rendered once for
+    # each (shared_piece) and again whenever any of it changes. 一覧から探す (facilities with
+    # their rooms) is rendered every time.
+    context["lottery_calendar_key"] = tuple((m.use_month, m.dates, phase) for m, phase in context["lottery_calendar"])
+    context["search_panel_key"] = (
+        None if tab == "list" else (tab, tuple(choices["category"]), tuple(choices["purpose"]), tuple(choices["type"]))
+    )
     return render_page("top/index.html", fragment="top/_search_panel.html", title=_("トップページ"), **context)
 
 
