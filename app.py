@@ -17,6 +17,7 @@ from web import (
     labels,
     navigation,
     proxy,
+    rendering,
     request_log,
     security,
     sessions,
@@ -83,11 +84,13 @@ def create_app(profile: str = "standard", config: Config | None = None) -> Flask
     steps.init_app(app)
     errors.init_app(app)
     security.init_app(app)
+    rendering.init_app(app)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
     _register_blueprints(app)
     static_files.init_app(app, VENDOR_FILES)
+    navigation.remember_built_urls(app)
     _register_commands(app)
     proxy.install(app)  # outermost: sees X-Forwarded-For as it arrived
     return app

@@ -43,7 +43,20 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-CASES = ("grid", "page", "grid-miss", "page-miss", "top", "slots", "mymenu", "payment", "draw", "rush")
+CASES = (
+    "grid",
+    "page",
+    "grid-miss",
+    "page-miss",
+    "top",
+    "slots",
+    "mymenu",
+    "payment",
+    "healthz",
+    "notice",
+    "draw",
+    "rush",
+)
 # Served with the availability cache off (AVAILABILITY_CACHE_ENTRIES=0): every request a miss.
 MISS_CASES = {"grid-miss": "grid", "page-miss": "page"}
 CASE_TITLES = {
@@ -56,6 +69,10 @@ CASE_TITLES = {
     "slots": "時間帯別空き状況, 3 days",
     "mymenu": "予約内容の確認・取消 (目黒団体)",
     "payment": "クレジット決済 選択 (目黒団体)",
+    # The floor of our request pipeline: every hook, no template (/healthz), and the layout
+    # around a few lines (one お知らせ).
+    "healthz": "/healthz (every hook, no template)",
+    "notice": "one お知らせ (the layout around a few lines)",
 }
 DEMO_GROUP = "00040675"
 PASSWORD = "meguro2025"
@@ -379,9 +396,11 @@ def case_paths(target: Target) -> dict[str, Case]:
 
     from models.db import Database
     from models.facility import Facility, Room
+    from models.notice import Notice
 
     db = Database(target.url)
     with db.read_session() as s:
+        notice_id = s.scalar(select(func.min(Notice.id)))
         code, room_id = s.execute(
             select(Facility.code, func.min(Room.id))
             .join(Room, Room.facility_id == Facility.id)
@@ -412,6 +431,8 @@ def case_paths(target: Target) -> dict[str, Case]:
         "slots": Case("slots", slots),
         "mymenu": Case("mymenu", "/mymenu/reservations", logged_in=True),
         "payment": Case("payment", "/payment/", logged_in=True),
+        "healthz": Case("healthz", "/healthz"),
+        "notice": Case("notice", f"/notices/{notice_id}"),
     }
 
 

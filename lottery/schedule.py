@@ -65,7 +65,8 @@ class MonthSchedule:
     room_ids: frozenset[int]
 
     @classmethod
-    def of(cls, month: LotteryMonth) -> MonthSchedule:
+    def of(cls, month: LotteryMonth, *, rooms: bool = True) -> MonthSchedule:
+        """The row as screens read it; without `rooms` its rooms are not read (room_ids empty)."""
         return cls(
             id=month.id,
             use_month=month.use_month,
@@ -73,7 +74,7 @@ class MonthSchedule:
             drawn_at=month.drawn_at,
             seed_sha256=month.seed_sha256,
             caps=month.caps,
-            room_ids=frozenset(r.room_id for r in month.rooms),
+            room_ids=frozenset(r.room_id for r in month.rooms) if rooms else frozenset(),
         )
 
     @property
@@ -230,16 +231,19 @@ def taken_slots(session: Session, keys: Sequence[SlotKey]) -> set[SlotKey]:
     return {(room_id, day, band_id) for room_id, day, band_id in rows}
 
 
-def announced_months(session: Session, *, now: datetime, past_days: int = 31) -> list[MonthSchedule]:
+def announced_months(
+    session: Session, *, now: datetime, past_days: int = 31, with_rooms: bool = True
+) -> list[MonthSchedule]:
     """The months to announce (top page お知らせ, the lottery pages): every month whose first
-    come has not opened yet or opened in the last `past_days`, earliest first."""
+    come has not opened yet or opened in the last `past_days`, earliest first. Without
+    `with_rooms` (a calendar in words, the top page) the rooms are not read: room_ids empty."""
     rows = session.scalars(
         select(LotteryMonth)
         .where(LotteryMonth.first_come_opens_at > now - timedelta(days=past_days))
         .order_by(LotteryMonth.use_month)
-        .options(selectinload(LotteryMonth.rooms))
+        .options(*([selectinload(LotteryMonth.rooms)] if with_rooms else []))
     ).all()
-    return [MonthSchedule.of(row) for row in rows]
+    return [MonthSchedule.of(row, rooms=with_rooms) for row in rows]
 
 
 def open_lottery_rooms(session: Session, *, now: datetime) -> dict[int, list[MonthSchedule]]:

@@ -5,6 +5,7 @@ display preferences, set once per request on `g` (`g.channel`, `g.preferences`,
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from flask import Flask, Response, current_app, g, request, session
@@ -99,25 +100,48 @@ class Preferences:
 _CHOICES = {"presentation": PRESENTATIONS, "locale": LOCALES, "text_size": TEXT_SIZES, "colour": COLOURS}
 
 
-def _stored(name: str) -> str | None:
-    """A preference as this profile keeps it: per browser (cookie) on the standard profile,
-    per server session on a kiosk, so the next person at the terminal starts afresh."""
-    if g.channel.keeps_preferences_in_session:
-        return session.get(f"pref_{name}")
-    return request.cookies.get(f"pref_{name}")
-
-
 def read_preferences() -> Preferences:
+    """The preferences as this profile keeps them: per browser (cookies) on the standard
+    profile, per server session on a kiosk, so the next person at the terminal starts
+    afresh; the language from the browser's Accept-Language when none is chosen."""
+    stored = session if g.channel.keeps_preferences_in_session else request.cookies
     values = {}
     for name, choices in _CHOICES.items():
-        value = _stored(name)
+        value = stored.get(f"pref_{name}")
         if value in choices:
             values[name] = value
     if "locale" not in values:
+        values["locale"] = _browser_locale(request.headers.get("Accept-Language", ""))
+    return _preferences(**values)
+
+
+# What each Accept-Language header (browsers send a handful of distinct ones) and each
+# combination of preferences come to, worked out once per process.
+_MEMO_ENTRIES = 512
+_locale_memo: dict[str, str] = {}
+
+
+def _browser_locale(header: str) -> str:
+    try:
+        return _locale_memo[header]
+    except KeyError:
         best = request.accept_languages.best_match(LOCALES)
         # Japanese is the default; English only when the browser prefers it over Japanese.
-        values["locale"] = "en" if best == "en" else "ja"
+        locale = "en" if best == "en" else "ja"
+        if len(_locale_memo) >= _MEMO_ENTRIES:
+            _locale_memo.clear()
+        _locale_memo[header] = locale
+        return locale
+
+
+@functools.cache
+def _preferences(**values: str) -> Preferences:
     return Preferences(**values)
+
+
+@functools.cache
+def _channel(profile: str, presentation: str = NORMAL) -> Channel:
+    return Channel(profile, presentation)
 
 
 def remember_preference(response: Response, name: str, value: str) -> None:
@@ -135,9 +159,9 @@ def init_app(app: Flask, profile: str) -> None:
     app.config["PROFILE"] = profile
 
     def set_channel() -> None:
-        g.channel = Channel(profile)  # the stored preferences depend on the profile
+        g.channel = _channel(profile)  # the stored preferences depend on the profile
         prefs = read_preferences()
-        g.channel = Channel(profile, prefs.presentation)
+        g.channel = _channel(profile, prefs.presentation)
         g.preferences = prefs
         g.locale = prefs.locale
 

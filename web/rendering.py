@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app, make_response, redirect, render_template, request
+from flask import Flask, Response, current_app, make_response, redirect, render_template, request
+from jinja2 import pass_context
+from markupsafe import Markup
 
 from web.channels import current_channel
 from web.errors import ErrorItem
@@ -45,3 +47,34 @@ def redirect_whole_page(target: str) -> Response:
         response.headers["HX-Redirect"] = target
         return response
     return redirect(target, code=302 if request.method in ("GET", "HEAD") else 303)
+
+
+# How many rendered pieces a process keeps (pieces × languages × hosts × their data).
+SHARED_PIECES = 1024
+
+
+def init_app(app: Flask) -> None:
+    """`shared_piece(name, key)` in templates: a piece of a page that is the same for every
+    request in a language with the same `key`, rendered on its first use and then reused
+    (issue 12). Without a key (the footer, the head's links, the header's fixed links) the
+    template may depend on the language and on URLs only (url_for depends on the host and
+    the script root: part of the key); with one (the top page's search panel and lottery
+    calendar) also on exactly what the key holds — every value it reads, compared by value
+    (rows, dates), so that other data renders afresh. Never the visitor, the session, the
+    channel, or anything of the page's own that the key does not hold."""
+    pieces: dict[tuple, Markup] = {}
+
+    @pass_context
+    def shared_piece(context, name: str, key: tuple = ()) -> Markup:
+        environ = request.environ
+        memo_key = (name, context.get("locale"), environ.get("HTTP_HOST"), environ.get("SCRIPT_NAME"), key)
+        try:
+            return pieces[memo_key]
+        except KeyError:
+            html = Markup(app.jinja_env.get_template(name).render(context.get_all()))
+            if len(pieces) >= SHARED_PIECES:
+                pieces.clear()
+            pieces[memo_key] = html
+            return html
+
+    app.jinja_env.globals["shared_piece"] = shared_piece

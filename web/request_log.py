@@ -68,17 +68,21 @@ def init_app(app: Flask) -> None:
         duration = time.perf_counter() - g.get("request_started", time.perf_counter())
         endpoint = request.endpoint or "-"
         metrics.observe_request(endpoint, request.method, response.status_code, duration)
+        level = logging.DEBUG if endpoint in QUIET_ENDPOINTS else logging.INFO
+        if not log.isEnabledFor(level):
+            return response
+        route = _route()
         log.log(
-            logging.DEBUG if endpoint in QUIET_ENDPOINTS else logging.INFO,
+            level,
             "%s %s %s",
             request.method,
-            _route(),
+            route,
             response.status_code,
             extra={
                 "event": "request",
                 "request_id": rid,
                 "method": request.method,
-                "path": _route(),
+                "path": route,
                 "endpoint": endpoint,
                 "status": response.status_code,
                 "duration_ms": round(duration * 1000, 1),

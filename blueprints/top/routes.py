@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 
 from flask import Blueprint, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import CompoundSelect, Select, exists, literal, select, union_all
 
 from lottery.schedule import announced_months, open_lottery_rooms
 from models.facility import Facility, FacilityCategory, Purpose, Room, RoomType
@@ -38,26 +39,69 @@ def index():
         tab = "category"
     s = read_session()
     moment = now()
+    choices = _choices(s)
     context = {
-        # The lottery's calendar in words (DESIGN "Lottery"): the months to announce.
-        "lottery_calendar": [(m, m.phase(moment)) for m in announced_months(s, now=moment)],
+        # The lottery's calendar in words (DESIGN "Lottery"): the months to announce (their
+        # dates; which rooms each draws is not shown here).
+        "lottery_calendar": [(m, m.phase(moment)) for m in announced_months(s, now=moment, with_rooms=False)],
         "lottery_facilities": _lottery_facilities(s, moment) if tab == "list" else [],
         "lottery_from": _lottery_from(s, moment) if tab == "list" else None,
         "tabs": SEARCH_TABS,
         "tab": tab,
-        "notices": s.scalars(
-            select(Notice).order_by(Notice.published_on.desc(), Notice.id.desc()).limit(NOTICES_ON_TOP)
-        ).all(),
-        "categories": s.scalars(select(FacilityCategory).order_by(FacilityCategory.ordinal)).all(),
+        "notices": s.scalars(_latest_notices()).all(),
+        "categories": choices["category"],
         # A category no facility belongs to says so before the click (issue 11).
-        "stocked_categories": set(s.scalars(select(Facility.category_id).distinct())),
-        "purposes": s.scalars(select(Purpose).order_by(Purpose.ordinal)).all(),
-        "room_types": s.scalars(select(RoomType).order_by(RoomType.ordinal)).all(),
+        "stocked_categories": {row.id for row in choices["category"] if row.stocked},
+        "purposes": choices["purpose"],
+        "room_types": choices["type"],
         "kana_rows": list(KANA_ROWS),
         "kana_romaji": KANA_ROW_ROMAJI,
         "facilities": s.scalars(select(Facility).order_by(Facility.kana)).all() if tab == "list" else [],
     }
+    # What the search panel and the calendar show, by value: their HTML is rendered once for
+    # each (shared_piece) and again whenever any of it changes. 一覧から探す (facilities with
+    # their rooms) is rendered every time.
+    context["lottery_calendar_key"] = tuple((m.use_month, m.dates, phase) for m, phase in context["lottery_calendar"])
+    context["search_panel_key"] = (
+        None if tab == "list" else (tab, tuple(choices["category"]), tuple(choices["purpose"]), tuple(choices["type"]))
+    )
     return render_page("top/index.html", fragment="top/_search_panel.html", title=_("トップページ"), **context)
+
+
+@functools.cache
+def _latest_notices() -> Select:
+    """Built once: a statement is immutable, and building one costs more than running it."""
+    return select(Notice).order_by(Notice.published_on.desc(), Notice.id.desc()).limit(NOTICES_ON_TOP)
+
+
+@functools.cache
+def _choices_statement() -> CompoundSelect:
+    def kind(name: str, model, stocked):
+        return select(
+            literal(name).label("kind"),
+            model.id.label("id"),
+            model.code.label("code"),
+            model.name_ja.label("name_ja"),
+            model.name_en.label("name_en"),
+            model.ordinal.label("ordinal"),
+            stocked.label("stocked"),
+        )
+
+    return union_all(
+        kind("category", FacilityCategory, exists().where(Facility.category_id == FacilityCategory.id)),
+        kind("purpose", Purpose, literal(True)),
+        kind("type", RoomType, literal(True)),
+    )
+
+
+def _choices(session) -> dict[str, list]:
+    """The tabs' choices — categories (with whether any facility belongs to each), purposes,
+    room types — in one statement (issue 12: each was a query of its own), each kind in its
+    order. Rows with id, code, name_ja, name_en (what `localized` reads)."""
+    choices: dict[str, list] = {"category": [], "purpose": [], "type": []}
+    for row in sorted(session.execute(_choices_statement()).all(), key=lambda r: (r.ordinal, r.id)):
+        choices[row.kind].append(row)
+    return choices
 
 
 def _lottery_facilities(session, moment) -> list:

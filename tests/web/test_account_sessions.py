@@ -275,3 +275,35 @@ def test_secure_cookie_and_hsts_over_https(database_url, tmp_path):
         assert "Strict-Transport-Security" not in client.get("/login").headers
     finally:
         application.extensions["database"].dispose()
+
+
+def registration_reads(app, client, path: str) -> list[str]:
+    """The statements a GET of `path` sends that read registrations or their 団体区分."""
+    from sqlalchemy import event
+
+    statements: list[str] = []
+    engine = app.extensions["database"].engine
+
+    def note(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        assert client.get(path).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    return [s for s in statements if "residents" in s or "group_classes" in s]
+
+
+def test_a_logged_in_page_checks_the_registration_and_its_epoch_in_one_read(any_app):
+    """The registration, its 団体区分 (the header shows them) and the session epoch: one
+    statement per request; an anonymous page reads no registration at all (issue 12)."""
+    anonymous = any_app.test_client()
+    assert registration_reads(any_app, anonymous, "/faq") == []
+
+    resident = any_app.test_client()
+    AuthActions(resident).login()
+    reads = registration_reads(any_app, resident, "/faq")
+    assert len(reads) == 1
+    page = resident.get("/faq").get_data(as_text=True)
+    assert "有効期限" in page  # the header's 団体区分 and expiries came with that one read

@@ -23,7 +23,7 @@ def test_the_ward_bench_runs_at_a_tiny_scale(tmp_path):
             "--factors",
             "0.02",
             "--cases",
-            "grid,grid-miss,top,mymenu,rush",
+            "grid,grid-miss,top,mymenu,healthz,notice,rush",
             "--seconds",
             "0.3",
             "--rounds",
@@ -52,6 +52,8 @@ def test_the_ward_bench_runs_at_a_tiny_scale(tmp_path):
         "fragment, cache miss",
         "top page",
         "予約内容の確認・取消",
+        "/healthz (every hook, no template)",
+        "one お知らせ (the layout around a few lines)",
     ):
         assert title in out
     assert "errors)" not in out  # every timed request answered 200

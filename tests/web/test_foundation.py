@@ -145,3 +145,38 @@ def test_the_site_never_compiles_catalogues_into_its_source_tree(database_url, t
         assert "Meguro City Facility Reservation System" in page
     finally:
         app.extensions["database"].dispose()
+
+
+def test_the_layout_pieces_shared_by_every_page_follow_the_language_and_host(app):
+    """The footer, the head's links and the header's fixed links are rendered once per
+    language and reused (issue 12): each language still gets its own, and a site answering
+    under another host or path prefix gets its own links."""
+    client = app.test_client()
+    for lang, footer, guide in (
+        ("ja", "目黒区施設予約システム — お問い合わせ", ">ご利用の手引き<"),
+        ("en", "Enquiries: call centre", ">User guide<"),
+        ("ja", "目黒区施設予約システム — お問い合わせ", ">ご利用の手引き<"),
+    ):
+        page = client.get("/faq", headers={"Accept-Language": lang}).get_data(as_text=True)
+        assert footer in page and guide in page, lang
+    prefixed = client.get("/faq", environ_overrides={"SCRIPT_NAME": "/yoyaku"}).get_data(as_text=True)
+    assert 'href="/yoyaku/guide"' in prefixed and 'href="/yoyaku/static/css/site.' in prefixed
+    plain = client.get("/faq").get_data(as_text=True)
+    assert 'href="/guide"' in plain and "/yoyaku/" not in plain
+
+
+def test_the_top_pages_reused_panel_shows_changed_data_at_once(app, client):
+    """The search panel's HTML is reused while what it shows is the same (issue 12): a
+    changed choice shows on the next request."""
+    from sqlalchemy import select
+
+    from models.facility import Purpose
+    from web.data import database
+
+    before = client.get("/?tab=purpose").get_data(as_text=True)
+    assert client.get("/?tab=purpose").get_data(as_text=True) == before
+    with app.app_context(), database().write() as s:
+        purpose = s.scalars(select(Purpose).order_by(Purpose.ordinal)).first()
+        old_name, purpose.name_ja = purpose.name_ja, "テスト用の使用目的"
+    after = client.get("/?tab=purpose").get_data(as_text=True)
+    assert "テスト用の使用目的" in after and f">{old_name}<" not in after

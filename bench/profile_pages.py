@@ -1,0 +1,90 @@
+"""Profile a few pages in-process (cProfile) on the ward bench's data, anonymous and logged
+in, to see where the fixed cost of a request goes (issue 12).
+
+    .venv/bin/python -m bench.profile_pages                     # top, page, slots, floor
+    .venv/bin/python -m bench.profile_pages --cases top --requests 500 --sort tottime --lines 40
+
+It uses the data `bench.ward` prepared (SQLite, factor 1 unless told), the same settings
+as its servers, and the Flask test client (no HTTP, no gunicorn): what it prints is the
+app's own Python. CPU ms per request is printed without the profiler too."""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import logging
+import pstats
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.ward import CSRF, DEMO_GROUP, HTMX, PASSWORD, app_env, case_paths, prepare  # noqa: E402
+
+
+def logged_in_client(app):
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    match = CSRF.search(page)
+    client.post(
+        "/login",
+        data={
+            "csrf_token": match.group(1) or match.group(2),
+            "registration_kind": "assembly",
+            "registration_number": DEMO_GROUP,
+            "password": PASSWORD,
+        },
+    )
+    return client
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", default="sqlite", choices=("sqlite", "postgresql"))
+    parser.add_argument("--factor", type=float, default=1)
+    parser.add_argument("--cases", default="floor,top,page,slots")
+    parser.add_argument("--who", default="anonymous,logged-in")
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--sort", default="cumulative")
+    parser.add_argument("--lines", type=int, default=30)
+    parser.add_argument("--no-profile", action="store_true", help="only the CPU ms per request")
+    args = parser.parse_args(argv)
+
+    import tempfile
+
+    from app import create_app
+    from config import Config
+
+    target = prepare(args.db, args.factor, Path(tempfile.gettempdir()) / "meguro-bench", fresh=False)
+    app = create_app("standard", Config.from_env(app_env(target)))
+    logging.disable(logging.INFO)
+    paths = case_paths(target)
+    clients = {"anonymous": app.test_client(), "logged-in": logged_in_client(app)}
+    for name in args.cases.split(","):
+        case = paths[name]
+        for who in args.who.split(","):
+            client = clients[who]
+            headers = HTMX if case.htmx else {}
+            for _ in range(20):  # warm caches and imports
+                assert client.get(case.path, headers=headers).status_code == 200
+            cpus = []
+            for _ in range(3):  # the least of three: other processes share the cores
+                started = time.process_time()
+                for _ in range(args.requests):
+                    client.get(case.path, headers=headers)
+                cpus.append((time.process_time() - started) * 1000 / args.requests)
+            print(f"== {name} ({who}): {min(cpus):.2f} ms CPU per request (test client, no profiler)", flush=True)
+            if args.no_profile:
+                continue
+            profile = cProfile.Profile()
+            profile.enable()
+            for _ in range(args.requests):
+                client.get(case.path, headers=headers)
+            profile.disable()
+            pstats.Stats(profile).strip_dirs().sort_stats(args.sort).print_stats(args.lines)
+
+
+if __name__ == "__main__":
+    main()
