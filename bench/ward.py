@@ -331,13 +331,13 @@ def factor_label(factor: float) -> str:
     return f"{factor:g}".replace(".", "_")
 
 
-def prepare(db: str, factor: float, data_dir: Path, fresh: bool) -> Target:
+def prepare(db: str, factor: float, data_dir: Path, fresh: bool, pg_prefix: str = "perf_bench") -> Target:
     """The demo and scale data at a frozen moment, made once and reused."""
     meta_path = data_dir / f"{db}-f{factor_label(factor)}.json"
     if db == "sqlite":
         url = f"sqlite:///{data_dir}/ward-f{factor_label(factor)}.sqlite3"
     else:
-        name = f"perf_bench_f{factor_label(factor)}"
+        name = f"{pg_prefix}_f{factor_label(factor)}"
         url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
     if meta_path.exists() and not fresh:
         from models.migration import upgrade_to_head
@@ -736,6 +736,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--draw-entries", type=int, default=20_000)
     parser.add_argument("--data-dir", default=str(Path(tempfile.gettempdir()) / "meguro-bench"))
     parser.add_argument("--fresh", action="store_true", help="prepare the data again")
+    parser.add_argument(
+        "--pg-prefix",
+        default="perf_bench",
+        help="PostgreSQL databases <prefix>_f<factor> (another prefix, with another --data-dir, keeps runs apart)",
+    )
     args = parser.parse_args(argv)
     args.connections = [int(c) for c in args.connections.split(",")]
     names = [c.strip() for c in args.cases.split(",") if c.strip()]
@@ -761,7 +766,7 @@ def main(argv: list[str] | None = None) -> None:
         ceiling.wait_ready()
         for db in dbs:
             for factor in factors:
-                target = prepare(db, factor, data_dir, args.fresh)
+                target = prepare(db, factor, data_dir, args.fresh, args.pg_prefix)
                 asyncio.run(run_page_cases(target, page_cases, args, ceiling, rows, ceiling_load))
                 if "rush" in names and factor == factors[0]:
                     rushes.append(asyncio.run(rush(target, args)))
