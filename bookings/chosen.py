@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from models import errors
 from models.account import ResidentGroupClass
@@ -108,8 +108,13 @@ def rooms_by_id(session: Session, ids: Iterable[int], *, closed_dates: bool = Tr
     """The rooms with what the checks read of them (bands, purposes, the facility's category
     and, unless `closed_dates` is False, all its closing days: 先着申込 reads only those of the
     chosen days, with closing_days)."""
-    facility = selectinload(Room.facility)
-    options = [selectinload(Room.time_bands), selectinload(Room.purposes), facility.selectinload(Facility.category)]
+    # The facility and its category in the rooms' own statement; bands and purposes in one each.
+    facility = joinedload(Room.facility, innerjoin=True)
+    options = [
+        selectinload(Room.time_bands),
+        selectinload(Room.purposes),
+        facility.joinedload(Facility.category, innerjoin=True),
+    ]
     if closed_dates:
         options.append(facility.selectinload(Facility.closed_dates))
     rooms = session.scalars(select(Room).where(Room.id.in_(set(ids))).options(*options)).all()

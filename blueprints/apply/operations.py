@@ -24,7 +24,7 @@ from bookings.chosen import (
     slot_fee,
 )
 from bookings.chosen import quote_fees as quote_fees
-from bookings.slots import MAX_ID, SlotRef, cancelled_by
+from bookings.slots import MAX_ID, SlotRef, slot_holdings
 from lottery.schedule import first_come_windows
 from models import errors
 from models.account import Resident, ResidentGroupClass
@@ -73,6 +73,8 @@ class Selection(ChosenSlots[SlotLine]):
     group_classes: list[ResidentGroupClass]  # the 団体区分 valid today
     lines: list[SlotLine]
     refused: dict[SlotProblem, list[SlotLine]] = field(default_factory=dict)
+    # Each chosen slot's status as read (at the `now` given to prepare_selection).
+    statuses: dict[SlotRef, SlotStatus] = field(default_factory=dict)
 
     @property
     def chosen(self) -> list[SlotLine]:
@@ -163,12 +165,12 @@ def prepare_selection(
             raise errors.WrongRegistrationKind(room=room.id)
     group_classes = valid_group_classes(resident, jst_day(now))
 
-    holders = _holders(session, slots)
+    holdings = slot_holdings(session, resident_id, slots)
+    holders, blocked = holdings.holders, holdings.cancelled
     statuses = slot_statuses(
         session, slots, resident_id=resident_id, now=now, days_ahead=days_ahead, rooms=rooms, taken=set(holders)
     )
-    blocked = cancelled_by(session, resident_id, slots)
-    selection = Selection(resident=resident, group_classes=group_classes, lines=[])
+    selection = Selection(resident=resident, group_classes=group_classes, lines=[], statuses=statuses)
     for line in sorted(lines, key=display_order):
         status = statuses[line.slot]
         if status in (SlotStatus.CLOSED, SlotStatus.OUT_OF_WINDOW):
@@ -222,10 +224,12 @@ def plan_application(
     now: datetime,
     days_ahead: int,
     rooms: Mapping[int, Room] | None = None,
+    statuses: Mapping[SlotRef, SlotStatus] | None = None,
 ) -> ApplicationPlan:
     """The checks of 申込 that read only the catalogue and the applicant, in apply_for_slots'
     order (applicant, rooms and answers, bands, closed or outside the window), and the fee
-    of each slot. `rooms` when the caller has them (rooms_by_id)."""
+    of each slot. `rooms` (rooms_by_id) and the slots' `statuses` at this `now`
+    (prepare_selection) when the caller has read them already."""
     if not slots:
         raise errors.EmptySelection()
     slots = sorted(set(slots))
@@ -241,10 +245,11 @@ def plan_application(
         if room is None:
             raise errors.NotFound(room=room_id)
         check_room_answers(room, answers.get(room_id), resident.registration_kind)
-    statuses = slot_statuses(
-        session, slots, resident_id=resident_id, now=now, days_ahead=days_ahead, rooms=rooms, taken=set()
-    )
-    unbookable = [s for s, st in statuses.items() if st in (SlotStatus.CLOSED, SlotStatus.OUT_OF_WINDOW)]
+    if statuses is None or not set(slots) <= set(statuses):
+        statuses = slot_statuses(
+            session, slots, resident_id=resident_id, now=now, days_ahead=days_ahead, rooms=rooms, taken=set()
+        )
+    unbookable = [s for s in slots if statuses[s] in (SlotStatus.CLOSED, SlotStatus.OUT_OF_WINDOW)]
     if unbookable:
         raise errors.SlotNotBookable(slots=unbookable)
     rates = fee_rates(session, room_ids)
@@ -274,10 +279,11 @@ def book_application(session: Session, plan: ApplicationPlan, *, now: datetime) 
     slots = plan.slots
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(Room.id).where(Room.id.in_(plan.room_ids)).order_by(Room.id).with_for_update()).all()
-    blocked = cancelled_by(session, plan.resident_id, slots)
-    if blocked:
-        raise errors.RebookingBlocked(slots=sorted(blocked))
-    refuse_taken(session, slots)
+    holdings = slot_holdings(session, plan.resident_id, slots)
+    if holdings.cancelled:
+        raise errors.RebookingBlocked(slots=sorted(holdings.cancelled))
+    if holdings.holders:
+        raise errors.SlotTaken(slots=sorted(holdings.holders))
     applied_on = jst_day(now)
     try:
         # A savepoint, so that if the unique index refuses (a concurrent writer slipped past
@@ -362,25 +368,6 @@ def load_application(session: Session, application_id: int, *, resident_id: int)
     if application is None or application.resident_id != resident_id:
         raise errors.NotFound(application=application_id)
     return application
-
-
-def _holders(session: Session, slots: list[SlotRef]) -> dict[SlotRef, int]:
-    """Who holds each of the slots that are taken."""
-    keys = [(s.room_id, s.use_date, s.time_band_id) for s in slots]
-    rows = session.execute(
-        select(Reservation.room_id, Reservation.use_date, Reservation.time_band_id, Reservation.resident_id).where(
-            tuple_(Reservation.room_id, Reservation.use_date, Reservation.time_band_id).in_(keys),
-            Reservation.state.in_(ACTIVE_STATES),
-        )
-    ).all()
-    return {SlotRef(room, day, band): holder for room, day, band, holder in rows}
-
-
-def refuse_taken(session: Session, slots: list[SlotRef]) -> None:
-    """SlotTaken, naming the slots among `slots` that some group holds already."""
-    taken = taken_slots(session, slots)
-    if taken:
-        raise errors.SlotTaken(slots=sorted(taken))
 
 
 def taken_slots(session: Session, slots: list[SlotRef]) -> set[SlotRef]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint, abort, current_app, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -96,8 +98,9 @@ def confirm():
 @login_required
 def submit():
     """申込: create the 仮予約 once; a second submit of the same form shows the first result."""
+    now = clock.now()
     try:
-        selection = _selection(request.form)
+        selection = _selection(request.form, now)
     except (SelectionRefused, errors.DomainError) as exc:
         return _refused(exc)
     # The answers of every chosen room: the operation, not this request's reading of the
@@ -107,7 +110,6 @@ def submit():
     if not answers.valid:
         return _details_page(selection, answers, problems=_refused_slot_errors(selection) + answers.errors)
 
-    now = clock.now()
     plans: list[ApplicationPlan] = []
 
     def check() -> None:
@@ -127,6 +129,7 @@ def submit():
                 now=now,
                 days_ahead=current_app.config["FIRST_COME_DAYS_AHEAD"],
                 rooms={room.id: room for room in selection.chosen_rooms},
+                statuses=selection.statuses,
             )
         )
 
@@ -185,7 +188,7 @@ def complete(application_id: int):
 # -- reading the request ----------------------------------------------------------------
 
 
-def _selection(values: MultiDict) -> Selection:
+def _selection(values: MultiDict, now: datetime | None = None) -> Selection:
     slots = chosen_slots(
         values, none_chosen=_("時間帯が選択されていません。時間帯別空き状況から、申込む時間帯を選択してください。")
     )
@@ -193,7 +196,7 @@ def _selection(values: MultiDict) -> Selection:
         read_session(),
         slots,
         resident_id=current_user.id,
-        now=clock.now(),
+        now=now or clock.now(),
         days_ahead=current_app.config["FIRST_COME_DAYS_AHEAD"],
     )
 
