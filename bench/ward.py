@@ -344,6 +344,7 @@ def prepare(db: str, factor: float, data_dir: Path, fresh: bool, pg_prefix: str 
 
         meta = json.loads(meta_path.read_text())
         upgrade_to_head(meta["url"])  # data made by an older checkout
+        analyze(meta["url"])
         return Target(db, factor, meta["url"], meta["frozen_now"])
     frozen = datetime.now(UTC).replace(minute=0, second=0, microsecond=0).isoformat()
     if db == "sqlite":
@@ -356,9 +357,30 @@ def prepare(db: str, factor: float, data_dir: Path, fresh: bool, pg_prefix: str 
     started = time.perf_counter()
     flask(target, "seed-demo")
     print(f"  {db}, factor {factor:g}: " + flask(target, "seed-scale", "--factor", f"{factor:g}").strip(), flush=True)
+    analyze(url)
     print(f"  prepared in {time.perf_counter() - started:.0f} s", flush=True)
     meta_path.write_text(json.dumps({"url": url, "frozen_now": frozen}))
     return target
+
+
+def analyze(url: str) -> None:
+    """The planner's statistics of freshly bulk-loaded PostgreSQL data, once (ANALYZE): a
+    server runs autovacuum, which does this by itself, but the test server may not, and
+    without statistics the planner joins every room to every booking it reads."""
+    if not url.startswith("postgresql"):
+        return
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        analyzed = connection.scalar(
+            text(
+                "SELECT coalesce(last_analyze, last_autoanalyze) IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'reservations'"
+            )
+        )
+        if not analyzed:
+            connection.execute(text("ANALYZE"))
+    engine.dispose()
 
 
 # -- the cases ---------------------------------------------------------------------------
