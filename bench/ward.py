@@ -348,19 +348,20 @@ def factor_label(factor: float) -> str:
     return f"{factor:g}".replace(".", "_")
 
 
-def prepare(db: str, factor: float, data_dir: Path, fresh: bool) -> Target:
+def prepare(db: str, factor: float, data_dir: Path, fresh: bool, pg_prefix: str = "perf_bench") -> Target:
     """The demo and scale data at a frozen moment, made once and reused."""
     meta_path = data_dir / f"{db}-f{factor_label(factor)}.json"
     if db == "sqlite":
         url = f"sqlite:///{data_dir}/ward-f{factor_label(factor)}.sqlite3"
     else:
-        name = f"perf_bench_f{factor_label(factor)}"
+        name = f"{pg_prefix}_f{factor_label(factor)}"
         url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
     if meta_path.exists() and not fresh:
         from models.migration import upgrade_to_head
 
         meta = json.loads(meta_path.read_text())
         upgrade_to_head(meta["url"])  # data made by an older checkout
+        analyze(meta["url"])
         return Target(db, factor, meta["url"], meta["frozen_now"])
     frozen = datetime.now(UTC).replace(minute=0, second=0, microsecond=0).isoformat()
     if db == "sqlite":
@@ -373,9 +374,30 @@ def prepare(db: str, factor: float, data_dir: Path, fresh: bool) -> Target:
     started = time.perf_counter()
     flask(target, "seed-demo")
     print(f"  {db}, factor {factor:g}: " + flask(target, "seed-scale", "--factor", f"{factor:g}").strip(), flush=True)
+    analyze(url)
     print(f"  prepared in {time.perf_counter() - started:.0f} s", flush=True)
     meta_path.write_text(json.dumps({"url": url, "frozen_now": frozen}))
     return target
+
+
+def analyze(url: str) -> None:
+    """The planner's statistics of freshly bulk-loaded PostgreSQL data, once (ANALYZE): a
+    server runs autovacuum, which does this by itself, but the test server may not, and
+    without statistics the planner joins every room to every booking it reads."""
+    if not url.startswith("postgresql"):
+        return
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        analyzed = connection.scalar(
+            text(
+                "SELECT coalesce(last_analyze, last_autoanalyze) IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'reservations'"
+            )
+        )
+        if not analyzed:
+            connection.execute(text("ANALYZE"))
+    engine.dispose()
 
 
 # -- the cases ---------------------------------------------------------------------------
@@ -757,6 +779,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--draw-entries", type=int, default=20_000)
     parser.add_argument("--data-dir", default=str(Path(tempfile.gettempdir()) / "meguro-bench"))
     parser.add_argument("--fresh", action="store_true", help="prepare the data again")
+    parser.add_argument(
+        "--pg-prefix",
+        default="perf_bench",
+        help="PostgreSQL databases <prefix>_f<factor> (another prefix, with another --data-dir, keeps runs apart)",
+    )
     args = parser.parse_args(argv)
     args.connections = [int(c) for c in args.connections.split(",")]
     names = [c.strip() for c in args.cases.split(",") if c.strip()]
@@ -782,7 +809,7 @@ def main(argv: list[str] | None = None) -> None:
         ceiling.wait_ready()
         for db in dbs:
             for factor in factors:
-                target = prepare(db, factor, data_dir, args.fresh)
+                target = prepare(db, factor, data_dir, args.fresh, args.pg_prefix)
                 asyncio.run(run_page_cases(target, page_cases, args, ceiling, rows, ceiling_load))
                 if "rush" in names and factor == factors[0]:
                     rushes.append(asyncio.run(rush(target, args)))

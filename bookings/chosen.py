@@ -6,14 +6,15 @@ name, the order they are shown in, and the fee of each line."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import date
 from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from models import errors
 from models.account import ResidentGroupClass
-from models.facility import Facility, FeeRate, Room, TimeBand
+from models.facility import ClosedDate, Facility, FeeRate, Room, TimeBand
 from models.fee_rules import FeeQuery, slot_fee_rule
 
 
@@ -103,19 +104,36 @@ def display_order(line: ChosenLine):
     return (line.facility.code, line.room.ordinal, line.room.id, line.slot.use_date, line.band.starts_at)
 
 
-def rooms_by_id(session: Session, ids: Iterable[int]) -> dict[int, Room]:
-    """The rooms with what the checks read of them (bands, purposes, the facility's closed days)."""
-    rooms = session.scalars(
-        select(Room)
-        .where(Room.id.in_(set(ids)))
-        .options(
-            selectinload(Room.time_bands),
-            selectinload(Room.purposes),
-            selectinload(Room.facility).selectinload(Facility.closed_dates),
-            selectinload(Room.facility).selectinload(Facility.category),
-        )
-    ).all()
+def rooms_by_id(session: Session, ids: Iterable[int], *, closed_dates: bool = True) -> dict[int, Room]:
+    """The rooms with what the checks read of them (bands, purposes, the facility's category
+    and, unless `closed_dates` is False, all its closing days: 先着申込 reads only those of the
+    chosen days, with closing_days)."""
+    # The facility and its category in the rooms' own statement; bands and purposes in one each.
+    facility = joinedload(Room.facility, innerjoin=True)
+    options = [
+        selectinload(Room.time_bands),
+        selectinload(Room.purposes),
+        facility.joinedload(Facility.category, innerjoin=True),
+    ]
+    if closed_dates:
+        options.append(facility.selectinload(Facility.closed_dates))
+    rooms = session.scalars(select(Room).where(Room.id.in_(set(ids))).options(*options)).all()
     return {r.id: r for r in rooms}
+
+
+def closing_days(session: Session, facility_ids: Iterable[int], days: Iterable[date]) -> dict[int, frozenset[date]]:
+    """休館日 (beyond the weekly closing day) of these facilities among `days`, by facility:
+    what is_closed_day_rule needs for those days, without a year of closing days."""
+    facilities, wanted = set(facility_ids), set(days)
+    found: dict[int, set[date]] = {facility_id: set() for facility_id in facilities}
+    if facilities and wanted:
+        for facility_id, day in session.execute(
+            select(ClosedDate.facility_id, ClosedDate.day).where(
+                ClosedDate.facility_id.in_(facilities), ClosedDate.day.in_(wanted)
+            )
+        ):
+            found[facility_id].add(day)
+    return {facility_id: frozenset(days_closed) for facility_id, days_closed in found.items()}
 
 
 def band_of(room: Room | None, slot: Any) -> TimeBand:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from models import errors
 from models.reservation import Reservation
-from models.reservation_rules import ReservationState
+from models.reservation_rules import ACTIVE_STATES, ReservationState
 
 # Ids in URLs are integers the database can hold; anything larger is forged.
 MAX_ID = 2**31 - 1
@@ -40,6 +40,10 @@ class SlotRef:
         return f"{self.room_id}:{self.use_date.isoformat()}:{self.time_band_id}"
 
 
+def _cancelled_by(resident_id: int):
+    return (Reservation.resident_id == resident_id) & (Reservation.state == ReservationState.CANCELLED)
+
+
 def cancelled_by(session: Session, resident_id: int, slots: Iterable[SlotRef]) -> set[SlotRef]:
     """再予約不可 (DESIGN rule 5): the slots among `slots` this group cancelled (or let
     expire) before. apply refuses them; the grids show them as 再予約不可 (issue 11)."""
@@ -49,8 +53,7 @@ def cancelled_by(session: Session, resident_id: int, slots: Iterable[SlotRef]) -
     rows = session.execute(
         select(Reservation.room_id, Reservation.use_date, Reservation.time_band_id).where(
             tuple_(Reservation.room_id, Reservation.use_date, Reservation.time_band_id).in_(keys),
-            Reservation.resident_id == resident_id,
-            Reservation.state == ReservationState.CANCELLED,
+            _cancelled_by(resident_id),
         )
     ).all()
     return {SlotRef(*row) for row in rows}
@@ -65,8 +68,44 @@ def cancelled_within(session: Session, resident_id: int, room_ids: list[int], fi
         select(Reservation.room_id, Reservation.use_date, Reservation.time_band_id).where(
             Reservation.room_id.in_(room_ids),
             Reservation.use_date.between(first, last),
-            Reservation.resident_id == resident_id,
-            Reservation.state == ReservationState.CANCELLED,
+            _cancelled_by(resident_id),
         )
     ).all()
     return {SlotRef(*row) for row in rows}
+
+
+@dataclass(frozen=True)
+class SlotHoldings:
+    """Who holds each of some slots (an active booking), and which of them a group cancelled
+    before (再予約不可, as cancelled_by reads it)."""
+
+    holders: dict[SlotRef, int]
+    cancelled: set[SlotRef]
+
+
+def slot_holdings(session: Session, resident_id: int, slots: Iterable[SlotRef]) -> SlotHoldings:
+    """The holders of `slots` and those of them this group cancelled before, in one read
+    (申込確認 and 申込 ask both at once)."""
+    keys = [(s.room_id, s.use_date, s.time_band_id) for s in slots]
+    holdings = SlotHoldings({}, set())
+    if not keys:
+        return holdings
+    rows = session.execute(
+        select(
+            Reservation.room_id,
+            Reservation.use_date,
+            Reservation.time_band_id,
+            Reservation.resident_id,
+            Reservation.state,
+        ).where(
+            tuple_(Reservation.room_id, Reservation.use_date, Reservation.time_band_id).in_(keys),
+            Reservation.state.in_(sorted(ACTIVE_STATES)) | _cancelled_by(resident_id),
+        )
+    ).all()
+    for room, day, band, holder, state in rows:
+        slot = SlotRef(room, day, band)
+        if state is ReservationState.CANCELLED:
+            holdings.cancelled.add(slot)
+        else:
+            holdings.holders[slot] = holder
+    return holdings

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -11,30 +10,23 @@ from models.reservation import Counter
 
 
 def next_value(session: Session, key: str) -> int:
-    """The next value of a counter. The row is created if missing (ON CONFLICT DO NOTHING,
-    so two first callers do not collide), then locked: SELECT … FOR UPDATE on PostgreSQL;
-    on SQLite the write transaction already holds the database lock (BEGIN IMMEDIATE)."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(Counter).values(key=key, value=0).on_conflict_do_nothing(index_elements=["key"]))
-    counter = session.execute(
-        select(Counter).where(Counter.key == key).with_for_update().execution_options(populate_existing=True)
-    ).scalar_one()
-    counter.value += 1
-    session.flush()
-    return counter.value
+    """The next value of a counter (reserve_values of one)."""
+    return reserve_values(session, key, 1).start
 
 
 def reserve_values(session: Session, key: str, count: int) -> range:
-    """`count` consecutive values of a counter at once (the draw numbers its 当選 in one go),
-    under the same lock as next_value."""
+    """`count` consecutive values of a counter at once, in one statement: the row is
+    created if missing, else its value raised, and the new value returned (INSERT … ON
+    CONFLICT DO UPDATE … RETURNING). The row stays locked until the transaction ends on
+    PostgreSQL, so that numbers are issued in commit order; on SQLite the write
+    transaction already holds the database lock (BEGIN IMMEDIATE)."""
     if count < 1:
         return range(0)
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(Counter).values(key=key, value=0).on_conflict_do_nothing(index_elements=["key"]))
-    counter = session.execute(
-        select(Counter).where(Counter.key == key).with_for_update().execution_options(populate_existing=True)
+    statement = insert(Counter).values(key=key, value=count)
+    last = session.execute(
+        statement.on_conflict_do_update(index_elements=["key"], set_={"value": Counter.value + count}).returning(
+            Counter.value
+        )
     ).scalar_one()
-    first = counter.value + 1
-    counter.value += count
-    session.flush()
-    return range(first, first + count)
+    return range(last - count + 1, last + 1)

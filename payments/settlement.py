@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, case, exists, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from mail.compose import CallCentre, ChargeFacts, capture_mail, superseded_mail, void_mail
@@ -19,8 +19,8 @@ from models import errors
 from models.counters import next_value
 from models.deadline_rules import payment_closes_at
 from models.numbering_rules import receipt_counter_key, receipt_number
-from models.payment import CardCharge, ChargeStatus, Settlement, SettlementStatus
-from models.reservation import Reservation
+from models.payment import CardCharge, ChargeStatus, Settlement, SettlementStatus, VoidStatus
+from models.reservation import CounterPayment, Reservation
 from models.reservation_rules import ACTIVE_STATES, UNPAID_STATES, Action, ReservationState, next_state
 from models.settlement_rules import (
     HeldCharge,
@@ -61,6 +61,35 @@ def pending_plan(reservation: Reservation) -> SettlementPlan | None:
     if reservation.is_counter_paid or reservation.state not in (*ACTIVE_STATES, ReservationState.CANCELLED):
         return None
     return settlement_plan_rule(held_charge(reservation), reservation.due_yen)
+
+
+def pending_clause() -> ColumnElement[bool]:
+    """`pending_plan(reservation) is not None` as SQL over `reservations`, so that a list can
+    ask the database for the bookings waiting for a settlement instead of loading a group's
+    whole history: not paid at the counter, 仮予約／当選／本予約／取消済, and the live card
+    charge (0 without one) differs from what is due (the total fee while active, the
+    cancellation fee once cancelled: settlement_rules.due_rule). It reads each booking's
+    counter payments and live charge through their indexes on reservation_id.
+    tests/web/test_payment_listing.py checks that it agrees with pending_plan."""
+    held = (
+        select(CardCharge.amount_yen)
+        .where(
+            CardCharge.reservation_id == Reservation.id,
+            CardCharge.status == ChargeStatus.CAPTURED,
+            CardCharge.void_status == VoidStatus.NONE,
+        )
+        .correlate(Reservation)
+        .scalar_subquery()
+    )
+    due = case(
+        (Reservation.state.in_(sorted(ACTIVE_STATES)), Reservation.facility_fee_yen + Reservation.equipment_fee_yen),
+        else_=func.coalesce(Reservation.cancellation_fee_yen, 0),
+    )
+    return and_(
+        Reservation.state.in_(sorted({*ACTIVE_STATES, ReservationState.CANCELLED})),
+        ~exists().where(CounterPayment.reservation_id == Reservation.id),
+        func.coalesce(held, 0) != due,
+    )
 
 
 def quote_settlement(reservation: Reservation, now: datetime) -> SettlementQuote:

@@ -36,16 +36,26 @@ def _first_result(token: str, resident_id: int | None) -> str | None:
         return used.result_url
 
 
-def run_once(token: str | None, resident_id: int | None, operation: Callable[[Session], str]) -> str:
+def run_once(
+    token: str | None,
+    resident_id: int | None,
+    operation: Callable[[Session], str],
+    *,
+    before: Callable[[], None] | None = None,
+) -> str:
     """Run `operation` in one write transaction together with the record of `token`, and
     return the URL of its result; when the token was used before, return that first result
     without running anything. Two simultaneous submits: the token's primary key lets only
-    one commit, the other finds its record afterwards."""
+    one commit, the other finds its record afterwards. `before`, when given, runs once the
+    token is known to be unused and before the write transaction begins: the reads and
+    checks that need no write lock (it refuses by raising; nothing is recorded then)."""
     if not token or not TOKEN_FORMAT.match(token):
         raise MalformedToken()
     first = _first_result(token, resident_id)
     if first is not None:
         return first
+    if before is not None:
+        before()
     try:
         with write_session() as session:
             record = SubmissionToken(token=token, resident_id=resident_id, used_at=now(), result_url="")

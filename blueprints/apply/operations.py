@@ -4,25 +4,35 @@ created under the write lock."""
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from bookings.answers import RoomAnswers
-from bookings.chosen import ChosenSlots, band_of, check_room_answers, display_order, rooms_by_id, slot_fee
+from bookings.chosen import (
+    ChosenSlots,
+    band_of,
+    check_room_answers,
+    closing_days,
+    display_order,
+    fee_rates,
+    rooms_by_id,
+    slot_fee,
+)
 from bookings.chosen import quote_fees as quote_fees
-from bookings.slots import MAX_ID, SlotRef, cancelled_by
+from bookings.slots import MAX_ID, SlotRef, slot_holdings
 from lottery.schedule import first_come_windows
 from models import errors
 from models.account import Resident, ResidentGroupClass
 from models.availability_rules import SlotStatus, booking_window_rule, is_closed_day_rule, slot_status_rule
 from models.availability_version import bump_availability
-from models.counters import next_value
+from models.counters import reserve_values
 from models.db import violated_constraint
-from models.facility import Facility, FeeRate, Room, TimeBand
+from models.facility import Facility, Room, TimeBand
 from models.numbering_rules import reservation_counter_key, reservation_number
 from models.reservation import Application, Reservation
 from models.reservation_rules import ACTIVE_STATES, ReservationState
@@ -63,6 +73,8 @@ class Selection(ChosenSlots[SlotLine]):
     group_classes: list[ResidentGroupClass]  # the 団体区分 valid today
     lines: list[SlotLine]
     refused: dict[SlotProblem, list[SlotLine]] = field(default_factory=dict)
+    # Each chosen slot's status as read (at the `now` given to prepare_selection).
+    statuses: dict[SlotRef, SlotStatus] = field(default_factory=dict)
 
     @property
     def chosen(self) -> list[SlotLine]:
@@ -95,28 +107,36 @@ def valid_group_classes(resident: Resident, today: date) -> list[ResidentGroupCl
 
 
 def slot_statuses(
-    session: Session, slots: list[SlotRef], *, resident_id: int | None, now: datetime, days_ahead: int
+    session: Session,
+    slots: list[SlotRef],
+    *,
+    resident_id: int | None,
+    now: datetime,
+    days_ahead: int,
+    rooms: Mapping[int, Room] | None = None,
+    taken: set[SlotRef] | None = None,
 ) -> dict[SlotRef, SlotStatus]:
-    """The status of each chosen slot as of `now` (unknown rooms or bands raise NotFound)."""
-    rooms = rooms_by_id(session, {s.room_id for s in slots})
+    """The status of each chosen slot as of `now` (unknown rooms or bands raise NotFound).
+    `rooms` (from rooms_by_id) and `taken` (the slots held by anyone) when the caller has
+    read them already."""
+    if rooms is None:
+        rooms = rooms_by_id(session, {s.room_id for s in slots}, closed_dates=False)
     window = booking_window_rule(jst_day(now), days_ahead)
     # A lottery room's month is first come only from 一般空き申込 on (DESIGN "Lottery").
     lottery_windows = first_come_windows(session, slots, now=now)
-    taken = _taken(session, slots)
+    if taken is None:
+        taken = taken_slots(session, slots)
+    bands = {slot: band_of(rooms.get(slot.room_id), slot) for slot in slots}
+    closing = closing_days(session, {rooms[s.room_id].facility_id for s in slots}, {s.use_date for s in slots})
     result = {}
     for slot in slots:
-        room = rooms.get(slot.room_id)
-        band = band_of(room, slot)
-        facility = room.facility
-        closed = is_closed_day_rule(
-            slot.use_date, facility.closed_weekday_set, frozenset(c.day for c in facility.closed_dates)
-        )
+        facility = rooms[slot.room_id].facility
         result[slot] = slot_status_rule(
             day=slot.use_date,
             window=lottery_windows.get(slot, window),
-            closed=closed,
+            closed=is_closed_day_rule(slot.use_date, facility.closed_weekday_set, closing[facility.id]),
             taken=slot in taken,
-            starts_at=jst_moment(slot.use_date, band.starts_at),
+            starts_at=jst_moment(slot.use_date, bands[slot].starts_at),
             now=now,
         )
     return result
@@ -138,17 +158,19 @@ def prepare_selection(
     )
     if resident is None:
         raise errors.NotFound(resident=resident_id)
-    rooms = rooms_by_id(session, {s.room_id for s in slots})
+    rooms = rooms_by_id(session, {s.room_id for s in slots}, closed_dates=False)
     lines = [SlotLine(slot, rooms.get(slot.room_id), band_of(rooms.get(slot.room_id), slot)) for slot in slots]
     for room in rooms.values():
         if room.facility.category.registration_kind != resident.registration_kind:
             raise errors.WrongRegistrationKind(room=room.id)
     group_classes = valid_group_classes(resident, jst_day(now))
 
-    statuses = slot_statuses(session, slots, resident_id=resident_id, now=now, days_ahead=days_ahead)
-    blocked = cancelled_by(session, resident_id, slots)
-    holders = _holders(session, slots)
-    selection = Selection(resident=resident, group_classes=group_classes, lines=[])
+    holdings = slot_holdings(session, resident_id, slots)
+    holders, blocked = holdings.holders, holdings.cancelled
+    statuses = slot_statuses(
+        session, slots, resident_id=resident_id, now=now, days_ahead=days_ahead, rooms=rooms, taken=set(holders)
+    )
+    selection = Selection(resident=resident, group_classes=group_classes, lines=[], statuses=statuses)
     for line in sorted(lines, key=display_order):
         status = statuses[line.slot]
         if status in (SlotStatus.CLOSED, SlotStatus.OUT_OF_WINDOW):
@@ -163,17 +185,51 @@ def prepare_selection(
     return selection
 
 
-def apply_for_slots(
+@dataclass(frozen=True)
+class PlannedBooking:
+    """One 仮予約 as 申込 will write it: the slot, its band's hours, the answers and the fee."""
+
+    slot: SlotRef
+    starts_at: time
+    ends_at: time
+    answer: RoomAnswers
+    facility_fee_yen: int
+
+
+@dataclass(frozen=True)
+class ApplicationPlan:
+    """What 申込 writes, worked out from the catalogue (the applicant, rooms, bands, closing
+    days, windows, fees) before the write transaction; plain values, so that it can be read
+    in one session and written in another. What other applications change — who holds a
+    slot, 再予約不可 — is checked by book_application under the write lock."""
+
+    resident_id: int
+    group_class_id: int
+    room_ids: list[int]
+    facility_ids: list[int]
+    bookings: list[PlannedBooking]  # in the order their 予約番号 are issued: by date and time
+
+    @property
+    def slots(self) -> list[SlotRef]:
+        return sorted(b.slot for b in self.bookings)
+
+
+def plan_application(
     session: Session,
     *,
     resident_id: int,
     slots: list[SlotRef],
-    answers: dict[int, RoomAnswers],
+    answers: Mapping[int, RoomAnswers],
     group_class_id: int,
     now: datetime,
     days_ahead: int,
-) -> Application:
-    """Create one 仮予約 per slot, all or nothing. Raises the first rule that refuses."""
+    rooms: Mapping[int, Room] | None = None,
+    statuses: Mapping[SlotRef, SlotStatus] | None = None,
+) -> ApplicationPlan:
+    """The checks of 申込 that read only the catalogue and the applicant, in apply_for_slots'
+    order (applicant, rooms and answers, bands, closed or outside the window), and the fee
+    of each slot. `rooms` (rooms_by_id) and the slots' `statuses` at this `now`
+    (prepare_selection) when the caller has read them already."""
     if not slots:
         raise errors.EmptySelection()
     slots = sorted(set(slots))
@@ -181,63 +237,83 @@ def apply_for_slots(
     if resident is None:
         raise errors.NotFound(resident=resident_id)
     held_class = check_applicant(resident, group_class_id, jst_day(now))
-
-    # Serialise applications for the same rooms (PostgreSQL; SQLite holds the DB lock).
     room_ids = sorted({s.room_id for s in slots})
-    session.execute(select(Room.id).where(Room.id.in_(room_ids)).order_by(Room.id).with_for_update()).all()
-    rooms = rooms_by_id(session, set(room_ids))
-
+    if rooms is None or not set(room_ids) <= set(rooms):
+        rooms = rooms_by_id(session, set(room_ids), closed_dates=False)
     for room_id in room_ids:
         room = rooms.get(room_id)
         if room is None:
             raise errors.NotFound(room=room_id)
         check_room_answers(room, answers.get(room_id), resident.registration_kind)
-
-    statuses = slot_statuses(session, slots, resident_id=resident_id, now=now, days_ahead=days_ahead)
-    unbookable = [s for s, st in statuses.items() if st in (SlotStatus.CLOSED, SlotStatus.OUT_OF_WINDOW)]
+    if statuses is None or not set(slots) <= set(statuses):
+        statuses = slot_statuses(
+            session, slots, resident_id=resident_id, now=now, days_ahead=days_ahead, rooms=rooms, taken=set()
+        )
+    unbookable = [s for s in slots if statuses[s] in (SlotStatus.CLOSED, SlotStatus.OUT_OF_WINDOW)]
     if unbookable:
         raise errors.SlotNotBookable(slots=unbookable)
-    blocked = cancelled_by(session, resident_id, slots)
-    if blocked:
-        raise errors.RebookingBlocked(slots=sorted(blocked))
-    taken = [s for s, st in statuses.items() if st is SlotStatus.TAKEN]
-    if taken:
-        raise errors.SlotTaken(slots=taken)
+    rates = fee_rates(session, room_ids)
+    bookings = []
+    for slot in slots:
+        band = band_of(rooms[slot.room_id], slot)
+        answer = answers[slot.room_id]
+        fee = slot_fee(rates, slot, held_class.group_class.code, answer.charges_participation_fee)
+        bookings.append(PlannedBooking(slot, band.starts_at, band.ends_at, answer, fee))
+    # Numbers follow the order residents read them in: by date and time.
+    bookings.sort(key=lambda b: (b.slot.use_date, b.starts_at, b.slot.room_id))
+    return ApplicationPlan(
+        resident_id=resident_id,
+        group_class_id=group_class_id,
+        room_ids=room_ids,
+        facility_ids=sorted({rooms[room_id].facility_id for room_id in room_ids}),
+        bookings=bookings,
+    )
 
-    rates = session.scalars(select(FeeRate).where(FeeRate.room_id.in_(room_ids))).all()
+
+def book_application(session: Session, plan: ApplicationPlan, *, now: datetime) -> Application:
+    """Create the planned 仮予約, all or nothing, inside the caller's write transaction:
+    applications for the same rooms serialised (their rows locked on PostgreSQL; SQLite's
+    write lock serialises every write), 再予約不可 and taken slots refused, the 予約番号
+    issued, the rows written and the facilities' availability version bumped — nothing
+    else is read here. The unique index on active slots is the backstop."""
+    slots = plan.slots
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(Room.id).where(Room.id.in_(plan.room_ids)).order_by(Room.id).with_for_update()).all()
+    holdings = slot_holdings(session, plan.resident_id, slots)
+    if holdings.cancelled:
+        raise errors.RebookingBlocked(slots=sorted(holdings.cancelled))
+    if holdings.holders:
+        raise errors.SlotTaken(slots=sorted(holdings.holders))
     applied_on = jst_day(now)
     try:
         # A savepoint, so that if the unique index refuses (a concurrent writer slipped past
         # the lock) we can still ask which slots were taken.
         with session.begin_nested():
-            application = Application(resident_id=resident_id, created_at=now)
-            session.add(application)
-            # Numbers follow the order residents read them in: by date and time.
-            for slot in sorted(slots, key=lambda s: (s.use_date, band_of(rooms[s.room_id], s).starts_at, s.room_id)):
-                room = rooms[slot.room_id]
-                band = band_of(room, slot)
-                answer = answers[slot.room_id]
-                number = reservation_number(applied_on, next_value(session, reservation_counter_key(applied_on)))
-                application.reservations.append(
+            values = reserve_values(session, reservation_counter_key(applied_on), len(plan.bookings))
+            application = Application(
+                resident_id=plan.resident_id,
+                created_at=now,
+                reservations=[
                     Reservation(
-                        number=number,
-                        resident_id=resident_id,
-                        room_id=room.id,
-                        time_band_id=band.id,
-                        use_date=slot.use_date,
-                        starts_at=band.starts_at,
-                        ends_at=band.ends_at,
+                        number=reservation_number(applied_on, value),
+                        resident_id=plan.resident_id,
+                        room_id=b.slot.room_id,
+                        time_band_id=b.slot.time_band_id,
+                        use_date=b.slot.use_date,
+                        starts_at=b.starts_at,
+                        ends_at=b.ends_at,
                         state=ReservationState.PROVISIONAL,
-                        purpose_id=answer.purpose_id,
-                        attendees=answer.attendees,
-                        charges_participation_fee=answer.charges_participation_fee,
-                        group_class_id=group_class_id,
-                        facility_fee_yen=slot_fee(
-                            rates, slot, held_class.group_class.code, answer.charges_participation_fee
-                        ),
+                        purpose_id=b.answer.purpose_id,
+                        attendees=b.answer.attendees,
+                        charges_participation_fee=b.answer.charges_participation_fee,
+                        group_class_id=plan.group_class_id,
+                        facility_fee_yen=b.facility_fee_yen,
                         applied_at=now,
                     )
-                )
+                    for b, value in zip(plan.bookings, values, strict=True)
+                ],
+            )
+            session.add(application)
             session.flush()
     except IntegrityError as exc:
         # Only the active-slot index means taken; any other refusal (a counter or an id
@@ -245,9 +321,33 @@ def apply_for_slots(
         # logged and shown as a fault with its reference number.
         if violated_constraint(exc) != ACTIVE_SLOT_CONSTRAINT:
             raise
-        raise errors.SlotTaken(slots=sorted(_taken(session, slots)) or slots) from None
-    bump_availability(session, room_ids=room_ids)
+        raise errors.SlotTaken(slots=sorted(taken_slots(session, slots)) or slots) from None
+    bump_availability(session, facility_ids=plan.facility_ids)
     return application
+
+
+def apply_for_slots(
+    session: Session,
+    *,
+    resident_id: int,
+    slots: list[SlotRef],
+    answers: Mapping[int, RoomAnswers],
+    group_class_id: int,
+    now: datetime,
+    days_ahead: int,
+) -> Application:
+    """Create one 仮予約 per slot, all or nothing, in this session's transaction (the plan
+    and the booking in one). Raises the first rule that refuses."""
+    plan = plan_application(
+        session,
+        resident_id=resident_id,
+        slots=slots,
+        answers=answers,
+        group_class_id=group_class_id,
+        now=now,
+        days_ahead=days_ahead,
+    )
+    return book_application(session, plan, now=now)
 
 
 def load_application(session: Session, application_id: int, *, resident_id: int) -> Application:
@@ -270,19 +370,8 @@ def load_application(session: Session, application_id: int, *, resident_id: int)
     return application
 
 
-def _holders(session: Session, slots: list[SlotRef]) -> dict[SlotRef, int]:
-    """Who holds each of the slots that are taken."""
-    keys = [(s.room_id, s.use_date, s.time_band_id) for s in slots]
-    rows = session.execute(
-        select(Reservation.room_id, Reservation.use_date, Reservation.time_band_id, Reservation.resident_id).where(
-            tuple_(Reservation.room_id, Reservation.use_date, Reservation.time_band_id).in_(keys),
-            Reservation.state.in_(ACTIVE_STATES),
-        )
-    ).all()
-    return {SlotRef(room, day, band): holder for room, day, band, holder in rows}
-
-
-def _taken(session: Session, slots: list[SlotRef]) -> set[SlotRef]:
+def taken_slots(session: Session, slots: list[SlotRef]) -> set[SlotRef]:
+    """The slots among `slots` that some group holds (an active booking)."""
     keys = [(s.room_id, s.use_date, s.time_band_id) for s in slots]
     rows = session.execute(
         select(Reservation.room_id, Reservation.use_date, Reservation.time_band_id).where(

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint, abort, current_app, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
 from blueprints.apply.operations import (
+    ApplicationPlan,
     Selection,
     SlotProblem,
-    apply_for_slots,
+    book_application,
     load_application,
+    plan_application,
     prepare_selection,
     quote_fees,
 )
@@ -45,6 +49,19 @@ PROBLEM_ERRORS = {
     SlotProblem.TAKEN: errors.SlotTaken,
 }
 PROBLEM_OF_ERROR = {cls: problem for problem, cls in PROBLEM_ERRORS.items()}
+
+
+def _refusal_as_read(selection: Selection) -> errors.DomainError | None:
+    """The error apply_for_slots would raise for the slots this selection already refuses
+    (in its order: not bookable, 再予約不可, taken — by another group or by this one), or
+    None when every chosen slot was free as read."""
+    for problem in (SlotProblem.NOT_BOOKABLE, SlotProblem.REBOOKING_BLOCKED):
+        if selection.refused.get(problem):
+            return PROBLEM_ERRORS[problem](slots=sorted(line.slot for line in selection.refused[problem]))
+    taken = selection.refused.get(SlotProblem.TAKEN, []) + selection.refused.get(SlotProblem.ALREADY_BOOKED, [])
+    if taken:
+        return errors.SlotTaken(slots=sorted(line.slot for line in taken))
+    return None
 
 
 # -- views ------------------------------------------------------------------------------
@@ -81,8 +98,9 @@ def confirm():
 @login_required
 def submit():
     """申込: create the 仮予約 once; a second submit of the same form shows the first result."""
+    now = clock.now()
     try:
-        selection = _selection(request.form)
+        selection = _selection(request.form, now)
     except (SelectionRefused, errors.DomainError) as exc:
         return _refused(exc)
     # The answers of every chosen room: the operation, not this request's reading of the
@@ -92,20 +110,36 @@ def submit():
     if not answers.valid:
         return _details_page(selection, answers, problems=_refused_slot_errors(selection) + answers.errors)
 
-    def apply(session) -> str:
-        application = apply_for_slots(
-            session,
-            resident_id=current_user.id,
-            slots=[line.slot for line in selection.chosen],
-            answers=answers.by_room,
-            group_class_id=answers.group_class_id,
-            now=clock.now(),
-            days_ahead=current_app.config["FIRST_COME_DAYS_AHEAD"],
+    plans: list[ApplicationPlan] = []
+
+    def check() -> None:
+        # Once the token is known to be unused, and before the write lock: what this
+        # request read refuses already is refused without writing (the operation would
+        # refuse it the same way), and what 申込 writes is worked out from the catalogue.
+        refusal = _refusal_as_read(selection)
+        if refusal is not None:
+            raise refusal
+        plans.append(
+            plan_application(
+                read_session(),
+                resident_id=current_user.id,
+                slots=[line.slot for line in selection.chosen],
+                answers=answers.by_room,
+                group_class_id=answers.group_class_id,
+                now=now,
+                days_ahead=current_app.config["FIRST_COME_DAYS_AHEAD"],
+                rooms={room.id: room for room in selection.chosen_rooms},
+                statuses=selection.statuses,
+            )
         )
+
+    def apply(session) -> str:
+        # Under the write lock only what other applications change: who holds the slots.
+        application = book_application(session, plans[0], now=now)
         return url_for("apply.complete", application_id=application.id)
 
     try:
-        return redirect(run_once(request.form.get("form_token"), current_user.id, apply), code=303)
+        return redirect(run_once(request.form.get("form_token"), current_user.id, apply, before=check), code=303)
     except MalformedToken:
         problem = ErrorItem(
             _("申込の受付に必要な情報が正しくありません。内容を確認して、もう一度「申込」を押してください。")
@@ -154,7 +188,7 @@ def complete(application_id: int):
 # -- reading the request ----------------------------------------------------------------
 
 
-def _selection(values: MultiDict) -> Selection:
+def _selection(values: MultiDict, now: datetime | None = None) -> Selection:
     slots = chosen_slots(
         values, none_chosen=_("時間帯が選択されていません。時間帯別空き状況から、申込む時間帯を選択してください。")
     )
@@ -162,7 +196,7 @@ def _selection(values: MultiDict) -> Selection:
         read_session(),
         slots,
         resident_id=current_user.id,
-        now=clock.now(),
+        now=now or clock.now(),
         days_ahead=current_app.config["FIRST_COME_DAYS_AHEAD"],
     )
 

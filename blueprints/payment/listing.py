@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from sqlalchemy import case, or_
 from sqlalchemy.orm import Session
 
 from bookings import refusals
@@ -17,7 +18,7 @@ from models.deadline_rules import payment_deadline_day
 from models.facility import Facility
 from models.reservation import Reservation
 from models.settlement_rules import SettlementPlan, last_void_day
-from payments.settlement import is_first_payment, pending_plan, quote_settlement
+from payments.settlement import is_first_payment, pending_clause, pending_plan, quote_settlement
 
 # The guide's 選択 shows the top 20 (L123, L129).
 PAYMENT_LIST_LIMIT = 20
@@ -107,13 +108,24 @@ def list_payment_rows(
     """The resident's bookings matching `conditions`: those waiting for a settlement first,
     then by 利用日 and start; at most `limit`, grouped by facility in that order. With
     `earlier_pending`, bookings before `conditions.date_from` that still wait for a
-    settlement (a refund after the use date) are listed too, so none is out of sight."""
-    query = bookings_matching(resident_id, conditions, before_period=earlier_pending)
-    rows = [payment_row(r, now) for r in session.scalars(query)]
+    settlement (a refund after the use date) are listed too, so none is out of sight.
+
+    The database picks and orders them (payments.settlement.pending_clause) and returns at
+    most `limit` + 1 (the one more says that some are left out): what this costs does not
+    grow with the group's history, only the index walk over its bookings does."""
+    pending = pending_clause()
+    query = bookings_matching(resident_id, conditions, before_period=True)
     if conditions.date_from:
-        # Only reached with earlier_pending: before the period, keep what is still pending.
-        rows = [row for row in rows if row.reservation.use_date >= conditions.date_from or row.plan is not None]
-    # sorted() is stable: within each part, still by 利用日 and start.
+        in_period = Reservation.use_date >= conditions.date_from
+        query = query.where(or_(in_period, pending) if earlier_pending else in_period)
+    query = (
+        query.order_by(None)
+        .order_by(case((pending, 0), else_=1), Reservation.use_date, Reservation.starts_at, Reservation.id)
+        .limit(limit + 1)
+    )
+    rows = [payment_row(r, now) for r in session.scalars(query)]
+    # Ordered again by the rule itself (pending_plan); sorted() is stable: within each part,
+    # still by 利用日 and start.
     rows = sorted(rows, key=lambda row: row.plan is None)
     shown = rows[:limit]
     groups: dict[int, FacilityGroup] = {}

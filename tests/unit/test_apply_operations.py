@@ -18,9 +18,8 @@ from blueprints.apply.operations import (
     prepare_selection,
     quote_fees,
 )
-from bookings.slots import SlotRef
+from bookings.slots import SlotHoldings, SlotRef
 from models import errors
-from models.availability_rules import SlotStatus
 from models.db import Database, violated_constraint
 from models.reservation import Counter, Reservation
 from models.reservation_rules import ReservationState
@@ -221,7 +220,7 @@ def test_the_applicant_is_checked(db, resident_id, group_class_id, error):
 def test_the_unique_index_is_the_backstop_and_names_the_taken_slot(db, monkeypatch):
     """If a concurrent writer slipped past the checks, the database still refuses the
     second booking, and the resident is told which slot it was."""
-    monkeypatch.setattr(operations, "slot_statuses", lambda session, slots, **kw: dict.fromkeys(slots, SlotStatus.FREE))
+    monkeypatch.setattr(operations, "slot_holdings", lambda session, resident_id, slots: SlotHoldings({}, set()))
     before, numbers = reservation_count(db), counter(db)
     with pytest.raises(errors.SlotTaken) as caught:
         apply(db, [FREE_A, TAKEN_BY_CIRCLE])

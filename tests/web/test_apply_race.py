@@ -3,6 +3,7 @@ HTTP server: exactly one gets it, the other is told which slot was taken."""
 
 from __future__ import annotations
 
+import time
 from datetime import date
 from urllib.parse import urlencode
 
@@ -10,6 +11,7 @@ import pytest
 import requests
 from sqlalchemy import select
 
+from models.facility import Room
 from models.reservation import Reservation
 from models.reservation_rules import ACTIVE_STATES
 from tests.web.served_support import at_once, form_fields, logged_in
@@ -93,3 +95,26 @@ def test_two_residents_pressing_apply_at_once_get_one_booking_between_them(serve
         assert len(holders) == 1
         # The winner is the one who saw the completion page.
         assert holders[0] == (1 if won[0] is responses[0] else 2)
+
+
+def test_a_slot_already_taken_is_refused_without_waiting_for_the_bookings_being_written(served):
+    """The opening rush: most of those who press 申込 find their slot taken already. They
+    are told so at once, not after queueing for the write lock behind the bookings being
+    written (held here by another transaction: SQLite's write lock, the room's row on
+    PostgreSQL)."""
+    app, base = served
+    slot, answers, words = ROUNDS[0]
+    first, second = logged_in(base, "40675"), logged_in(base, "40676")
+    late_form = confirm_form(second, base, slot, answers)
+    booked = first.post(f"{base}/apply", data=confirm_form(first, base, slot, answers), timeout=60)
+    assert booked.status_code == 200 and "予約申込 完了" in booked.text
+
+    with app.extensions["database"].write() as writer:
+        writer.execute(select(Room.id).where(Room.id == int(slot.split(":")[0])).with_for_update()).all()
+        started = time.monotonic()
+        refused = second.post(f"{base}/apply", data=late_form, timeout=10)
+        waited = time.monotonic() - started
+    assert refused.status_code == 409, refused.text[:500]
+    assert f"他の方が先に申し込みました: {words}" in refused.text
+    assert waited < 10
+    assert active_holders(app, slot) == [1]
