@@ -41,8 +41,10 @@ def init_app(app: Flask, profile: str) -> None:
         import redis
 
         app.config.update(SESSION_TYPE="redis", SESSION_PERMANENT=False)
+        # SESSION_KEY_PREFIX (default "session:") lets two sites share one Redis database.
+        prefix = f"{app.config.get('SESSION_KEY_PREFIX') or 'session:'}{profile}:"
         app.session_interface = _short_lived_until_login(
-            app, redis.Redis.from_url(app.config["REDIS_URL"]), key_prefix=f"session:{profile}:"
+            app, redis.Redis.from_url(app.config["REDIS_URL"]), key_prefix=prefix
         )
 
     @app.after_request

@@ -154,9 +154,11 @@ def test_pages_without_forms_create_no_session(database_url, tmp_path, profile, 
     extra = {}
     if store_kind == "redis":
         store = redis_client()
-        extra = {"REDIS_URL": REDIS_URL}
+        # A key prefix of this test's own: other tests running at the same time (xdist) make
+        # sessions in the same Redis database, and this test counts keys.
+        extra = {"REDIS_URL": REDIS_URL, "SESSION_KEY_PREFIX": f"session-{uuid.uuid4().hex}:"}
     application = create_app(profile, make_config(database_url, tmp_path, **extra))
-    prefix = f"session:{profile}:"
+    prefix = f"{extra.get('SESSION_KEY_PREFIX', 'session:')}{profile}:"
     try:
         if store_kind == "redis":
             keys_before = len(list(store.scan_iter(f"{prefix}*")))
