@@ -248,10 +248,9 @@ def _render_part(
     statuses, names = {}, {}
     for room_days in facility_days.rooms:
         room = room_days.room
-        row = [cell.status for cell in room_days.cells]
-        statuses[room.id] = row
+        statuses[room.id] = room_days.statuses
         names[room.id] = name = str(escape(localized(room, "name")))
-        cells = writer.row(room.id, name, row, [cell.entries for cell in room_days.cells])
+        cells = writer.row(room.id, name, room_days.statuses, room_days.entries)
         rows.append((room, Markup(name), Markup(cells)))  # noqa: S704 (escaped here and by CellWriter)
     template = "search/_day_list.html" if writer.reader else "search/_day_table.html"
     html = current_app.jinja_env.get_template(template).render(facility=facility, heads=writer.heads, rows=rows)
