@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, selectinload
 
 from bookings.slots import MAX_ID, SlotRef, cancelled_within
@@ -250,15 +250,20 @@ class GridFacility:
     version: int
 
 
+# The grid's statements are built once (each request only binds its values): building a
+# select and its cache key again on every request cost more than running it.
+_GRID_VERSIONS = select(Facility.id, Facility.code, Facility.availability_version).where(
+    Facility.code.in_(bindparam("codes", expanding=True))
+)
+
+
 def read_grid_facilities(session: Session, codes: list[str]) -> list[GridFacility]:
     """The facilities in the order asked for, in one query of three columns; unknown codes
     raise NotFound(facilities=[…]). Read before any booking, so that the version is never
     older than the rows behind it."""
     found = {
         code: GridFacility(id_, code, version)
-        for id_, code, version in session.execute(
-            select(Facility.id, Facility.code, Facility.availability_version).where(Facility.code.in_(codes))
-        )
+        for id_, code, version in session.execute(_GRID_VERSIONS, {"codes": codes})
     }
     missing = [code for code in codes if code not in found]
     if missing:
@@ -276,6 +281,21 @@ def grid_key(facility: GridFacility, days: list[date], window: BookingWindow, lo
     )
 
 
+_LOTTERY_SIGNATURE = (
+    select(
+        LotteryMonth.use_month,
+        LotteryMonth.applications_open_at,
+        LotteryMonth.applications_close_at,
+        LotteryMonth.result_at,
+        LotteryMonth.first_come_opens_at,
+        LotteryMonth.drawn_at,
+        LotteryRoom.room_id,
+    )
+    .outerjoin(LotteryRoom, LotteryRoom.lottery_month_id == LotteryMonth.id)
+    .where(LotteryMonth.use_month.between(bindparam("first"), bindparam("last")))
+)
+
+
 def read_lottery_signature(session: Session, *, first_day: date, last_day: date, now: datetime) -> str:
     """What lottery statuses and the lottery calendar depend on besides bookings and entries
     (which bump the version), in one query of columns: for each month in the period, its
@@ -283,17 +303,7 @@ def read_lottery_signature(session: Session, *, first_day: date, last_day: date,
     key of the period, as a booking moves the version)."""
     months: dict[date, tuple[LotteryDates, bool, list[int]]] = {}
     for use_month, opens, closes, result, first_come, drawn_at, room_id in session.execute(
-        select(
-            LotteryMonth.use_month,
-            LotteryMonth.applications_open_at,
-            LotteryMonth.applications_close_at,
-            LotteryMonth.result_at,
-            LotteryMonth.first_come_opens_at,
-            LotteryMonth.drawn_at,
-            LotteryRoom.room_id,
-        )
-        .outerjoin(LotteryRoom, LotteryRoom.lottery_month_id == LotteryMonth.id)
-        .where(LotteryMonth.use_month.between(month_start(first_day), month_start(last_day)))
+        _LOTTERY_SIGNATURE, {"first": month_start(first_day), "last": month_start(last_day)}
     ):
         dates = LotteryDates(opens, closes, result, first_come)
         months.setdefault(use_month, (dates, drawn_at is not None, []))[2].append(room_id)
@@ -353,31 +363,34 @@ def build_day_grid(
     )
 
 
+_GRID_PLACES = (
+    select(
+        Facility.id,
+        Facility.code,
+        Facility.name_ja,
+        Facility.name_en,
+        Facility.closed_weekdays,
+        Room.id,
+        Room.name_ja,
+        Room.name_en,
+        Room.capacity,
+        TimeBand.id,
+        TimeBand.starts_at,
+    )
+    .select_from(Facility)
+    .outerjoin(Room, Room.facility_id == Facility.id)
+    .outerjoin(TimeBand, TimeBand.room_id == Room.id)
+    .where(Facility.code.in_(bindparam("codes", expanding=True)))
+    .order_by(Facility.id, Room.ordinal, Room.id, TimeBand.starts_at)
+)
+
+
 def _load_grid_places(session: Session, codes: list[str]) -> list[GridPlace]:
     """The facilities in the order asked for with their rooms (by ordinal) and bands (by
     start), in one query of plain columns; unknown codes raise NotFound(facilities=[…])."""
     places: dict[str, GridPlace] = {}
     rooms: dict[int, tuple[GridPlace, list]] = {}
-    for row in session.execute(
-        select(
-            Facility.id,
-            Facility.code,
-            Facility.name_ja,
-            Facility.name_en,
-            Facility.closed_weekdays,
-            Room.id,
-            Room.name_ja,
-            Room.name_en,
-            Room.capacity,
-            TimeBand.id,
-            TimeBand.starts_at,
-        )
-        .select_from(Facility)
-        .outerjoin(Room, Room.facility_id == Facility.id)
-        .outerjoin(TimeBand, TimeBand.room_id == Room.id)
-        .where(Facility.code.in_(codes))
-        .order_by(Facility.id, Room.ordinal, Room.id, TimeBand.starts_at)
-    ):
+    for row in session.execute(_GRID_PLACES, {"codes": codes}):
         f_id, code, f_ja, f_en, weekdays, room_id, r_ja, r_en, capacity, band_id, starts = row
         place = places.get(code)
         if place is None:
@@ -397,6 +410,17 @@ def _load_grid_places(session: Session, codes: list[str]) -> list[GridPlace]:
     return [places[code] for code in codes]
 
 
+_GRID_CLOSED = select(ClosedDate.facility_id, ClosedDate.day).where(
+    ClosedDate.facility_id.in_(bindparam("ids", expanding=True)),
+    ClosedDate.day.between(bindparam("first"), bindparam("last")),
+)
+_GRID_TAKEN = select(Reservation.room_id, Reservation.use_date, Reservation.time_band_id).where(
+    Reservation.room_id.in_(bindparam("ids", expanding=True)),
+    Reservation.use_date.between(bindparam("first"), bindparam("last")),
+    Reservation.state.in_(ACTIVE_STATES),
+)
+
+
 def _day_statuses(
     session: Session,
     facilities: list[GridPlace],
@@ -414,21 +438,12 @@ def _day_statuses(
     first, last = days[0], days[-1]
     room_ids = [room.id for facility in facilities for room in facility.rooms]
     listed: dict[int, set[date]] = defaultdict(set)
-    for facility_id, day in session.execute(
-        select(ClosedDate.facility_id, ClosedDate.day).where(
-            ClosedDate.facility_id.in_([f.id for f in facilities]), ClosedDate.day.between(first, last)
-        )
-    ):
+    bounds = {"first": first, "last": last}
+    for facility_id, day in session.execute(_GRID_CLOSED, {"ids": [f.id for f in facilities], **bounds}):
         listed[facility_id].add(day)
     taken: dict[tuple[int, date], set[int]] = defaultdict(set)
     if room_ids:
-        for room_id, day, band_id in session.execute(
-            select(Reservation.room_id, Reservation.use_date, Reservation.time_band_id).where(
-                Reservation.room_id.in_(room_ids),
-                Reservation.use_date.between(first, last),
-                Reservation.state.in_(ACTIVE_STATES),
-            )
-        ):
+        for room_id, day, band_id in session.execute(_GRID_TAKEN, {"ids": room_ids, **bounds}):
             taken[room_id, day].add(band_id)
     today = jst_day(now)
     # What a day is, whichever room: in the booking window, later than today.
