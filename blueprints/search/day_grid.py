@@ -20,7 +20,8 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 from flask import current_app, g
 from flask_babel import gettext as _
@@ -132,20 +133,50 @@ def framed(grid: SharedGrid, url_key: str, render: Callable[[SharedGrid], str]) 
     return Markup(before + "\n".join(grid.parts) + after)  # noqa: S704 (escaped parts)
 
 
+@lru_cache(maxsize=512)
+def _day_labels(locale: str, first: date, count: int) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """Each day's value, column head and spoken date (escaped), worked out once per language
+    and period for every grid that shows them."""
+    days = [first + timedelta(days=i) for i in range(count)]
+    return (
+        tuple(day.isoformat() for day in days),
+        tuple(str(escape(short_date(day, locale))) for day in days),
+        tuple(str(escape(long_date(day, locale))) for day in days),
+    )
+
+
+_STATUS_LABELS: dict[str, tuple[dict[DayStatus, tuple[str, str]], tuple[str, str]]] = {}
+
+
+def _status_labels(locale: str) -> tuple[dict[DayStatus, tuple[str, str]], tuple[str, str]]:
+    """Each status's symbol and words (escaped) and 再予約不可's, once per language (the
+    catalogues are compiled; they do not change while the process runs)."""
+    labels = _STATUS_LABELS.get(locale)
+    if labels is None:
+        labels = _STATUS_LABELS[locale] = (
+            {status: (symbol, str(escape(str(word)))) for status, (symbol, word) in DAY_STATUSES.items()},
+            ("×", str(escape(_("再予約不可")))),
+        )
+    return labels
+
+
 class CellWriter:
     """The markup of day cells in one language and presentation: each day's labels and each
-    status's symbol and words worked out once, not once per cell."""
+    status's symbol and words worked out once, not once per cell (and the labels once per
+    language and period, _day_labels)."""
 
     def __init__(self, days: list[date], *, reader: bool):
         self.reader = reader
         locale = g.get("locale", "ja")
-        self.values = [day.isoformat() for day in days]
-        self.short = [str(escape(short_date(day, locale))) for day in days]
-        self.long = [str(escape(long_date(day, locale))) for day in days]
+        if days and (days[-1] - days[0]).days == len(days) - 1:
+            self.values, self.short, self.long = _day_labels(locale, days[0], len(days))
+        else:
+            self.values = tuple(day.isoformat() for day in days)
+            self.short = tuple(str(escape(short_date(day, locale))) for day in days)
+            self.long = tuple(str(escape(long_date(day, locale))) for day in days)
         # The column heads of the table: each day's weekday (for its colour) and label.
         self.heads = [(day.weekday(), Markup(label)) for day, label in zip(days, self.short)]  # noqa: S704
-        self.labels = {status: (symbol, str(escape(str(word)))) for status, (symbol, word) in DAY_STATUSES.items()}
-        self.rebook = ("×", str(escape(_("再予約不可"))))
+        self.labels, self.rebook = _status_labels(locale)
 
     def row(self, room_id: int, name: str, statuses: list[DayStatus], entries: list[int]) -> str:
         """A room's cells; `name` escaped."""
