@@ -177,10 +177,38 @@ class CellWriter:
         # The column heads of the table: each day's weekday (for its colour) and label.
         self.heads = [(day.weekday(), Markup(label)) for day, label in zip(days, self.short)]  # noqa: S704
         self.labels, self.rebook = _status_labels(locale)
+        # A table cell's class, symbol and words and whether it can be chosen, per status.
+        self.shown = {
+            status: (
+                status.value,
+                f'<span class="status-symbol" aria-hidden="true">{symbol}</span>'
+                f'<span class="status-word">{word}</span>',
+                status.selectable,
+            )
+            for status, (symbol, word) in self.labels.items()
+        }
 
     def row(self, room_id: int, name: str, statuses: list[DayStatus], entries: list[int]) -> str:
-        """A room's cells; `name` escaped."""
-        return "".join(self.cell(room_id, name, i, status, entries[i]) for i, status in enumerate(statuses))
+        """A room's cells; `name` escaped. The table's cells but 抽選受付中 (which shows its
+        entries) are written here straight from the precomputed parts, as cell() writes them."""
+        if self.reader:
+            return "".join(self.cell(room_id, name, i, status, entries[i]) for i, status in enumerate(statuses))
+        short, spoken, values, shown, lottery = self.short, self.long, self.values, self.shown, DayStatus.LOTTERY_OPEN
+        out = []
+        for i, status in enumerate(statuses):
+            if status is lottery:
+                out.append(self.cell(room_id, name, i, status, entries[i]))
+                continue
+            css, parts, selectable = shown[status]
+            if selectable:
+                out.append(
+                    f'<td class="day-cell status-{css}" data-label="{short[i]}"><label class="cell-choice">'
+                    f'<input type="checkbox" name="cell" value="{room_id}:{values[i]}">'
+                    f'<span class="visually-hidden">{name} {spoken[i]} </span>{parts}</label></td>'
+                )
+            else:
+                out.append(f'<td class="day-cell status-{css}" data-label="{short[i]}">{parts}</td>')
+        return "".join(out)
 
     def cell(self, room_id: int, name: str, i: int, status: DayStatus | None, entries: int = 0) -> str:
         """One day: `status` None is 再予約不可 for the group looking (× and the words, as a
