@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import bindparam, func, select, tuple_
 from sqlalchemy.orm import Session, selectinload
 
 from models.availability_rules import BookingWindow, is_closed_day_rule
@@ -130,13 +130,17 @@ class LotterySchedule:
         return month.first_come_window(now) if month else None
 
 
+# Built once, each call binding its months (every grid reads it).
+_MONTHS = (
+    select(LotteryMonth)
+    .where(LotteryMonth.use_month.between(bindparam("first"), bindparam("last")))
+    .options(selectinload(LotteryMonth.rooms))
+)
+
+
 def read_schedule(session: Session, *, first_day: date, last_day: date) -> LotterySchedule:
     """The calendar rows for the use months from `first_day` to `last_day` (two queries)."""
-    rows = session.scalars(
-        select(LotteryMonth)
-        .where(LotteryMonth.use_month.between(month_start(first_day), month_start(last_day)))
-        .options(selectinload(LotteryMonth.rooms))
-    ).all()
+    rows = session.scalars(_MONTHS, {"first": month_start(first_day), "last": month_start(last_day)}).all()
     return LotterySchedule({row.use_month: MonthSchedule.of(row) for row in rows})
 
 

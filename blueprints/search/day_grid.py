@@ -20,7 +20,8 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 from flask import current_app, g
 from flask_babel import gettext as _
@@ -132,24 +133,82 @@ def framed(grid: SharedGrid, url_key: str, render: Callable[[SharedGrid], str]) 
     return Markup(before + "\n".join(grid.parts) + after)  # noqa: S704 (escaped parts)
 
 
+@lru_cache(maxsize=512)
+def _day_labels(locale: str, first: date, count: int) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """Each day's value, column head and spoken date (escaped), worked out once per language
+    and period for every grid that shows them."""
+    days = [first + timedelta(days=i) for i in range(count)]
+    return (
+        tuple(day.isoformat() for day in days),
+        tuple(str(escape(short_date(day, locale))) for day in days),
+        tuple(str(escape(long_date(day, locale))) for day in days),
+    )
+
+
+_STATUS_LABELS: dict[str, tuple[dict[DayStatus, tuple[str, str]], tuple[str, str]]] = {}
+
+
+def _status_labels(locale: str) -> tuple[dict[DayStatus, tuple[str, str]], tuple[str, str]]:
+    """Each status's symbol and words (escaped) and 再予約不可's, once per language (the
+    catalogues are compiled; they do not change while the process runs)."""
+    labels = _STATUS_LABELS.get(locale)
+    if labels is None:
+        labels = _STATUS_LABELS[locale] = (
+            {status: (symbol, str(escape(str(word)))) for status, (symbol, word) in DAY_STATUSES.items()},
+            ("×", str(escape(_("再予約不可")))),
+        )
+    return labels
+
+
 class CellWriter:
     """The markup of day cells in one language and presentation: each day's labels and each
-    status's symbol and words worked out once, not once per cell."""
+    status's symbol and words worked out once, not once per cell (and the labels once per
+    language and period, _day_labels)."""
 
     def __init__(self, days: list[date], *, reader: bool):
         self.reader = reader
         locale = g.get("locale", "ja")
-        self.values = [day.isoformat() for day in days]
-        self.short = [str(escape(short_date(day, locale))) for day in days]
-        self.long = [str(escape(long_date(day, locale))) for day in days]
+        if days and (days[-1] - days[0]).days == len(days) - 1:
+            self.values, self.short, self.long = _day_labels(locale, days[0], len(days))
+        else:
+            self.values = tuple(day.isoformat() for day in days)
+            self.short = tuple(str(escape(short_date(day, locale))) for day in days)
+            self.long = tuple(str(escape(long_date(day, locale))) for day in days)
         # The column heads of the table: each day's weekday (for its colour) and label.
         self.heads = [(day.weekday(), Markup(label)) for day, label in zip(days, self.short)]  # noqa: S704
-        self.labels = {status: (symbol, str(escape(str(word)))) for status, (symbol, word) in DAY_STATUSES.items()}
-        self.rebook = ("×", str(escape(_("再予約不可"))))
+        self.labels, self.rebook = _status_labels(locale)
+        # A table cell's class, symbol and words and whether it can be chosen, per status.
+        self.shown = {
+            status: (
+                status.value,
+                f'<span class="status-symbol" aria-hidden="true">{symbol}</span>'
+                f'<span class="status-word">{word}</span>',
+                status.selectable,
+            )
+            for status, (symbol, word) in self.labels.items()
+        }
 
     def row(self, room_id: int, name: str, statuses: list[DayStatus], entries: list[int]) -> str:
-        """A room's cells; `name` escaped."""
-        return "".join(self.cell(room_id, name, i, status, entries[i]) for i, status in enumerate(statuses))
+        """A room's cells; `name` escaped. The table's cells but 抽選受付中 (which shows its
+        entries) are written here straight from the precomputed parts, as cell() writes them."""
+        if self.reader:
+            return "".join(self.cell(room_id, name, i, status, entries[i]) for i, status in enumerate(statuses))
+        short, spoken, values, shown, lottery = self.short, self.long, self.values, self.shown, DayStatus.LOTTERY_OPEN
+        out = []
+        for i, status in enumerate(statuses):
+            if status is lottery:
+                out.append(self.cell(room_id, name, i, status, entries[i]))
+                continue
+            css, parts, selectable = shown[status]
+            if selectable:
+                out.append(
+                    f'<td class="day-cell status-{css}" data-label="{short[i]}"><label class="cell-choice">'
+                    f'<input type="checkbox" name="cell" value="{room_id}:{values[i]}">'
+                    f'<span class="visually-hidden">{name} {spoken[i]} </span>{parts}</label></td>'
+                )
+            else:
+                out.append(f'<td class="day-cell status-{css}" data-label="{short[i]}">{parts}</td>')
+        return "".join(out)
 
     def cell(self, room_id: int, name: str, i: int, status: DayStatus | None, entries: int = 0) -> str:
         """One day: `status` None is 再予約不可 for the group looking (× and the words, as a
@@ -248,10 +307,9 @@ def _render_part(
     statuses, names = {}, {}
     for room_days in facility_days.rooms:
         room = room_days.room
-        row = [cell.status for cell in room_days.cells]
-        statuses[room.id] = row
+        statuses[room.id] = room_days.statuses
         names[room.id] = name = str(escape(localized(room, "name")))
-        cells = writer.row(room.id, name, row, [cell.entries for cell in room_days.cells])
+        cells = writer.row(room.id, name, room_days.statuses, room_days.entries)
         rows.append((room, Markup(name), Markup(cells)))  # noqa: S704 (escaped here and by CellWriter)
     template = "search/_day_list.html" if writer.reader else "search/_day_table.html"
     html = current_app.jinja_env.get_template(template).render(facility=facility, heads=writer.heads, rows=rows)

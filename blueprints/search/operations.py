@@ -6,10 +6,10 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, selectinload
 
 from bookings.slots import MAX_ID, SlotRef, cancelled_within
 from lottery.schedule import LotterySchedule, MonthSchedule, count_entries, read_schedule
@@ -88,23 +88,6 @@ def find_facilities(session: Session, criteria: FacilityCriteria) -> list[Facili
 
 
 # Shared by both grids -------------------------------------------------------------------
-
-
-def _load_facilities(session: Session, codes: list[str]) -> list[Facility]:
-    """The facilities in the order asked for, rooms and bands loaded; unknown codes raise
-    NotFound(facilities=[…])."""
-    found = {
-        f.code: f
-        for f in session.scalars(
-            select(Facility)
-            .where(Facility.code.in_(codes))
-            .options(joinedload(Facility.rooms).joinedload(Room.time_bands))
-        ).unique()
-    }
-    missing = [code for code in codes if code not in found]
-    if missing:
-        raise errors.NotFound(facilities=missing)
-    return [found[code] for code in codes]
 
 
 class _Availability:
@@ -208,14 +191,43 @@ class DayCell:
 
 
 @dataclass(frozen=True)
+class GridRoom:
+    """What the grid shows of a room, read as plain columns (no ORM entity): its name
+    (localized() reads name_ja / name_en), capacity and bands (id, start) by start."""
+
+    id: int
+    name_ja: str
+    name_en: str
+    capacity: int
+    bands: tuple[tuple[int, time], ...]
+
+
+@dataclass(frozen=True)
+class GridPlace:
+    """What the grid shows of a facility: code, name, weekly closing days and rooms by
+    ordinal."""
+
+    id: int
+    code: str
+    name_ja: str
+    name_en: str
+    closed_weekday_set: frozenset[int]
+    rooms: list[GridRoom]
+
+
+@dataclass(frozen=True)
 class RoomDays:
-    room: Room
-    cells: list[DayCell]
+    """One room's status on each day and its lottery entries so far that day (shown while
+    抽選受付中), both in the order of the grid's days."""
+
+    room: GridRoom
+    statuses: list[DayStatus]
+    entries: list[int]
 
 
 @dataclass(frozen=True)
 class FacilityDays:
-    facility: Facility
+    facility: GridPlace
     rooms: list[RoomDays]
 
 
@@ -238,15 +250,20 @@ class GridFacility:
     version: int
 
 
+# The grid's statements are built once (each request only binds its values): building a
+# select and its cache key again on every request cost more than running it.
+_GRID_VERSIONS = select(Facility.id, Facility.code, Facility.availability_version).where(
+    Facility.code.in_(bindparam("codes", expanding=True))
+)
+
+
 def read_grid_facilities(session: Session, codes: list[str]) -> list[GridFacility]:
     """The facilities in the order asked for, in one query of three columns; unknown codes
     raise NotFound(facilities=[…]). Read before any booking, so that the version is never
     older than the rows behind it."""
     found = {
         code: GridFacility(id_, code, version)
-        for id_, code, version in session.execute(
-            select(Facility.id, Facility.code, Facility.availability_version).where(Facility.code.in_(codes))
-        )
+        for id_, code, version in session.execute(_GRID_VERSIONS, {"codes": codes})
     }
     missing = [code for code in codes if code not in found]
     if missing:
@@ -264,6 +281,21 @@ def grid_key(facility: GridFacility, days: list[date], window: BookingWindow, lo
     )
 
 
+_LOTTERY_SIGNATURE = (
+    select(
+        LotteryMonth.use_month,
+        LotteryMonth.applications_open_at,
+        LotteryMonth.applications_close_at,
+        LotteryMonth.result_at,
+        LotteryMonth.first_come_opens_at,
+        LotteryMonth.drawn_at,
+        LotteryRoom.room_id,
+    )
+    .outerjoin(LotteryRoom, LotteryRoom.lottery_month_id == LotteryMonth.id)
+    .where(LotteryMonth.use_month.between(bindparam("first"), bindparam("last")))
+)
+
+
 def read_lottery_signature(session: Session, *, first_day: date, last_day: date, now: datetime) -> str:
     """What lottery statuses and the lottery calendar depend on besides bookings and entries
     (which bump the version), in one query of columns: for each month in the period, its
@@ -271,17 +303,7 @@ def read_lottery_signature(session: Session, *, first_day: date, last_day: date,
     key of the period, as a booking moves the version)."""
     months: dict[date, tuple[LotteryDates, bool, list[int]]] = {}
     for use_month, opens, closes, result, first_come, drawn_at, room_id in session.execute(
-        select(
-            LotteryMonth.use_month,
-            LotteryMonth.applications_open_at,
-            LotteryMonth.applications_close_at,
-            LotteryMonth.result_at,
-            LotteryMonth.first_come_opens_at,
-            LotteryMonth.drawn_at,
-            LotteryRoom.room_id,
-        )
-        .outerjoin(LotteryRoom, LotteryRoom.lottery_month_id == LotteryMonth.id)
-        .where(LotteryMonth.use_month.between(month_start(first_day), month_start(last_day)))
+        _LOTTERY_SIGNATURE, {"first": month_start(first_day), "last": month_start(last_day)}
     ):
         dates = LotteryDates(opens, closes, result, first_come)
         months.setdefault(use_month, (dates, drawn_at is not None, []))[2].append(room_id)
@@ -304,20 +326,20 @@ def build_day_grid(
 ) -> DayGrid:
     """The day status of every room of the chosen facilities on each of `days` (consecutive),
     computed (the screen caches what it renders of it, keyed by grid_key): facilities with
-    rooms and bands, the lottery's months and entries so far, closed days and bookings, and
-    one pass over those rows."""
-    facilities = _load_facilities(session, facility_codes)
-    rooms = [room for facility in facilities for room in facility.rooms]
+    rooms and bands (one query of columns), the lottery's months and entries so far, closed
+    days and bookings, and one pass over those rows."""
+    facilities = _load_grid_places(session, facility_codes)
     window = booking_window_rule(jst_day(now), days_ahead)
     if schedule is None:
         schedule = read_schedule(session, first_day=days[0], last_day=days[-1])
-    drawn_rooms = {room.id for room in rooms} & {r for m in schedule.months.values() for r in m.room_ids}
+    ids = {room.id for facility in facilities for room in facility.rooms}
+    drawn_rooms = ids & {r for m in schedule.months.values() for r in m.room_ids}
     entries = count_entries(session, room_ids=drawn_rooms, first_day=days[0], last_day=days[-1])
     entries_by_day: dict[tuple[int, date], int] = defaultdict(int)
     for (room_id, day, _band_id), n in entries.items():
         entries_by_day[room_id, day] += n
     statuses = _day_statuses(session, facilities, days, now=now, window=window, schedule=schedule)
-    ids = {room.id for room in rooms}
+    no_entries = [0] * len(days)
     return DayGrid(
         days=days,
         facilities=[
@@ -326,10 +348,10 @@ def build_day_grid(
                 [
                     RoomDays(
                         room,
-                        [
-                            DayCell(room, day, status, entries_by_day.get((room.id, day), 0))
-                            for day, status in zip(days, statuses[room.id])
-                        ],
+                        statuses[room.id],
+                        [entries_by_day.get((room.id, day), 0) for day in days]
+                        if room.id in drawn_rooms
+                        else no_entries,
                     )
                     for room in facility.rooms
                 ],
@@ -341,9 +363,67 @@ def build_day_grid(
     )
 
 
+_GRID_PLACES = (
+    select(
+        Facility.id,
+        Facility.code,
+        Facility.name_ja,
+        Facility.name_en,
+        Facility.closed_weekdays,
+        Room.id,
+        Room.name_ja,
+        Room.name_en,
+        Room.capacity,
+        TimeBand.id,
+        TimeBand.starts_at,
+    )
+    .select_from(Facility)
+    .outerjoin(Room, Room.facility_id == Facility.id)
+    .outerjoin(TimeBand, TimeBand.room_id == Room.id)
+    .where(Facility.code.in_(bindparam("codes", expanding=True)))
+    .order_by(Facility.id, Room.ordinal, Room.id, TimeBand.starts_at)
+)
+
+
+def _load_grid_places(session: Session, codes: list[str]) -> list[GridPlace]:
+    """The facilities in the order asked for with their rooms (by ordinal) and bands (by
+    start), in one query of plain columns; unknown codes raise NotFound(facilities=[…])."""
+    places: dict[str, GridPlace] = {}
+    rooms: dict[int, tuple[GridPlace, list]] = {}
+    for row in session.execute(_GRID_PLACES, {"codes": codes}):
+        f_id, code, f_ja, f_en, weekdays, room_id, r_ja, r_en, capacity, band_id, starts = row
+        place = places.get(code)
+        if place is None:
+            weekday_set = frozenset(int(x) for x in (weekdays or "").split(",") if x.strip())
+            place = places[code] = GridPlace(f_id, code, f_ja, f_en, weekday_set, [])
+        if room_id is None:
+            continue
+        if room_id not in rooms:
+            rooms[room_id] = (place, [r_ja, r_en, capacity, []])
+        if band_id is not None:
+            rooms[room_id][1][3].append((band_id, starts))
+    for room_id, (place, (r_ja, r_en, capacity, bands)) in rooms.items():
+        place.rooms.append(GridRoom(room_id, r_ja, r_en, capacity, tuple(bands)))
+    missing = [code for code in codes if code not in places]
+    if missing:
+        raise errors.NotFound(facilities=missing)
+    return [places[code] for code in codes]
+
+
+_GRID_CLOSED = select(ClosedDate.facility_id, ClosedDate.day).where(
+    ClosedDate.facility_id.in_(bindparam("ids", expanding=True)),
+    ClosedDate.day.between(bindparam("first"), bindparam("last")),
+)
+_GRID_TAKEN = select(Reservation.room_id, Reservation.use_date, Reservation.time_band_id).where(
+    Reservation.room_id.in_(bindparam("ids", expanding=True)),
+    Reservation.use_date.between(bindparam("first"), bindparam("last")),
+    Reservation.state.in_(ACTIVE_STATES),
+)
+
+
 def _day_statuses(
     session: Session,
-    facilities: list[Facility],
+    facilities: list[GridPlace],
     days: list[date],
     *,
     now: datetime,
@@ -351,46 +431,51 @@ def _day_statuses(
     schedule: LotterySchedule,
 ) -> dict[int, list[DayStatus]]:
     """Each room's status on each day, from one query for closed days and one for the
-    bookings, in one pass over their rows (room_day_status_rule); a lottery room's day in a
-    lottery month band by band through the month's rules (DESIGN "Lottery")."""
+    bookings, in one pass over their rows (room_day_status_rule, whose cases that need no
+    band's start — closed, outside the window, a later day than today — are worked out here
+    once per day and per room's set of bands); a lottery room's day in a lottery month band
+    by band through the month's rules (DESIGN "Lottery")."""
     first, last = days[0], days[-1]
-    rooms = [room for facility in facilities for room in facility.rooms]
+    room_ids = [room.id for facility in facilities for room in facility.rooms]
     listed: dict[int, set[date]] = defaultdict(set)
-    for facility_id, day in session.execute(
-        select(ClosedDate.facility_id, ClosedDate.day).where(
-            ClosedDate.facility_id.in_([f.id for f in facilities]), ClosedDate.day.between(first, last)
-        )
-    ):
+    bounds = {"first": first, "last": last}
+    for facility_id, day in session.execute(_GRID_CLOSED, {"ids": [f.id for f in facilities], **bounds}):
         listed[facility_id].add(day)
     taken: dict[tuple[int, date], set[int]] = defaultdict(set)
-    if rooms:
-        for room_id, day, band_id in session.execute(
-            select(Reservation.room_id, Reservation.use_date, Reservation.time_band_id).where(
-                Reservation.room_id.in_([room.id for room in rooms]),
-                Reservation.use_date.between(first, last),
-                Reservation.state.in_(ACTIVE_STATES),
-            )
-        ):
+    if room_ids:
+        for room_id, day, band_id in session.execute(_GRID_TAKEN, {"ids": room_ids, **bounds}):
             taken[room_id, day].add(band_id)
     today = jst_day(now)
+    # What a day is, whichever room: in the booking window, later than today.
+    in_window = [day in window for day in days]
+    later = [day > today for day in days]
     drawn = {room_id for month in schedule.months.values() for room_id in month.room_ids}
     no_band: set[int] = set()
+    closed_status, out_status = DayStatus.CLOSED, DayStatus.OUT_OF_WINDOW
+    free, partly, full = DayStatus.FREE, DayStatus.PARTLY_FREE, DayStatus.FULL
     result = {}
     for facility in facilities:
-        weekdays, closed_dates = facility.closed_weekday_set, listed[facility.id]
+        weekdays, closed_dates = facility.closed_weekday_set, frozenset(listed[facility.id])
         closed = [is_closed_day_rule(day, weekdays, closed_dates) for day in days]
         for room in facility.rooms:
-            room_id = room.id
-            bands = [(band.id, band.starts_at) for band in room.time_bands]
+            room_id, bands = room.id, room.bands
+            band_ids, count = frozenset(band_id for band_id, _starts in bands), len(bands)
             lottery = room_id in drawn  # drawn by lottery in some month of the period
             row = []
-            for day, is_closed in zip(days, closed):
+            for i, day in enumerate(days):
                 held = taken.get((room_id, day), no_band)
                 if lottery and schedule.is_lottery_slot(room_id, day):
-                    row.append(_lottery_day_status(schedule, room_id, day, bands, held, is_closed, window, now))
+                    row.append(_lottery_day_status(schedule, room_id, day, bands, held, closed[i], window, now))
+                elif not count or closed[i]:
+                    row.append(closed_status)
+                elif not in_window[i]:
+                    row.append(out_status)
+                elif later[i]:
+                    n = len(band_ids & held) if held else 0
+                    row.append(free if n == 0 else full if n == count else partly)
                 else:
                     row.append(
-                        room_day_status_rule(day, bands, held, closed=is_closed, window=window, today=today, now=now)
+                        room_day_status_rule(day, bands, held, closed=False, window=window, today=today, now=now)
                     )
             result[room_id] = row
     return result

@@ -10,15 +10,17 @@ import re
 from datetime import timedelta
 
 from sqlalchemy import event, select
+from sqlalchemy.orm import selectinload
 
 from blueprints.apply.operations import RoomAnswers, apply_for_slots
 from blueprints.cancel.operations import cancel_reservations
+from blueprints.search import operations
 from bookings.slots import SlotRef
 from lottery.draw import draw_month
 from lottery.entries import enter_lottery, withdraw_entries
 from mail.compose import CallCentre
 from models.account import Resident
-from models.availability_rules import is_closed_day_rule
+from models.availability_rules import DayStatus, day_status_rule, is_closed_day_rule
 from models.facility import Facility, Room
 from models.lottery import LotteryMonth
 from models.reservation import Reservation
@@ -289,3 +291,29 @@ def test_the_rendered_grid_is_shared_but_each_request_gets_its_own_chosen_cells(
     for who in (client, english, reader):
         assert not choosable(text(who.get(grid_url(start))), room_id, day)
     assert "× Full" in words(text(english.get(grid_url(start))))
+
+
+def test_each_day_of_the_grid_is_its_slots_status_taken_together(app):
+    """The grid's pass (closed, outside the window and later days worked out without a band's
+    start) says of every room and day what 時間帯別空き状況's slots say taken together: every
+    facility of the demo, from yesterday to past the window's end (lottery months included)."""
+    book_whole_day(app, *free_day(app))  # a day with nothing free
+    now = frozen_now()
+    days = [jst_day(now) + timedelta(days=i) for i in range(-1, DAYS_AHEAD + 10)]
+    with database(app).read_session() as s:
+        codes = list(s.scalars(select(Facility.code).order_by(Facility.code)))
+        grid = operations.build_day_grid(s, facility_codes=codes, days=days, now=now, days_ahead=DAYS_AHEAD)
+        rooms = {
+            room.id: room
+            for room in s.scalars(select(Room).options(selectinload(Room.time_bands), selectinload(Room.facility)))
+        }
+        slots = operations._Availability(s, list(rooms.values()), days[0], days[-1], now=now, days_ahead=DAYS_AHEAD)
+        seen = set()
+        for facility in grid.facilities:
+            for room_days in facility.rooms:
+                for day, status in zip(days, room_days.statuses, strict=True):
+                    statuses = [st for _band, st in slots.slot_statuses(rooms[room_days.room.id], day)]
+                    expected = day_status_rule(statuses) if statuses else DayStatus.CLOSED
+                    assert status is expected, (room_days.room.id, day)
+                    seen.add(status)
+    assert {DayStatus.FREE, DayStatus.PARTLY_FREE, DayStatus.FULL, DayStatus.CLOSED, DayStatus.OUT_OF_WINDOW} <= seen
