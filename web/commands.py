@@ -52,6 +52,29 @@ def register(app: Flask) -> None:
         count = collect(app, Path(target))
         click.echo(f"{count} files written under {target} (hashed and plain names)")
 
+    @app.cli.command("refresh-availability")
+    @click.argument("codes", nargs=-1)
+    def refresh_availability(codes: tuple[str, ...]) -> None:
+        """After closing days, rooms, time bands or names were changed by hand in the
+        database: bump the availability version of the facilities with these codes (all
+        facilities without codes), so that no cached 施設別空き状況 shows the old ones."""
+        from sqlalchemy import select, true
+
+        from models.availability_version import bump_availability
+        from models.facility import Facility
+
+        with app.extensions["database"].write() as session:
+            found = dict(
+                session.execute(
+                    select(Facility.code, Facility.id).where(Facility.code.in_(codes) if codes else true())
+                ).all()
+            )
+            unknown = sorted(set(codes) - set(found))
+            if unknown:
+                raise click.ClickException(f"no facility with the code {', '.join(unknown)}; nothing changed")
+            bump_availability(session, facility_ids=found.values())
+        click.echo(f"availability refreshed for {len(found)} facilities")
+
     @app.cli.command("catalogue-update")
     def catalogue_update() -> None:
         """Extract every UI text and update locales/ja and locales/en; list what en lacks."""

@@ -317,3 +317,25 @@ def test_each_day_of_the_grid_is_its_slots_status_taken_together(app):
                     assert status is expected, (room_days.room.id, day)
                     seen.add(status)
     assert {DayStatus.FREE, DayStatus.PARTLY_FREE, DayStatus.FULL, DayStatus.CLOSED, DayStatus.OUT_OF_WINDOW} <= seen
+
+
+def test_refresh_availability_shows_what_was_changed_by_hand(app, client):
+    """A room renamed (or a closing day added) by hand in the database bumps no version, so
+    the cached grid keeps the old name until `flask refresh-availability` is run for it."""
+    start = jst_day(frozen_now()) + timedelta(days=1)
+    assert "201【旧第1会議室】" in text(client.get(grid_url(start), headers=HTMX_HEADERS))
+    with database(app).write() as s:
+        room = s.scalar(select(Room).join(Facility).where(Facility.code == CODE, Room.name_ja == "201【旧第1会議室】"))
+        room.name_ja = "201【改称した会議室】"
+    assert "201【旧第1会議室】" in text(client.get(grid_url(start), headers=HTMX_HEADERS))
+
+    runner = app.test_cli_runner()
+    refused = runner.invoke(args=["refresh-availability", CODE, "999"])
+    assert refused.exit_code != 0 and "999" in refused.output
+    assert "201【旧第1会議室】" in text(client.get(grid_url(start), headers=HTMX_HEADERS))
+
+    done = runner.invoke(args=["refresh-availability", CODE])
+    assert done.exit_code == 0, done.output
+    assert "1 facilities" in done.output
+    page = text(client.get(grid_url(start), headers=HTMX_HEADERS))
+    assert "201【改称した会議室】" in page and "201【旧第1会議室】" not in page
