@@ -1,12 +1,14 @@
 """Profile a few pages in-process (cProfile) on the ward bench's data, anonymous and logged
 in, to see where the fixed cost of a request goes (issue 12).
 
-    .venv/bin/python -m bench.profile_pages                     # top, page, slots, floor
+    .venv/bin/python -m bench.profile_pages                     # top, page, slots
+    .venv/bin/python -m bench.profile_pages --cases grid,page --no-profile   # CPU ms and × ceiling
     .venv/bin/python -m bench.profile_pages --cases top --requests 500 --sort tottime --lines 40
 
 It uses the data `bench.ward` prepared (SQLite, factor 1 unless told), the same settings
 as its servers, and the Flask test client (no HTTP, no gunicorn): what it prints is the
-app's own Python. CPU ms per request is printed without the profiler too."""
+app's own Python. CPU ms per request is printed without the profiler too, and as a multiple
+of the ceiling app's (bench/ceiling.py) measured in the same process just before."""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.ward import CSRF, DEMO_GROUP, HTMX, PASSWORD, app_env, case_paths, prepare  # noqa: E402
+from bench.ward import CSRF, DEMO_GROUP, HTMX, PASSWORD, Case, app_env, case_paths, prepare  # noqa: E402
 
 
 def logged_in_client(app):
@@ -44,7 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", default="sqlite", choices=("sqlite", "postgresql"))
     parser.add_argument("--factor", type=float, default=1)
-    parser.add_argument("--cases", default="floor,top,page,slots")
+    parser.add_argument("--cases", default="top,page,slots")
     parser.add_argument("--who", default="anonymous,logged-in")
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--sort", default="cumulative")
@@ -62,10 +64,15 @@ def main(argv: list[str] | None = None) -> None:
     logging.disable(logging.INFO)
     paths = case_paths(target)
     clients = {"anonymous": app.test_client(), "logged-in": logged_in_client(app)}
-    for name in args.cases.split(","):
+    from bench.ceiling import create_app as create_ceiling
+
+    ceiling_client = create_ceiling().test_client()
+    paths["ceiling"] = Case("ceiling", "/")
+    ceiling_ms = None
+    for name in ["ceiling", *args.cases.split(",")]:
         case = paths[name]
-        for who in args.who.split(","):
-            client = clients[who]
+        for who in ["anonymous"] if name == "ceiling" else args.who.split(","):
+            client = ceiling_client if name == "ceiling" else clients[who]
             headers = HTMX if case.htmx else {}
             for _ in range(20):  # warm caches and imports
                 assert client.get(case.path, headers=headers).status_code == 200
@@ -75,7 +82,15 @@ def main(argv: list[str] | None = None) -> None:
                 for _ in range(args.requests):
                     client.get(case.path, headers=headers)
                 cpus.append((time.process_time() - started) * 1000 / args.requests)
-            print(f"== {name} ({who}): {min(cpus):.2f} ms CPU per request (test client, no profiler)", flush=True)
+            if name == "ceiling":
+                ceiling_ms = min(cpus)
+                print(f"== ceiling (bare Flask, 2.5 KB Jinja): {ceiling_ms:.2f} ms CPU per request", flush=True)
+                continue
+            ratio = min(cpus) / ceiling_ms if ceiling_ms else 0
+            print(
+                f"== {name} ({who}): {min(cpus):.2f} ms CPU per request, {ratio:.1f}× ceiling (test client, no profiler)",
+                flush=True,
+            )
             if args.no_profile:
                 continue
             profile = cProfile.Profile()

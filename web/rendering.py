@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, make_response, redirect, render_template, request
+from urllib.parse import urlencode
+
+from flask import Flask, Response, current_app, make_response, redirect, render_template, request, session
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 from jinja2 import pass_context
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from web.channels import current_channel
 from web.errors import ErrorItem
+from web.navigation import current_path
 
 
 def wants_fragment() -> bool:
@@ -78,3 +83,40 @@ def init_app(app: Flask) -> None:
             return html
 
     app.jinja_env.globals["shared_piece"] = shared_piece
+
+    # Stand-ins for what header_nav puts in: each holds "<", which an escaped value never does.
+    holes = {"header_next": Markup("<next>"), "header_next_query": Markup("<query>"), "header_csrf": Markup("<csrf>")}
+
+    @pass_context
+    def header_nav(context) -> Markup:
+        """components/_header_nav.html: rendered once per language, host, channel, login
+        state and whether there is a session (a CSRF token), then this page's path and the
+        session's token put in its places (the next= of the header's forms and links)."""
+        channel = context["channel"]
+        authenticated = current_user.is_authenticated
+        has_session = bool(session)
+        environ = request.environ
+        memo_key = (
+            "components/_header_nav.html",
+            context.get("locale"),
+            environ.get("HTTP_HOST"),
+            environ.get("SCRIPT_NAME"),
+            (channel.profile, channel.presentation, authenticated, has_session),
+        )
+        try:
+            piece = pieces[memo_key]
+        except KeyError:
+            piece = Markup(app.jinja_env.get_template(memo_key[0]).render(context.get_all() | holes))  # noqa: S704
+            if len(pieces) >= SHARED_PIECES:
+                pieces.clear()
+            pieces[memo_key] = piece
+        html = str(piece)  # str's replace: Markup's would escape what it looks for
+        path = current_path()
+        html = html.replace("<next>", str(escape(path)))
+        # As url_for writes a query: url_for("auth.login", next=path) is the rule's URL + this.
+        html = html.replace("<query>", str(escape(urlencode([("next", path)], safe="!$'()*,/:;?@"))))
+        if has_session or authenticated:
+            html = html.replace("<csrf>", str(escape(generate_csrf())))
+        return Markup(html)  # noqa: S704 (rendered by Jinja, escaped values put in)
+
+    app.jinja_env.globals["header_nav"] = header_nav

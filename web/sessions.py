@@ -22,8 +22,10 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, request, session
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import login_user
 from flask_wtf.csrf import CSRFError
+from itsdangerous import URLSafeTimedSerializer
 
 from web.extensions import csrf
 
@@ -46,6 +48,8 @@ def init_app(app: Flask, profile: str) -> None:
         app.session_interface = _short_lived_until_login(
             app, redis.Redis.from_url(app.config["REDIS_URL"]), key_prefix=prefix
         )
+    else:
+        app.session_interface = SignedCookieSessions()
 
     @app.after_request
     def strict_transport_security(response):
@@ -53,6 +57,23 @@ def init_app(app: Flask, profile: str) -> None:
         if request.is_secure:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
+
+
+class SignedCookieSessions(SecureCookieSessionInterface):
+    """Flask's signed cookie, with the signing serializer made once per set of keys rather
+    than on every request (making one serializes a test value: a visible share of a cached
+    page's cost, issue 12). The serializer keeps no per-request state."""
+
+    def __init__(self) -> None:
+        self._serializers: dict[tuple, URLSafeTimedSerializer | None] = {}
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        keys = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        try:
+            return self._serializers[keys]
+        except KeyError:
+            serializer = self._serializers[keys] = super().get_signing_serializer(app)
+            return serializer
 
 
 def _short_lived_until_login(app: Flask, client, key_prefix: str):

@@ -249,9 +249,8 @@ def build_shared_grid(codes: list[str], days: list[date], *, now: datetime, days
     cached, then the per-request pass. Raises NotFound for unknown facilities."""
     session = read_session()
     cache = current_app.extensions["availability_cache"]
-    facilities = operations.read_grid_facilities(session, codes)
+    facilities, lottery = operations.read_grid_keys(session, codes, first_day=days[0], last_day=days[-1], now=now)
     window = booking_window_rule(jst_day(now), days_ahead)
-    lottery = operations.read_lottery_signature(session, first_day=days[0], last_day=days[-1], now=now)
     # The lottery months themselves only when something is rendered (a part or the body).
     schedule = _Lazy(lambda: read_schedule(session, first_day=days[0], last_day=days[-1]))
     reader = g.channel.is_reader

@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, cast, literal_column, null, select, union_all
 from sqlalchemy.orm import Session, selectinload
 
 from bookings.slots import MAX_ID, SlotRef, cancelled_within
@@ -25,6 +25,7 @@ from models.availability_rules import (
     room_day_status_rule,
     slot_status_rule,
 )
+from models.db import UTCDateTime
 from models.facility import ClosedDate, Facility, FacilityCategory, FeeRate, Purpose, Room, RoomType, TimeBand
 from models.fee_rules import FeeQuery, NoFeeRate, slot_fee_rule
 from models.lottery import LotteryMonth, LotteryRoom
@@ -250,27 +251,6 @@ class GridFacility:
     version: int
 
 
-# The grid's statements are built once (each request only binds its values): building a
-# select and its cache key again on every request cost more than running it.
-_GRID_VERSIONS = select(Facility.id, Facility.code, Facility.availability_version).where(
-    Facility.code.in_(bindparam("codes", expanding=True))
-)
-
-
-def read_grid_facilities(session: Session, codes: list[str]) -> list[GridFacility]:
-    """The facilities in the order asked for, in one query of three columns; unknown codes
-    raise NotFound(facilities=[…]). Read before any booking, so that the version is never
-    older than the rows behind it."""
-    found = {
-        code: GridFacility(id_, code, version)
-        for id_, code, version in session.execute(_GRID_VERSIONS, {"codes": codes})
-    }
-    missing = [code for code in codes if code not in found]
-    if missing:
-        raise errors.NotFound(facilities=missing)
-    return [found[code] for code in codes]
-
-
 def grid_key(facility: GridFacility, days: list[date], window: BookingWindow, lottery: str) -> str:
     """What a facility's shared grid depends on: the facility and its availability version, the
     period, the booking window (today's date, the days ahead) and the lottery's
@@ -281,38 +261,73 @@ def grid_key(facility: GridFacility, days: list[date], window: BookingWindow, lo
     )
 
 
-_LOTTERY_SIGNATURE = (
+# The grid's statements are built once (each request only binds its values): building a
+# select and its cache key again on every request cost more than running it.
+#
+# What the cache keys of a grid depend on, in one statement: the facilities' ids and
+# availability versions (kind 1) and, for each lottery month in the period, its dates,
+# whether it was drawn and each room it draws (kind 0). The columns of the two kinds share
+# their places; what one kind does not have is a typed NULL.
+_KIND = literal_column("0").label("kind")
+_GRID_KEYS = union_all(
     select(
+        _KIND,
         LotteryMonth.use_month,
         LotteryMonth.applications_open_at,
         LotteryMonth.applications_close_at,
         LotteryMonth.result_at,
         LotteryMonth.first_come_opens_at,
         LotteryMonth.drawn_at,
-        LotteryRoom.room_id,
+        LotteryRoom.room_id.label("id"),
+        cast(null(), Facility.code.type).label("code"),
+        cast(null(), Facility.availability_version.type).label("version"),
     )
     .outerjoin(LotteryRoom, LotteryRoom.lottery_month_id == LotteryMonth.id)
-    .where(LotteryMonth.use_month.between(bindparam("first"), bindparam("last")))
+    .where(LotteryMonth.use_month.between(bindparam("first"), bindparam("last"))),
+    select(
+        literal_column("1"),
+        cast(null(), LotteryMonth.use_month.type),
+        *(cast(null(), UTCDateTime()) for _ in range(5)),
+        Facility.id,
+        Facility.code,
+        Facility.availability_version,
+    ).where(Facility.code.in_(bindparam("codes", expanding=True))),
 )
 
 
-def read_lottery_signature(session: Session, *, first_day: date, last_day: date, now: datetime) -> str:
-    """What lottery statuses and the lottery calendar depend on besides bookings and entries
-    (which bump the version), in one query of columns: for each month in the period, its
-    phase, its dates and which rooms it draws (a staff change of dates or rooms moves every
-    key of the period, as a booking moves the version)."""
+def read_grid_keys(
+    session: Session, codes: list[str], *, first_day: date, last_day: date, now: datetime
+) -> tuple[list[GridFacility], str]:
+    """The facilities in the order asked for and the lottery's signature for the period
+    (what grid_key needs besides the period and the window), in one statement of columns,
+    run on the session's connection (no ORM work). Unknown codes raise
+    NotFound(facilities=[…]). Read before any booking, so that the version is never older
+    than the rows behind it.
+
+    The signature is what lottery statuses and the lottery calendar depend on besides
+    bookings and entries (which bump the version): for each month in the period, its phase,
+    its dates and which rooms it draws (a staff change of dates or rooms moves every key of
+    the period, as a booking moves the version)."""
+    found: dict[str, GridFacility] = {}
     months: dict[date, tuple[LotteryDates, bool, list[int]]] = {}
-    for use_month, opens, closes, result, first_come, drawn_at, room_id in session.execute(
-        _LOTTERY_SIGNATURE, {"first": month_start(first_day), "last": month_start(last_day)}
-    ):
-        dates = LotteryDates(opens, closes, result, first_come)
-        months.setdefault(use_month, (dates, drawn_at is not None, []))[2].append(room_id)
+    rows = session.connection().execute(
+        _GRID_KEYS, {"codes": codes, "first": month_start(first_day), "last": month_start(last_day)}
+    )
+    for kind, use_month, opens, closes, result, first_come, drawn_at, id_, code, version in rows:
+        if kind == 1:
+            found[code] = GridFacility(id_, code, version)
+        else:
+            dates = LotteryDates(opens, closes, result, first_come)
+            months.setdefault(use_month, (dates, drawn_at is not None, []))[2].append(id_)
+    missing = [code for code in codes if code not in found]
+    if missing:
+        raise errors.NotFound(facilities=missing)
     parts = []
     for use_month, (dates, drawn, room_ids) in sorted(months.items()):
         phase = lottery_phase_rule(dates, drawn=drawn, now=now)
         rooms = ",".join(map(str, sorted(r for r in room_ids if r is not None))) + repr(dates)
         parts.append(f"{use_month:%Y%m}{phase.value}{hashlib.blake2s(rooms.encode(), digest_size=6).hexdigest()}")
-    return ",".join(parts)
+    return [found[code] for code in codes], ",".join(parts)
 
 
 def build_day_grid(
