@@ -23,23 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.ward import CSRF, DEMO_GROUP, HTMX, PASSWORD, Case, app_env, case_paths, prepare  # noqa: E402
-
-
-def logged_in_client(app):
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    match = CSRF.search(page)
-    client.post(
-        "/login",
-        data={
-            "csrf_token": match.group(1) or match.group(2),
-            "registration_kind": "assembly",
-            "registration_number": DEMO_GROUP,
-            "password": PASSWORD,
-        },
-    )
-    return client
+from bench.ward import HTMX, Case, app_env, case_paths, logged_in_client, prepare  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> None:

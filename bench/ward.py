@@ -461,6 +461,23 @@ def case_paths(target: Target) -> dict[str, Case]:
 HTMX = {"HX-Request": "true", "HX-Current-URL": "http://127.0.0.1/"}
 
 
+def logged_in_client(app):
+    """A test client of `app` logged in as 目黒団体 (the bench's login), through the login form."""
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    match = CSRF.search(page)
+    client.post(
+        "/login",
+        data={
+            "csrf_token": match.group(1) or match.group(2),
+            "registration_kind": "assembly",
+            "registration_number": DEMO_GROUP,
+            "password": PASSWORD,
+        },
+    )
+    return client
+
+
 def in_process_figures(
     target: Target, cases: dict[str, Case], extra_env: dict | None = None
 ) -> dict[str, tuple[int, int]]:
@@ -484,18 +501,7 @@ def in_process_figures(
 
     event.listen(engine, "before_cursor_execute", counted)
     logging.disable(logging.INFO)  # the request log is the servers' business
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    match = CSRF.search(page)
-    client.post(
-        "/login",
-        data={
-            "csrf_token": match.group(1) or match.group(2),
-            "registration_kind": "assembly",
-            "registration_number": DEMO_GROUP,
-            "password": PASSWORD,
-        },
-    )
+    client = logged_in_client(app)
     anonymous = app.test_client()
     figures = {}
     for name, case in cases.items():
