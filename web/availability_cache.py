@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sys
 import threading
 from collections import OrderedDict
 from typing import Protocol
@@ -17,9 +18,12 @@ log = logging.getLogger(__name__)
 
 # Old versions are never asked for again; Redis forgets them after this.
 REDIS_TTL_SECONDS = 24 * 3600
-# A month of six rooms is about 60,000 characters of HTML: the in-process cache keeps at
-# most this many characters in all (per worker), whatever AVAILABILITY_CACHE_ENTRIES allows.
-LOCAL_MAX_CHARS = 6_000_000
+# The in-process cache keeps at most this much memory of values in all (per worker), whatever
+# AVAILABILITY_CACHE_ENTRIES allows. A month of six rooms is about 60,000 characters of HTML,
+# two bytes each once it holds Japanese: ~120 KB, so about 30 such grids. Issue 12 holds a
+# worker to 90 MB at factor 10; it starts at ~80 MB, and the earlier bound of 6,000,000
+# characters (~12 MB) took a worker to 96 MB once every facility had been looked at.
+LOCAL_MAX_BYTES = 4 * 1024 * 1024
 
 
 class GridCache(Protocol):
@@ -29,14 +33,14 @@ class GridCache(Protocol):
 
 
 class LocalGridCache:
-    """At most `entries` values and `max_chars` characters of them, least recently used out
-    first; safe across threads."""
+    """At most `entries` values and `max_bytes` of memory for them (as Python holds the
+    strings: sys.getsizeof), least recently used out first; safe across threads."""
 
-    def __init__(self, entries: int, max_chars: int = LOCAL_MAX_CHARS):
+    def __init__(self, entries: int, max_bytes: int = LOCAL_MAX_BYTES):
         self.entries = entries
-        self.max_chars = max_chars
+        self.max_bytes = max_bytes
         self._values: OrderedDict[str, str] = OrderedDict()
-        self._chars = 0
+        self._bytes = 0
         self._lock = threading.Lock()
 
     def get(self, key: str) -> str | None:
@@ -46,16 +50,22 @@ class LocalGridCache:
                 self._values.move_to_end(key)
             return value
 
+    @property
+    def size(self) -> int:
+        """The memory its values take now, in bytes."""
+        return self._bytes
+
     def set(self, key: str, value: str) -> None:
-        if len(value) > self.max_chars:
+        size = sys.getsizeof(value)
+        if size > self.max_bytes:
             return
         with self._lock:
             old = self._values.pop(key, None)
-            self._chars += len(value) - (len(old) if old is not None else 0)
+            self._bytes += size - (sys.getsizeof(old) if old is not None else 0)
             self._values[key] = value
-            while len(self._values) > self.entries or self._chars > self.max_chars:
+            while len(self._values) > self.entries or self._bytes > self.max_bytes:
                 _key, dropped = self._values.popitem(last=False)
-                self._chars -= len(dropped)
+                self._bytes -= sys.getsizeof(dropped)
 
 
 class RedisGridCache:
