@@ -610,6 +610,64 @@ class SlotGrid:
         return any(s.status.enterable for room in self.rooms for day in room.days for s in day.slots)
 
 
+# What the cache key of a slot screen depends on, in one statement built once: for each
+# lottery month in the chosen days' range, its dates, whether it was drawn and each room it
+# draws (kind 0), and each chosen room's facility code and availability version (kind 1).
+_SLOT_KEYS = union_all(
+    select(
+        _KIND,
+        LotteryMonth.use_month,
+        LotteryMonth.applications_open_at,
+        LotteryMonth.applications_close_at,
+        LotteryMonth.result_at,
+        LotteryMonth.first_come_opens_at,
+        LotteryMonth.drawn_at,
+        LotteryRoom.room_id.label("id"),
+        cast(null(), Facility.code.type).label("code"),
+        cast(null(), Facility.availability_version.type).label("version"),
+    )
+    .outerjoin(LotteryRoom, LotteryRoom.lottery_month_id == LotteryMonth.id)
+    .where(LotteryMonth.use_month.between(bindparam("first"), bindparam("last"))),
+    select(
+        literal_column("1"),
+        cast(null(), LotteryMonth.use_month.type),
+        *(cast(null(), UTCDateTime()) for _ in range(5)),
+        Room.id,
+        Facility.code,
+        Facility.availability_version,
+    )
+    .join(Facility, Facility.id == Room.facility_id)
+    .where(Room.id.in_(bindparam("rooms", expanding=True))),
+)
+
+
+def read_slot_keys(
+    session: Session, room_ids: list[int], *, first_day: date, last_day: date, now: datetime
+) -> tuple[dict[int, tuple[str, int]], str]:
+    """時間帯別空き状況's cache key parts: each known room's facility code and availability
+    version, and the lottery's signature for the months from `first_day` to `last_day` (each
+    month's phase, dates and rooms, as read_grid_keys signs them), in one statement of
+    columns on the session's connection. Read before any booking, so that the versions are
+    never older than the rows behind them. Unknown rooms are left out."""
+    rooms: dict[int, tuple[str, int]] = {}
+    months: dict[date, tuple[LotteryDates, bool, list[int]]] = {}
+    rows = session.connection().execute(
+        _SLOT_KEYS, {"rooms": room_ids, "first": month_start(first_day), "last": month_start(last_day)}
+    )
+    for kind, use_month, opens, closes, result, first_come, drawn_at, id_, code, version in rows:
+        if kind == 1:
+            rooms[id_] = (code, version)
+        else:
+            dates = LotteryDates(opens, closes, result, first_come)
+            months.setdefault(use_month, (dates, drawn_at is not None, []))[2].append(id_)
+    parts = []
+    for use_month, (dates, drawn, month_rooms) in sorted(months.items()):
+        phase = lottery_phase_rule(dates, drawn=drawn, now=now)
+        signed = ",".join(map(str, sorted(r for r in month_rooms if r is not None))) + repr(dates)
+        parts.append(f"{use_month:%Y%m}{phase.value}{hashlib.blake2s(signed.encode(), digest_size=6).hexdigest()}")
+    return rooms, ",".join(parts)
+
+
 def build_slot_grid(session: Session, *, cells: list[CellRef], now: datetime, days_ahead: int) -> SlotGrid:
     """The time bands of each chosen (room, date), with their status and 基本額.
 

@@ -1,0 +1,154 @@
+"""時間帯別空き状況's body as the screen serves it: the chosen rooms' days × time bands, the
+lottery note and calendar, the legend and the buttons, rendered once and cached (in
+web.availability_cache, beside 施設別空き状況's parts, blueprints/search/day_grid.py) under
+everything it depends on — the chosen cells, their facilities' availability versions,
+today's booking window, the lottery's months over the chosen days (phase, dates, rooms),
+the language, the profile and the presentation — and nothing that differs per request.
+What does differ is applied in one cheap pass over the cached HTML, never by rendering it
+again:
+
+- 前に戻る's link (the grid the cells were chosen on, from the URL);
+- the group's own 再予約不可 slots (logged in only: one query of its cancelled slots in the
+  chosen rooms and days; such a slot's cell is written anew in its place);
+- the chosen slots (checked), from the URL.
+
+Days up to today are never cached: a slot of today that starts while the page is cached
+would change without a new version."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from flask import current_app
+from flask_babel import gettext as _
+from flask_login import current_user
+from markupsafe import Markup, escape
+
+from blueprints.search import operations
+from blueprints.search.day_grid import _variant
+from blueprints.search.operations import CellRef, SlotGrid
+from bookings.slots import cancelled_within
+from models.availability_rules import booking_window_rule
+from models.time_rules import jst_day
+from web.data import read_session
+from web.formats import band, long_date
+
+# Bumped when the cached value's shape or the body's markup changes.
+FORMAT = "s1"
+# A chosen slot as the URL gives it (anything else cannot match a slot).
+SLOT_VALUE = re.compile(r"\d{1,10}:\d{4}-\d{2}-\d{2}:\d{1,10}")
+# Where 前に戻る's link goes in a cached body (an URL never holds it).
+BACK = "/__slots-back-url__"
+
+
+@dataclass
+class SlotBody:
+    """A rendered body and what the per-request pass needs of it."""
+
+    html: str  # search/_slots.html with BACK for 前に戻る's link, no slot checked or blocked
+    rooms: list[tuple[str, date]]  # each chosen room-day's facility code and day, in order
+    choosable: dict[str, str]  # each slot that can be chosen (first come or lottery): its band
+
+    def encode(self) -> str:
+        rooms = [[code, day.isoformat()] for code, day in self.rooms]
+        return json.dumps({"rooms": rooms, "choosable": self.choosable}, separators=(",", ":")) + "\n" + self.html
+
+    @classmethod
+    def decode(cls, value: str | None) -> SlotBody | None:
+        if not value:
+            return None
+        head, _sep, html = value.partition("\n")
+        try:
+            data = json.loads(head)
+            rooms = [(str(code), date.fromisoformat(day)) for code, day in data["rooms"]]
+            choosable = {str(k): str(v) for k, v in data["choosable"].items()}
+        except (ValueError, KeyError, TypeError):
+            return None
+        return cls(html, rooms, choosable)
+
+    @classmethod
+    def of(cls, grid: SlotGrid, html: str) -> SlotBody:
+        rooms = [(room.facility.code, day.day) for room in grid.rooms for day in room.days]
+        choosable = {
+            str(slot.ref): band(slot.band.starts_at, slot.band.ends_at)
+            for room in grid.rooms
+            for day in room.days
+            for slot in day.slots
+            if slot.status.selectable or slot.status.enterable
+        }
+        return cls(html, rooms, choosable)
+
+
+def slot_body(cells: list[CellRef], *, now: datetime, days_ahead: int, render: Callable[[SlotGrid], str]) -> SlotBody:
+    """The body for `cells`, from the cache or computed (operations.build_slot_grid),
+    rendered by `render` and cached. Raises what build_slot_grid raises (NotFound,
+    SlotNotBookable): those answers are not cached."""
+    session = read_session()
+    cache = current_app.extensions["availability_cache"]
+    key = None
+    days = [cell.use_date for cell in cells]
+    today = jst_day(now)
+    if cache is not None and cells and min(days) > today:
+        room_ids = sorted({cell.room_id for cell in cells})
+        rooms, lottery = operations.read_slot_keys(session, room_ids, first_day=min(days), last_day=max(days), now=now)
+        if len(rooms) == len(room_ids):
+            window = booking_window_rule(today, days_ahead)
+            chosen = ",".join(sorted({str(cell) for cell in cells}))
+            versions = ",".join(f"{rooms[room_id][0]}.{rooms[room_id][1]}" for room_id in room_ids)
+            digest = hashlib.blake2s(f"{chosen}|{versions}".encode(), digest_size=16).hexdigest()
+            key = f"{FORMAT}:slots:{_variant()}:{window.first.isoformat()}:{window.last.isoformat()}:{lottery}:{digest}"
+            body = SlotBody.decode(cache.get(key))
+            if body is not None:
+                return body
+    grid = operations.build_slot_grid(session, cells=cells, now=now, days_ahead=days_ahead)
+    body = SlotBody.of(grid, render(grid))
+    if key is not None:
+        cache.set(key, body.encode())
+    return body
+
+
+def personal(body: SlotBody, *, back_url: str, chosen, reader: bool) -> Markup:
+    """The body as this request shows it: 前に戻る's link, the group's 再予約不可 slots (as
+    search/_slot_table.html and _slot_list.html write them) and the chosen slots checked."""
+    html = body.html.replace(BACK, str(escape(back_url)))
+    if current_user.is_authenticated and body.choosable:
+        refs = [value.split(":") for value in body.choosable]
+        days = [date.fromisoformat(day) for _room, day, _band in refs]
+        cancelled = cancelled_within(
+            read_session(), current_user.id, sorted({int(room) for room, _day, _band in refs}), min(days), max(days)
+        )
+        for ref in sorted(cancelled):
+            value = str(ref)
+            if value in body.choosable:
+                html = _block(html, value, ref.use_date, body.choosable[value], reader)
+    for value in set(chosen):
+        if SLOT_VALUE.fullmatch(value):
+            at = html.find(f'name="slot" value="{value}" id="')
+            if at >= 0:
+                end = html.find(">", at)
+                html = html[:end] + " checked" + html[end:]
+    return Markup(html)  # noqa: S704 (rendered by Jinja, values escaped)
+
+
+def _block(html: str, value: str, day: date, band_label: str, reader: bool) -> str:
+    """The slot's cell (found by its value) as 再予約不可: × and the words, no checkbox."""
+    at = html.find(f'name="slot" value="{value}"')
+    if at < 0:
+        return html
+    word = _("再予約不可")
+    if reader:
+        start, end = html.rfind("<li", 0, at), html.find("</li>", at) + len("</li>")
+        new = f"<li>{escape(f'{long_date(day)} {band_label} {word}')}</li>"
+    else:
+        start, end = html.rfind("<td", 0, at), html.find("</td>", at) + len("</td>")
+        new = (
+            f'<td class="slot-cell status-taken" data-label="{escape(band_label)}">\n'
+            f'          <span class="status-symbol" aria-hidden="true">×</span>'
+            f'<span class="status-word">{escape(word)}</span>\n        </td>'
+        )
+    return html[:start] + new + html[end:]
