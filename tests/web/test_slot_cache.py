@@ -62,7 +62,9 @@ def test_a_cached_slot_screen_never_shows_a_slot_free_after_the_commit_that_took
         page = text(who.get(url, headers=headers))
         assert checkbox(page, "slot", f"{room_id}:{day.isoformat()}:{first}") is None
         assert checkbox(page, "slot", f"{room_id}:{day.isoformat()}:{second}")
-    assert cell_text(text(client.get(url)), "駒場住区センター 201", day.strftime("%Y/%-m/%-d"), "9:00~12:00") == "×予約済"
+    assert (
+        cell_text(text(client.get(url)), "駒場住区センター 201", day.strftime("%Y/%-m/%-d"), "9:00~12:00") == "×予約済"
+    )
 
 
 def test_a_repeated_slot_screen_reads_no_bookings(app, client):
@@ -104,7 +106,7 @@ def test_chosen_slots_are_ticked_for_the_url_that_chose_them_only(app, client):
     room_id, day = free_day(app)
     first, second = bands_of(app, room_id)[:2]
     value = f"{room_id}:{day.isoformat()}:{second}"
-    chosen = text(client.get(slots_url(room_id, day, value, "1:2026-12-01:1\"><b>x")))
+    chosen = text(client.get(slots_url(room_id, day, value, '1:2026-12-01:1"><b>x')))
     assert "checked" in checkbox(chosen, "slot", value)
     plain = text(client.get(slots_url(room_id, day)))
     assert "checked" not in checkbox(plain, "slot", value)
