@@ -24,19 +24,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from flask import current_app
+from flask import current_app, g
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup, escape
 
 from blueprints.search import operations
 from blueprints.search.day_grid import _variant
-from blueprints.search.operations import CellRef, SlotGrid
-from bookings.slots import cancelled_within
-from models.availability_rules import booking_window_rule
+from blueprints.search.operations import CellRef, RoomSlots, SlotGrid
+from bookings.slots import SlotRef, cancelled_within
+from models.availability_rules import SlotStatus, booking_window_rule
 from models.time_rules import jst_day
 from web.data import read_session
-from web.formats import band, long_date
+from web.formats import band, list_date, localized, long_date, yen
+from web.labels import SLOT_STATUSES
 
 # Bumped when the cached value's shape or the body's markup changes.
 FORMAT = "s1"
@@ -152,3 +153,113 @@ def _block(html: str, value: str, day: date, band_label: str, reader: bool) -> s
             f'<span class="status-word">{escape(word)}</span>\n        </td>'
         )
     return html[:start] + new + html[end:]
+
+
+_SLOT_LABELS: dict[str, tuple[dict[SlotStatus, tuple[str, str]], str]] = {}
+
+
+def _slot_labels(locale: str) -> tuple[dict[SlotStatus, tuple[str, str]], str]:
+    """Each slot status's symbol and words (escaped) and 再予約不可's, once per language (the
+    catalogues are compiled; they do not change while the process runs)."""
+    labels = _SLOT_LABELS.get(locale)
+    if labels is None:
+        labels = _SLOT_LABELS[locale] = (
+            {status: (symbol, str(escape(str(word)))) for status, (symbol, word) in SLOT_STATUSES.items()},
+            str(escape(_("再予約不可"))),
+        )
+    return labels
+
+
+class SlotWriter:
+    """The markup of each room's slots in one language and presentation, as
+    search/_slot_table.html (a table's rows: each day's label and cells) and
+    search/_slot_list.html (reader mode's sentences) show them around it: written here, not
+    by Jinja, each status's words once per language and each band's label once per room.
+    `first` gets id="slot" (the error summary links to it); `chosen` are ticked and
+    `blocked` (this group's 再予約不可) shown as taken; the cached body has neither."""
+
+    def __init__(self, *, reader: bool, first: SlotRef | None, chosen=frozenset(), blocked=frozenset()):
+        self.reader = reader
+        self.first = first
+        self.chosen = chosen
+        self.blocked = blocked
+        self.labels, self.rebook = _slot_labels(g.get("locale", "ja"))
+
+    def room(self, room_slots: RoomSlots) -> list[tuple[str, Markup]] | Markup:
+        """A table's rows (each day's label and its cells), or reader mode's list items."""
+        room = room_slots.room
+        name = str(escape(localized(room, "name")))
+        bands = {b.id: str(escape(band(b.starts_at, b.ends_at))) for b in room.time_bands}
+        labels, rebook, reader = self.labels, self.rebook, self.reader
+        rows: list[tuple[str, Markup]] = []
+        items: list[str] = []
+        for day_slots in room_slots.days:
+            spoken = str(escape(long_date(day_slots.day)))
+            out = items if reader else []
+            for slot in day_slots.slots:
+                status = slot.status
+                symbol, word = labels[status]
+                label = bands[slot.band.id]
+                choosable = status.selectable or status.enterable
+                if choosable and slot.ref in self.blocked:
+                    out.append(self._blocked(label, spoken, rebook))
+                    continue
+                count = str(escape(_("申込%(n)s件", n=slot.entries))) if status.enterable else ""
+                if not choosable:
+                    if reader:
+                        out.append(f"    <li>{spoken} {label} {word}</li>\n")
+                    else:
+                        out.append(
+                            f'        <td class="slot-cell status-{status.value}" data-label="{label}">\n'
+                            f'          <span class="status-symbol" aria-hidden="true">{symbol}</span>'
+                            f'<span class="status-word">{word}</span>\n        </td>\n'
+                        )
+                    continue
+                value = str(slot.ref)
+                box = "slot" if slot.ref == self.first else "slot-" + value.replace(":", "-")
+                checked = " checked" if value in self.chosen else ""
+                fee = slot.base_fee_yen
+                if reader:
+                    sentence = f"{spoken} {label} {word}" + (f" {count}" if count else "")
+                    more = (
+                        f' <span class="base-fee">{escape(_("（基本額 %(amount)s）", amount=yen(fee)))}</span>'
+                        if fee is not None
+                        else ""
+                    )
+                    out.append(
+                        f'    <li class="choice"><input type="checkbox" name="slot" value="{value}" id="{box}"{checked}>'
+                        f' <label for="{box}">{sentence}</label>{more}</li>\n'
+                    )
+                else:
+                    entries = f' <span class="entry-count">{count}</span>' if count else ""
+                    more = (
+                        f'<span class="base-fee">{escape(_("基本額 %(amount)s", amount=yen(fee)))}</span>'
+                        if fee is not None
+                        else ""
+                    )
+                    out.append(
+                        f'        <td class="slot-cell status-{status.value}" data-label="{label}">\n'
+                        f'          <label class="cell-choice" for="{box}"><input type="checkbox" name="slot"'
+                        f' value="{value}" id="{box}"{checked}><span class="visually-hidden">{name} {spoken} {label}'
+                        f' </span><span class="status-symbol" aria-hidden="true">{symbol}</span>'
+                        f'<span class="status-word">{word}</span>{entries}</label>\n{more}        </td>\n'
+                    )
+            if not reader:
+                rows.append((list_date(day_slots.day), Markup("".join(out))))  # noqa: S704 (escaped here)
+        return Markup("".join(items)) if reader else rows  # noqa: S704 (escaped here)
+
+    def _blocked(self, label: str, spoken: str, rebook: str) -> str:
+        if self.reader:
+            return f"    <li>{spoken} {label} {rebook}</li>\n"
+        return (
+            f'        <td class="slot-cell status-taken" data-label="{label}">\n'
+            f'          <span class="status-symbol" aria-hidden="true">×</span>'
+            f'<span class="status-word">{rebook}</span>\n        </td>\n'
+        )
+
+
+def slot_rows(grid: SlotGrid, *, reader: bool, chosen=frozenset(), blocked=frozenset()) -> dict:
+    """Each room's rows or items (SlotWriter), by room id, for search/_slots.html."""
+    first = grid.first_free
+    writer = SlotWriter(reader=reader, first=first.ref if first else None, chosen=chosen, blocked=blocked)
+    return {room_slots.room.id: writer.room(room_slots) for room_slots in grid.rooms}

@@ -15,6 +15,7 @@ from sqlalchemy import event
 
 from blueprints.search import operations
 from blueprints.search.operations import CellRef
+from blueprints.search.slot_grid import slot_rows
 from bookings.slots import cancelled_by
 from models.account import Resident
 from models.facility import Room
@@ -113,9 +114,11 @@ def test_chosen_slots_are_ticked_for_the_url_that_chose_them_only(app, client):
     assert plain.count('id="slot"') == 1 and f'value="{room_id}:{day.isoformat()}:{first}" id="slot"' in plain
 
 
-def expected_body(app, url: str, *, cookie: str, resident: str | None, back_url: str) -> str:
-    """search/_slots.html as the templates write it for this visitor, straight from the
-    grid (no cache)."""
+def expected_body(app, url: str, *, presentation: str, locale: str, resident: str | None, back_url: str) -> str:
+    """search/_slots.html as the templates and SlotWriter write it for this visitor (the
+    chosen slots ticked, the group's 再予約不可 written as such), straight from the grid (no
+    cache, no per-request pass over cached HTML)."""
+    cookie = f"pref_locale={locale}; pref_presentation={presentation}"
     query = url.split("?", 1)[1]
     cells = [CellRef.parse(v.split("=", 1)[1].replace("%3A", ":")) for v in query.split("&") if v.startswith("cell=")]
     chosen = {v.split("=", 1)[1] for v in query.split("&") if v.startswith("slot=")}
@@ -134,8 +137,7 @@ def expected_body(app, url: str, *, cookie: str, resident: str | None, back_url:
                 errors=[],
                 is_fragment=False,
                 grid=grid,
-                chosen_slots=chosen,
-                blocked_slots=blocked,
+                slot_rows=slot_rows(grid, reader=presentation == "reader", chosen=chosen, blocked=blocked),
                 back_url=back_url,
                 details_url="/apply/details",
                 lottery_url="/lottery/details",
@@ -161,13 +163,14 @@ def test_the_cached_body_is_what_the_templates_write_for_each_visitor(app):
                     AuthActions(client).login(resident.lstrip("0"))
                 client.set_cookie("pref_locale", locale)
                 client.set_cookie("pref_presentation", presentation)
-                cookie = f"pref_locale={locale}; pref_presentation={presentation}"
                 for url in urls:
                     for _ in range(2):  # computed, then from the cache
                         page = client.get(url).get_data(as_text=True)
                         back = re.search(r'<a class="button secondary" href="([^"]+)">', page).group(1)
                         back = back.replace("&amp;", "&")
-                        body = expected_body(app, url, cookie=cookie, resident=resident, back_url=back)
+                        body = expected_body(
+                            app, url, presentation=presentation, locale=locale, resident=resident, back_url=back
+                        )
                         assert body in page, (resident, locale, presentation, url)
                         if presentation == "normal":
                             fragment = client.get(url, headers=HTMX_HEADERS).get_data(as_text=True)
