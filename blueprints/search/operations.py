@@ -181,7 +181,7 @@ class CellRef:
 
 @dataclass(frozen=True)
 class DayCell:
-    room: Room
+    room: SlotRoom
     day: date
     status: DayStatus
     entries: int = 0  # lottery entries so far that day (shown while 抽選受付中)
@@ -559,8 +559,43 @@ def group_day_statuses(
 
 
 @dataclass(frozen=True)
+class SlotBand:
+    id: int
+    starts_at: time
+    ends_at: time
+
+
+@dataclass(frozen=True)
+class SlotPlace:
+    """What 時間帯別空き状況 shows of a facility, read as plain columns (localized() reads
+    name_ja / name_en)."""
+
+    id: int
+    code: str
+    name_ja: str
+    name_en: str
+    kana: str
+    closed_weekday_set: frozenset[int]
+
+
+@dataclass(frozen=True)
+class SlotRoom:
+    """What 時間帯別空き状況 shows of a room, read as plain columns: its facility, name,
+    capacity and time bands by start."""
+
+    id: int
+    facility_id: int
+    facility: SlotPlace
+    name_ja: str
+    name_en: str
+    capacity: int
+    ordinal: int
+    time_bands: tuple[SlotBand, ...]
+
+
+@dataclass(frozen=True)
 class SlotCell:
-    band: TimeBand
+    band: SlotBand
     status: SlotStatus
     ref: SlotRef
     base_fee_yen: int | None  # 基本額; None when the fee table has no base row
@@ -578,11 +613,11 @@ class DaySlots:
 class RoomSlots:
     """One room's chosen days × its time bands."""
 
-    room: Room
+    room: SlotRoom
     days: list[DaySlots]
 
     @property
-    def facility(self) -> Facility:
+    def facility(self) -> SlotPlace:
         return self.room.facility
 
 
@@ -668,6 +703,74 @@ def read_slot_keys(
     return rooms, ",".join(parts)
 
 
+# The slot screen's statements, built once (each request binds its rooms).
+_SLOT_ROOMS = (
+    select(
+        Room.id,
+        Room.name_ja,
+        Room.name_en,
+        Room.capacity,
+        Room.ordinal,
+        Facility.id,
+        Facility.code,
+        Facility.name_ja,
+        Facility.name_en,
+        Facility.kana,
+        Facility.closed_weekdays,
+        TimeBand.id,
+        TimeBand.starts_at,
+        TimeBand.ends_at,
+    )
+    .join(Facility, Facility.id == Room.facility_id)
+    .outerjoin(TimeBand, TimeBand.room_id == Room.id)
+    .where(Room.id.in_(bindparam("rooms", expanding=True)))
+    .order_by(Room.id, TimeBand.starts_at, TimeBand.id)
+)
+_SLOT_FEES = select(
+    FeeRate.room_id,
+    FeeRate.time_band_id,
+    FeeRate.day_type,
+    FeeRate.group_class_code,
+    FeeRate.charges_participation_fee,
+    FeeRate.amount_yen,
+).where(FeeRate.room_id.in_(bindparam("rooms", expanding=True)))
+
+
+def _load_slot_rooms(session: Session, room_ids: set[int]) -> dict[int, SlotRoom]:
+    """The rooms with their facilities and bands, in one statement of columns."""
+    places: dict[int, SlotPlace] = {}
+    rows: dict[int, tuple] = {}
+    bands: dict[int, list[SlotBand]] = defaultdict(list)
+    for (
+        room_id,
+        name_ja,
+        name_en,
+        capacity,
+        ordinal,
+        facility_id,
+        code,
+        facility_ja,
+        facility_en,
+        kana,
+        closed_weekdays,
+        band_id,
+        starts_at,
+        ends_at,
+    ) in session.connection().execute(_SLOT_ROOMS, {"rooms": sorted(room_ids)}):
+        if facility_id not in places:
+            weekdays = frozenset(int(x) for x in closed_weekdays.split(",") if x.strip())
+            places[facility_id] = SlotPlace(facility_id, code, facility_ja, facility_en, kana, weekdays)
+        rows.setdefault(room_id, (facility_id, name_ja, name_en, capacity, ordinal))
+        if band_id is not None:
+            bands[room_id].append(SlotBand(band_id, starts_at, ends_at))
+    return {
+        room_id: SlotRoom(
+            room_id, facility_id, places[facility_id], name_ja, name_en, capacity, ordinal, tuple(bands[room_id])
+        )
+        for room_id, (facility_id, name_ja, name_en, capacity, ordinal) in rows.items()
+    }
+
+
 def build_slot_grid(session: Session, *, cells: list[CellRef], now: datetime, days_ahead: int) -> SlotGrid:
     """The time bands of each chosen (room, date), with their status and 基本額.
 
@@ -677,14 +780,7 @@ def build_slot_grid(session: Session, *, cells: list[CellRef], now: datetime, da
     if not cells:
         raise errors.EmptySelection()
     cells = sorted(set(cells), key=lambda c: (c.room_id, c.use_date))
-    rooms = {
-        room.id: room
-        for room in session.scalars(
-            select(Room)
-            .where(Room.id.in_({c.room_id for c in cells}))
-            .options(selectinload(Room.time_bands), selectinload(Room.facility))
-        )
-    }
+    rooms = _load_slot_rooms(session, {c.room_id for c in cells})
     unknown = [str(c) for c in cells if c.room_id not in rooms]
     if unknown:
         raise errors.NotFound(cells=unknown)
@@ -693,7 +789,7 @@ def build_slot_grid(session: Session, *, cells: list[CellRef], now: datetime, da
         first, last = min(first, cell.use_date), max(last, cell.use_date)
     # One range over all chosen dates: a few extra rows beat a query per cell.
     availability = _Availability(session, list(rooms.values()), first, last, now=now, days_ahead=days_ahead)
-    rates = list(session.scalars(select(FeeRate).where(FeeRate.room_id.in_(rooms.keys()))))
+    rates = list(session.connection().execute(_SLOT_FEES, {"rooms": sorted(rooms)}))
 
     unbookable = []
     by_room: dict[int, list[DaySlots]] = defaultdict(list)
@@ -726,7 +822,7 @@ def build_slot_grid(session: Session, *, cells: list[CellRef], now: datetime, da
     )
 
 
-def _base_fee(rates: list[FeeRate], room: Room, band: TimeBand, day: date) -> int | None:
+def _base_fee(rates: list, room: SlotRoom, band: SlotBand, day: date) -> int | None:
     """基本額: the rate for any 団体区分 without a participation fee (guide L49: the amount
     may differ with admission fees and the like)."""
     try:
