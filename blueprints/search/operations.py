@@ -771,12 +771,71 @@ def _load_slot_rooms(session: Session, room_ids: set[int]) -> dict[int, SlotRoom
     }
 
 
-def build_slot_grid(session: Session, *, cells: list[CellRef], now: datetime, days_ahead: int) -> SlotGrid:
+_SLOT_CLOSED_DATES = select(ClosedDate.facility_id, ClosedDate.day).where(
+    ClosedDate.facility_id.in_(bindparam("facilities", expanding=True)),
+    ClosedDate.day.between(bindparam("first"), bindparam("last")),
+)
+_SLOT_TAKEN = select(Reservation.room_id, Reservation.use_date, Reservation.time_band_id).where(
+    Reservation.room_id.in_(bindparam("rooms", expanding=True)),
+    Reservation.use_date.between(bindparam("first"), bindparam("last")),
+    Reservation.state.in_(sorted(ACTIVE_STATES)),
+)
+
+
+class _SlotAvailability(_Availability):
+    """_Availability as the slot screen reads it: the same rows and rules, with its
+    statements built once and run on the session's connection, and no lottery months read
+    when the caller already knows them (`schedule`: none in the range, say)."""
+
+    def __init__(
+        self,
+        session: Session,
+        rooms: list[SlotRoom],
+        first: date,
+        last: date,
+        *,
+        now: datetime,
+        days_ahead: int,
+        schedule: LotterySchedule | None = None,
+    ):
+        self.now = now
+        self.window = booking_window_rule(jst_day(now), days_ahead)
+        connection = session.connection()
+        facilities = {room.facility_id: room.facility for room in rooms}
+        listed: dict[int, set[date]] = defaultdict(set)
+        for facility_id, day in connection.execute(
+            _SLOT_CLOSED_DATES, {"facilities": sorted(facilities), "first": first, "last": last}
+        ):
+            listed[facility_id].add(day)
+        self._closing = {
+            facility_id: (facility.closed_weekday_set, frozenset(listed[facility_id]))
+            for facility_id, facility in facilities.items()
+        }
+        self.taken = {
+            tuple(row)
+            for row in connection.execute(
+                _SLOT_TAKEN, {"rooms": sorted(room.id for room in rooms), "first": first, "last": last}
+            )
+        }
+        self.schedule = schedule if schedule is not None else read_schedule(session, first_day=first, last_day=last)
+        drawn_rooms = {room.id for room in rooms} & {r for m in self.schedule.months.values() for r in m.room_ids}
+        self.entries = count_entries(session, room_ids=drawn_rooms, first_day=first, last_day=last)
+
+
+def build_slot_grid(
+    session: Session,
+    *,
+    cells: list[CellRef],
+    now: datetime,
+    days_ahead: int,
+    schedule: LotterySchedule | None = None,
+) -> SlotGrid:
     """The time bands of each chosen (room, date), with their status and 基本額.
 
     Raises NotFound(cells=[…]) for rooms that do not exist, and SlotNotBookable(cells=[DayCell…])
     for days on which nothing can be chosen at all (休館日, 申込期間外, 抽選結果待ち, 先着受付前): a day that has
-    filled up since the grid was shown is not an error, its bands say 予約済."""
+    filled up since the grid was shown is not an error, its bands say 予約済. `schedule`: the
+    lottery months of the chosen days' range when the caller knows them already."""
     if not cells:
         raise errors.EmptySelection()
     cells = sorted(set(cells), key=lambda c: (c.room_id, c.use_date))
@@ -788,7 +847,9 @@ def build_slot_grid(session: Session, *, cells: list[CellRef], now: datetime, da
     for cell in cells:
         first, last = min(first, cell.use_date), max(last, cell.use_date)
     # One range over all chosen dates: a few extra rows beat a query per cell.
-    availability = _Availability(session, list(rooms.values()), first, last, now=now, days_ahead=days_ahead)
+    availability = _SlotAvailability(
+        session, list(rooms.values()), first, last, now=now, days_ahead=days_ahead, schedule=schedule
+    )
     rates = list(session.connection().execute(_SLOT_FEES, {"rooms": sorted(rooms)}))
 
     unbookable = []

@@ -33,6 +33,7 @@ from blueprints.search import operations
 from blueprints.search.day_grid import _variant
 from blueprints.search.operations import CellRef, RoomSlots, SlotGrid
 from bookings.slots import SlotRef, cancelled_within
+from lottery.schedule import LotterySchedule
 from models.availability_rules import SlotStatus, booking_window_rule
 from models.time_rules import jst_day
 from web.data import read_session
@@ -92,6 +93,7 @@ def slot_body(cells: list[CellRef], *, now: datetime, days_ahead: int, render: C
     session = read_session()
     cache = current_app.extensions["availability_cache"]
     key = None
+    schedule = None
     days = [cell.use_date for cell in cells]
     today = jst_day(now)
     if cache is not None and cells and min(days) > today:
@@ -106,7 +108,9 @@ def slot_body(cells: list[CellRef], *, now: datetime, days_ahead: int, render: C
             body = SlotBody.decode(cache.get(key))
             if body is not None:
                 return body
-    grid = operations.build_slot_grid(session, cells=cells, now=now, days_ahead=days_ahead)
+            if not lottery:  # no lottery month in the range: none to read again
+                schedule = LotterySchedule({})
+    grid = operations.build_slot_grid(session, cells=cells, now=now, days_ahead=days_ahead, schedule=schedule)
     body = SlotBody.of(grid, render(grid))
     if key is not None:
         cache.set(key, body.encode())
