@@ -1,6 +1,7 @@
 """時間帯別空き状況's body as the screen serves it: the chosen rooms' days × time bands, the
-lottery note and calendar, the legend and the buttons, rendered once and cached (in
-web.availability_cache, beside 施設別空き状況's parts, blueprints/search/day_grid.py) under
+lottery note and calendar, the legend and the buttons, rendered once and cached (in Redis
+beside 施設別空き状況's parts, blueprints/search/day_grid.py, or in a bounded in-process LRU of
+its own, web.availability_cache) under
 everything it depends on — the chosen cells, their facilities' availability versions,
 today's booking window, the lottery's months over the chosen days (phase, dates, rooms),
 the language, the profile and the presentation — and nothing that differs per request.
@@ -36,6 +37,7 @@ from bookings.slots import SlotRef, cancelled_within
 from lottery.schedule import LotterySchedule
 from models.availability_rules import SlotStatus, booking_window_rule
 from models.time_rules import jst_day
+from web.availability_cache import GridCache, LocalGridCache
 from web.data import read_session
 from web.formats import band, list_date, localized, long_date, yen
 from web.labels import SLOT_STATUSES
@@ -46,6 +48,11 @@ FORMAT = "s1"
 SLOT_VALUE = re.compile(r"\d{1,10}:\d{4}-\d{2}-\d{2}:\d{1,10}")
 # Where 前に戻る's link goes in a cached body (an URL never holds it).
 BACK = "/__slots-back-url__"
+# In-process, the bodies have their own bounded LRU beside the grid's (a body is about 7,000
+# characters per room and 3 days, and each choice of cells is its own entry): many residents
+# choosing different days must not push 施設別空き状況's parts out. Redis keeps both (a day's expiry).
+LOCAL_ENTRIES = 1024
+LOCAL_MAX_CHARS = 2_000_000
 
 
 @dataclass
@@ -91,7 +98,7 @@ def slot_body(cells: list[CellRef], *, now: datetime, days_ahead: int, render: C
     rendered by `render` and cached. Raises what build_slot_grid raises (NotFound,
     SlotNotBookable): those answers are not cached."""
     session = read_session()
-    cache = current_app.extensions["availability_cache"]
+    cache = _cache()
     key = None
     schedule = None
     days = [cell.use_date for cell in cells]
@@ -115,6 +122,20 @@ def slot_body(cells: list[CellRef], *, now: datetime, days_ahead: int, render: C
     if key is not None:
         cache.set(key, body.encode())
     return body
+
+
+def _cache() -> GridCache | None:
+    """The availability cache (Redis, or none when it is off), or in-process the bodies' own
+    LRU, made on first use per app."""
+    shared = current_app.extensions["availability_cache"]
+    if not isinstance(shared, LocalGridCache):
+        return shared
+    own = current_app.extensions.get("slot_body_cache")
+    if own is None:
+        own = current_app.extensions["slot_body_cache"] = LocalGridCache(
+            min(shared.entries, LOCAL_ENTRIES), LOCAL_MAX_CHARS
+        )
+    return own
 
 
 def personal(body: SlotBody, *, back_url: str, chosen, reader: bool) -> Markup:
