@@ -180,17 +180,32 @@ def _block(html: str, value: str, day: date, band_label: str, reader: bool) -> s
     return html[:start] + new + html[end:]
 
 
-_SLOT_LABELS: dict[str, tuple[dict[SlotStatus, tuple[str, str]], str]] = {}
+@dataclass(frozen=True)
+class _SlotLabels:
+    """One language's words for slots: each status's symbol and words and 再予約不可's
+    (escaped), and the formats of 申込n件 and 基本額 (table and sentence)."""
+
+    statuses: dict[SlotStatus, tuple[str, str]]
+    rebook: str
+    entries: str
+    fee: str
+    sentence_fee: str
 
 
-def _slot_labels(locale: str) -> tuple[dict[SlotStatus, tuple[str, str]], str]:
-    """Each slot status's symbol and words (escaped) and 再予約不可's, once per language (the
-    catalogues are compiled; they do not change while the process runs)."""
+_SLOT_LABELS: dict[str, _SlotLabels] = {}
+
+
+def _slot_labels(locale: str) -> _SlotLabels:
+    """The words once per language (the catalogues are compiled; they do not change while
+    the process runs)."""
     labels = _SLOT_LABELS.get(locale)
     if labels is None:
-        labels = _SLOT_LABELS[locale] = (
+        labels = _SLOT_LABELS[locale] = _SlotLabels(
             {status: (symbol, str(escape(str(word)))) for status, (symbol, word) in SLOT_STATUSES.items()},
             str(escape(_("再予約不可"))),
+            _("申込%(n)s件"),
+            _("基本額 %(amount)s"),
+            _("（基本額 %(amount)s）"),
         )
     return labels
 
@@ -208,14 +223,15 @@ class SlotWriter:
         self.first = first
         self.chosen = chosen
         self.blocked = blocked
-        self.labels, self.rebook = _slot_labels(g.get("locale", "ja"))
+        self.words = _slot_labels(g.get("locale", "ja"))
 
     def room(self, room_slots: RoomSlots) -> list[tuple[str, Markup]] | Markup:
         """A table's rows (each day's label and its cells), or reader mode's list items."""
         room = room_slots.room
         name = str(escape(localized(room, "name")))
         bands = {b.id: str(escape(band(b.starts_at, b.ends_at))) for b in room.time_bands}
-        labels, rebook, reader = self.labels, self.rebook, self.reader
+        words, reader = self.words, self.reader
+        labels, rebook = words.statuses, words.rebook
         rows: list[tuple[str, Markup]] = []
         items: list[str] = []
         for day_slots in room_slots.days:
@@ -229,7 +245,7 @@ class SlotWriter:
                 if choosable and slot.ref in self.blocked:
                     out.append(self._blocked(label, spoken, rebook))
                     continue
-                count = str(escape(_("申込%(n)s件", n=slot.entries))) if status.enterable else ""
+                count = str(escape(words.entries % {"n": slot.entries})) if status.enterable else ""
                 if not choosable:
                     if reader:
                         out.append(f"    <li>{spoken} {label} {word}</li>\n")
@@ -247,7 +263,7 @@ class SlotWriter:
                 if reader:
                     sentence = f"{spoken} {label} {word}" + (f" {count}" if count else "")
                     more = (
-                        f' <span class="base-fee">{escape(_("（基本額 %(amount)s）", amount=yen(fee)))}</span>'
+                        f' <span class="base-fee">{escape(words.sentence_fee % {"amount": yen(fee)})}</span>'
                         if fee is not None
                         else ""
                     )
@@ -258,7 +274,7 @@ class SlotWriter:
                 else:
                     entries = f' <span class="entry-count">{count}</span>' if count else ""
                     more = (
-                        f'<span class="base-fee">{escape(_("基本額 %(amount)s", amount=yen(fee)))}</span>'
+                        f'<span class="base-fee">{escape(words.fee % {"amount": yen(fee)})}</span>'
                         if fee is not None
                         else ""
                     )
