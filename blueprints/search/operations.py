@@ -181,7 +181,7 @@ class CellRef:
 
 @dataclass(frozen=True)
 class DayCell:
-    room: Room
+    room: SlotRoom
     day: date
     status: DayStatus
     entries: int = 0  # lottery entries so far that day (shown while 抽選受付中)
@@ -559,8 +559,43 @@ def group_day_statuses(
 
 
 @dataclass(frozen=True)
+class SlotBand:
+    id: int
+    starts_at: time
+    ends_at: time
+
+
+@dataclass(frozen=True)
+class SlotPlace:
+    """What 時間帯別空き状況 shows of a facility, read as plain columns (localized() reads
+    name_ja / name_en)."""
+
+    id: int
+    code: str
+    name_ja: str
+    name_en: str
+    kana: str
+    closed_weekday_set: frozenset[int]
+
+
+@dataclass(frozen=True)
+class SlotRoom:
+    """What 時間帯別空き状況 shows of a room, read as plain columns: its facility, name,
+    capacity and time bands by start."""
+
+    id: int
+    facility_id: int
+    facility: SlotPlace
+    name_ja: str
+    name_en: str
+    capacity: int
+    ordinal: int
+    time_bands: tuple[SlotBand, ...]
+
+
+@dataclass(frozen=True)
 class SlotCell:
-    band: TimeBand
+    band: SlotBand
     status: SlotStatus
     ref: SlotRef
     base_fee_yen: int | None  # 基本額; None when the fee table has no base row
@@ -578,11 +613,11 @@ class DaySlots:
 class RoomSlots:
     """One room's chosen days × its time bands."""
 
-    room: Room
+    room: SlotRoom
     days: list[DaySlots]
 
     @property
-    def facility(self) -> Facility:
+    def facility(self) -> SlotPlace:
         return self.room.facility
 
 
@@ -610,23 +645,201 @@ class SlotGrid:
         return any(s.status.enterable for room in self.rooms for day in room.days for s in day.slots)
 
 
-def build_slot_grid(session: Session, *, cells: list[CellRef], now: datetime, days_ahead: int) -> SlotGrid:
+# What the cache key of a slot screen depends on, in one statement built once: for each
+# lottery month in the chosen days' range, its dates, whether it was drawn and each room it
+# draws (kind 0), and each chosen room's facility code and availability version (kind 1).
+_SLOT_KEYS = union_all(
+    select(
+        _KIND,
+        LotteryMonth.use_month,
+        LotteryMonth.applications_open_at,
+        LotteryMonth.applications_close_at,
+        LotteryMonth.result_at,
+        LotteryMonth.first_come_opens_at,
+        LotteryMonth.drawn_at,
+        LotteryRoom.room_id.label("id"),
+        cast(null(), Facility.code.type).label("code"),
+        cast(null(), Facility.availability_version.type).label("version"),
+    )
+    .outerjoin(LotteryRoom, LotteryRoom.lottery_month_id == LotteryMonth.id)
+    .where(LotteryMonth.use_month.between(bindparam("first"), bindparam("last"))),
+    select(
+        literal_column("1"),
+        cast(null(), LotteryMonth.use_month.type),
+        *(cast(null(), UTCDateTime()) for _ in range(5)),
+        Room.id,
+        Facility.code,
+        Facility.availability_version,
+    )
+    .join(Facility, Facility.id == Room.facility_id)
+    .where(Room.id.in_(bindparam("rooms", expanding=True))),
+)
+
+
+def read_slot_keys(
+    session: Session, room_ids: list[int], *, first_day: date, last_day: date, now: datetime
+) -> tuple[dict[int, tuple[str, int]], str]:
+    """時間帯別空き状況's cache key parts: each known room's facility code and availability
+    version, and the lottery's signature for the months from `first_day` to `last_day` (each
+    month's phase, dates and rooms, as read_grid_keys signs them), in one statement of
+    columns on the session's connection. Read before any booking, so that the versions are
+    never older than the rows behind them. Unknown rooms are left out."""
+    rooms: dict[int, tuple[str, int]] = {}
+    months: dict[date, tuple[LotteryDates, bool, list[int]]] = {}
+    rows = session.connection().execute(
+        _SLOT_KEYS, {"rooms": room_ids, "first": month_start(first_day), "last": month_start(last_day)}
+    )
+    for kind, use_month, opens, closes, result, first_come, drawn_at, id_, code, version in rows:
+        if kind == 1:
+            rooms[id_] = (code, version)
+        else:
+            dates = LotteryDates(opens, closes, result, first_come)
+            months.setdefault(use_month, (dates, drawn_at is not None, []))[2].append(id_)
+    parts = []
+    for use_month, (dates, drawn, month_rooms) in sorted(months.items()):
+        phase = lottery_phase_rule(dates, drawn=drawn, now=now)
+        signed = ",".join(map(str, sorted(r for r in month_rooms if r is not None))) + repr(dates)
+        parts.append(f"{use_month:%Y%m}{phase.value}{hashlib.blake2s(signed.encode(), digest_size=6).hexdigest()}")
+    return rooms, ",".join(parts)
+
+
+# The slot screen's statements, built once (each request binds its rooms).
+_SLOT_ROOMS = (
+    select(
+        Room.id,
+        Room.name_ja,
+        Room.name_en,
+        Room.capacity,
+        Room.ordinal,
+        Facility.id,
+        Facility.code,
+        Facility.name_ja,
+        Facility.name_en,
+        Facility.kana,
+        Facility.closed_weekdays,
+        TimeBand.id,
+        TimeBand.starts_at,
+        TimeBand.ends_at,
+    )
+    .join(Facility, Facility.id == Room.facility_id)
+    .outerjoin(TimeBand, TimeBand.room_id == Room.id)
+    .where(Room.id.in_(bindparam("rooms", expanding=True)))
+    .order_by(Room.id, TimeBand.starts_at, TimeBand.id)
+)
+_SLOT_FEES = select(
+    FeeRate.room_id,
+    FeeRate.time_band_id,
+    FeeRate.day_type,
+    FeeRate.group_class_code,
+    FeeRate.charges_participation_fee,
+    FeeRate.amount_yen,
+).where(FeeRate.room_id.in_(bindparam("rooms", expanding=True)))
+
+
+def _load_slot_rooms(session: Session, room_ids: set[int]) -> dict[int, SlotRoom]:
+    """The rooms with their facilities and bands, in one statement of columns."""
+    places: dict[int, SlotPlace] = {}
+    rows: dict[int, tuple] = {}
+    bands: dict[int, list[SlotBand]] = defaultdict(list)
+    for (
+        room_id,
+        name_ja,
+        name_en,
+        capacity,
+        ordinal,
+        facility_id,
+        code,
+        facility_ja,
+        facility_en,
+        kana,
+        closed_weekdays,
+        band_id,
+        starts_at,
+        ends_at,
+    ) in session.connection().execute(_SLOT_ROOMS, {"rooms": sorted(room_ids)}):
+        if facility_id not in places:
+            weekdays = frozenset(int(x) for x in closed_weekdays.split(",") if x.strip())
+            places[facility_id] = SlotPlace(facility_id, code, facility_ja, facility_en, kana, weekdays)
+        rows.setdefault(room_id, (facility_id, name_ja, name_en, capacity, ordinal))
+        if band_id is not None:
+            bands[room_id].append(SlotBand(band_id, starts_at, ends_at))
+    return {
+        room_id: SlotRoom(
+            room_id, facility_id, places[facility_id], name_ja, name_en, capacity, ordinal, tuple(bands[room_id])
+        )
+        for room_id, (facility_id, name_ja, name_en, capacity, ordinal) in rows.items()
+    }
+
+
+_SLOT_CLOSED_DATES = select(ClosedDate.facility_id, ClosedDate.day).where(
+    ClosedDate.facility_id.in_(bindparam("facilities", expanding=True)),
+    ClosedDate.day.between(bindparam("first"), bindparam("last")),
+)
+_SLOT_TAKEN = select(Reservation.room_id, Reservation.use_date, Reservation.time_band_id).where(
+    Reservation.room_id.in_(bindparam("rooms", expanding=True)),
+    Reservation.use_date.between(bindparam("first"), bindparam("last")),
+    Reservation.state.in_(sorted(ACTIVE_STATES)),
+)
+
+
+class _SlotAvailability(_Availability):
+    """_Availability as the slot screen reads it: the same rows and rules, with its
+    statements built once and run on the session's connection, and no lottery months read
+    when the caller already knows them (`schedule`: none in the range, say)."""
+
+    def __init__(
+        self,
+        session: Session,
+        rooms: list[SlotRoom],
+        first: date,
+        last: date,
+        *,
+        now: datetime,
+        days_ahead: int,
+        schedule: LotterySchedule | None = None,
+    ):
+        self.now = now
+        self.window = booking_window_rule(jst_day(now), days_ahead)
+        connection = session.connection()
+        facilities = {room.facility_id: room.facility for room in rooms}
+        listed: dict[int, set[date]] = defaultdict(set)
+        for facility_id, day in connection.execute(
+            _SLOT_CLOSED_DATES, {"facilities": sorted(facilities), "first": first, "last": last}
+        ):
+            listed[facility_id].add(day)
+        self._closing = {
+            facility_id: (facility.closed_weekday_set, frozenset(listed[facility_id]))
+            for facility_id, facility in facilities.items()
+        }
+        self.taken = {
+            tuple(row)
+            for row in connection.execute(
+                _SLOT_TAKEN, {"rooms": sorted(room.id for room in rooms), "first": first, "last": last}
+            )
+        }
+        self.schedule = schedule if schedule is not None else read_schedule(session, first_day=first, last_day=last)
+        drawn_rooms = {room.id for room in rooms} & {r for m in self.schedule.months.values() for r in m.room_ids}
+        self.entries = count_entries(session, room_ids=drawn_rooms, first_day=first, last_day=last)
+
+
+def build_slot_grid(
+    session: Session,
+    *,
+    cells: list[CellRef],
+    now: datetime,
+    days_ahead: int,
+    schedule: LotterySchedule | None = None,
+) -> SlotGrid:
     """The time bands of each chosen (room, date), with their status and 基本額.
 
     Raises NotFound(cells=[…]) for rooms that do not exist, and SlotNotBookable(cells=[DayCell…])
     for days on which nothing can be chosen at all (休館日, 申込期間外, 抽選結果待ち, 先着受付前): a day that has
-    filled up since the grid was shown is not an error, its bands say 予約済."""
+    filled up since the grid was shown is not an error, its bands say 予約済. `schedule`: the
+    lottery months of the chosen days' range when the caller knows them already."""
     if not cells:
         raise errors.EmptySelection()
     cells = sorted(set(cells), key=lambda c: (c.room_id, c.use_date))
-    rooms = {
-        room.id: room
-        for room in session.scalars(
-            select(Room)
-            .where(Room.id.in_({c.room_id for c in cells}))
-            .options(selectinload(Room.time_bands), selectinload(Room.facility))
-        )
-    }
+    rooms = _load_slot_rooms(session, {c.room_id for c in cells})
     unknown = [str(c) for c in cells if c.room_id not in rooms]
     if unknown:
         raise errors.NotFound(cells=unknown)
@@ -634,8 +847,10 @@ def build_slot_grid(session: Session, *, cells: list[CellRef], now: datetime, da
     for cell in cells:
         first, last = min(first, cell.use_date), max(last, cell.use_date)
     # One range over all chosen dates: a few extra rows beat a query per cell.
-    availability = _Availability(session, list(rooms.values()), first, last, now=now, days_ahead=days_ahead)
-    rates = list(session.scalars(select(FeeRate).where(FeeRate.room_id.in_(rooms.keys()))))
+    availability = _SlotAvailability(
+        session, list(rooms.values()), first, last, now=now, days_ahead=days_ahead, schedule=schedule
+    )
+    rates = list(session.connection().execute(_SLOT_FEES, {"rooms": sorted(rooms)}))
 
     unbookable = []
     by_room: dict[int, list[DaySlots]] = defaultdict(list)
@@ -668,7 +883,7 @@ def build_slot_grid(session: Session, *, cells: list[CellRef], now: datetime, da
     )
 
 
-def _base_fee(rates: list[FeeRate], room: Room, band: TimeBand, day: date) -> int | None:
+def _base_fee(rates: list, room: SlotRoom, band: SlotBand, day: date) -> int | None:
     """基本額: the rate for any 団体区分 without a participation fee (guide L49: the amount
     may differ with admission fees and the like)."""
     try:

@@ -7,15 +7,13 @@ from datetime import date
 
 from flask import Blueprint, current_app, g, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 from werkzeug.routing import BuildError
 from wtforms.fields.choices import SelectChoice
 
-from blueprints.search import operations
+from blueprints.search import operations, slot_grid
 from blueprints.search.day_grid import build_shared_grid, framed
 from blueprints.search.forms import PERIOD_CHOICES, AvailabilityForm, FacilitySearchForm, SlotSearchForm, choice_label
 from blueprints.search.operations import CellRef, FacilityCriteria
-from bookings.slots import cancelled_by
 from models import errors
 from models.availability_rules import (
     GridPeriod,
@@ -24,7 +22,6 @@ from models.availability_rules import (
     period_days_rule,
     shift_period_rule,
 )
-from models.facility import Room
 from models.search_rules import KANA_ROW_ROMAJI
 from web.clock import now, today
 from web.data import read_session
@@ -271,21 +268,39 @@ def _cell_problem(cell: operations.DayCell) -> ErrorItem:
     )
 
 
-def _grid_back_url(form: SlotSearchForm, chosen_rooms: list[tuple[Room, date]]) -> str | None:
+def _grid_back_url(form: SlotSearchForm, chosen_rooms: list[tuple[str, date]]) -> str | None:
     """前に戻る: the day grid the cells were chosen on, the cells ticked again. Without grid
-    arguments, the facilities of the chosen rooms from the first chosen day."""
+    arguments, the facilities of the chosen rooms (their codes) from the first chosen day."""
     codes = form.facility.data
     start = getattr(form.start, "parsed", None)
     period = form.grid_period
     cells = form.cell.data
     if chosen_rooms:
-        codes = codes or list(dict.fromkeys(room.facility.code for room, _day in chosen_rooms))
-        start = start or min(day for _room, day in chosen_rooms)
+        codes = codes or list(dict.fromkeys(code for code, _day in chosen_rooms))
+        start = start or min(day for _code, day in chosen_rooms)
     if not codes:
         return None
     if start is not None and start not in grid_start_range_rule(booking_window_rule(today(), _days_ahead())):
         start = None
     return availability_url(codes[:10], start, period, cells)
+
+
+def _slots_body(grid: operations.SlotGrid) -> str:
+    """search/_slots.html as every resident asking for these cells sees it (slot_grid): no
+    slot checked, none 再予約不可, 前に戻る's link a placeholder."""
+    return render_template(
+        "search/_slots.html",
+        title=step_heading("slots"),
+        errors=[],
+        is_fragment=False,
+        grid=grid,
+        slot_rows=slot_grid.slot_rows(grid, reader=g.channel.is_reader),
+        back_url=slot_grid.BACK,
+        details_url=apply_details_url(),
+        lottery_url=lottery_details_url(),
+        lottery_calendar=_lottery_calendar(grid.lottery_months),
+        statuses=SLOT_STATUSES,
+    )
 
 
 @bp.get("/availability/slots")
@@ -299,46 +314,39 @@ def slots():
         grid_form.validate()
         return _availability_page(grid_form, problems)
 
-    grid = None
-    chosen_rooms = []
+    body = None
+    chosen_rooms: list[tuple[str, date]] = []
     if not problems:
         try:
             cells = [CellRef.parse(text) for text in form.cell.data]
-            grid = operations.build_slot_grid(read_session(), cells=cells, now=now(), days_ahead=_days_ahead())
-            chosen_rooms = [(room.room, day.day) for room in grid.rooms for day in room.days]
+            body = slot_grid.slot_body(cells, now=now(), days_ahead=_days_ahead(), render=_slots_body)
+            chosen_rooms = body.rooms
         except errors.NotFound:
             problems = [
                 ErrorItem(_("選択された日の情報が見つかりません。施設別空き状況からもう一度選択してください。"))
             ]
         except errors.SlotNotBookable as exc:
             problems = [_cell_problem(cell) for cell in exc.facts["cells"]]
-            chosen_rooms = [(cell.room, cell.day) for cell in exc.facts["cells"]]
+            chosen_rooms = [(cell.room.facility.code, cell.day) for cell in exc.facts["cells"]]
     back_url = _grid_back_url(form, chosen_rooms)
-    # 再予約不可 for this group (issue 11): shown on the grid, not found out at 詳細申請.
-    blocked: set = set()
-    if grid is not None and current_user.is_authenticated:
-        refs = [slot.ref for room in grid.rooms for day in room.days for slot in day.slots]
-        blocked = cancelled_by(read_session(), current_user.id, refs)
-    return render_page(
-        "search/slots.html",
-        fragment="search/_slots.html",
-        title=step_heading("slots"),
-        errors=problems,
-        form=form,
-        grid=grid,
-        chosen_slots=set(form.slot.data or []),
-        blocked_slots=blocked,
-        back_url=back_url,
-        details_url=apply_details_url(),
-        lottery_url=lottery_details_url(),
-        lottery_calendar=_lottery_calendar(grid.lottery_months) if grid else [],
-        statuses=SLOT_STATUSES,
-        **breadcrumb(
+    page: dict = {"title": step_heading("slots"), "errors": problems}
+    if body is not None and back_url is not None:
+        # The body is the same for everyone asking for these cells but for the per-request
+        # pass (slot_grid.personal): 前に戻る, the group's 再予約不可, the chosen slots.
+        page["slots_html"] = slot_grid.personal(
+            body, back_url=back_url, chosen=form.slot.data or [], reader=g.channel.is_reader
+        )
+        fragment = "search/_slots_cached.html"
+    else:
+        page |= {"grid": None, "back_url": back_url, "statuses": SLOT_STATUSES}
+        fragment = "search/_slots.html"
+    if not wants_fragment():
+        page |= breadcrumb(
             "slots",
             {
-                "search": facilities_url(form.facility.data or [room.facility.code for room, _day in chosen_rooms]),
+                "search": facilities_url(form.facility.data or [code for code, _day in chosen_rooms]),
                 "availability": back_url,
             },
             url_for("top.index"),
-        ),
-    )
+        )
+    return render_page("search/slots.html", fragment=fragment, **page)
