@@ -20,10 +20,11 @@ log = logging.getLogger(__name__)
 REDIS_TTL_SECONDS = 24 * 3600
 # The in-process cache keeps at most this much memory of values in all (per worker), whatever
 # AVAILABILITY_CACHE_ENTRIES allows. A month of six rooms is about 60,000 characters of HTML,
-# two bytes each once it holds Japanese: ~120 KB, so about 30 such grids. Issue 12 holds a
+# two bytes each once it holds Japanese: ~120 KB, so about 25 such grids. Issue 12 holds a
 # worker to 90 MB at factor 10; it starts at ~80 MB, and the earlier bound of 6,000,000
-# characters (~12 MB) took a worker to 96 MB once every facility had been looked at.
-LOCAL_MAX_BYTES = 4 * 1024 * 1024
+# characters (~12 MB) took a worker to 96 MB once every facility had been looked at. The
+# slot screen's bodies have 1 MB of their own (blueprints/search/slot_grid.py).
+LOCAL_MAX_BYTES = 3 * 1024 * 1024
 
 
 class GridCache(Protocol):

@@ -51,8 +51,10 @@ BACK = "/__slots-back-url__"
 # In-process, the bodies have their own bounded LRU beside the grid's (a body is about 7,000
 # characters per room and 3 days, and each choice of cells is its own entry): many residents
 # choosing different days must not push 施設別空き状況's parts out. Redis keeps both (a day's expiry).
+# 1 MB of memory (about 40 bodies of 3 days and six rooms): with the grid's 3 MB, a worker's
+# caches stay within the 4 MB that keeps it under issue 12's 90 MB at factor 10.
 LOCAL_ENTRIES = 1024
-LOCAL_MAX_CHARS = 2_000_000
+LOCAL_MAX_BYTES = 1024 * 1024
 
 
 @dataclass
@@ -133,7 +135,7 @@ def _cache() -> GridCache | None:
     own = current_app.extensions.get("slot_body_cache")
     if own is None:
         own = current_app.extensions["slot_body_cache"] = LocalGridCache(
-            min(shared.entries, LOCAL_ENTRIES), LOCAL_MAX_CHARS
+            min(shared.entries, LOCAL_ENTRIES), LOCAL_MAX_BYTES
         )
     return own
 

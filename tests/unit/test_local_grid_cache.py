@@ -18,7 +18,7 @@ def test_values_are_bounded_by_their_memory_not_their_count():
         cache.set(f"grid:{i}", GRID + str(i))
     assert cache.size <= LOCAL_MAX_BYTES
     kept = [i for i in range(100) if cache.get(f"grid:{i}") is not None]
-    # Two bytes a character: far fewer grids than 4 MB of characters would hold.
+    # Two bytes a character: half as many grids as the bound in characters would hold.
     assert len(kept) == LOCAL_MAX_BYTES // sys.getsizeof(GRID + "10")
     assert kept == list(range(100 - len(kept), 100)), "the most recent ones are kept"
 
