@@ -25,7 +25,7 @@ from models.facility import (
     TimeBand,
     room_purposes,
 )
-from models.fee_rules import FeeQuery, slot_fee_rule
+from models.fee_rules import FeeQuery, FeeRateLike, slot_fee_rule
 
 
 class ChosenLine(Protocol):
@@ -254,17 +254,20 @@ def rooms_by_id(session: Session, ids: Iterable[int], *, closed_dates: bool = Tr
     return {r.id: r for r in rooms}
 
 
+_CLOSING_DAYS = select(ClosedDate.facility_id, ClosedDate.day).where(
+    ClosedDate.facility_id.in_(bindparam("facilities", expanding=True)),
+    ClosedDate.day.in_(bindparam("days", expanding=True)),
+)
+
+
 def closing_days(session: Session, facility_ids: Iterable[int], days: Iterable[date]) -> dict[int, frozenset[date]]:
     """休館日 (beyond the weekly closing day) of these facilities among `days`, by facility:
     what is_closed_day_rule needs for those days, without a year of closing days."""
     facilities, wanted = set(facility_ids), set(days)
     found: dict[int, set[date]] = {facility_id: set() for facility_id in facilities}
     if facilities and wanted:
-        for facility_id, day in session.execute(
-            select(ClosedDate.facility_id, ClosedDate.day).where(
-                ClosedDate.facility_id.in_(facilities), ClosedDate.day.in_(wanted)
-            )
-        ):
+        params = {"facilities": sorted(facilities), "days": sorted(wanted)}
+        for facility_id, day in session.connection().execute(_CLOSING_DAYS, params):
             found[facility_id].add(day)
     return {facility_id: frozenset(days_closed) for facility_id, days_closed in found.items()}
 
@@ -291,9 +294,22 @@ def band_of(room: AnyRoom | None, slot: Any) -> TimeBand | BandRow:
     return band
 
 
-def fee_rates(session: Session, room_ids: Iterable[int]) -> list[FeeRate]:
+# The columns slot_fee_rule reads, as plain rows (the same names as FeeRate's attributes).
+_FEE_RATES = select(
+    FeeRate.room_id,
+    FeeRate.time_band_id,
+    FeeRate.day_type,
+    FeeRate.group_class_code,
+    FeeRate.charges_participation_fee,
+    FeeRate.amount_yen,
+).where(FeeRate.room_id.in_(_IDS))
+
+
+def fee_rates(session: Session, room_ids: Iterable[int]) -> list[FeeRateLike]:
+    """The fee rates of these rooms, in the database's order (slot_fee_rule takes the first
+    of equally specific rows), as rows of plain columns."""
     ids = set(room_ids)
-    return list(session.scalars(select(FeeRate).where(FeeRate.room_id.in_(ids)))) if ids else []
+    return list(session.connection().execute(_FEE_RATES, {"ids": sorted(ids)})) if ids else []
 
 
 def slot_fee(rates, slot: Any, group_class_code: str, charges_participation_fee: bool) -> int:
