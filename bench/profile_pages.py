@@ -82,6 +82,24 @@ class ApplyRequests:
         return [lambda form=form: self.client.post("/apply", data=form) for form in forms]
 
 
+def count_statements(app, call) -> int:
+    """The SQL statements one request sends (a counter on the engine, outside the timing)."""
+    from sqlalchemy import event
+
+    engine = app.extensions["database"].engine
+    count = [0]
+
+    def counted(*_args, **_kwargs):
+        count[0] += 1
+
+    event.listen(engine, "before_cursor_execute", counted)
+    try:
+        call()
+    finally:
+        event.remove(engine, "before_cursor_execute", counted)
+    return count[0]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", default="sqlite", choices=("sqlite", "postgresql"))
@@ -143,8 +161,13 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"== ceiling (bare Flask, 2.5 KB Jinja): {ceiling_ms:.2f} ms CPU per request", flush=True)
                 continue
             ratio = min(cpus) / ceiling_ms if ceiling_ms else 0
+            statements = ""
+            if name != "ceiling":
+                (call,) = batch(1)
+                statements = f", {count_statements(app, call)} SQL statements"
             print(
-                f"== {name} ({who}): {min(cpus):.2f} ms CPU per request, {ratio:.1f}× ceiling (test client, no profiler)",
+                f"== {name} ({who}): {min(cpus):.2f} ms CPU per request, {ratio:.1f}× ceiling"
+                f"{statements} (test client, no profiler)",
                 flush=True,
             )
             if args.no_profile:
