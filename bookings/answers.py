@@ -12,9 +12,9 @@ from wtforms import RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, ValidationError
 
+from bookings.chosen import AnyRoom
 from models import errors
 from models.account import ResidentGroupClass
-from models.facility import Room
 from web.errors import DOMAIN_MESSAGES, ErrorItem, form_errors
 from web.formats import localized
 
@@ -32,7 +32,7 @@ class RoomAnswers:
 CHARGES = {"yes": True, "no": False}
 
 
-def room_prefix(room: Room) -> str:
+def room_prefix(room: AnyRoom) -> str:
     """Field names and ids of a room's answers: r12-purpose, r12-attendees, r12-charges_fee."""
     return f"r{room.id}"
 
@@ -63,7 +63,7 @@ class RoomAnswersForm(FlaskForm):
         validators=[InputRequired(message=_l("参加費等の有無を選択してください。"))],
     )
 
-    def __init__(self, room: Room, formdata=None):
+    def __init__(self, room: AnyRoom, formdata=None):
         super().__init__(formdata=formdata, prefix=room_prefix(room))
         self.room = room
         self.purpose.choices = [SelectChoice("", _l("選択してください"))] + [

@@ -6,16 +6,26 @@ name, the order they are shown in, and the fee of each line."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date
-from typing import Any, Generic, Protocol, TypeVar
+from dataclasses import dataclass
+from datetime import date, time
+from typing import Any, Generic, Protocol, TypeVar, overload
 
-from sqlalchemy import select
+from sqlalchemy import BindParameter, bindparam, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from models import errors
 from models.account import ResidentGroupClass
-from models.facility import ClosedDate, Facility, FeeRate, Room, TimeBand
-from models.fee_rules import FeeQuery, slot_fee_rule
+from models.facility import (
+    ClosedDate,
+    Facility,
+    FacilityCategory,
+    FeeRate,
+    Purpose,
+    Room,
+    TimeBand,
+    room_purposes,
+)
+from models.fee_rules import FeeQuery, FeeRateLike, slot_fee_rule
 
 
 class ChosenLine(Protocol):
@@ -25,13 +35,13 @@ class ChosenLine(Protocol):
     def slot(self) -> Any: ...
 
     @property
-    def room(self) -> Room: ...
+    def room(self) -> AnyRoom: ...
 
     @property
-    def band(self) -> TimeBand: ...
+    def band(self) -> TimeBand | BandRow: ...
 
     @property
-    def facility(self) -> Facility: ...
+    def facility(self) -> Facility | FacilityRow: ...
 
 
 class FeeAnswers(Protocol):
@@ -63,10 +73,10 @@ class ChosenSlots(Generic[L]):
     refused: dict[Any, list[L]]
 
     @property
-    def rooms(self) -> list[Room]:
+    def rooms(self) -> list[AnyRoom]:
         return _rooms(self.lines)
 
-    def lines_of(self, room: Room) -> list[L]:
+    def lines_of(self, room: AnyRoom) -> list[L]:
         return [line for line in self.lines if line.room.id == room.id]
 
     @property
@@ -79,7 +89,7 @@ class ChosenSlots(Generic[L]):
         return self.lines + [line for lines in self.refused.values() for line in lines]
 
     @property
-    def chosen_rooms(self) -> list[Room]:
+    def chosen_rooms(self) -> list[AnyRoom]:
         return _rooms(self.chosen)
 
     def group_class(self, group_class_id: int | None) -> ResidentGroupClass:
@@ -92,8 +102,8 @@ class ChosenSlots(Generic[L]):
         raise errors.NotFound(group_class=group_class_id)
 
 
-def _rooms(lines: list[L]) -> list[Room]:
-    seen: dict[int, Room] = {}
+def _rooms(lines: list[L]) -> list[AnyRoom]:
+    seen: dict[int, AnyRoom] = {}
     for line in lines:
         seen.setdefault(line.room.id, line.room)
     return list(seen.values())
@@ -102,6 +112,135 @@ def _rooms(lines: list[L]) -> list[Room]:
 def display_order(line: ChosenLine):
     """Facility, room, day, then band: the order the chosen slots are shown in."""
     return (line.facility.code, line.room.ordinal, line.room.id, line.slot.use_date, line.band.starts_at)
+
+
+# -- the catalogue as plain rows (先着申込) ------------------------------------------------
+#
+# What 詳細申請, 申込確認 and 申込 read of the chosen rooms, in two statements of plain
+# columns built once (no ORM entity: loading Room, its facility, category, bands and purposes
+# as entities cost four times as much as the reads). The attributes are those of the models
+# they stand for, so that templates, forms and checks read either alike.
+
+
+@dataclass(frozen=True)
+class CategoryRow:
+    registration_kind: str
+
+
+@dataclass(frozen=True)
+class FacilityRow:
+    id: int
+    code: str
+    name_ja: str
+    name_en: str
+    closed_weekdays: str
+    category: CategoryRow
+
+    @property
+    def closed_weekday_set(self) -> frozenset[int]:
+        return frozenset(int(x) for x in self.closed_weekdays.split(",") if x.strip())
+
+
+@dataclass(frozen=True)
+class BandRow:
+    id: int
+    starts_at: time
+    ends_at: time
+
+
+@dataclass(frozen=True)
+class PurposeRow:
+    id: int
+    name_ja: str
+    name_en: str
+
+
+@dataclass(frozen=True)
+class RoomRow:
+    id: int
+    facility_id: int
+    name_ja: str
+    name_en: str
+    capacity: int
+    ordinal: int
+    facility: FacilityRow
+    time_bands: tuple[BandRow, ...]  # by start, as Room.time_bands
+    purposes: tuple[PurposeRow, ...]  # by ordinal, as Room.purposes
+
+
+AnyRoom = Room | RoomRow
+
+_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
+# The rooms with their facility, category and bands in one statement (a row per band).
+_ROOM_ROWS = (
+    select(
+        Room.id,
+        Room.facility_id,
+        Room.name_ja,
+        Room.name_en,
+        Room.capacity,
+        Room.ordinal,
+        Facility.code,
+        Facility.name_ja,
+        Facility.name_en,
+        Facility.closed_weekdays,
+        FacilityCategory.registration_kind,
+        TimeBand.id,
+        TimeBand.starts_at,
+        TimeBand.ends_at,
+    )
+    .join(Facility, Facility.id == Room.facility_id)
+    .join(FacilityCategory, FacilityCategory.id == Facility.category_id)
+    .outerjoin(TimeBand, TimeBand.room_id == Room.id)
+    .where(Room.id.in_(_IDS))
+    .order_by(Room.id, TimeBand.starts_at, TimeBand.id)
+)
+_PURPOSE_ROWS = (
+    select(room_purposes.c.room_id, Purpose.id, Purpose.name_ja, Purpose.name_en)
+    .join(Purpose, Purpose.id == room_purposes.c.purpose_id)
+    .where(room_purposes.c.room_id.in_(_IDS))
+    .order_by(room_purposes.c.room_id, Purpose.ordinal, Purpose.id)
+)
+
+
+def room_rows(session: Session, ids: Iterable[int]) -> dict[int, RoomRow]:
+    """The rooms with what 先着申込 reads of them — bands, purposes, the facility (without
+    its closing days: closing_days reads those of the chosen days) and its category's
+    registration kind — as plain rows, in two statements; unknown ids are left out."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    connection = session.connection()
+    params = {"ids": wanted}
+    purposes: dict[int, list[PurposeRow]] = {}
+    for room_id, purpose_id, name_ja, name_en in connection.execute(_PURPOSE_ROWS, params):
+        purposes.setdefault(room_id, []).append(PurposeRow(purpose_id, name_ja, name_en))
+    facilities: dict[int, FacilityRow] = {}
+    rooms: dict[int, tuple] = {}
+    bands: dict[int, list[BandRow]] = {}
+    for row in connection.execute(_ROOM_ROWS, params):
+        room_id = row[0]
+        if room_id not in rooms:
+            rooms[room_id] = row
+            bands[room_id] = []
+            if row[1] not in facilities:
+                facilities[row[1]] = FacilityRow(row[1], row[6], row[7], row[8], row[9], CategoryRow(row[10]))
+        if row[11] is not None:
+            bands[room_id].append(BandRow(row[11], row[12], row[13]))
+    return {
+        room_id: RoomRow(
+            id=room_id,
+            facility_id=row[1],
+            name_ja=row[2],
+            name_en=row[3],
+            capacity=row[4],
+            ordinal=row[5],
+            facility=facilities[row[1]],
+            time_bands=tuple(bands[room_id]),
+            purposes=tuple(purposes.get(room_id, ())),
+        )
+        for room_id, row in rooms.items()
+    }
 
 
 def rooms_by_id(session: Session, ids: Iterable[int], *, closed_dates: bool = True) -> dict[int, Room]:
@@ -121,22 +260,37 @@ def rooms_by_id(session: Session, ids: Iterable[int], *, closed_dates: bool = Tr
     return {r.id: r for r in rooms}
 
 
+_CLOSING_DAYS = select(ClosedDate.facility_id, ClosedDate.day).where(
+    ClosedDate.facility_id.in_(bindparam("facilities", expanding=True)),
+    ClosedDate.day.in_(bindparam("days", expanding=True)),
+)
+
+
 def closing_days(session: Session, facility_ids: Iterable[int], days: Iterable[date]) -> dict[int, frozenset[date]]:
     """休館日 (beyond the weekly closing day) of these facilities among `days`, by facility:
     what is_closed_day_rule needs for those days, without a year of closing days."""
     facilities, wanted = set(facility_ids), set(days)
     found: dict[int, set[date]] = {facility_id: set() for facility_id in facilities}
     if facilities and wanted:
-        for facility_id, day in session.execute(
-            select(ClosedDate.facility_id, ClosedDate.day).where(
-                ClosedDate.facility_id.in_(facilities), ClosedDate.day.in_(wanted)
-            )
-        ):
+        params = {"facilities": sorted(facilities), "days": sorted(wanted)}
+        for facility_id, day in session.connection().execute(_CLOSING_DAYS, params):
             found[facility_id].add(day)
     return {facility_id: frozenset(days_closed) for facility_id, days_closed in found.items()}
 
 
-def band_of(room: Room | None, slot: Any) -> TimeBand:
+@overload
+def band_of(room: Room | None, slot: Any) -> TimeBand: ...
+
+
+@overload
+def band_of(room: RoomRow, slot: Any) -> BandRow: ...
+
+
+@overload
+def band_of(room: AnyRoom | None, slot: Any) -> TimeBand | BandRow: ...
+
+
+def band_of(room: AnyRoom | None, slot: Any) -> TimeBand | BandRow:
     """The slot's band in its room; an unknown room or band raises NotFound."""
     if room is None:
         raise errors.NotFound(room=slot.room_id)
@@ -146,9 +300,22 @@ def band_of(room: Room | None, slot: Any) -> TimeBand:
     return band
 
 
-def fee_rates(session: Session, room_ids: Iterable[int]) -> list[FeeRate]:
+# The columns slot_fee_rule reads, as plain rows (the same names as FeeRate's attributes).
+_FEE_RATES = select(
+    FeeRate.room_id,
+    FeeRate.time_band_id,
+    FeeRate.day_type,
+    FeeRate.group_class_code,
+    FeeRate.charges_participation_fee,
+    FeeRate.amount_yen,
+).where(FeeRate.room_id.in_(_IDS))
+
+
+def fee_rates(session: Session, room_ids: Iterable[int]) -> list[FeeRateLike]:
+    """The fee rates of these rooms, in the database's order (slot_fee_rule takes the first
+    of equally specific rows), as rows of plain columns."""
     ids = set(room_ids)
-    return list(session.scalars(select(FeeRate).where(FeeRate.room_id.in_(ids)))) if ids else []
+    return list(session.connection().execute(_FEE_RATES, {"ids": sorted(ids)})) if ids else []
 
 
 def slot_fee(rates, slot: Any, group_class_code: str, charges_participation_fee: bool) -> int:
@@ -185,7 +352,7 @@ def quote_fees(
     return fees
 
 
-def check_room_answers(room: Room, answer: RoomAnswersLike | None, registration_kind: Any) -> None:
+def check_room_answers(room: AnyRoom, answer: RoomAnswersLike | None, registration_kind: Any) -> None:
     """The room takes this resident's kind of registration and the answers fit it (利用目的 of
     the room, 利用人数 within its capacity), or the matching error is raised."""
     if room.facility.category.registration_kind != registration_kind:

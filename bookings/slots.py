@@ -90,6 +90,20 @@ class SlotHoldings:
     cancelled: set[SlotRef]
 
 
+# Built once, like _CANCELLED_WITHIN; run on the session's connection (no ORM work).
+_HOLDINGS = select(
+    Reservation.room_id,
+    Reservation.use_date,
+    Reservation.time_band_id,
+    Reservation.resident_id,
+    Reservation.state,
+).where(
+    tuple_(Reservation.room_id, Reservation.use_date, Reservation.time_band_id).in_(bindparam("keys", expanding=True)),
+    Reservation.state.in_(sorted(ACTIVE_STATES))
+    | ((Reservation.resident_id == bindparam("resident")) & (Reservation.state == ReservationState.CANCELLED)),
+)
+
+
 def slot_holdings(session: Session, resident_id: int, slots: Iterable[SlotRef]) -> SlotHoldings:
     """The holders of `slots` and those of them this group cancelled before, in one read
     (申込確認 and 申込 ask both at once)."""
@@ -97,18 +111,7 @@ def slot_holdings(session: Session, resident_id: int, slots: Iterable[SlotRef]) 
     holdings = SlotHoldings({}, set())
     if not keys:
         return holdings
-    rows = session.execute(
-        select(
-            Reservation.room_id,
-            Reservation.use_date,
-            Reservation.time_band_id,
-            Reservation.resident_id,
-            Reservation.state,
-        ).where(
-            tuple_(Reservation.room_id, Reservation.use_date, Reservation.time_band_id).in_(keys),
-            Reservation.state.in_(sorted(ACTIVE_STATES)) | _cancelled_by(resident_id),
-        )
-    ).all()
+    rows = session.connection().execute(_HOLDINGS, {"keys": keys, "resident": resident_id})
     for room, day, band, holder, state in rows:
         slot = SlotRef(room, day, band)
         if state is ReservationState.CANCELLED:

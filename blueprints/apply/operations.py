@@ -14,13 +14,17 @@ from sqlalchemy.orm import Session, selectinload
 
 from bookings.answers import RoomAnswers
 from bookings.chosen import (
+    AnyRoom,
+    BandRow,
     ChosenSlots,
+    FacilityRow,
+    RoomRow,
     band_of,
     check_room_answers,
     closing_days,
     display_order,
     fee_rates,
-    rooms_by_id,
+    room_rows,
     slot_fee,
 )
 from bookings.chosen import quote_fees as quote_fees
@@ -32,7 +36,7 @@ from models.availability_rules import SlotStatus, booking_window_rule, is_closed
 from models.availability_version import bump_availability
 from models.counters import reserve_values
 from models.db import violated_constraint
-from models.facility import Facility, Room, TimeBand
+from models.facility import Room
 from models.numbering_rules import reservation_counter_key, reservation_number
 from models.reservation import Application, Reservation
 from models.reservation_rules import ACTIVE_STATES, ReservationState
@@ -56,11 +60,11 @@ class SlotLine:
     """A chosen slot with the room and band it names, for display."""
 
     slot: SlotRef
-    room: Room
-    band: TimeBand
+    room: RoomRow
+    band: BandRow
 
     @property
-    def facility(self) -> Facility:
+    def facility(self) -> FacilityRow:
         return self.room.facility
 
 
@@ -113,14 +117,14 @@ def slot_statuses(
     resident_id: int | None,
     now: datetime,
     days_ahead: int,
-    rooms: Mapping[int, Room] | None = None,
+    rooms: Mapping[int, AnyRoom] | None = None,
     taken: set[SlotRef] | None = None,
 ) -> dict[SlotRef, SlotStatus]:
     """The status of each chosen slot as of `now` (unknown rooms or bands raise NotFound).
-    `rooms` (from rooms_by_id) and `taken` (the slots held by anyone) when the caller has
+    `rooms` (from room_rows) and `taken` (the slots held by anyone) when the caller has
     read them already."""
     if rooms is None:
-        rooms = rooms_by_id(session, {s.room_id for s in slots}, closed_dates=False)
+        rooms = room_rows(session, {s.room_id for s in slots})
     window = booking_window_rule(jst_day(now), days_ahead)
     # A lottery room's month is first come only from 一般空き申込 on (DESIGN "Lottery").
     lottery_windows = first_come_windows(session, slots, now=now)
@@ -158,8 +162,13 @@ def prepare_selection(
     )
     if resident is None:
         raise errors.NotFound(resident=resident_id)
-    rooms = rooms_by_id(session, {s.room_id for s in slots}, closed_dates=False)
-    lines = [SlotLine(slot, rooms.get(slot.room_id), band_of(rooms.get(slot.room_id), slot)) for slot in slots]
+    rooms = room_rows(session, {s.room_id for s in slots})
+    lines = []
+    for slot in slots:
+        room = rooms.get(slot.room_id)
+        if room is None:
+            raise errors.NotFound(room=slot.room_id)
+        lines.append(SlotLine(slot, room, band_of(room, slot)))  # an unknown band: NotFound
     for room in rooms.values():
         if room.facility.category.registration_kind != resident.registration_kind:
             raise errors.WrongRegistrationKind(room=room.id)
@@ -223,12 +232,12 @@ def plan_application(
     group_class_id: int,
     now: datetime,
     days_ahead: int,
-    rooms: Mapping[int, Room] | None = None,
+    rooms: Mapping[int, AnyRoom] | None = None,
     statuses: Mapping[SlotRef, SlotStatus] | None = None,
 ) -> ApplicationPlan:
     """The checks of 申込 that read only the catalogue and the applicant, in apply_for_slots'
     order (applicant, rooms and answers, bands, closed or outside the window), and the fee
-    of each slot. `rooms` (rooms_by_id) and the slots' `statuses` at this `now`
+    of each slot. `rooms` (room_rows) and the slots' `statuses` at this `now`
     (prepare_selection) when the caller has read them already."""
     if not slots:
         raise errors.EmptySelection()
@@ -239,7 +248,7 @@ def plan_application(
     held_class = check_applicant(resident, group_class_id, jst_day(now))
     room_ids = sorted({s.room_id for s in slots})
     if rooms is None or not set(room_ids) <= set(rooms):
-        rooms = rooms_by_id(session, set(room_ids), closed_dates=False)
+        rooms = room_rows(session, room_ids)
     for room_id in room_ids:
         room = rooms.get(room_id)
         if room is None:
