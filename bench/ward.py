@@ -10,7 +10,10 @@ the stable figure on a shared machine), that as a multiple of the ceiling's, SQL
 per request and HTML bytes (both measured once in-process with the Flask test client).
 Then the lottery draw (bench/lottery_draw.py) and the opening rush: 500 residents logged in
 before timing starts, released at once, each GETs 申込確認 and POSTs 申込 (CSRF and one-time
-token from the page) for one of 50 free slots — bookings made, server errors, p50/p99.
+token from the page) for one of 50 free slots — bookings made, server errors, p50/p99. And
+memory: one worker's resident memory after it has shown what a day of residents looks at —
+every facility's 施設別空き状況 for three months (page and fragment), three 時間帯別空き状況
+each and the lists — so that its caches are full (issue 12: at most 90 MB at factor 10).
 
 Run (SQLite and PostgreSQL, factors 1 and 10, everything):
     .venv/bin/python -m bench.ward
@@ -56,6 +59,7 @@ CASES = (
     "notice",
     "draw",
     "rush",
+    "memory",
 )
 # Served with the availability cache off (AVAILABILITY_CACHE_ENTRIES=0): every request a miss.
 MISS_CASES = {"grid-miss": "grid", "page-miss": "page"}
@@ -748,6 +752,61 @@ async def rush(target: Target, args) -> str:
     )
 
 
+# -- memory ---------------------------------------------------------------------------------
+
+
+async def memory(target: Target, args) -> str:
+    """One worker (so that it sees every request) started on `target`, its RSS after the first
+    page, then after every facility's grid for three months from tomorrow (page and htmx
+    fragment), three slot screens of its first room, and 目黒団体's lists: its in-process
+    caches filled to their bounds (none is kept in Redis here)."""
+    from sqlalchemy import func, select
+
+    from models.db import Database
+    from models.facility import Facility, Room
+
+    db = Database(target.url)
+    with db.read_session() as s:
+        rooms = dict(
+            s.execute(
+                select(Facility.code, func.min(Room.id))
+                .join(Room, Room.facility_id == Facility.id)
+                .group_by(Facility.code)
+            ).all()
+        )
+    db.dispose()
+    tomorrow = (datetime.fromisoformat(target.frozen_now) + timedelta(hours=9, days=1)).date()
+    server = Server("app:create_app('standard')", app_env(target), 1, args.log)
+    statuses: dict[int, int] = {}
+    try:
+        server.wait_ready()
+        await http(server.port, "GET", "/")
+        first = server.rss_mb()
+        cookies = await login(server.port, DEMO_GROUP)
+        paths: list[tuple[str, dict]] = []
+        ahead = (tomorrow + timedelta(days=7 + d) for d in range(21))
+        open_days = [day for day in ahead if day.weekday() != 0]
+        for code, room in sorted(rooms.items()):
+            for month in range(3):
+                grid = f"/availability?facility={code}&period=1m&from={tomorrow + timedelta(days=30 * month)}"
+                paths += [(grid, {}), (grid, HTMX)]
+            for choice in range(3):  # no Mondays: the 2nd and 4th close the halls
+                cells = [("cell", f"{room}:{day}") for day in open_days[3 * choice : 3 * choice + 3]]
+                query = urlencode([("facility", code), ("from", str(tomorrow)), ("period", "1m"), *cells])
+                paths.append((f"/availability/slots?{query}", {}))
+        for path, headers in paths:
+            reply = await http(server.port, "GET", path, headers=headers)
+            statuses[reply.status] = statuses.get(reply.status, 0) + 1
+        for path in ("/mymenu/reservations", "/payment/", "/mymenu/lottery", "/"):
+            reply = await http(server.port, "GET", path, cookies=cookies)
+            statuses[reply.status] = statuses.get(reply.status, 0) + 1
+        last = server.rss_mb()
+    finally:
+        server.stop()
+    answers = ", ".join(f"{k}: {v}" for k, v in sorted(statuses.items()))
+    return f"| {target.db} | {target.factor:g} | {len(rooms)} | {sum(statuses.values())} | {answers} | {first:.0f} | {last:.0f} |"
+
+
 def count_bookings(target: Target, slots: list[str]) -> int:
     from sqlalchemy import func, select, tuple_
 
@@ -813,11 +872,12 @@ def main(argv: list[str] | None = None) -> None:
         flush=True,
     )
 
-    page_cases = [n for n in names if n not in ("draw", "rush")]
+    page_cases = [n for n in names if n not in ("draw", "rush", "memory")]
     ceiling = Server("bench.ceiling:create_app()", app_env(Target("", 0, "", "")), args.workers, args.log)
     ceiling_load = {c: Load() for c in args.connections}
     rows: list[Row] = []
     rushes: list[str] = []
+    memories: list[str] = []
     try:
         ceiling.wait_ready()
         for db in dbs:
@@ -826,6 +886,8 @@ def main(argv: list[str] | None = None) -> None:
                 asyncio.run(run_page_cases(target, page_cases, args, ceiling, rows, ceiling_load))
                 if "rush" in names and factor == factors[0]:
                     rushes.append(asyncio.run(rush(target, args)))
+                if "memory" in names:
+                    memories.append(asyncio.run(memory(target, args)))
     finally:
         ceiling.stop()
     if page_cases:
@@ -844,6 +906,14 @@ def main(argv: list[str] | None = None) -> None:
         )
         print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|")
         for line in rushes:
+            print(line)
+    if memories:
+        print()
+        print(
+            "| memory (one worker) | factor | facilities | requests | answers | RSS after the first page, MB | RSS after all, MB |"
+        )
+        print("|---|---:|---:|---:|---|---:|---:|")
+        for line in memories:
             print(line)
     if "draw" in names:
         print()

@@ -1,5 +1,5 @@
 """bench.ward runs end to end at a tiny scale: data prepared by seed-demo and seed-scale,
-the site and the ceiling served by gunicorn, the table and the rush printed. It asserts what
+the site and the ceiling served by gunicorn, the table, the rush and the memory case printed. It asserts what
 the bench reports (every request answered, as many bookings as slots), never a time."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def test_the_ward_bench_runs_at_a_tiny_scale(tmp_path):
             "--factors",
             "0.02",
             "--cases",
-            "grid,grid-miss,top,mymenu,healthz,notice,rush",
+            "grid,grid-miss,top,mymenu,healthz,notice,rush,memory",
             "--seconds",
             "0.3",
             "--rounds",
@@ -60,3 +60,9 @@ def test_the_ward_bench_runs_at_a_tiny_scale(tmp_path):
     rush = re.search(r"^\| sqlite \| 0\.02 \| 6 \| 2 \| (\d+) \| (\d+) \|", out, re.MULTILINE)
     assert rush, out
     assert rush.groups() == ("2", "0")  # as many bookings as slots, no server error
+    # memory: every facility's grids and slot screens, and the lists, answered (no 5xx).
+    memory = re.search(r"^\| sqlite \| 0\.02 \| (\d+) \| (\d+) \| ([^|]+) \| (\d+) \| (\d+) \|$", out, re.MULTILINE)
+    assert memory, out
+    facilities, requests, answers = int(memory[1]), int(memory[2]), memory[3]
+    assert requests == facilities * 9 + 4
+    assert set(re.findall(r"(\d{3}): \d+", answers)) <= {"200", "422"}, answers
