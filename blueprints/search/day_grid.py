@@ -133,6 +133,24 @@ def framed(grid: SharedGrid, url_key: str, render: Callable[[SharedGrid], str]) 
     return Markup(before + "\n".join(grid.parts) + after)  # noqa: S704 (escaped parts)
 
 
+# The htmx fragment around a cached body, per language, channel and title (a handful).
+_FRAGMENT_FRAMES: dict[tuple[str, str], tuple[str, str]] = {}
+
+
+def fragment_frame(title: str, render: Callable[[Markup], str]) -> tuple[str, str]:
+    """What search/_availability_framed.html writes before and after the body (its title
+    for htmx), rendered by `render` with a placeholder for the body once per language,
+    channel and title, then reused: the fragment of a cached body needs no template."""
+    key = (_variant(), title)
+    frame = _FRAGMENT_FRAMES.get(key)
+    if frame is None:
+        before, _sep, after = render(Markup(PARTS)).partition(PARTS)  # noqa: S704 (a constant)
+        if len(_FRAGMENT_FRAMES) >= 64:
+            _FRAGMENT_FRAMES.clear()
+        frame = _FRAGMENT_FRAMES[key] = (before, after)
+    return frame
+
+
 @lru_cache(maxsize=512)
 def _day_labels(locale: str, first: date, count: int) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     """Each day's value, column head and spoken date (escaped), worked out once per language
