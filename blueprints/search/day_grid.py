@@ -32,7 +32,7 @@ from blueprints.search import operations
 from lottery.schedule import MonthSchedule, read_schedule
 from models.availability_rules import BookingWindow, DayStatus, booking_window_rule
 from models.time_rules import jst_day
-from web.data import read_session
+from web.data import database, read_session
 from web.formats import localized, long_date, short_date
 from web.labels import DAY_STATUSES
 
@@ -265,12 +265,25 @@ def _variant() -> str:
 def build_shared_grid(codes: list[str], days: list[date], *, now: datetime, days_ahead: int, chosen) -> SharedGrid:
     """The grid for `codes` over `days`: each facility's part from the cache or rendered and
     cached, then the per-request pass. Raises NotFound for unknown facilities."""
-    session = read_session()
     cache = current_app.extensions["availability_cache"]
-    facilities, lottery = operations.read_grid_keys(session, codes, first_day=days[0], last_day=days[-1], now=now)
+    if "read_session" in g:
+        # The request reads with its session already (the registration of a logged-in
+        # resident): the keys in its transaction, as everything after them.
+        facilities, lottery = operations.read_grid_keys(
+            read_session().connection(), codes, first_day=days[0], last_day=days[-1], now=now
+        )
+    else:
+        # Otherwise, on a connection of its own (a hit of an anonymous visitor reads nothing
+        # else, and needs no ORM session). A miss reads the rows afterwards in the request's
+        # session, whose transaction begins later: rows at least as new as these versions,
+        # so a part is never cached under a version newer than what it shows.
+        with database().engine.connect() as connection:
+            facilities, lottery = operations.read_grid_keys(
+                connection, codes, first_day=days[0], last_day=days[-1], now=now
+            )
     window = booking_window_rule(jst_day(now), days_ahead)
     # The lottery months themselves only when something is rendered (a part or the body).
-    schedule = _Lazy(lambda: read_schedule(session, first_day=days[0], last_day=days[-1]))
+    schedule = _Lazy(lambda: read_schedule(read_session(), first_day=days[0], last_day=days[-1]))
     reader = g.channel.is_reader
     variant = _variant()
     keys = [f"{FORMAT}:{operations.grid_key(f, days, window, lottery)}:{variant}" for f in facilities]
@@ -282,7 +295,7 @@ def build_shared_grid(codes: list[str], days: list[date], *, now: datetime, days
     missing = [f.code for f in facilities if f.code not in parts]
     if missing:
         computed = operations.build_day_grid(
-            session, facility_codes=missing, days=days, now=now, days_ahead=days_ahead, schedule=schedule()
+            read_session(), facility_codes=missing, days=days, now=now, days_ahead=days_ahead, schedule=schedule()
         )
         writer = CellWriter(days, reader=reader)
         for facility_days in computed.facilities:

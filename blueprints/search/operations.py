@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
-from sqlalchemy import bindparam, cast, literal_column, null, select, union_all
+from sqlalchemy import Connection, bindparam, cast, literal_column, null, select, union_all
 from sqlalchemy.orm import Session, selectinload
 
 from bookings.slots import MAX_ID, SlotRef, cancelled_within
@@ -296,11 +296,11 @@ _GRID_KEYS = union_all(
 
 
 def read_grid_keys(
-    session: Session, codes: list[str], *, first_day: date, last_day: date, now: datetime
+    connection: Connection, codes: list[str], *, first_day: date, last_day: date, now: datetime
 ) -> tuple[list[GridFacility], str]:
     """The facilities in the order asked for and the lottery's signature for the period
     (what grid_key needs besides the period and the window), in one statement of columns,
-    run on the session's connection (no ORM work). Unknown codes raise
+    run on `connection` (no ORM work). Unknown codes raise
     NotFound(facilities=[…]). Read before any booking, so that the version is never older
     than the rows behind it.
 
@@ -310,7 +310,7 @@ def read_grid_keys(
     the period, as a booking moves the version)."""
     found: dict[str, GridFacility] = {}
     months: dict[date, tuple[LotteryDates, bool, list[int]]] = {}
-    rows = session.connection().execute(
+    rows = connection.execute(
         _GRID_KEYS, {"codes": codes, "first": month_start(first_day), "last": month_start(last_day)}
     )
     for kind, use_month, opens, closes, result, first_come, drawn_at, id_, code, version in rows:

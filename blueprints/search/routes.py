@@ -8,6 +8,7 @@ from datetime import date
 from flask import Blueprint, current_app, g, make_response, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 from werkzeug.routing import BuildError
 from wtforms.fields.choices import SelectChoice
 
@@ -231,12 +232,26 @@ def _render_availability(form: AvailabilityForm, *, problems=()):
     return render_page("search/availability.html", fragment=fragment, errors=problems, **page)
 
 
+# The whole page's way back and breadcrumb, per host, script root, language and facilities.
+_PAGE_LINKS: dict[tuple, dict] = {}
+
+
 def _page_links(codes: list[str]) -> dict:
-    """What the whole page shows around the grid's body: the way back and the breadcrumb."""
-    return {
-        "search_url": facilities_url(codes),
-        **breadcrumb("availability", {"search": facilities_url(codes)}, url_for("top.index")),
-    }
+    """What the whole page shows around the grid's body: the way back to 施設の検索 and the
+    breadcrumb (components/_breadcrumb.html, rendered here). They depend on the facilities,
+    the language (the steps' names) and where the site is served (the URLs) only, so each
+    is built once and then reused (a bounded memo, as web.navigation's for url_for)."""
+    environ = request.environ
+    key = (environ.get("HTTP_HOST"), environ.get("SCRIPT_NAME"), g.get("locale"), tuple(codes))
+    links = _PAGE_LINKS.get(key)
+    if links is None:
+        search_url = facilities_url(codes)
+        steps = breadcrumb("availability", {"search": search_url}, url_for("top.index"))
+        html = current_app.jinja_env.get_template("components/_breadcrumb.html").render(steps)
+        if len(_PAGE_LINKS) >= 1024:
+            _PAGE_LINKS.clear()
+        links = _PAGE_LINKS[key] = {"search_url": search_url, "breadcrumb_html": Markup(html)}  # noqa: S704 (escaped by Jinja)
+    return links
 
 
 def _framed_availability(grid, codes: list[str], start: date, period: GridPeriod, page_of, body):
