@@ -207,7 +207,7 @@ def _render_availability(form: AvailabilityForm, *, problems=()):
         )
         form.start.data = start.isoformat()
         form.period.data = period.value
-    page = {"title": step_heading("availability"), "form": form, "codes": codes, "start": start, "period": period}
+    page = {"title": step_heading("availability"), "codes": codes, "start": start, "period": period}
 
     def body() -> dict:
         """What only the grid's body shows (not needed when it comes cached)."""
@@ -225,8 +225,8 @@ def _render_availability(form: AvailabilityForm, *, problems=()):
 
     fragment = "search/_availability.html"
     if grid is not None and not problems:
-        return _framed_availability(grid, codes, start, period, lambda: page, body)
-    page |= body()
+        return _framed_availability(grid, codes, start, period, lambda: form, body)
+    page |= body() | {"form": form, "period_fields": _render_period_fields(form)}
     if not wants_fragment():
         page |= _page_links(codes)
     return render_page("search/availability.html", fragment=fragment, errors=problems, **page)
@@ -254,19 +254,28 @@ def _page_links(codes: list[str]) -> dict:
     return links
 
 
-def _framed_availability(grid, codes: list[str], start: date, period: GridPeriod, page_of, body):
+def _framed_availability(grid, codes: list[str], start: date, period: GridPeriod, form_of, body):
     """施設別空き状況 with its grid and no error: the body is the same for everyone asking for
     this URL but for the grid's per-request pass, so it is cached around the facilities'
-    parts (day_grid.framed) and rendered (`page_of()`: the form's context; `body()`: what
-    only the body shows) on a miss of the frame only. The htmx fragment is its title and
-    that body, put together without a template (day_grid.fragment_frame)."""
+    parts (day_grid.framed) and rendered (`form_of()`: the period form, valid, its start and
+    period set; `body()`: what only the body shows) on a miss of the frame only. The htmx
+    fragment is its title and that body, put together without a template
+    (day_grid.fragment_frame)."""
     title = step_heading("availability")
+    page = {"title": title, "codes": codes, "start": start, "period": period}
     html = framed(
         grid,
         f"{','.join(codes)}:{start.isoformat()}:{period.value}",
         lambda shared: render_template(
             "search/_availability.html",
-            **{**page_of(), **body(), "grid": shared, "errors": [], "is_fragment": False},
+            **page
+            | body()
+            | {
+                "grid": shared,
+                "errors": [],
+                "is_fragment": False,
+                "period_fields": _valid_period_fields(start, period, form_of),
+            },
         ),
     )
     if wants_fragment():
@@ -283,10 +292,38 @@ def _framed_availability(grid, codes: list[str], start: date, period: GridPeriod
         response = make_response("".join((before, html, after)), 200)
         response.vary.add("HX-Request")
         return response
-    page = {"title": title, "codes": codes, "start": start, "period": period, "availability_html": html}
     return render_page(
-        "search/availability.html", fragment="search/_availability_framed.html", errors=[], **page, **_page_links(codes)
+        "search/availability.html",
+        fragment="search/_availability_framed.html",
+        errors=[],
+        availability_html=html,
+        **page,
+        **_page_links(codes),
     )
+
+
+def _render_period_fields(form: AvailabilityForm) -> Markup:
+    """The period form's fields (開始日, 表示期間) with their hints and errors."""
+    template = current_app.jinja_env.get_template("search/_period_fields.html")
+    return Markup(template.render(form=form))  # noqa: S704 (escaped by Jinja)
+
+
+# The period form's fields without an error, per language, start and period.
+_PERIOD_FIELDS: dict[tuple, Markup] = {}
+
+
+def _valid_period_fields(start: date, period: GridPeriod, form_of) -> Markup:
+    """The fields of a valid period form (`form_of()`, built only when needed), whose start
+    and period are `start` and `period`: nothing else of the request shows in them (no
+    error, no URL), so each language's rendering of them is built once and reused (the
+    WTForms widgets are a third of a miss's body otherwise)."""
+    key = (g.get("locale"), start, period)
+    html = _PERIOD_FIELDS.get(key)
+    if html is None:
+        if len(_PERIOD_FIELDS) >= 1024:
+            _PERIOD_FIELDS.clear()
+        html = _PERIOD_FIELDS[key] = _render_period_fields(form_of())
+    return html
 
 
 def _plain_grid_query() -> tuple[list[str], date, GridPeriod, list[str]] | None:
@@ -326,12 +363,12 @@ def _plain_availability(codes: list[str], start: date, period: GridPeriod, cells
     if the body is rendered (a miss of its frame), as _render_availability would build it."""
     grid = build_shared_grid(codes, period_days_rule(start, period), now=now(), days_ahead=_days_ahead(), chosen=cells)
 
-    def page_of() -> dict:
+    def form_of() -> AvailabilityForm:
         form = AvailabilityForm(formdata=request.args)
         form.validate()
         form.start.data = start.isoformat()
         form.period.data = period.value
-        return {"title": step_heading("availability"), "form": form, "codes": codes, "start": start, "period": period}
+        return form
 
     def body() -> dict:
         allowed = grid_start_range_rule(grid.window)
@@ -345,7 +382,7 @@ def _plain_availability(codes: list[str], start: date, period: GridPeriod, cells
             "lottery_calendar": _lottery_calendar(grid.lottery_months),
         }
 
-    return _framed_availability(grid, codes, start, period, page_of, body)
+    return _framed_availability(grid, codes, start, period, form_of, body)
 
 
 def _availability_page(form: AvailabilityForm, problems=()):
