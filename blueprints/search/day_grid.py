@@ -192,8 +192,14 @@ class CellWriter:
             self.values = tuple(day.isoformat() for day in days)
             self.short = tuple(str(escape(short_date(day, locale))) for day in days)
             self.long = tuple(str(escape(long_date(day, locale))) for day in days)
-        # The column heads of the table: each day's weekday (for its colour) and label.
-        self.heads = [(day.weekday(), Markup(label)) for day, label in zip(days, self.short)]  # noqa: S704
+        # The column heads of the table (each day's weekday, for its colour, and label), as
+        # search/_day_table.html puts them one a line.
+        self.heads = Markup(  # noqa: S704 (escaped labels)
+            "\n".join(
+                f'        <th scope="col" class="day-head weekday-{day.weekday()}">{label}</th>'
+                for day, label in zip(days, self.short)
+            ).lstrip(" ")
+        )
         self.labels, self.rebook = _status_labels(locale)
         # A table cell's class, symbol and words and whether it can be chosen, per status.
         self.shown = {
