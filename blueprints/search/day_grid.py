@@ -32,7 +32,7 @@ from blueprints.search import operations
 from lottery.schedule import MonthSchedule, read_schedule
 from models.availability_rules import BookingWindow, DayStatus, booking_window_rule
 from models.time_rules import jst_day
-from web.data import read_session
+from web.data import database, read_session
 from web.formats import localized, long_date, short_date
 from web.labels import DAY_STATUSES
 
@@ -133,6 +133,24 @@ def framed(grid: SharedGrid, url_key: str, render: Callable[[SharedGrid], str]) 
     return Markup(before + "\n".join(grid.parts) + after)  # noqa: S704 (escaped parts)
 
 
+# The htmx fragment around a cached body, per language, channel and title (a handful).
+_FRAGMENT_FRAMES: dict[tuple[str, str], tuple[str, str]] = {}
+
+
+def fragment_frame(title: str, render: Callable[[Markup], str]) -> tuple[str, str]:
+    """What search/_availability_framed.html writes before and after the body (its title
+    for htmx), rendered by `render` with a placeholder for the body once per language,
+    channel and title, then reused: the fragment of a cached body needs no template."""
+    key = (_variant(), title)
+    frame = _FRAGMENT_FRAMES.get(key)
+    if frame is None:
+        before, _sep, after = render(Markup(PARTS)).partition(PARTS)  # noqa: S704 (a constant)
+        if len(_FRAGMENT_FRAMES) >= 64:
+            _FRAGMENT_FRAMES.clear()
+        frame = _FRAGMENT_FRAMES[key] = (before, after)
+    return frame
+
+
 @lru_cache(maxsize=512)
 def _day_labels(locale: str, first: date, count: int) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     """Each day's value, column head and spoken date (escaped), worked out once per language
@@ -174,8 +192,14 @@ class CellWriter:
             self.values = tuple(day.isoformat() for day in days)
             self.short = tuple(str(escape(short_date(day, locale))) for day in days)
             self.long = tuple(str(escape(long_date(day, locale))) for day in days)
-        # The column heads of the table: each day's weekday (for its colour) and label.
-        self.heads = [(day.weekday(), Markup(label)) for day, label in zip(days, self.short)]  # noqa: S704
+        # The column heads of the table (each day's weekday, for its colour, and label), as
+        # search/_day_table.html puts them one a line.
+        self.heads = Markup(  # noqa: S704 (escaped labels)
+            "\n".join(
+                f'        <th scope="col" class="day-head weekday-{day.weekday()}">{label}</th>'
+                for day, label in zip(days, self.short)
+            ).lstrip(" ")
+        )
         self.labels, self.rebook = _status_labels(locale)
         # A table cell's class, symbol and words and whether it can be chosen, per status.
         self.shown = {
@@ -247,12 +271,25 @@ def _variant() -> str:
 def build_shared_grid(codes: list[str], days: list[date], *, now: datetime, days_ahead: int, chosen) -> SharedGrid:
     """The grid for `codes` over `days`: each facility's part from the cache or rendered and
     cached, then the per-request pass. Raises NotFound for unknown facilities."""
-    session = read_session()
     cache = current_app.extensions["availability_cache"]
-    facilities, lottery = operations.read_grid_keys(session, codes, first_day=days[0], last_day=days[-1], now=now)
+    if "read_session" in g:
+        # The request reads with its session already (the registration of a logged-in
+        # resident): the keys in its transaction, as everything after them.
+        facilities, lottery = operations.read_grid_keys(
+            read_session().connection(), codes, first_day=days[0], last_day=days[-1], now=now
+        )
+    else:
+        # Otherwise, on a connection of its own (a hit of an anonymous visitor reads nothing
+        # else, and needs no ORM session). A miss reads the rows afterwards in the request's
+        # session, whose transaction begins later: rows at least as new as these versions,
+        # so a part is never cached under a version newer than what it shows.
+        with database().engine.connect() as connection:
+            facilities, lottery = operations.read_grid_keys(
+                connection, codes, first_day=days[0], last_day=days[-1], now=now
+            )
     window = booking_window_rule(jst_day(now), days_ahead)
     # The lottery months themselves only when something is rendered (a part or the body).
-    schedule = _Lazy(lambda: read_schedule(session, first_day=days[0], last_day=days[-1]))
+    schedule = _Lazy(lambda: read_schedule(read_session(), first_day=days[0], last_day=days[-1]))
     reader = g.channel.is_reader
     variant = _variant()
     keys = [f"{FORMAT}:{operations.grid_key(f, days, window, lottery)}:{variant}" for f in facilities]
@@ -264,7 +301,7 @@ def build_shared_grid(codes: list[str], days: list[date], *, now: datetime, days
     missing = [f.code for f in facilities if f.code not in parts]
     if missing:
         computed = operations.build_day_grid(
-            session, facility_codes=missing, days=days, now=now, days_ahead=days_ahead, schedule=schedule()
+            read_session(), facility_codes=missing, days=days, now=now, days_ahead=days_ahead, schedule=schedule()
         )
         writer = CellWriter(days, reader=reader)
         for facility_days in computed.facilities:

@@ -7,8 +7,9 @@ import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from functools import lru_cache
 
-from sqlalchemy import bindparam, cast, literal_column, null, select, union_all
+from sqlalchemy import Connection, bindparam, cast, literal_column, null, select, union_all
 from sqlalchemy.orm import Session, selectinload
 
 from bookings.slots import MAX_ID, SlotRef, cancelled_within
@@ -269,38 +270,45 @@ def grid_key(facility: GridFacility, days: list[date], window: BookingWindow, lo
 # whether it was drawn and each room it draws (kind 0). The columns of the two kinds share
 # their places; what one kind does not have is a typed NULL.
 _KIND = literal_column("0").label("kind")
-_GRID_KEYS = union_all(
-    select(
-        _KIND,
-        LotteryMonth.use_month,
-        LotteryMonth.applications_open_at,
-        LotteryMonth.applications_close_at,
-        LotteryMonth.result_at,
-        LotteryMonth.first_come_opens_at,
-        LotteryMonth.drawn_at,
-        LotteryRoom.room_id.label("id"),
-        cast(null(), Facility.code.type).label("code"),
-        cast(null(), Facility.availability_version.type).label("version"),
+
+
+@lru_cache(maxsize=16)
+def _grid_keys(count: int):
+    """The statement for `count` facilities, their codes bound as code0, code1, …: one
+    statement per count (at most ten: the form's limit), so that no execution expands an IN list
+    (SQLAlchemy's expanding parameters rewrite the SQL on every execution)."""
+    return union_all(
+        select(
+            _KIND,
+            LotteryMonth.use_month,
+            LotteryMonth.applications_open_at,
+            LotteryMonth.applications_close_at,
+            LotteryMonth.result_at,
+            LotteryMonth.first_come_opens_at,
+            LotteryMonth.drawn_at,
+            LotteryRoom.room_id.label("id"),
+            cast(null(), Facility.code.type).label("code"),
+            cast(null(), Facility.availability_version.type).label("version"),
+        )
+        .outerjoin(LotteryRoom, LotteryRoom.lottery_month_id == LotteryMonth.id)
+        .where(LotteryMonth.use_month.between(bindparam("first"), bindparam("last"))),
+        select(
+            literal_column("1"),
+            cast(null(), LotteryMonth.use_month.type),
+            *(cast(null(), UTCDateTime()) for _ in range(5)),
+            Facility.id,
+            Facility.code,
+            Facility.availability_version,
+        ).where(Facility.code.in_([bindparam(f"code{i}") for i in range(count)])),
     )
-    .outerjoin(LotteryRoom, LotteryRoom.lottery_month_id == LotteryMonth.id)
-    .where(LotteryMonth.use_month.between(bindparam("first"), bindparam("last"))),
-    select(
-        literal_column("1"),
-        cast(null(), LotteryMonth.use_month.type),
-        *(cast(null(), UTCDateTime()) for _ in range(5)),
-        Facility.id,
-        Facility.code,
-        Facility.availability_version,
-    ).where(Facility.code.in_(bindparam("codes", expanding=True))),
-)
 
 
 def read_grid_keys(
-    session: Session, codes: list[str], *, first_day: date, last_day: date, now: datetime
+    connection: Connection, codes: list[str], *, first_day: date, last_day: date, now: datetime
 ) -> tuple[list[GridFacility], str]:
     """The facilities in the order asked for and the lottery's signature for the period
     (what grid_key needs besides the period and the window), in one statement of columns,
-    run on the session's connection (no ORM work). Unknown codes raise
+    run on `connection` (no ORM work). Unknown codes raise
     NotFound(facilities=[…]). Read before any booking, so that the version is never older
     than the rows behind it.
 
@@ -310,8 +318,9 @@ def read_grid_keys(
     the period, as a booking moves the version)."""
     found: dict[str, GridFacility] = {}
     months: dict[date, tuple[LotteryDates, bool, list[int]]] = {}
-    rows = session.connection().execute(
-        _GRID_KEYS, {"codes": codes, "first": month_start(first_day), "last": month_start(last_day)}
+    values: dict = {f"code{i}": code for i, code in enumerate(codes)}
+    rows = connection.execute(
+        _grid_keys(len(codes)), values | {"first": month_start(first_day), "last": month_start(last_day)}
     )
     for kind, use_month, opens, closes, result, first_come, drawn_at, id_, code, version in rows:
         if kind == 1:

@@ -5,14 +5,23 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, current_app, g, render_template, request, url_for
+from flask import Blueprint, current_app, g, make_response, render_template, request, url_for
 from flask_babel import gettext as _
+from markupsafe import Markup
 from werkzeug.routing import BuildError
 from wtforms.fields.choices import SelectChoice
 
 from blueprints.search import operations, slot_grid
-from blueprints.search.day_grid import build_shared_grid, framed
-from blueprints.search.forms import PERIOD_CHOICES, AvailabilityForm, FacilitySearchForm, SlotSearchForm, choice_label
+from blueprints.search.day_grid import build_shared_grid, fragment_frame, framed
+from blueprints.search.forms import (
+    FACILITY_CODE,
+    MAX_FACILITIES,
+    PERIOD_CHOICES,
+    AvailabilityForm,
+    FacilitySearchForm,
+    SlotSearchForm,
+    choice_label,
+)
 from blueprints.search.operations import CellRef, FacilityCriteria
 from models import errors
 from models.availability_rules import (
@@ -195,7 +204,7 @@ def _render_availability(form: AvailabilityForm, *, problems=()):
         )
         form.start.data = start.isoformat()
         form.period.data = period.value
-    page = {"title": step_heading("availability"), "form": form, "codes": codes, "start": start, "period": period}
+    page = {"title": step_heading("availability"), "codes": codes, "start": start, "period": period}
 
     def body() -> dict:
         """What only the grid's body shows (not needed when it comes cached)."""
@@ -213,24 +222,164 @@ def _render_availability(form: AvailabilityForm, *, problems=()):
 
     fragment = "search/_availability.html"
     if grid is not None and not problems:
-        # The same for everyone asking for this URL but for the grid's per-request pass:
-        # cached around the facilities' parts (day_grid.framed).
-        page["availability_html"] = framed(
-            grid,
-            f"{','.join(codes)}:{start.isoformat()}:{period.value}",
-            lambda shared: render_template(
-                "search/_availability.html", **{**page, **body(), "grid": shared, "errors": [], "is_fragment": False}
+        return _framed_availability(grid, codes, start, period, lambda: form, body)
+    page |= body() | {"form": form, "period_fields": _render_period_fields(form)}
+    if not wants_fragment():
+        page |= _page_links(codes)
+    return render_page("search/availability.html", fragment=fragment, errors=problems, **page)
+
+
+# The whole page's way back and breadcrumb, per host, script root, language and facilities.
+_PAGE_LINKS: dict[tuple, dict] = {}
+
+
+def _page_links(codes: list[str]) -> dict:
+    """What the whole page shows around the grid's body: the way back to 施設の検索 and the
+    breadcrumb (components/_breadcrumb.html, rendered here). They depend on the facilities,
+    the language (the steps' names) and where the site is served (the URLs) only, so each
+    is built once and then reused (a bounded memo, as web.navigation's for url_for)."""
+    environ = request.environ
+    key = (environ.get("HTTP_HOST"), environ.get("SCRIPT_NAME"), g.get("locale"), tuple(codes))
+    links = _PAGE_LINKS.get(key)
+    if links is None:
+        search_url = facilities_url(codes)
+        steps = breadcrumb("availability", {"search": search_url}, url_for("top.index"))
+        html = current_app.jinja_env.get_template("components/_breadcrumb.html").render(steps)
+        if len(_PAGE_LINKS) >= 1024:
+            _PAGE_LINKS.clear()
+        links = _PAGE_LINKS[key] = {"search_url": search_url, "breadcrumb_html": Markup(html)}  # noqa: S704 (escaped by Jinja)
+    return links
+
+
+def _framed_availability(grid, codes: list[str], start: date, period: GridPeriod, form_of, body):
+    """施設別空き状況 with its grid and no error: the body is the same for everyone asking for
+    this URL but for the grid's per-request pass, so it is cached around the facilities'
+    parts (day_grid.framed) and rendered (`form_of()`: the period form, valid, its start and
+    period set; `body()`: what only the body shows) on a miss of the frame only. The htmx
+    fragment is its title and that body, put together without a template
+    (day_grid.fragment_frame)."""
+    title = step_heading("availability")
+    page = {"title": title, "codes": codes, "start": start, "period": period}
+    html = framed(
+        grid,
+        f"{','.join(codes)}:{start.isoformat()}:{period.value}",
+        lambda shared: render_template(
+            "search/_availability.html",
+            **page
+            | body()
+            | {
+                "grid": shared,
+                "errors": [],
+                "is_fragment": False,
+                "period_fields": _valid_period_fields(start, period, form_of),
+            },
+        ),
+    )
+    if wants_fragment():
+        before, after = fragment_frame(
+            title,
+            lambda placeholder: render_template(
+                "search/_availability_framed.html",
+                title=title,
+                errors=[],
+                is_fragment=True,
+                availability_html=placeholder,
             ),
         )
-        fragment = "search/_availability_framed.html"
+        response = make_response("".join((before, html, after)), 200)
+        response.vary.add("HX-Request")
+        return response
+    return render_page(
+        "search/availability.html",
+        fragment="search/_availability_framed.html",
+        errors=[],
+        availability_html=html,
+        **page,
+        **_page_links(codes),
+    )
+
+
+def _render_period_fields(form: AvailabilityForm) -> Markup:
+    """The period form's fields (開始日, 表示期間) with their hints and errors."""
+    template = current_app.jinja_env.get_template("search/_period_fields.html")
+    return Markup(template.render(form=form))  # noqa: S704 (escaped by Jinja)
+
+
+# The period form's fields without an error, per language, start and period.
+_PERIOD_FIELDS: dict[tuple, Markup] = {}
+
+
+def _valid_period_fields(start: date, period: GridPeriod, form_of) -> Markup:
+    """The fields of a valid period form (`form_of()`, built only when needed), whose start
+    and period are `start` and `period`: nothing else of the request shows in them (no
+    error, no URL), so each language's rendering of them is built once and reused (the
+    WTForms widgets are a third of a miss's body otherwise)."""
+    key = (g.get("locale"), start, period)
+    html = _PERIOD_FIELDS.get(key)
+    if html is None:
+        if len(_PERIOD_FIELDS) >= 1024:
+            _PERIOD_FIELDS.clear()
+        html = _PERIOD_FIELDS[key] = _render_period_fields(form_of())
+    return html
+
+
+def _plain_grid_query() -> tuple[list[str], date, GridPeriod, list[str]] | None:
+    """The grid's query string read without building its form, when the form would find
+    nothing wrong and the start is in the range the grid accepts: the facilities, the start,
+    the period and the chosen cells, each exactly as AvailabilityForm reads and checks them
+    (values stripped, empty ones dropped, a facility given twice counted once; the first
+    from and period; no start: tomorrow, the window's first day). Anything else (None) goes
+    the form's way, which says what is wrong."""
+    args = request.args
+    codes = list(dict.fromkeys(value.strip() for value in args.getlist("facility") if value and value.strip()))
+    if not codes or len(codes) > MAX_FACILITIES or not all(FACILITY_CODE.match(code) for code in codes):
+        return None
+    period_value = args.get("period", GridPeriod.WEEK.value)
+    if period_value not in _PERIOD_VALUES:
+        return None
+    window = booking_window_rule(today(), _days_ahead())
+    raw = args.get("from")
+    if raw:
+        try:
+            start = date.fromisoformat(raw.strip())
+        except ValueError:
+            return None
     else:
-        page |= body()
-    if not wants_fragment():
-        page |= {
-            "search_url": facilities_url(codes),
-            **breadcrumb("availability", {"search": facilities_url(codes)}, url_for("top.index")),
+        start = window.first
+    if start not in grid_start_range_rule(window):
+        return None
+    cells = [value.strip() for value in args.getlist("cell") if value and value.strip()]
+    return codes, start, GridPeriod(period_value), cells
+
+
+_PERIOD_VALUES = frozenset(p.value for p in GridPeriod)
+
+
+def _plain_availability(codes: list[str], start: date, period: GridPeriod, cells: list[str]):
+    """施設別空き状況 for a plainly valid query (_plain_grid_query): the form is built only
+    if the body is rendered (a miss of its frame), as _render_availability would build it."""
+    grid = build_shared_grid(codes, period_days_rule(start, period), now=now(), days_ahead=_days_ahead(), chosen=cells)
+
+    def form_of() -> AvailabilityForm:
+        form = AvailabilityForm(formdata=request.args)
+        form.validate()
+        form.start.data = start.isoformat()
+        form.period.data = period.value
+        return form
+
+    def body() -> dict:
+        allowed = grid_start_range_rule(grid.window)
+        previous, following = shift_period_rule(start, period, -1), shift_period_rule(start, period, 1)
+        return {
+            "slots_url": url_for("search.slots"),
+            "grid": grid,
+            "period_label": choice_label(PERIOD_CHOICES, period.value),
+            "previous_url": availability_url(codes, previous, period) if previous in allowed else None,
+            "next_url": availability_url(codes, following, period) if following in allowed else None,
+            "lottery_calendar": _lottery_calendar(grid.lottery_months),
         }
-    return render_page("search/availability.html", fragment=fragment, errors=problems, **page)
+
+    return _framed_availability(grid, codes, start, period, form_of, body)
 
 
 def _availability_page(form: AvailabilityForm, problems=()):
@@ -247,6 +396,12 @@ def _availability_page(form: AvailabilityForm, problems=()):
 
 @bp.get("/availability")
 def availability():
+    plain = _plain_grid_query()
+    if plain is not None:
+        try:
+            return _plain_availability(*plain)
+        except errors.NotFound:
+            pass  # the form's way says which facilities are unknown
     form = AvailabilityForm(formdata=request.args)
     form.validate()
     return _availability_page(form)

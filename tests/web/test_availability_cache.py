@@ -293,6 +293,41 @@ def test_the_rendered_grid_is_shared_but_each_request_gets_its_own_chosen_cells(
     assert "× Full" in words(text(english.get(grid_url(start))))
 
 
+def test_what_is_rendered_once_and_reused_follows_the_language_the_start_and_the_errors(app, client):
+    """The period form's fields, the breadcrumb and the fragment's title are rendered once
+    and then reused: each shows the language, start and facilities of the request, and a
+    wrong start still gets its own message next to the field."""
+    start = jst_day(frozen_now()) + timedelta(days=3)
+    later = start + timedelta(days=7)
+    english = app.test_client()
+    english.post(
+        "/settings/language",
+        data={"csrf_token": csrf_token_from(text(english.get("/settings/display"))), "locale": "en", "next": "/"},
+    )
+    for _round in range(2):
+        japanese_page = text(client.get(grid_url(start)))
+        assert '<label for="from">開始日</label>' in japanese_page
+        assert f'name="from" type="date" value="{start.isoformat()}"' in japanese_page
+        assert 'href="/search/facilities?all=1&amp;facility=013">施設の検索</a>' in japanese_page
+        fragment = text(client.get(grid_url(start), headers=HTMX_HEADERS))
+        assert fragment.startswith("<title>施設別空き状況 | 目黒区施設予約システム</title>")
+        english_page = text(english.get(grid_url(start)))
+        assert '<label for="from">Start date</label>' in english_page
+        assert 'href="/search/facilities?all=1&amp;facility=013">Search facilities</a>' in english_page
+        fragment = text(english.get(grid_url(start), headers=HTMX_HEADERS))
+        assert fragment.startswith("<title>Availability by facility | Meguro City Facility Reservation System</title>")
+    assert f'value="{later.isoformat()}"' in text(client.get(grid_url(later)))
+    two = text(client.get(grid_url(start).replace(f"facility={CODE}", "facility=039&facility=013")))
+    assert 'href="/search/facilities?all=1&amp;facility=039&amp;facility=013">施設の検索</a>' in two
+    # A query the form corrects or rejects gives what the form says, never a reused rendering.
+    spaced = grid_url(start).replace(CODE, f"%20{CODE}%20").replace("from=", "from=%20")
+    assert text(client.get(spaced, headers=HTMX_HEADERS)) == text(client.get(grid_url(start), headers=HTMX_HEADERS))
+    wrong = client.get(f"/availability?facility={CODE}&from=2026-13-01", headers=HTMX_HEADERS)
+    assert wrong.status_code == 422
+    assert "開始日は「2026-12-01」のように年-月-日で入力してください。" in text(wrong)
+    assert 'aria-invalid="true"' in text(wrong) and 'value="2026-13-01"' in text(wrong)
+
+
 def test_each_day_of_the_grid_is_its_slots_status_taken_together(app):
     """The grid's pass (closed, outside the window and later days worked out without a band's
     start) says of every room and day what 時間帯別空き状況's slots say taken together: every
