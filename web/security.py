@@ -26,13 +26,20 @@ def content_security_policy(form_targets: str = "") -> str:
 
 def init_app(app: Flask) -> None:
     policy = content_security_policy(app.config.get("PAYMENT_PROVIDER_URL", ""))  # the same for every response
+    hardening = (
+        ("Content-Security-Policy", policy),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "same-origin"),
+        ("X-Frame-Options", "DENY"),
+    )
 
     @app.after_request
     def harden(response: Response) -> Response:
-        response.headers.setdefault("Content-Security-Policy", policy)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        if current_channel().stores_no_page or response.mimetype == "text/html" and g.get("no_store"):
-            response.headers["Cache-Control"] = "no-store"
+        # Each header unless the response has it already, in this order; one look at the
+        # headers rather than one per header (issue 12).
+        headers = response.headers
+        present = {key.lower() for key in headers.keys()}
+        headers.extend([(name, value) for name, value in hardening if name.lower() not in present])
+        if current_channel().stores_no_page or g.get("no_store") and response.mimetype == "text/html":
+            headers["Cache-Control"] = "no-store"
         return response

@@ -71,39 +71,35 @@ def init_login(app: Flask) -> None:
         return redirect_whole_page(url_for("auth.login", next=current_path(), reason="login_required"))
 
     @app.before_request
-    def expired_registration_reads_only():
-        if (
-            current_user.is_authenticated
-            and current_user.registration_expired(today())
-            and request.endpoint not in EXPIRED_ALLOWED
-        ):
+    def registration_standing():
+        # One look at the request's user (loaded here, epoch compared, for every request).
+        user = current_user._get_current_object()
+        if not user.is_authenticated:
+            return None
+        # An expired registration reads only: the notice and the way out.
+        if user.registration_expired(today()) and request.endpoint not in EXPIRED_ALLOWED:
             return redirect_whole_page(url_for("auth.expired"))
-
-    @app.before_request
-    def temporary_password_first():
         # A 仮パスワード issued at a counter is changed before anything else (DESIGN).
-        if (
-            current_user.is_authenticated
-            and current_user.must_change_password
-            and request.endpoint not in MUST_CHANGE_ALLOWED
-        ):
+        if user.must_change_password and request.endpoint not in MUST_CHANGE_ALLOWED:
             return redirect_whole_page(url_for("auth.change_password_page"))
+        return None
 
     @app.context_processor
     def class_standing() -> dict:
         """What the header and マイメニュー say up front about expired 団体区分."""
-        if not current_user.is_authenticated:
+        user = current_user._get_current_object()
+        if not user.is_authenticated:
             return {}
         day = today()
-        expired = [held for held in current_user.group_classes if held.expired(day)]
+        expired = [held for held in user.group_classes if held.expired(day)]
         return {
             "expired_classes": expired,
-            "no_valid_class": bool(expired) and len(expired) == len(current_user.group_classes),
+            "no_valid_class": bool(expired) and len(expired) == len(user.group_classes),
         }
 
     @app.after_request
     def private_pages_are_not_stored(response):
-        if current_user.is_authenticated:
+        if current_user._get_current_object().is_authenticated:
             response.headers["Cache-Control"] = "no-store"
         return response
 
