@@ -38,7 +38,7 @@ def init_app(app: Flask) -> None:
         # Each header unless the response has it already, in this order; one look at the
         # headers rather than one per header (issue 12).
         headers = response.headers
-        present = {key.lower() for key in headers.keys()}
+        present = {key.lower() for key, _value in headers}
         headers.extend([(name, value) for name, value in hardening if name.lower() not in present])
         if current_channel().stores_no_page or g.get("no_store") and response.mimetype == "text/html":
             headers["Cache-Control"] = "no-store"
