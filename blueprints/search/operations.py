@@ -270,6 +270,54 @@ def grid_key(facility: GridFacility, days: list[date], window: BookingWindow, lo
 # whether it was drawn and each room it draws (kind 0). The columns of the two kinds share
 # their places; what one kind does not have is a typed NULL.
 _KIND = literal_column("0").label("kind")
+_LOTTERY_KEY_ROWS = (
+    select(
+        _KIND,
+        LotteryMonth.use_month,
+        LotteryMonth.applications_open_at,
+        LotteryMonth.applications_close_at,
+        LotteryMonth.result_at,
+        LotteryMonth.first_come_opens_at,
+        LotteryMonth.drawn_at,
+        LotteryRoom.room_id.label("id"),
+        cast(null(), Facility.code.type).label("code"),
+        cast(null(), Facility.availability_version.type).label("version"),
+    )
+    .outerjoin(LotteryRoom, LotteryRoom.lottery_month_id == LotteryMonth.id)
+    .where(LotteryMonth.use_month.between(bindparam("first"), bindparam("last")))
+)
+
+
+def _key_rows(id_column):
+    """The kind-1 rows' columns: `id_column` (a facility's or a room's id), the facility's code
+    and availability version."""
+    return select(
+        literal_column("1"),
+        cast(null(), LotteryMonth.use_month.type),
+        *(cast(null(), UTCDateTime()) for _ in range(5)),
+        id_column,
+        Facility.code,
+        Facility.availability_version,
+    )
+
+
+def _split_key_rows(rows, now: datetime) -> tuple[list[tuple[int, str, int]], str]:
+    """The kind-1 rows as (id, code, version), and the lottery's signature of the kind-0 rows:
+    for each month, its phase now, its dates and the rooms it draws."""
+    keyed: list[tuple[int, str, int]] = []
+    months: dict[date, tuple[LotteryDates, bool, list[int]]] = {}
+    for kind, use_month, opens, closes, result, first_come, drawn_at, id_, code, version in rows:
+        if kind == 1:
+            keyed.append((id_, code, version))
+        else:
+            dates = LotteryDates(opens, closes, result, first_come)
+            months.setdefault(use_month, (dates, drawn_at is not None, []))[2].append(id_)
+    parts = []
+    for use_month, (dates, drawn, room_ids) in sorted(months.items()):
+        phase = lottery_phase_rule(dates, drawn=drawn, now=now)
+        signed = ",".join(map(str, sorted(r for r in room_ids if r is not None))) + repr(dates)
+        parts.append(f"{use_month:%Y%m}{phase.value}{hashlib.blake2s(signed.encode(), digest_size=6).hexdigest()}")
+    return keyed, ",".join(parts)
 
 
 @lru_cache(maxsize=16)
@@ -278,28 +326,8 @@ def _grid_keys(count: int):
     statement per count (at most ten: the form's limit), so that no execution expands an IN list
     (SQLAlchemy's expanding parameters rewrite the SQL on every execution)."""
     return union_all(
-        select(
-            _KIND,
-            LotteryMonth.use_month,
-            LotteryMonth.applications_open_at,
-            LotteryMonth.applications_close_at,
-            LotteryMonth.result_at,
-            LotteryMonth.first_come_opens_at,
-            LotteryMonth.drawn_at,
-            LotteryRoom.room_id.label("id"),
-            cast(null(), Facility.code.type).label("code"),
-            cast(null(), Facility.availability_version.type).label("version"),
-        )
-        .outerjoin(LotteryRoom, LotteryRoom.lottery_month_id == LotteryMonth.id)
-        .where(LotteryMonth.use_month.between(bindparam("first"), bindparam("last"))),
-        select(
-            literal_column("1"),
-            cast(null(), LotteryMonth.use_month.type),
-            *(cast(null(), UTCDateTime()) for _ in range(5)),
-            Facility.id,
-            Facility.code,
-            Facility.availability_version,
-        ).where(Facility.code.in_([bindparam(f"code{i}") for i in range(count)])),
+        _LOTTERY_KEY_ROWS,
+        _key_rows(Facility.id).where(Facility.code.in_([bindparam(f"code{i}") for i in range(count)])),
     )
 
 
@@ -316,27 +344,16 @@ def read_grid_keys(
     bookings and entries (which bump the version): for each month in the period, its phase,
     its dates and which rooms it draws (a staff change of dates or rooms moves every key of
     the period, as a booking moves the version)."""
-    found: dict[str, GridFacility] = {}
-    months: dict[date, tuple[LotteryDates, bool, list[int]]] = {}
     values: dict = {f"code{i}": code for i, code in enumerate(codes)}
     rows = connection.execute(
         _grid_keys(len(codes)), values | {"first": month_start(first_day), "last": month_start(last_day)}
     )
-    for kind, use_month, opens, closes, result, first_come, drawn_at, id_, code, version in rows:
-        if kind == 1:
-            found[code] = GridFacility(id_, code, version)
-        else:
-            dates = LotteryDates(opens, closes, result, first_come)
-            months.setdefault(use_month, (dates, drawn_at is not None, []))[2].append(id_)
+    keyed, lottery = _split_key_rows(rows, now)
+    found = {code: GridFacility(id_, code, version) for id_, code, version in keyed}
     missing = [code for code in codes if code not in found]
     if missing:
         raise errors.NotFound(facilities=missing)
-    parts = []
-    for use_month, (dates, drawn, room_ids) in sorted(months.items()):
-        phase = lottery_phase_rule(dates, drawn=drawn, now=now)
-        rooms = ",".join(map(str, sorted(r for r in room_ids if r is not None))) + repr(dates)
-        parts.append(f"{use_month:%Y%m}{phase.value}{hashlib.blake2s(rooms.encode(), digest_size=6).hexdigest()}")
-    return [found[code] for code in codes], ",".join(parts)
+    return [found[code] for code in codes], lottery
 
 
 def build_day_grid(
@@ -658,28 +675,8 @@ class SlotGrid:
 # lottery month in the chosen days' range, its dates, whether it was drawn and each room it
 # draws (kind 0), and each chosen room's facility code and availability version (kind 1).
 _SLOT_KEYS = union_all(
-    select(
-        _KIND,
-        LotteryMonth.use_month,
-        LotteryMonth.applications_open_at,
-        LotteryMonth.applications_close_at,
-        LotteryMonth.result_at,
-        LotteryMonth.first_come_opens_at,
-        LotteryMonth.drawn_at,
-        LotteryRoom.room_id.label("id"),
-        cast(null(), Facility.code.type).label("code"),
-        cast(null(), Facility.availability_version.type).label("version"),
-    )
-    .outerjoin(LotteryRoom, LotteryRoom.lottery_month_id == LotteryMonth.id)
-    .where(LotteryMonth.use_month.between(bindparam("first"), bindparam("last"))),
-    select(
-        literal_column("1"),
-        cast(null(), LotteryMonth.use_month.type),
-        *(cast(null(), UTCDateTime()) for _ in range(5)),
-        Room.id,
-        Facility.code,
-        Facility.availability_version,
-    )
+    _LOTTERY_KEY_ROWS,
+    _key_rows(Room.id)
     .join(Facility, Facility.id == Room.facility_id)
     .where(Room.id.in_(bindparam("rooms", expanding=True))),
 )
@@ -693,23 +690,11 @@ def read_slot_keys(
     month's phase, dates and rooms, as read_grid_keys signs them), in one statement of
     columns on the session's connection. Read before any booking, so that the versions are
     never older than the rows behind them. Unknown rooms are left out."""
-    rooms: dict[int, tuple[str, int]] = {}
-    months: dict[date, tuple[LotteryDates, bool, list[int]]] = {}
     rows = session.connection().execute(
         _SLOT_KEYS, {"rooms": room_ids, "first": month_start(first_day), "last": month_start(last_day)}
     )
-    for kind, use_month, opens, closes, result, first_come, drawn_at, id_, code, version in rows:
-        if kind == 1:
-            rooms[id_] = (code, version)
-        else:
-            dates = LotteryDates(opens, closes, result, first_come)
-            months.setdefault(use_month, (dates, drawn_at is not None, []))[2].append(id_)
-    parts = []
-    for use_month, (dates, drawn, month_rooms) in sorted(months.items()):
-        phase = lottery_phase_rule(dates, drawn=drawn, now=now)
-        signed = ",".join(map(str, sorted(r for r in month_rooms if r is not None))) + repr(dates)
-        parts.append(f"{use_month:%Y%m}{phase.value}{hashlib.blake2s(signed.encode(), digest_size=6).hexdigest()}")
-    return rooms, ",".join(parts)
+    keyed, lottery = _split_key_rows(rows, now)
+    return {id_: (code, version) for id_, code, version in keyed}, lottery
 
 
 # The slot screen's statements, built once (each request binds its rooms).
