@@ -12,6 +12,7 @@ from functools import lru_cache
 from sqlalchemy import Connection, bindparam, cast, literal_column, null, select, union_all
 from sqlalchemy.orm import Session, selectinload
 
+from bookings.chosen import BandRow  # a time band as plain columns (shared with 申込)
 from bookings.slots import MAX_ID, SlotRef, cancelled_within
 from lottery.schedule import LotterySchedule, MonthSchedule, count_entries, read_schedule
 from models import errors
@@ -585,13 +586,6 @@ def group_day_statuses(
 
 
 @dataclass(frozen=True)
-class SlotBand:
-    id: int
-    starts_at: time
-    ends_at: time
-
-
-@dataclass(frozen=True)
 class SlotPlace:
     """What 時間帯別空き状況 shows of a facility, read as plain columns (localized() reads
     name_ja / name_en)."""
@@ -616,12 +610,12 @@ class SlotRoom:
     name_en: str
     capacity: int
     ordinal: int
-    time_bands: tuple[SlotBand, ...]
+    time_bands: tuple[BandRow, ...]
 
 
 @dataclass(frozen=True)
 class SlotCell:
-    band: SlotBand
+    band: BandRow
     status: SlotStatus
     ref: SlotRef
     base_fee_yen: int | None  # 基本額; None when the fee table has no base row
@@ -734,7 +728,7 @@ def _load_slot_rooms(session: Session, room_ids: set[int]) -> dict[int, SlotRoom
     """The rooms with their facilities and bands, in one statement of columns."""
     places: dict[int, SlotPlace] = {}
     rows: dict[int, tuple] = {}
-    bands: dict[int, list[SlotBand]] = defaultdict(list)
+    bands: dict[int, list[BandRow]] = defaultdict(list)
     for (
         room_id,
         name_ja,
@@ -756,7 +750,7 @@ def _load_slot_rooms(session: Session, room_ids: set[int]) -> dict[int, SlotRoom
             places[facility_id] = SlotPlace(facility_id, code, facility_ja, facility_en, kana, weekdays)
         rows.setdefault(room_id, (facility_id, name_ja, name_en, capacity, ordinal))
         if band_id is not None:
-            bands[room_id].append(SlotBand(band_id, starts_at, ends_at))
+            bands[room_id].append(BandRow(band_id, starts_at, ends_at))
     return {
         room_id: SlotRoom(
             room_id, facility_id, places[facility_id], name_ja, name_en, capacity, ordinal, tuple(bands[room_id])
@@ -877,7 +871,7 @@ def build_slot_grid(
     )
 
 
-def _base_fee(rates: list, room: SlotRoom, band: SlotBand, day: date) -> int | None:
+def _base_fee(rates: list, room: SlotRoom, band: BandRow, day: date) -> int | None:
     """基本額: the rate for any 団体区分 without a participation fee (guide L49: the amount
     may differ with admission fees and the like)."""
     try:
