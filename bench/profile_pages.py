@@ -5,6 +5,7 @@ in, to see where the fixed cost of a request goes (issue 12).
     .venv/bin/python -m bench.profile_pages --cases grid,page --no-profile   # CPU ms and × ceiling
     .venv/bin/python -m bench.profile_pages --cases top --requests 500 --sort tottime --lines 40
     .venv/bin/python -m bench.profile_pages --cases apply-confirm,apply-refused,apply-book --who logged-in
+    .venv/bin/python -m bench.profile_pages --cases grid --callers 'local.py:310'   # who reads the proxies
 
 The 申込 cases are the opening rush's requests (bench.ward's `rush`), as a scale resident:
 `apply-confirm` GETs 申込確認 of a free slot; `apply-refused` POSTs 申込 with a form read while
@@ -110,6 +111,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sort", default="cumulative")
     parser.add_argument("--lines", type=int, default=30)
     parser.add_argument("--no-profile", action="store_true", help="only the CPU ms per request")
+    parser.add_argument("--callers", help="also print who calls the functions matching this pattern (pstats)")
     parser.add_argument("--data-dir", help="bench.ward's --data-dir (default: $TMPDIR/meguro-bench)")
     parser.add_argument("--pg-prefix", default="perf_bench", help="bench.ward's --pg-prefix")
     args = parser.parse_args(argv)
@@ -178,7 +180,10 @@ def main(argv: list[str] | None = None) -> None:
             for call in calls:
                 call()
             profile.disable()
-            pstats.Stats(profile).strip_dirs().sort_stats(args.sort).print_stats(args.lines)
+            stats = pstats.Stats(profile).strip_dirs().sort_stats(args.sort)
+            stats.print_stats(args.lines)
+            if args.callers:
+                stats.print_callers(args.callers)
 
 
 if __name__ == "__main__":
