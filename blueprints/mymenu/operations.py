@@ -56,6 +56,11 @@ class ReservationList:
     limit: int
 
     @property
+    def reservations(self) -> list[Reservation]:
+        """Every listed booking, in the order of the page."""
+        return [row.reservation for group in self.groups for row in group.rows]
+
+    @property
     def any_refund_due(self) -> bool:
         return any(row.standing.refund_due for group in self.groups for row in group.rows)
 
