@@ -93,19 +93,41 @@ def find_facilities(session: Session, criteria: FacilityCriteria) -> list[Facili
 # Shared by both grids -------------------------------------------------------------------
 
 
+# Closed days and taken slots of some rooms over a range: statements built once, run on the
+# session's connection.
+_CLOSED_DATES = select(ClosedDate.facility_id, ClosedDate.day).where(
+    ClosedDate.facility_id.in_(bindparam("facilities", expanding=True)),
+    ClosedDate.day.between(bindparam("first"), bindparam("last")),
+)
+_TAKEN = select(Reservation.room_id, Reservation.use_date, Reservation.time_band_id).where(
+    Reservation.room_id.in_(bindparam("rooms", expanding=True)),
+    Reservation.use_date.between(bindparam("first"), bindparam("last")),
+    Reservation.state.in_(sorted(ACTIVE_STATES)),
+)
+
+
 class _Availability:
     """Closed days and taken slots of some rooms over a date range, each loaded with one
     query, and the statuses the rules derive from them."""
 
-    def __init__(self, session: Session, rooms: list[Room], first: date, last: date, *, now: datetime, days_ahead: int):
+    def __init__(
+        self,
+        session: Session,
+        rooms: list[Room] | list[SlotRoom],
+        first: date,
+        last: date,
+        *,
+        now: datetime,
+        days_ahead: int,
+        schedule: LotterySchedule | None = None,
+    ):
         self.now = now
         self.window = booking_window_rule(jst_day(now), days_ahead)
+        connection = session.connection()
         facilities = {room.facility_id: room.facility for room in rooms}
         listed: dict[int, set[date]] = defaultdict(set)
-        for facility_id, day in session.execute(
-            select(ClosedDate.facility_id, ClosedDate.day).where(
-                ClosedDate.facility_id.in_(facilities), ClosedDate.day.between(first, last)
-            )
+        for facility_id, day in connection.execute(
+            _CLOSED_DATES, {"facilities": sorted(facilities), "first": first, "last": last}
         ):
             listed[facility_id].add(day)
         # Per facility, once: a month of ten rooms asks about closed days 300 times.
@@ -115,17 +137,14 @@ class _Availability:
         }
         self.taken = {
             tuple(row)
-            for row in session.execute(
-                select(Reservation.room_id, Reservation.use_date, Reservation.time_band_id).where(
-                    Reservation.room_id.in_([room.id for room in rooms]),
-                    Reservation.use_date.between(first, last),
-                    Reservation.state.in_(ACTIVE_STATES),
-                )
+            for row in connection.execute(
+                _TAKEN, {"rooms": sorted(room.id for room in rooms), "first": first, "last": last}
             )
         }
         # The lottery (DESIGN "Lottery"): the months' rows, and entries so far per slot only
         # when some room is drawn in one of them.
-        self.schedule = read_schedule(session, first_day=first, last_day=last)
+        # `schedule`: the months of the range when the caller read them already (none, say).
+        self.schedule = schedule if schedule is not None else read_schedule(session, first_day=first, last_day=last)
         drawn_rooms = {room.id for room in rooms} & {r for m in self.schedule.months.values() for r in m.room_ids}
         self.entries = count_entries(session, room_ids=drawn_rooms, first_day=first, last_day=last)
 
@@ -452,17 +471,6 @@ def _load_grid_places(session: Session, codes: list[str]) -> list[GridPlace]:
     return [places[code] for code in codes]
 
 
-_GRID_CLOSED = select(ClosedDate.facility_id, ClosedDate.day).where(
-    ClosedDate.facility_id.in_(bindparam("ids", expanding=True)),
-    ClosedDate.day.between(bindparam("first"), bindparam("last")),
-)
-_GRID_TAKEN = select(Reservation.room_id, Reservation.use_date, Reservation.time_band_id).where(
-    Reservation.room_id.in_(bindparam("ids", expanding=True)),
-    Reservation.use_date.between(bindparam("first"), bindparam("last")),
-    Reservation.state.in_(ACTIVE_STATES),
-)
-
-
 def _day_statuses(
     session: Session,
     facilities: list[GridPlace],
@@ -481,11 +489,11 @@ def _day_statuses(
     room_ids = [room.id for facility in facilities for room in facility.rooms]
     listed: dict[int, set[date]] = defaultdict(set)
     bounds = {"first": first, "last": last}
-    for facility_id, day in session.execute(_GRID_CLOSED, {"ids": [f.id for f in facilities], **bounds}):
+    for facility_id, day in session.execute(_CLOSED_DATES, {"facilities": [f.id for f in facilities], **bounds}):
         listed[facility_id].add(day)
     taken: dict[tuple[int, date], set[int]] = defaultdict(set)
     if room_ids:
-        for room_id, day, band_id in session.execute(_GRID_TAKEN, {"ids": room_ids, **bounds}):
+        for room_id, day, band_id in session.execute(_TAKEN, {"rooms": room_ids, **bounds}):
             taken[room_id, day].add(band_id)
     today = jst_day(now)
     # What a day is, whichever room: in the booking window, later than today.
@@ -759,57 +767,6 @@ def _load_slot_rooms(session: Session, room_ids: set[int]) -> dict[int, SlotRoom
     }
 
 
-_SLOT_CLOSED_DATES = select(ClosedDate.facility_id, ClosedDate.day).where(
-    ClosedDate.facility_id.in_(bindparam("facilities", expanding=True)),
-    ClosedDate.day.between(bindparam("first"), bindparam("last")),
-)
-_SLOT_TAKEN = select(Reservation.room_id, Reservation.use_date, Reservation.time_band_id).where(
-    Reservation.room_id.in_(bindparam("rooms", expanding=True)),
-    Reservation.use_date.between(bindparam("first"), bindparam("last")),
-    Reservation.state.in_(sorted(ACTIVE_STATES)),
-)
-
-
-class _SlotAvailability(_Availability):
-    """_Availability as the slot screen reads it: the same rows and rules, with its
-    statements built once and run on the session's connection, and no lottery months read
-    when the caller already knows them (`schedule`: none in the range, say)."""
-
-    def __init__(
-        self,
-        session: Session,
-        rooms: list[SlotRoom],
-        first: date,
-        last: date,
-        *,
-        now: datetime,
-        days_ahead: int,
-        schedule: LotterySchedule | None = None,
-    ):
-        self.now = now
-        self.window = booking_window_rule(jst_day(now), days_ahead)
-        connection = session.connection()
-        facilities = {room.facility_id: room.facility for room in rooms}
-        listed: dict[int, set[date]] = defaultdict(set)
-        for facility_id, day in connection.execute(
-            _SLOT_CLOSED_DATES, {"facilities": sorted(facilities), "first": first, "last": last}
-        ):
-            listed[facility_id].add(day)
-        self._closing = {
-            facility_id: (facility.closed_weekday_set, frozenset(listed[facility_id]))
-            for facility_id, facility in facilities.items()
-        }
-        self.taken = {
-            tuple(row)
-            for row in connection.execute(
-                _SLOT_TAKEN, {"rooms": sorted(room.id for room in rooms), "first": first, "last": last}
-            )
-        }
-        self.schedule = schedule if schedule is not None else read_schedule(session, first_day=first, last_day=last)
-        drawn_rooms = {room.id for room in rooms} & {r for m in self.schedule.months.values() for r in m.room_ids}
-        self.entries = count_entries(session, room_ids=drawn_rooms, first_day=first, last_day=last)
-
-
 def build_slot_grid(
     session: Session,
     *,
@@ -835,7 +792,7 @@ def build_slot_grid(
     for cell in cells:
         first, last = min(first, cell.use_date), max(last, cell.use_date)
     # One range over all chosen dates: a few extra rows beat a query per cell.
-    availability = _SlotAvailability(
+    availability = _Availability(
         session, list(rooms.values()), first, last, now=now, days_ahead=days_ahead, schedule=schedule
     )
     rates = list(session.connection().execute(_SLOT_FEES, {"rooms": sorted(rooms)}))
