@@ -1,19 +1,31 @@
 """HTTP client of the card company's API (payment_standin/README.md): signed requests,
 JSON answers, and the signed notifications it sends. Swapping in a real provider means
-another class with these methods, built by `provider_client`."""
+another class with these methods, built by `provider_client`.
+
+The calls go through the standard library's urllib.request (already loaded by every worker:
+Flask-WTF imports it) rather than `requests`, whose import (with urllib3, charset_normalizer,
+idna) took ~4 MB of each gunicorn worker's memory for a handful of calls on the payment
+screens (README "Worker memory"). What a call does is what `requests.request` did: the
+proxies of the environment (`HTTPS_PROXY`, `NO_PROXY` …), certificates checked against
+certifi's bundle (or `REQUESTS_CA_BUNDLE` / `CURL_CA_BUNDLE`) with the host name, the same
+timeout for connecting and for each read, no retry, redirects followed; any failure to get
+an answer is ProviderUnavailable."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
+import os
 import re
+import ssl
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
-
-import requests
 
 # The card company's session ids (payment_standin/README.md): anything else is not one.
 SESSION_ID = re.compile(r"cs_[A-Za-z0-9_-]{20,64}")
@@ -78,20 +90,21 @@ class ProviderClient:
         headers = sign(self.secret, method, path, body)
         if payload is not None:
             headers["Content-Type"] = "application/json"
+        url = self.base_url.rstrip("/") + path
         try:
-            response = requests.request(
-                method, self.base_url.rstrip("/") + path, data=body, headers=headers, timeout=self.timeout
-            )
-        except requests.RequestException as exc:
+            status, content = _send(method, url, body or None, headers, self.timeout)
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            # OSError: refused, reset, timed out, TLS (ssl.SSLError), urllib's URLError;
+            # HTTPException: a broken answer; ValueError: a URL that is not one.
             raise ProviderUnavailable(str(exc)) from exc
-        if response.status_code >= 500:
-            raise ProviderUnavailable(f"{response.status_code} {response.text[:200]}")
+        if status >= 500:
+            raise ProviderUnavailable(f"{status} {_text(content)}")
         try:
-            document = response.json()
-        except ValueError as exc:
-            raise ProviderUnavailable(f"not JSON: {response.text[:200]}") from exc
-        if response.status_code >= 400:
-            raise ProviderRefused(response.status_code, document.get("error", ""), document.get("message", ""))
+            document = json.loads(content)
+        except ValueError as exc:  # json.JSONDecodeError and UnicodeDecodeError
+            raise ProviderUnavailable(f"not JSON: {_text(content)}") from exc
+        if status >= 400:
+            raise ProviderRefused(status, document.get("error", ""), document.get("message", ""))
         return document
 
     def create_session(
@@ -123,6 +136,52 @@ class ProviderClient:
 
     def ledger(self) -> dict:
         return self._call("GET", "/api/ledger")
+
+
+def _send(method: str, url: str, body: bytes | None, headers: dict[str, str], timeout: float) -> tuple[int, bytes]:
+    """One HTTP exchange: the status and the whole body, whatever the status. Raises OSError,
+    http.client.HTTPException or ValueError when there is no answer."""
+    scheme = urlsplit(url).scheme.lower()
+    if scheme not in ("http", "https"):
+        raise ValueError(f"not an http(s) URL: {url!r}")
+    handlers: list[urllib.request.BaseHandler] = [
+        urllib.request.ProxyHandler(),  # the environment's proxies and NO_PROXY
+        urllib.request.HTTPHandler(),
+        urllib.request.HTTPRedirectHandler(),
+        urllib.request.HTTPErrorProcessor(),
+        urllib.request.HTTPDefaultErrorHandler(),
+    ]
+    if scheme == "https":
+        handlers.append(urllib.request.HTTPSHandler(context=_tls_context()))
+    opener = urllib.request.OpenerDirector()
+    for handler in handlers:
+        opener.add_handler(handler)
+    request = urllib.request.Request(url, data=body, headers=headers, method=method)
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as answer:  # 4xx and 5xx: an answer all the same
+        with answer:
+            return answer.code, answer.read()
+
+
+def _tls_context() -> ssl.SSLContext:
+    """Certificates checked as `requests` checks them: certifi's bundle unless
+    REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE names another; the host name too. Made per call,
+    as `requests` did (the calls are few; a context kept would hold the bundle)."""
+    cafile = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if not cafile:
+        import certifi
+
+        cafile = certifi.where()
+    if os.path.isdir(cafile):
+        return ssl.create_default_context(capath=cafile)
+    return ssl.create_default_context(cafile=cafile)
+
+
+def _text(content: bytes) -> str:
+    """The start of an answer that is not JSON, for the exception's message."""
+    return content.decode("utf-8", errors="replace")[:200]
 
 
 def provider_client(config: Mapping) -> ProviderClient:
