@@ -13,6 +13,7 @@ an answer is ProviderUnavailable."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import http.client
@@ -167,16 +168,22 @@ def _send(method: str, url: str, body: bytes | None, headers: dict[str, str], ti
 
 def _tls_context() -> ssl.SSLContext:
     """Certificates checked as `requests` checks them: certifi's bundle unless
-    REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE names another; the host name too. Made per call,
-    as `requests` did (the calls are few; a context kept would hold the bundle)."""
+    REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE names another; the host name too."""
     cafile = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
     if not cafile:
         import certifi
 
         cafile = certifi.where()
-    if os.path.isdir(cafile):
-        return ssl.create_default_context(capath=cafile)
-    return ssl.create_default_context(cafile=cafile)
+    return _context_trusting(cafile)
+
+
+@functools.lru_cache(maxsize=4)
+def _context_trusting(bundle: str) -> ssl.SSLContext:
+    """One context per bundle, made at a worker's first https call and kept (~0.6 MB; making
+    one reads the bundle: ~50 ms), as `requests` kept one made at its import."""
+    if os.path.isdir(bundle):
+        return ssl.create_default_context(capath=bundle)
+    return ssl.create_default_context(cafile=bundle)
 
 
 def _text(content: bytes) -> str:
