@@ -242,7 +242,8 @@ class Server:
                 wsgi,
             ],
             cwd=ROOT,
-            env=env,
+            # As the Procfile and deploy/systemd run it: no docstrings kept (README "Worker memory").
+            env={**env, "PYTHONOPTIMIZE": "2"},
             stdout=self.log,
             stderr=self.log,
         )

@@ -216,6 +216,17 @@ http {{
     return main
 
 
+def unit_environment(unit: str, port: int) -> dict[str, str]:
+    """The Environment= of a systemd unit in deploy/systemd (its %i the port), as systemd sets it."""
+    found: dict[str, str] = {}
+    for line in (ROOT / "deploy" / "systemd" / f"{unit}.service").read_text().splitlines():
+        if line.startswith("Environment="):
+            for pair in line.removeprefix("Environment=").replace("%i", str(port)).split():
+                key, _, value = pair.partition("=")
+                found[key] = value
+    return found
+
+
 def start_everything(work: Path, load_seconds: int) -> Deployment:
     ports = {name: free_port() for name in ("web1", "web2", "kiosk", "provider", "smtp", "https", "http")}
     base = os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/test"
@@ -290,13 +301,14 @@ def start_everything(work: Path, load_seconds: int) -> Deployment:
     deployment.flask("seed-demo")
 
     gunicorn = [str(BIN / "gunicorn"), "-c", str(ROOT / "deploy" / "gunicorn.conf.py")]
-    for name, profile in (("web1", "standard"), ("web2", "standard"), ("kiosk", "kiosk")):
+    for name, unit in (("web1", "meguro-web@"), ("web2", "meguro-web@"), ("kiosk", "meguro-kiosk@")):
         deployment.start(
             name,
             gunicorn,
-            MEGURO_PROFILE=profile,
-            PORT=str(ports[name]),
-            PROMETHEUS_MULTIPROC_DIR=str(work / f"metrics-{name}"),
+            **{
+                **unit_environment(unit, ports[name]),
+                "PROMETHEUS_MULTIPROC_DIR": str(work / f"metrics-{name}"),  # /run/… in the unit
+            },
         )
     for name in ("worker1", "worker2"):
         deployment.start(name, [str(BIN / "flask"), "--app", "app", "worker", "--interval", "1"])
