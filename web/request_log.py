@@ -16,6 +16,7 @@ from web import metrics
 log = logging.getLogger("meguro.request")
 
 REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID_KEY = "HTTP_" + REQUEST_ID_HEADER.upper().replace("-", "_")  # where WSGI puts it
 # What we accept from outside: a bounded token, nothing that could forge a log line.
 REQUEST_ID_FORMAT = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 # Probes and scrapes arrive every few seconds: logged below INFO.
@@ -30,7 +31,7 @@ def request_id() -> str:
 
 
 def _incoming_or_new() -> str:
-    incoming = request.headers.get(REQUEST_ID_HEADER, "")
+    incoming = request.environ.get(_REQUEST_ID_KEY, "")  # request.headers.get, without its lookups
     return incoming if REQUEST_ID_FORMAT.match(incoming) else uuid.uuid4().hex
 
 

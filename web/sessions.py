@@ -67,6 +67,13 @@ class SignedCookieSessions(SecureCookieSessionInterface):
     def __init__(self) -> None:
         self._serializers: dict[tuple, URLSafeTimedSerializer | None] = {}
 
+    def open_session(self, app: Flask, request):
+        # Flask's, without its cookie lookup raising and catching a KeyError when the visitor
+        # has no session cookie (most anonymous requests): an empty session, as Flask gives.
+        if self.get_cookie_name(app) not in request.cookies and self.get_signing_serializer(app) is not None:
+            return self.session_class()
+        return super().open_session(app, request)
+
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
         keys = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
         try:
