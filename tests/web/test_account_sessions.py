@@ -389,3 +389,33 @@ def test_pages_that_need_the_registrations_classes_do_not_read_them_again(app):
     # 駒場住区センター 202, a free morning of the demo data (tests/web/test_apply.py's FREE_A).
     confirm = "/apply/confirm?slot=2:2026-12-01:5&r2-purpose=1&r2-attendees=5&r2-charges_fee=no"
     assert len(registration_reads(app, resident, confirm)) == 1
+
+
+@pytest.mark.parametrize(
+    "vary",
+    [None, "HX-Request", "HX-Request, Accept-Language", "cookie", "HX-Request, Cookie", "HX-Request,Accept", '"x"'],
+)
+def test_a_session_only_looked_at_varies_on_the_cookie_as_werkzeug_writes_it(vary):
+    """An anonymous request whose session was read gets `Vary: Cookie` exactly as
+    Werkzeug's `response.vary.add` writes it, whatever Vary the view set."""
+    from flask import Flask, Response
+
+    from web.sessions import SignedCookieSessions
+
+    app = Flask(__name__)
+    app.secret_key = "k"
+    app.session_interface = SignedCookieSessions()
+
+    def answer(with_vary, ours: bool):
+        response = Response("x", headers=[("X-A", "1")] + ([("Vary", with_vary)] if with_vary else []) + [("X-B", "2")])
+        with app.test_request_context("/"):
+            from flask import session
+
+            session.get("anything")  # looked at, left empty
+            if ours:
+                app.session_interface.save_session(app, session._get_current_object(), response)
+            else:
+                response.vary.add("Cookie")
+        return list(response.headers)
+
+    assert answer(vary, ours=True) == answer(vary, ours=False)
