@@ -29,7 +29,7 @@ from web import (
 )
 from web.availability_cache import make_grid_cache
 from web.data import close_read_session
-from web.extensions import csrf, drop_empty_app_wide_check, init_limiter
+from web.extensions import drop_empty_app_wide_check, init_csrf, init_limiter
 from web.log_format import configure_json_logging
 
 NODE_MODULES = ROOT / "node_modules"
@@ -98,7 +98,7 @@ def create_app(profile: str = "standard", config: Config | None = None) -> Flask
 
     sessions.init_app(app, profile)
     Htmx(app)
-    csrf.init_app(app)
+    init_csrf(app)
     app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"] or "memory://"
     limit_check = init_limiter(app)
 

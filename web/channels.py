@@ -106,13 +106,17 @@ def read_preferences() -> Preferences:
     afresh; the language from the browser's Accept-Language when none is chosen."""
     stored = session if g.channel.keeps_preferences_in_session else request.cookies
     values = {}
-    for name, choices in _CHOICES.items():
-        value = stored.get(f"pref_{name}")
+    for name, key, choices in _STORED:
+        # `in` first: Werkzeug's get raises and catches a KeyError for each absent cookie.
+        value = stored[key] if key in stored else None  # noqa: SIM401
         if value in choices:
             values[name] = value
     if "locale" not in values:
-        values["locale"] = _browser_locale(request.headers.get("Accept-Language", ""))
+        values["locale"] = _browser_locale(request.environ.get("HTTP_ACCEPT_LANGUAGE", ""))
     return _preferences(**values)
+
+
+_STORED = tuple((name, f"pref_{name}", choices) for name, choices in _CHOICES.items())
 
 
 # What each Accept-Language header (browsers send a handful of distinct ones) and each

@@ -33,9 +33,24 @@ PROVIDER_ERRORS = Counter(
 )
 
 
+# Each (endpoint, method, status)'s two children, as `labels` returns them (always the same
+# ones: nothing removes a child), kept instead of asked for on every request (issue 12).
+_REQUEST_CHILDREN_KEPT = 1024
+_request_children: dict[tuple[str, str, int], tuple] = {}
+
+
 def observe_request(endpoint: str, method: str, status: int, seconds: float) -> None:
-    REQUEST_SECONDS.labels(endpoint, method).observe(seconds)
-    RESPONSES.labels(endpoint, str(status)).inc()
+    key = (endpoint, method, status)
+    try:
+        duration, responses = _request_children[key]
+    except KeyError:
+        if len(_request_children) >= _REQUEST_CHILDREN_KEPT:
+            _request_children.clear()
+        duration = REQUEST_SECONDS.labels(endpoint, method)
+        responses = RESPONSES.labels(endpoint, str(status))
+        _request_children[key] = (duration, responses)
+    duration.observe(seconds)
+    responses.inc()
 
 
 class BacklogCollector:

@@ -26,11 +26,14 @@ def content_security_policy(form_targets: str = "") -> str:
 
 def init_app(app: Flask) -> None:
     policy = content_security_policy(app.config.get("PAYMENT_PROVIDER_URL", ""))  # the same for every response
-    hardening = (
-        ("Content-Security-Policy", policy),
-        ("X-Content-Type-Options", "nosniff"),
-        ("Referrer-Policy", "same-origin"),
-        ("X-Frame-Options", "DENY"),
+    hardening = tuple(
+        (name.lower(), name, value)
+        for name, value in (
+            ("Content-Security-Policy", policy),
+            ("X-Content-Type-Options", "nosniff"),
+            ("Referrer-Policy", "same-origin"),
+            ("X-Frame-Options", "DENY"),
+        )
     )
 
     @app.after_request
@@ -39,7 +42,10 @@ def init_app(app: Flask) -> None:
         # headers rather than one per header (issue 12).
         headers = response.headers
         present = {key.lower() for key, _value in headers}
-        headers.extend([(name, value) for name, value in hardening if name.lower() not in present])
+        add = headers.add
+        for key, name, value in hardening:
+            if key not in present:
+                add(name, value)
         if current_channel().stores_no_page or g.get("no_store") and response.mimetype == "text/html":
             headers["Cache-Control"] = "no-store"
         return response

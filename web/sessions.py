@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -67,6 +68,21 @@ class SignedCookieSessions(SecureCookieSessionInterface):
     def __init__(self) -> None:
         self._serializers: dict[tuple, URLSafeTimedSerializer | None] = {}
 
+    def open_session(self, app: Flask, request):
+        # Flask's, without its cookie lookup raising and catching a KeyError when the visitor
+        # has no session cookie (most anonymous requests): an empty session, as Flask gives.
+        if self.get_cookie_name(app) not in request.cookies and self.get_signing_serializer(app) is not None:
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session, response) -> None:
+        # A session only looked at (most anonymous requests: the login check reads it) gets
+        # Flask's "Vary: Cookie" and nothing else: written here as Werkzeug's `response.vary`
+        # would write it, without parsing the header into a set and back (issue 12).
+        if session.accessed and not session and not session.modified and _vary_cookie(response.headers):
+            return
+        super().save_session(app, session, response)
+
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
         keys = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
         try:
@@ -74,6 +90,26 @@ class SignedCookieSessions(SecureCookieSessionInterface):
         except KeyError:
             serializer = self._serializers[keys] = super().get_signing_serializer(app)
             return serializer
+
+
+# A Vary header of plain names, as the app writes it ("HX-Request"): what Werkzeug would
+# parse into the same names and write back joined by ", ".
+_PLAIN_VARY = re.compile(r"[A-Za-z0-9-]+(?:, [A-Za-z0-9-]+)*")
+
+
+def _vary_cookie(headers) -> bool:
+    """`response.vary.add("Cookie")` for a response without Vary or with one Vary of plain
+    names (Cookie added at its end, unless named already; the header kept in its place);
+    False, changing nothing, for any other Vary (then Flask's own way)."""
+    present = [value for key, value in headers if key.lower() == "vary"]
+    if not present:
+        headers.add("Vary", "Cookie")
+        return True
+    if len(present) > 1 or not _PLAIN_VARY.fullmatch(present[0]):
+        return False
+    if "cookie" not in (name.lower() for name in present[0].split(", ")):
+        headers.set("Vary", f"{present[0]}, Cookie")
+    return True
 
 
 def _short_lived_until_login(app: Flask, client, key_prefix: str):

@@ -40,6 +40,7 @@ from models.facility import Room
 from models.numbering_rules import reservation_counter_key, reservation_number
 from models.reservation import Application, Reservation
 from models.reservation_rules import ACTIVE_STATES, ReservationState
+from models.signed_in import SignedInHeldClass, SignedInResident
 from models.time_rules import jst_day, jst_moment
 
 # The one constraint whose refusal means "another group took the slot" (models.reservation).
@@ -73,8 +74,8 @@ class Selection(ChosenSlots[SlotLine]):
     """What the resident chose, checked against today's availability: `lines` can be applied
     for, `refused` says why the others cannot."""
 
-    resident: Resident
-    group_classes: list[ResidentGroupClass]  # the 団体区分 valid today
+    resident: Resident | SignedInResident
+    group_classes: list[ResidentGroupClass] | list[SignedInHeldClass]  # the 団体区分 valid today
     lines: list[SlotLine]
     refused: dict[SlotProblem, list[SlotLine]] = field(default_factory=dict)
     # Each chosen slot's status as read (at the `now` given to prepare_selection).
@@ -86,7 +87,21 @@ class Selection(ChosenSlots[SlotLine]):
         return sorted(super().chosen, key=display_order)
 
 
-def check_applicant(resident: Resident, group_class_id: int, today: date):
+def _applicant(
+    session: Session, resident_id: int, registration: SignedInResident | None, *, options=()
+) -> Resident | SignedInResident:
+    """The applicant with its 団体区分: the request's signed-in registration when given (it
+    is `resident_id`'s), otherwise read from `session` (with these loader `options`);
+    NotFound when there is none."""
+    if registration is not None and registration.id == resident_id:
+        return registration
+    resident = session.get(Resident, resident_id, options=list(options))
+    if resident is None:
+        raise errors.NotFound(resident=resident_id)
+    return resident
+
+
+def check_applicant(resident: Resident | SignedInResident, group_class_id: int, today: date):
     """The resident may apply with this 団体区分 today, or the matching error is raised."""
     if resident.registration_expired(today):
         raise errors.RegistrationExpired(expires_on=resident.registration_expires_on)
@@ -98,7 +113,9 @@ def check_applicant(resident: Resident, group_class_id: int, today: date):
     return held
 
 
-def valid_group_classes(resident: Resident, today: date) -> list[ResidentGroupClass]:
+def valid_group_classes(
+    resident: Resident | SignedInResident, today: date
+) -> list[ResidentGroupClass] | list[SignedInHeldClass]:
     """The 団体区分 the resident may apply with today; none valid raises GroupClassExpired."""
     if resident.registration_expired(today):
         raise errors.RegistrationExpired(expires_on=resident.registration_expires_on)
@@ -147,21 +164,28 @@ def slot_statuses(
 
 
 def prepare_selection(
-    session: Session, slots: list[SlotRef], *, resident_id: int, now: datetime, days_ahead: int
+    session: Session,
+    slots: list[SlotRef],
+    *,
+    resident_id: int,
+    now: datetime,
+    days_ahead: int,
+    registration: SignedInResident | None = None,
 ) -> Selection:
     """Load the chosen slots for 詳細申請 and 申込確認 and sort out those that cannot be
     applied for. Refuses the whole selection (raises) when it is empty, names an unknown
-    room or band, or when the resident may not apply here (registration kind, 団体区分)."""
+    room or band, or when the resident may not apply here (registration kind, 団体区分).
+    `registration`: the resident's registration with its 団体区分 as the request's login
+    read it (models/signed_in.py), not read again."""
     slots = sorted(set(slots))
     if not slots:
         raise errors.EmptySelection()
-    resident = session.get(
-        Resident,
+    resident = _applicant(
+        session,
         resident_id,
+        registration,
         options=[selectinload(Resident.group_classes).selectinload(ResidentGroupClass.group_class)],
     )
-    if resident is None:
-        raise errors.NotFound(resident=resident_id)
     rooms = room_rows(session, {s.room_id for s in slots})
     lines = []
     for slot in slots:
@@ -234,17 +258,17 @@ def plan_application(
     days_ahead: int,
     rooms: Mapping[int, AnyRoom] | None = None,
     statuses: Mapping[SlotRef, SlotStatus] | None = None,
+    registration: SignedInResident | None = None,
 ) -> ApplicationPlan:
     """The checks of 申込 that read only the catalogue and the applicant, in apply_for_slots'
     order (applicant, rooms and answers, bands, closed or outside the window), and the fee
-    of each slot. `rooms` (room_rows) and the slots' `statuses` at this `now`
-    (prepare_selection) when the caller has read them already."""
+    of each slot. `rooms` (room_rows), the slots' `statuses` at this `now`
+    (prepare_selection) and the applicant's `registration` (as the request's login read it)
+    when the caller has read them already."""
     if not slots:
         raise errors.EmptySelection()
     slots = sorted(set(slots))
-    resident = session.get(Resident, resident_id)
-    if resident is None:
-        raise errors.NotFound(resident=resident_id)
+    resident = _applicant(session, resident_id, registration)
     held_class = check_applicant(resident, group_class_id, jst_day(now))
     room_ids = sorted({s.room_id for s in slots})
     if rooms is None or not set(room_ids) <= set(rooms):

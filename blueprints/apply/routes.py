@@ -130,6 +130,7 @@ def submit():
                 days_ahead=current_app.config["FIRST_COME_DAYS_AHEAD"],
                 rooms={room.id: room for room in selection.chosen_rooms},
                 statuses=selection.statuses,
+                registration=current_user._get_current_object(),
             )
         )
 
@@ -198,6 +199,7 @@ def _selection(values: MultiDict, now: datetime | None = None) -> Selection:
         resident_id=current_user.id,
         now=now or clock.now(),
         days_ahead=current_app.config["FIRST_COME_DAYS_AHEAD"],
+        registration=current_user._get_current_object(),  # read by the login, with its 団体区分
     )
 
 

@@ -6,16 +6,14 @@ from flask import Flask, current_app, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, logout_user
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import joinedload
 
 from blueprints.auth.blueprint import bp
 from blueprints.auth.forms import LoginForm
 from blueprints.auth.operations import check_password, end_sessions, record_failure, record_success
 from mail.compose import call_centre_for
 from models import errors
-from models.account import Resident, ResidentGroupClass
 from models.account_rules import LOCKOUT_AFTER, LOCKOUT_FOR
+from models.signed_in import load_signed_in
 from web.clock import now, today
 from web.data import read_session, write_session
 from web.errors import ErrorItem, domain_error_item, form_errors
@@ -40,14 +38,6 @@ EXPIRED_ALLOWED = {
 MUST_CHANGE_ALLOWED = EXPIRED_ALLOWED | {"auth.change_password_page", "auth.logged_out", "auth.profile"}
 
 
-# Built once (a statement costs more to build than to run).
-_RESIDENT = (
-    select(Resident)
-    .where(Resident.id == bindparam("resident_id"))
-    .options(joinedload(Resident.group_classes).joinedload(ResidentGroupClass.group_class))
-)
-
-
 def init_login(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.session_protection = "basic"
@@ -59,8 +49,9 @@ def init_login(app: Flask) -> None:
         except ValueError:
             return None
         # One indexed read (issue 12): the registration, its 団体区分 and their names, joined
-        # by primary and foreign keys; the epoch compared here, on every request.
-        resident = read_session().scalars(_RESIDENT, {"resident_id": resident_id}).unique().one_or_none()
+        # by primary and foreign keys, as plain columns on the read session's connection (no
+        # ORM instances: models/signed_in.py); the epoch compared here, on every request.
+        resident = load_signed_in(read_session().connection(), resident_id)
         if resident is None or resident.session_version != version:
             return None
         return resident

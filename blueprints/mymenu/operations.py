@@ -25,6 +25,7 @@ from models.outbox import OutboxMail
 from models.reservation import Reservation
 from models.reservation_rules import ReservationState
 from models.settlement_rules import last_void_day
+from models.signed_in import SignedInGroupClass, SignedInResident
 from models.time_rules import jst_day
 
 # The guide's top 20 (L123, L129-L130; DESIGN rule 8): beyond it the page says so and asks
@@ -128,7 +129,7 @@ def find_reservation(session: Session, *, resident_id: int, number: str) -> Rese
 
 @dataclass(frozen=True)
 class HeldClass:
-    group_class: GroupClass
+    group_class: GroupClass | SignedInGroupClass
     expires_on: date
     valid: bool
 
@@ -142,13 +143,21 @@ class GroupClassSummary:
     registration_valid: bool
 
 
-def list_group_classes(session: Session, *, resident_id: int, now: datetime) -> GroupClassSummary:
+def list_group_classes(
+    session: Session, *, resident_id: int, now: datetime, registration: SignedInResident | None = None
+) -> GroupClassSummary:
+    """`registration`: the resident's as the request's login read it (with its 団体区分), not
+    read again."""
     today = jst_day(now)
-    resident = session.get(
-        Resident,
-        resident_id,
-        options=[selectinload(Resident.group_classes).selectinload(ResidentGroupClass.group_class)],
-    )
+    resident: Resident | SignedInResident | None
+    if registration is not None and registration.id == resident_id:
+        resident = registration
+    else:
+        resident = session.get(
+            Resident,
+            resident_id,
+            options=[selectinload(Resident.group_classes).selectinload(ResidentGroupClass.group_class)],
+        )
     if resident is None:
         raise errors.NotFound()
     return GroupClassSummary(

@@ -149,7 +149,9 @@ def email():
 @login_required
 def group_classes():
     """登録済利用者団体区分: the group's 団体区分 with expiries, and the registration's."""
-    summary = list_group_classes(read_session(), resident_id=current_user.id, now=now())
+    summary = list_group_classes(
+        read_session(), resident_id=current_user.id, now=now(), registration=current_user._get_current_object()
+    )
     return render_page("mymenu/group_classes.html", title=_("登録済利用者団体区分"), summary=summary)
 
 

@@ -309,3 +309,113 @@ def test_a_logged_in_page_checks_the_registration_and_its_epoch_in_one_read(any_
     assert len(reads) == 1
     page = resident.get("/faq").get_data(as_text=True)
     assert "有効期限" in page  # the header's 団体区分 and expiries came with that one read
+
+
+def test_the_login_reads_the_registration_as_the_orm_would(app):
+    """The request's registration is read as plain columns (issue 12): every registration's
+    columns and 団体区分 (latest expiry first, with their names) are what the ORM loads, a
+    registration without any 団体区分 has none, and an unknown id is nobody."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+    from sqlalchemy.orm import selectinload
+
+    from models.account import GroupClass, Resident, ResidentGroupClass
+    from models.signed_in import load_signed_in
+
+    database = app.extensions["database"]
+    with database.write() as s:
+        first = s.scalars(select(Resident).order_by(Resident.id)).first()
+        other = s.scalars(
+            select(GroupClass).where(~GroupClass.id.in_([gc.group_class_id for gc in first.group_classes]))
+        )
+        s.add(
+            ResidentGroupClass(
+                resident_id=first.id,
+                group_class_id=other.first().id,
+                expires_on=first.group_classes[0].expires_on + timedelta(days=30),
+            )
+        )
+        s.flush()
+        s.add(
+            Resident(
+                registration_kind="assembly",
+                registration_number="00099999",
+                name="区分なしの会",
+                password_hash="x",
+                registration_expires_on=first.registration_expires_on,
+            )
+        )
+    with database.read_session() as s:
+        residents = s.scalars(
+            select(Resident).options(selectinload(Resident.group_classes).selectinload(ResidentGroupClass.group_class))
+        ).all()
+        assert any(len(r.group_classes) > 1 for r in residents) and any(not r.group_classes for r in residents)
+        for resident in residents:
+            signed_in = load_signed_in(s.connection(), resident.id)
+            assert signed_in is not None and signed_in.get_id() == resident.get_id()
+            for name in (
+                "registration_kind",
+                "registration_number",
+                "name",
+                "email",
+                "phone",
+                "preferred_locale",
+                "registration_expires_on",
+                "session_version",
+                "must_change_password",
+            ):
+                assert getattr(signed_in, name) == getattr(resident, name), name
+            assert [(h.id, h.group_class_id, h.expires_on) for h in signed_in.group_classes] == [
+                (h.id, h.group_class_id, h.expires_on) for h in resident.group_classes
+            ]
+            for light, held in zip(signed_in.group_classes, resident.group_classes, strict=True):
+                gc = held.group_class
+                assert (
+                    light.group_class.code,
+                    light.group_class.name_ja,
+                    light.group_class.name_en,
+                    light.group_class.is_social_education,
+                ) == (gc.code, gc.name_ja, gc.name_en, gc.is_social_education)
+        assert load_signed_in(s.connection(), max(r.id for r in residents) + 1) is None
+
+
+def test_pages_that_need_the_registrations_classes_do_not_read_them_again(app):
+    """登録済利用者団体区分 and 申込確認 use the 団体区分 the login read with the registration:
+    one registration read per request, as on every other page."""
+    resident = app.test_client()
+    AuthActions(resident).login()
+    assert len(registration_reads(app, resident, "/mymenu/group-classes")) == 1
+    # 駒場住区センター 202, a free morning of the demo data (tests/web/test_apply.py's FREE_A).
+    confirm = "/apply/confirm?slot=2:2026-12-01:5&r2-purpose=1&r2-attendees=5&r2-charges_fee=no"
+    assert len(registration_reads(app, resident, confirm)) == 1
+
+
+@pytest.mark.parametrize(
+    "vary",
+    [None, "HX-Request", "HX-Request, Accept-Language", "cookie", "HX-Request, Cookie", "HX-Request,Accept", '"x"'],
+)
+def test_a_session_only_looked_at_varies_on_the_cookie_as_werkzeug_writes_it(vary):
+    """An anonymous request whose session was read gets `Vary: Cookie` exactly as
+    Werkzeug's `response.vary.add` writes it, whatever Vary the view set."""
+    from flask import Flask, Response
+
+    from web.sessions import SignedCookieSessions
+
+    app = Flask(__name__)
+    app.secret_key = "k"
+    app.session_interface = SignedCookieSessions()
+
+    def answer(with_vary, ours: bool):
+        response = Response("x", headers=[("X-A", "1")] + ([("Vary", with_vary)] if with_vary else []) + [("X-B", "2")])
+        with app.test_request_context("/"):
+            from flask import session
+
+            session.get("anything")  # looked at, left empty
+            if ours:
+                app.session_interface.save_session(app, session._get_current_object(), response)
+            else:
+                response.vary.add("Cookie")
+        return list(response.headers)
+
+    assert answer(vary, ours=True) == answer(vary, ours=False)

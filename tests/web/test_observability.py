@@ -183,3 +183,17 @@ def test_one_trusted_proxy_gives_the_client_address_and_scheme(database_url, tmp
     }
     assert proxy_warnings(caplog) == []
     app.extensions["database"].dispose()
+
+
+def test_a_new_request_id_is_a_uuid4_in_hex():
+    """The ids made here are what `uuid.uuid4().hex` gives: 32 hex digits, version 4, the
+    RFC 4122 variant, never the same twice."""
+    import uuid
+
+    from web.request_log import new_request_id
+
+    ids = [new_request_id() for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    for value in ids:
+        parsed = uuid.UUID(hex=value)
+        assert parsed.hex == value and parsed.version == 4 and parsed.variant == uuid.RFC_4122

@@ -47,3 +47,36 @@ def test_an_app_wide_limit_keeps_the_check():
 def test_a_default_limit_keeps_the_check():
     app = small_site(default_limits=["2 per minute"])
     assert statuses(app, "/open", 3) == [200, 200, 429]
+
+
+def test_a_limited_route_still_gets_its_headers_and_deductions():
+    """The limiter's after-request hook runs for a request the limiter looked at: the rate
+    headers of a limited route, and a deduction made only for the responses it names."""
+    from flask import abort
+
+    app = Flask(__name__)
+    app.config["RATELIMIT_HEADERS_ENABLED"] = True
+    extension = Limiter(key_func=get_remote_address, storage_uri="memory://")
+    hook = init_limiter(app, extension)
+
+    @app.get("/limited")
+    @extension.limit("5 per minute")
+    def limited():
+        return "limited"
+
+    @app.get("/failing")
+    @extension.limit("2 per minute", deduct_when=lambda response: response.status_code == 404)
+    def failing():
+        abort(404)
+
+    @app.get("/open")
+    def open_page():
+        return "open"
+
+    drop_empty_app_wide_check(app, hook, extension)
+    client = app.test_client()
+    reply = client.get("/limited")
+    assert reply.headers["X-RateLimit-Limit"] == "5"
+    assert reply.headers["X-RateLimit-Remaining"] == "4"
+    assert "X-RateLimit-Limit" not in client.get("/open").headers
+    assert statuses(app, "/failing", 3) == [404, 404, 429]
