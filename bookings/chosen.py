@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date, datetime, time
 from typing import Any, Generic, Protocol, TypeVar, overload
 
 from sqlalchemy import BindParameter, bindparam, select
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from models import errors
 from models.account import ResidentGroupClass
+from models.availability_rules import BookingWindow
 from models.facility import (
     ClosedDate,
     Facility,
@@ -26,6 +27,9 @@ from models.facility import (
     room_purposes,
 )
 from models.fee_rules import FeeQuery, FeeRateLike, slot_fee_rule
+from models.lottery import LotteryMonth, LotteryRoom
+from models.lottery_rules import LotteryDates, first_come_window_rule, lottery_phase_rule, month_start
+from models.time_rules import jst_day
 
 
 class ChosenLine(Protocol):
@@ -276,6 +280,54 @@ def closing_days(session: Session, facility_ids: Iterable[int], days: Iterable[d
         for facility_id, day in session.connection().execute(_CLOSING_DAYS, params):
             found[facility_id].add(day)
     return {facility_id: frozenset(days_closed) for facility_id, days_closed in found.items()}
+
+
+# The chosen rooms' lottery months among the chosen days' months, as plain columns: what
+# lottery.schedule.first_come_windows reads through LotteryMonth entities and their rooms
+# (two statements, the months' publications loaded too), in one.
+_LOTTERY_MONTHS = (
+    select(
+        LotteryRoom.room_id,
+        LotteryMonth.use_month,
+        LotteryMonth.applications_open_at,
+        LotteryMonth.applications_close_at,
+        LotteryMonth.result_at,
+        LotteryMonth.first_come_opens_at,
+        LotteryMonth.drawn_at,
+    )
+    .join(LotteryMonth, LotteryMonth.id == LotteryRoom.lottery_month_id)
+    .where(
+        LotteryRoom.room_id.in_(bindparam("rooms", expanding=True)),
+        LotteryMonth.use_month.in_(bindparam("months", expanding=True)),
+    )
+)
+
+
+def first_come_windows(session: Session, slots: Iterable[Any], *, now: datetime) -> dict[Any, BookingWindow]:
+    """lottery.schedule.first_come_windows for 先着申込 (the same answer): for the slots of
+    lottery rooms in lottery months, the window in which first come may book them (empty
+    before 一般空き申込); slots of first-come rooms are left out. One statement of plain
+    columns, only of the chosen rooms and months, on the session's connection."""
+    slots = list(slots)
+    if not slots:
+        return {}
+    params = {
+        "rooms": sorted({s.room_id for s in slots}),
+        "months": sorted({month_start(s.use_date) for s in slots}),
+    }
+    today = jst_day(now)
+    windows: dict[tuple[int, date], BookingWindow] = {}
+    for room_id, use_month, opens, closes, result, first_come, drawn_at in session.connection().execute(
+        _LOTTERY_MONTHS, params
+    ):
+        phase = lottery_phase_rule(LotteryDates(opens, closes, result, first_come), drawn=drawn_at is not None, now=now)
+        windows[(room_id, use_month)] = first_come_window_rule(use_month, phase, today)
+    found = {}
+    for slot in slots:
+        window = windows.get((slot.room_id, month_start(slot.use_date)))
+        if window is not None:
+            found[slot] = window
+    return found
 
 
 @overload

@@ -24,12 +24,12 @@ from bookings.chosen import (
     closing_days,
     display_order,
     fee_rates,
+    first_come_windows,
     room_rows,
     slot_fee,
 )
 from bookings.chosen import quote_fees as quote_fees
 from bookings.slots import MAX_ID, SlotRef, slot_holdings
-from lottery.schedule import first_come_windows
 from models import errors
 from models.account import Resident, ResidentGroupClass
 from models.availability_rules import SlotStatus, booking_window_rule, is_closed_day_rule, slot_status_rule
@@ -146,6 +146,11 @@ def slot_statuses(
     return result
 
 
+# The applicant with its 団体区分 (built once: the request's user loader has usually read it
+# already, and then only the options would be built).
+_RESIDENT_CLASSES = [selectinload(Resident.group_classes).selectinload(ResidentGroupClass.group_class)]
+
+
 def prepare_selection(
     session: Session, slots: list[SlotRef], *, resident_id: int, now: datetime, days_ahead: int
 ) -> Selection:
@@ -155,11 +160,7 @@ def prepare_selection(
     slots = sorted(set(slots))
     if not slots:
         raise errors.EmptySelection()
-    resident = session.get(
-        Resident,
-        resident_id,
-        options=[selectinload(Resident.group_classes).selectinload(ResidentGroupClass.group_class)],
-    )
+    resident = session.get(Resident, resident_id, options=_RESIDENT_CLASSES)
     if resident is None:
         raise errors.NotFound(resident=resident_id)
     rooms = room_rows(session, {s.room_id for s in slots})
