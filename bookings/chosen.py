@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any, Generic, Protocol, TypeVar, overload
 
-from sqlalchemy import BindParameter, bindparam, select
+from sqlalchemy import BindParameter, bindparam, exists, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from models import errors
@@ -139,6 +139,10 @@ class FacilityRow:
     name_en: str
     closed_weekdays: str
     category: CategoryRow
+    # The days room_rows was asked about (`days`) and those of them that are 休館日 beyond the
+    # weekly closing day: what closing_days would answer for those days.
+    days_read: frozenset[date] = frozenset()
+    closed_among: frozenset[date] = frozenset()
 
     @property
     def closed_weekday_set(self) -> frozenset[int]:
@@ -170,6 +174,9 @@ class RoomRow:
     facility: FacilityRow
     time_bands: tuple[BandRow, ...]  # by start, as Room.time_bands
     purposes: tuple[PurposeRow, ...]  # by ordinal, as Room.purposes
+    # Drawn by lottery in some use month (a row in lottery_rooms): only then can one of its
+    # slots have a lottery month's first-come window (first_come_windows).
+    in_lottery: bool = True
 
 
 AnyRoom = Room | RoomRow
@@ -192,10 +199,17 @@ _ROOM_ROWS = (
         TimeBand.id,
         TimeBand.starts_at,
         TimeBand.ends_at,
+        exists().where(LotteryRoom.room_id == Room.id),
+        ClosedDate.day,
     )
     .join(Facility, Facility.id == Room.facility_id)
     .join(FacilityCategory, FacilityCategory.id == Facility.category_id)
     .outerjoin(TimeBand, TimeBand.room_id == Room.id)
+    # The facility's 休館日 among the days asked: a row per band and such day.
+    .outerjoin(
+        ClosedDate,
+        (ClosedDate.facility_id == Room.facility_id) & ClosedDate.day.in_(bindparam("days", expanding=True)),
+    )
     .where(Room.id.in_(_IDS))
     .order_by(Room.id, TimeBand.starts_at, TimeBand.id)
 )
@@ -207,30 +221,41 @@ _PURPOSE_ROWS = (
 )
 
 
-def room_rows(session: Session, ids: Iterable[int]) -> dict[int, RoomRow]:
+def room_rows(session: Session, ids: Iterable[int], *, days: Iterable[date] = ()) -> dict[int, RoomRow]:
     """The rooms with what 先着申込 reads of them — bands, purposes, the facility (without
-    its closing days: closing_days reads those of the chosen days) and its category's
-    registration kind — as plain rows, in two statements; unknown ids are left out."""
+    all its closing days: those among `days`, as closing_days would read them), its
+    category's registration kind and whether the room is ever drawn by lottery — as plain
+    rows, in two statements; unknown ids are left out."""
     wanted = sorted(set(ids))
     if not wanted:
         return {}
+    days_read = frozenset(days)
     connection = session.connection()
     params = {"ids": wanted}
     purposes: dict[int, list[PurposeRow]] = {}
     for room_id, purpose_id, name_ja, name_en in connection.execute(_PURPOSE_ROWS, params):
         purposes.setdefault(room_id, []).append(PurposeRow(purpose_id, name_ja, name_en))
-    facilities: dict[int, FacilityRow] = {}
     rooms: dict[int, tuple] = {}
-    bands: dict[int, list[BandRow]] = {}
-    for row in connection.execute(_ROOM_ROWS, params):
+    bands: dict[int, dict[int, BandRow]] = {}
+    closed: dict[int, set[date]] = {}
+    for row in connection.execute(_ROOM_ROWS, {"ids": wanted, "days": sorted(days_read)}):
         room_id = row[0]
         if room_id not in rooms:
             rooms[room_id] = row
-            bands[room_id] = []
-            if row[1] not in facilities:
-                facilities[row[1]] = FacilityRow(row[1], row[6], row[7], row[8], row[9], CategoryRow(row[10]))
-        if row[11] is not None:
-            bands[room_id].append(BandRow(row[11], row[12], row[13]))
+            bands[room_id] = {}
+            closed.setdefault(row[1], set())
+        if row[11] is not None and row[11] not in bands[room_id]:
+            bands[room_id][row[11]] = BandRow(row[11], row[12], row[13])
+        if row[15] is not None:
+            closed[row[1]].add(row[15])
+    facilities: dict[int, FacilityRow] = {}
+    for first in rooms.values():
+        if first[1] not in facilities:
+            closed_among = frozenset(closed[first[1]])
+            category = CategoryRow(first[10])
+            facilities[first[1]] = FacilityRow(
+                first[1], first[6], first[7], first[8], first[9], category, days_read, closed_among
+            )
     return {
         room_id: RoomRow(
             id=room_id,
@@ -240,8 +265,9 @@ def room_rows(session: Session, ids: Iterable[int]) -> dict[int, RoomRow]:
             capacity=row[4],
             ordinal=row[5],
             facility=facilities[row[1]],
-            time_bands=tuple(bands[room_id]),
+            time_bands=tuple(bands[room_id].values()),
             purposes=tuple(purposes.get(room_id, ())),
+            in_lottery=bool(row[14]),
         )
         for room_id, row in rooms.items()
     }

@@ -550,6 +550,7 @@ def test_first_comes_own_reading_of_the_lottery_months_answers_as_the_schedule_d
     lottery.schedule.first_come_windows' answer in every phase, for lottery and first-come
     rooms, months with and without a lottery, drawn or not."""
     from bookings.chosen import first_come_windows as plain_windows
+    from bookings.chosen import room_rows
 
     slots = [
         HALL_JAN_20,
@@ -578,6 +579,15 @@ def test_first_comes_own_reading_of_the_lottery_months_answers_as_the_schedule_d
             assert plain_windows(s, [], now=now) == {}
         assert plain_windows(s, [HALL_JAN_20, SEMINAR_702_FEB_9], now=jst(2026, 11, 29, 9)) == {
             HALL_JAN_20: first_come_windows(s, [HALL_JAN_20], now=jst(2026, 11, 29, 9))[HALL_JAN_20]
+        }
+        # 先着申込 asks only about rooms ever drawn by lottery, as room_rows reads them.
+        rooms = room_rows(s, [WASHITSU, ROOM_701, ROOM_702, HALL, GYM_A])
+        assert {room_id: room.in_lottery for room_id, room in rooms.items()} == {
+            WASHITSU: True,
+            ROOM_701: True,
+            ROOM_702: False,
+            HALL: True,
+            GYM_A: False,
         }
 
 
