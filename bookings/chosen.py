@@ -10,7 +10,17 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any, Generic, Protocol, TypeVar, overload
 
-from sqlalchemy import BindParameter, bindparam, exists, select
+from sqlalchemy import (
+    BindParameter,
+    CompoundSelect,
+    Integer,
+    bindparam,
+    exists,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from models import errors
@@ -182,42 +192,58 @@ class RoomRow:
 AnyRoom = Room | RoomRow
 
 _IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
-# The rooms with their facility, category and bands in one statement (a row per band).
-_ROOM_ROWS = (
+# The chosen rooms in one statement of two parts. Part 0: a row per room and band (and per
+# 休館日 of its facility among the days asked), with the facility, its category and whether
+# the room is ever drawn by lottery. Part 1: a row per room and purpose, its id, names and
+# ordinal in the columns of the band's id, the room's names and ordinal (the same types),
+# the others NULL. In the rooms' order, bands by start, purposes by ordinal.
+_ROOM_PART = (
     select(
-        Room.id,
+        literal_column("0", Integer).label("part"),
+        Room.id.label("room_id"),
         Room.facility_id,
-        Room.name_ja,
-        Room.name_en,
+        Room.name_ja.label("name_ja"),
+        Room.name_en.label("name_en"),
         Room.capacity,
-        Room.ordinal,
+        Room.ordinal.label("ordinal"),
         Facility.code,
-        Facility.name_ja,
-        Facility.name_en,
+        Facility.name_ja.label("facility_name_ja"),
+        Facility.name_en.label("facility_name_en"),
         Facility.closed_weekdays,
         FacilityCategory.registration_kind,
-        TimeBand.id,
-        TimeBand.starts_at,
+        TimeBand.id.label("item_id"),
+        TimeBand.starts_at.label("starts_at"),
         TimeBand.ends_at,
-        exists().where(LotteryRoom.room_id == Room.id),
-        ClosedDate.day,
+        exists().where(LotteryRoom.room_id == Room.id).label("in_lottery"),
+        ClosedDate.day.label("closed_day"),
     )
     .join(Facility, Facility.id == Room.facility_id)
     .join(FacilityCategory, FacilityCategory.id == Facility.category_id)
     .outerjoin(TimeBand, TimeBand.room_id == Room.id)
-    # The facility's 休館日 among the days asked: a row per band and such day.
     .outerjoin(
         ClosedDate,
         (ClosedDate.facility_id == Room.facility_id) & ClosedDate.day.in_(bindparam("days", expanding=True)),
     )
     .where(Room.id.in_(_IDS))
-    .order_by(Room.id, TimeBand.starts_at, TimeBand.id)
 )
-_PURPOSE_ROWS = (
-    select(room_purposes.c.room_id, Purpose.id, Purpose.name_ja, Purpose.name_en)
+_PURPOSE_PART = (
+    select(
+        literal_column("1", Integer),
+        room_purposes.c.room_id,
+        null(),
+        Purpose.name_ja,
+        Purpose.name_en,
+        null(),
+        Purpose.ordinal,
+        *[null()] * 5,
+        Purpose.id,
+        *[null()] * 4,
+    )
     .join(Purpose, Purpose.id == room_purposes.c.purpose_id)
     .where(room_purposes.c.room_id.in_(_IDS))
-    .order_by(room_purposes.c.room_id, Purpose.ordinal, Purpose.id)
+)
+_ROOM_ROWS: CompoundSelect = union_all(_ROOM_PART, _PURPOSE_PART).order_by(
+    "part", "room_id", "starts_at", "ordinal", "item_id"
 )
 
 
@@ -225,49 +251,48 @@ def room_rows(session: Session, ids: Iterable[int], *, days: Iterable[date] = ()
     """The rooms with what 先着申込 reads of them — bands, purposes, the facility (without
     all its closing days: those among `days`, as closing_days would read them), its
     category's registration kind and whether the room is ever drawn by lottery — as plain
-    rows, in two statements; unknown ids are left out."""
+    rows, in one statement; unknown ids are left out."""
     wanted = sorted(set(ids))
     if not wanted:
         return {}
     days_read = frozenset(days)
-    connection = session.connection()
-    params = {"ids": wanted}
-    purposes: dict[int, list[PurposeRow]] = {}
-    for room_id, purpose_id, name_ja, name_en in connection.execute(_PURPOSE_ROWS, params):
-        purposes.setdefault(room_id, []).append(PurposeRow(purpose_id, name_ja, name_en))
     rooms: dict[int, tuple] = {}
     bands: dict[int, dict[int, BandRow]] = {}
+    purposes: dict[int, list[PurposeRow]] = {}
     closed: dict[int, set[date]] = {}
-    for row in connection.execute(_ROOM_ROWS, {"ids": wanted, "days": sorted(days_read)}):
-        room_id = row[0]
+    for row in session.connection().execute(_ROOM_ROWS, {"ids": wanted, "days": sorted(days_read)}):
+        part, room_id, facility_id, name_ja, name_en, *_rest, item_id, starts_at, ends_at, _lottery, closed_day = row
+        if part == 1:
+            purposes.setdefault(room_id, []).append(PurposeRow(item_id, name_ja, name_en))
+            continue
         if room_id not in rooms:
             rooms[room_id] = row
             bands[room_id] = {}
-            closed.setdefault(row[1], set())
-        if row[11] is not None and row[11] not in bands[room_id]:
-            bands[room_id][row[11]] = BandRow(row[11], row[12], row[13])
-        if row[15] is not None:
-            closed[row[1]].add(row[15])
+            closed.setdefault(facility_id, set())
+        if item_id is not None and item_id not in bands[room_id]:
+            bands[room_id][item_id] = BandRow(item_id, starts_at, ends_at)
+        if closed_day is not None:
+            closed[facility_id].add(closed_day)
     facilities: dict[int, FacilityRow] = {}
-    for first in rooms.values():
-        if first[1] not in facilities:
-            closed_among = frozenset(closed[first[1]])
-            category = CategoryRow(first[10])
-            facilities[first[1]] = FacilityRow(
-                first[1], first[6], first[7], first[8], first[9], category, days_read, closed_among
+    for _part, _room, facility_id, _ja, _en, _cap, _ord, code, fac_ja, fac_en, weekdays, kind, *_ in rooms.values():
+        if facility_id not in facilities:
+            closed_among = frozenset(closed[facility_id])
+            category = CategoryRow(kind)
+            facilities[facility_id] = FacilityRow(
+                facility_id, code, fac_ja, fac_en, weekdays, category, days_read, closed_among
             )
     return {
         room_id: RoomRow(
             id=room_id,
-            facility_id=row[1],
-            name_ja=row[2],
-            name_en=row[3],
-            capacity=row[4],
-            ordinal=row[5],
-            facility=facilities[row[1]],
+            facility_id=row[2],
+            name_ja=row[3],
+            name_en=row[4],
+            capacity=row[5],
+            ordinal=row[6],
+            facility=facilities[row[2]],
             time_bands=tuple(bands[room_id].values()),
             purposes=tuple(purposes.get(room_id, ())),
-            in_lottery=bool(row[14]),
+            in_lottery=bool(row[15]),
         )
         for room_id, row in rooms.items()
     }
