@@ -7,14 +7,25 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date, datetime, time
 from typing import Any, Generic, Protocol, TypeVar, overload
 
-from sqlalchemy import BindParameter, bindparam, select
+from sqlalchemy import (
+    BindParameter,
+    CompoundSelect,
+    Integer,
+    bindparam,
+    exists,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from models import errors
 from models.account import ResidentGroupClass
+from models.availability_rules import BookingWindow
 from models.facility import (
     ClosedDate,
     Facility,
@@ -26,6 +37,9 @@ from models.facility import (
     room_purposes,
 )
 from models.fee_rules import FeeQuery, FeeRateLike, slot_fee_rule
+from models.lottery import LotteryMonth, LotteryRoom
+from models.lottery_rules import LotteryDates, first_come_window_rule, lottery_phase_rule, month_start
+from models.time_rules import jst_day
 
 
 class ChosenLine(Protocol):
@@ -135,6 +149,10 @@ class FacilityRow:
     name_en: str
     closed_weekdays: str
     category: CategoryRow
+    # The days room_rows was asked about (`days`) and those of them that are 休館日 beyond the
+    # weekly closing day: what closing_days would answer for those days.
+    days_read: frozenset[date] = frozenset()
+    closed_among: frozenset[date] = frozenset()
 
     @property
     def closed_weekday_set(self) -> frozenset[int]:
@@ -166,78 +184,115 @@ class RoomRow:
     facility: FacilityRow
     time_bands: tuple[BandRow, ...]  # by start, as Room.time_bands
     purposes: tuple[PurposeRow, ...]  # by ordinal, as Room.purposes
+    # Drawn by lottery in some use month (a row in lottery_rooms): only then can one of its
+    # slots have a lottery month's first-come window (first_come_windows).
+    in_lottery: bool = True
 
 
 AnyRoom = Room | RoomRow
 
 _IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
-# The rooms with their facility, category and bands in one statement (a row per band).
-_ROOM_ROWS = (
+# The chosen rooms in one statement of two parts. Part 0: a row per room and band (and per
+# 休館日 of its facility among the days asked), with the facility, its category and whether
+# the room is ever drawn by lottery. Part 1: a row per room and purpose, its id, names and
+# ordinal in the columns of the band's id, the room's names and ordinal (the same types),
+# the others NULL. In the rooms' order, bands by start, purposes by ordinal.
+_ROOM_PART = (
     select(
-        Room.id,
+        literal_column("0", Integer).label("part"),
+        Room.id.label("room_id"),
         Room.facility_id,
-        Room.name_ja,
-        Room.name_en,
+        Room.name_ja.label("name_ja"),
+        Room.name_en.label("name_en"),
         Room.capacity,
-        Room.ordinal,
+        Room.ordinal.label("ordinal"),
         Facility.code,
-        Facility.name_ja,
-        Facility.name_en,
+        Facility.name_ja.label("facility_name_ja"),
+        Facility.name_en.label("facility_name_en"),
         Facility.closed_weekdays,
         FacilityCategory.registration_kind,
-        TimeBand.id,
-        TimeBand.starts_at,
+        TimeBand.id.label("item_id"),
+        TimeBand.starts_at.label("starts_at"),
         TimeBand.ends_at,
+        exists().where(LotteryRoom.room_id == Room.id).label("in_lottery"),
+        ClosedDate.day.label("closed_day"),
     )
     .join(Facility, Facility.id == Room.facility_id)
     .join(FacilityCategory, FacilityCategory.id == Facility.category_id)
     .outerjoin(TimeBand, TimeBand.room_id == Room.id)
+    .outerjoin(
+        ClosedDate,
+        (ClosedDate.facility_id == Room.facility_id) & ClosedDate.day.in_(bindparam("days", expanding=True)),
+    )
     .where(Room.id.in_(_IDS))
-    .order_by(Room.id, TimeBand.starts_at, TimeBand.id)
 )
-_PURPOSE_ROWS = (
-    select(room_purposes.c.room_id, Purpose.id, Purpose.name_ja, Purpose.name_en)
+_PURPOSE_PART = (
+    select(
+        literal_column("1", Integer),
+        room_purposes.c.room_id,
+        null(),
+        Purpose.name_ja,
+        Purpose.name_en,
+        null(),
+        Purpose.ordinal,
+        *[null()] * 5,
+        Purpose.id,
+        *[null()] * 4,
+    )
     .join(Purpose, Purpose.id == room_purposes.c.purpose_id)
     .where(room_purposes.c.room_id.in_(_IDS))
-    .order_by(room_purposes.c.room_id, Purpose.ordinal, Purpose.id)
+)
+_ROOM_ROWS: CompoundSelect = union_all(_ROOM_PART, _PURPOSE_PART).order_by(
+    "part", "room_id", "starts_at", "ordinal", "item_id"
 )
 
 
-def room_rows(session: Session, ids: Iterable[int]) -> dict[int, RoomRow]:
+def room_rows(session: Session, ids: Iterable[int], *, days: Iterable[date] = ()) -> dict[int, RoomRow]:
     """The rooms with what 先着申込 reads of them — bands, purposes, the facility (without
-    its closing days: closing_days reads those of the chosen days) and its category's
-    registration kind — as plain rows, in two statements; unknown ids are left out."""
+    all its closing days: those among `days`, as closing_days would read them), its
+    category's registration kind and whether the room is ever drawn by lottery — as plain
+    rows, in one statement; unknown ids are left out."""
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    connection = session.connection()
-    params = {"ids": wanted}
-    purposes: dict[int, list[PurposeRow]] = {}
-    for room_id, purpose_id, name_ja, name_en in connection.execute(_PURPOSE_ROWS, params):
-        purposes.setdefault(room_id, []).append(PurposeRow(purpose_id, name_ja, name_en))
-    facilities: dict[int, FacilityRow] = {}
+    days_read = frozenset(days)
     rooms: dict[int, tuple] = {}
-    bands: dict[int, list[BandRow]] = {}
-    for row in connection.execute(_ROOM_ROWS, params):
-        room_id = row[0]
+    bands: dict[int, dict[int, BandRow]] = {}
+    purposes: dict[int, list[PurposeRow]] = {}
+    closed: dict[int, set[date]] = {}
+    for row in session.connection().execute(_ROOM_ROWS, {"ids": wanted, "days": sorted(days_read)}):
+        part, room_id, facility_id, name_ja, name_en, *_rest, item_id, starts_at, ends_at, _lottery, closed_day = row
+        if part == 1:
+            purposes.setdefault(room_id, []).append(PurposeRow(item_id, name_ja, name_en))
+            continue
         if room_id not in rooms:
             rooms[room_id] = row
-            bands[room_id] = []
-            if row[1] not in facilities:
-                facilities[row[1]] = FacilityRow(row[1], row[6], row[7], row[8], row[9], CategoryRow(row[10]))
-        if row[11] is not None:
-            bands[room_id].append(BandRow(row[11], row[12], row[13]))
+            bands[room_id] = {}
+            closed.setdefault(facility_id, set())
+        if item_id is not None and item_id not in bands[room_id]:
+            bands[room_id][item_id] = BandRow(item_id, starts_at, ends_at)
+        if closed_day is not None:
+            closed[facility_id].add(closed_day)
+    facilities: dict[int, FacilityRow] = {}
+    for _part, _room, facility_id, _ja, _en, _cap, _ord, code, fac_ja, fac_en, weekdays, kind, *_ in rooms.values():
+        if facility_id not in facilities:
+            closed_among = frozenset(closed[facility_id])
+            category = CategoryRow(kind)
+            facilities[facility_id] = FacilityRow(
+                facility_id, code, fac_ja, fac_en, weekdays, category, days_read, closed_among
+            )
     return {
         room_id: RoomRow(
             id=room_id,
-            facility_id=row[1],
-            name_ja=row[2],
-            name_en=row[3],
-            capacity=row[4],
-            ordinal=row[5],
-            facility=facilities[row[1]],
-            time_bands=tuple(bands[room_id]),
+            facility_id=row[2],
+            name_ja=row[3],
+            name_en=row[4],
+            capacity=row[5],
+            ordinal=row[6],
+            facility=facilities[row[2]],
+            time_bands=tuple(bands[room_id].values()),
             purposes=tuple(purposes.get(room_id, ())),
+            in_lottery=bool(row[15]),
         )
         for room_id, row in rooms.items()
     }
@@ -276,6 +331,54 @@ def closing_days(session: Session, facility_ids: Iterable[int], days: Iterable[d
         for facility_id, day in session.connection().execute(_CLOSING_DAYS, params):
             found[facility_id].add(day)
     return {facility_id: frozenset(days_closed) for facility_id, days_closed in found.items()}
+
+
+# The chosen rooms' lottery months among the chosen days' months, as plain columns: what
+# lottery.schedule.first_come_windows reads through LotteryMonth entities and their rooms
+# (two statements, the months' publications loaded too), in one.
+_LOTTERY_MONTHS = (
+    select(
+        LotteryRoom.room_id,
+        LotteryMonth.use_month,
+        LotteryMonth.applications_open_at,
+        LotteryMonth.applications_close_at,
+        LotteryMonth.result_at,
+        LotteryMonth.first_come_opens_at,
+        LotteryMonth.drawn_at,
+    )
+    .join(LotteryMonth, LotteryMonth.id == LotteryRoom.lottery_month_id)
+    .where(
+        LotteryRoom.room_id.in_(bindparam("rooms", expanding=True)),
+        LotteryMonth.use_month.in_(bindparam("months", expanding=True)),
+    )
+)
+
+
+def first_come_windows(session: Session, slots: Iterable[Any], *, now: datetime) -> dict[Any, BookingWindow]:
+    """lottery.schedule.first_come_windows for 先着申込 (the same answer): for the slots of
+    lottery rooms in lottery months, the window in which first come may book them (empty
+    before 一般空き申込); slots of first-come rooms are left out. One statement of plain
+    columns, only of the chosen rooms and months, on the session's connection."""
+    slots = list(slots)
+    if not slots:
+        return {}
+    params = {
+        "rooms": sorted({s.room_id for s in slots}),
+        "months": sorted({month_start(s.use_date) for s in slots}),
+    }
+    today = jst_day(now)
+    windows: dict[tuple[int, date], BookingWindow] = {}
+    for room_id, use_month, opens, closes, result, first_come, drawn_at in session.connection().execute(
+        _LOTTERY_MONTHS, params
+    ):
+        phase = lottery_phase_rule(LotteryDates(opens, closes, result, first_come), drawn=drawn_at is not None, now=now)
+        windows[(room_id, use_month)] = first_come_window_rule(use_month, phase, today)
+    found = {}
+    for slot in slots:
+        window = windows.get((slot.room_id, month_start(slot.use_date)))
+        if window is not None:
+            found[slot] = window
+    return found
 
 
 @overload

@@ -24,12 +24,12 @@ from bookings.chosen import (
     closing_days,
     display_order,
     fee_rates,
+    first_come_windows,
     room_rows,
     slot_fee,
 )
 from bookings.chosen import quote_fees as quote_fees
 from bookings.slots import MAX_ID, SlotRef, slot_holdings
-from lottery.schedule import first_come_windows
 from models import errors
 from models.account import Resident, ResidentGroupClass
 from models.availability_rules import SlotStatus, booking_window_rule, is_closed_day_rule, slot_status_rule
@@ -141,14 +141,19 @@ def slot_statuses(
     `rooms` (from room_rows) and `taken` (the slots held by anyone) when the caller has
     read them already."""
     if rooms is None:
-        rooms = room_rows(session, {s.room_id for s in slots})
+        rooms = room_rows(session, {s.room_id for s in slots}, days={s.use_date for s in slots})
     window = booking_window_rule(jst_day(now), days_ahead)
-    # A lottery room's month is first come only from 一般空き申込 on (DESIGN "Lottery").
-    lottery_windows = first_come_windows(session, slots, now=now)
+    # A lottery room's month is first come only from 一般空き申込 on (DESIGN "Lottery"); a room
+    # never drawn by lottery (RoomRow.in_lottery, read with the room) has no such month.
+    lottery_windows = first_come_windows(
+        session, [s for s in slots if getattr(rooms.get(s.room_id), "in_lottery", True)], now=now
+    )
     if taken is None:
         taken = taken_slots(session, slots)
     bands = {slot: band_of(rooms.get(slot.room_id), slot) for slot in slots}
-    closing = closing_days(session, {rooms[s.room_id].facility_id for s in slots}, {s.use_date for s in slots})
+    closing = _closing_as_read(rooms, slots)
+    if closing is None:
+        closing = closing_days(session, {rooms[s.room_id].facility_id for s in slots}, {s.use_date for s in slots})
     result = {}
     for slot in slots:
         facility = rooms[slot.room_id].facility
@@ -161,6 +166,23 @@ def slot_statuses(
             now=now,
         )
     return result
+
+
+def _closing_as_read(rooms: Mapping[int, AnyRoom], slots: list[SlotRef]) -> dict[int, frozenset[date]] | None:
+    """The facilities' 休館日 among the slots' days as room_rows read them with the rooms, or
+    None when it was not asked about every one of those days (closing_days reads them then)."""
+    closing: dict[int, frozenset[date]] = {}
+    for slot in slots:
+        facility = rooms[slot.room_id].facility
+        if slot.use_date not in getattr(facility, "days_read", ()):
+            return None
+        closing[facility.id] = getattr(facility, "closed_among", frozenset())
+    return closing
+
+
+# The applicant with its 団体区分, read when the request's signed-in registration is not
+# given (the options built once).
+_RESIDENT_CLASSES = [selectinload(Resident.group_classes).selectinload(ResidentGroupClass.group_class)]
 
 
 def prepare_selection(
@@ -180,13 +202,8 @@ def prepare_selection(
     slots = sorted(set(slots))
     if not slots:
         raise errors.EmptySelection()
-    resident = _applicant(
-        session,
-        resident_id,
-        registration,
-        options=[selectinload(Resident.group_classes).selectinload(ResidentGroupClass.group_class)],
-    )
-    rooms = room_rows(session, {s.room_id for s in slots})
+    resident = _applicant(session, resident_id, registration, options=_RESIDENT_CLASSES)
+    rooms = room_rows(session, {s.room_id for s in slots}, days={s.use_date for s in slots})
     lines = []
     for slot in slots:
         room = rooms.get(slot.room_id)
@@ -272,7 +289,7 @@ def plan_application(
     held_class = check_applicant(resident, group_class_id, jst_day(now))
     room_ids = sorted({s.room_id for s in slots})
     if rooms is None or not set(room_ids) <= set(rooms):
-        rooms = room_rows(session, room_ids)
+        rooms = room_rows(session, room_ids, days={s.use_date for s in slots})
     for room_id in room_ids:
         room = rooms.get(room_id)
         if room is None:

@@ -101,6 +101,53 @@ def test_selection_sorts_out_what_cannot_be_applied_for(db):
         session.close()
 
 
+def test_the_rooms_read_with_their_days_closing_agree_with_closing_days(db):
+    """room_rows(days=…) reads the facilities' 休館日 among those days with the rooms (one
+    statement less): the same as closing_days, each band once however many days are closed,
+    and the slots' statuses the same as with the rooms read without them."""
+    from bookings.chosen import closing_days, room_rows, rooms_by_id
+
+    days = [date(2026, 12, 14), date(2026, 12, 22), date(2026, 12, 28), date(2026, 12, 29), date(2027, 1, 5)]
+    slots = [SlotRef(room, day, band) for room, band in ((ROOM_201, 1), (ROOM_202, 5), (ROOM_702, 17)) for day in days]
+    session = db.read_session()
+    try:
+        plain = room_rows(session, [ROOM_201, ROOM_202, ROOM_702])
+        rows = room_rows(session, [ROOM_201, ROOM_202, ROOM_702], days=days)
+        expected = closing_days(session, {room.facility_id for room in rows.values()}, days)
+        assert any(expected.values())  # the data has 休館日 among these days
+        for room in rows.values():
+            assert room.facility.days_read == frozenset(days)
+            assert room.facility.closed_among == expected[room.facility_id]
+            assert room.time_bands == plain[room.id].time_bands  # not repeated per closed day
+            assert (room.purposes, room.in_lottery) == (plain[room.id].purposes, plain[room.id].in_lottery)
+        assert all(room.facility.closed_among == frozenset() for room in plain.values())
+        # Bands by start and purposes by ordinal, as the models' relationships order them.
+        entities = rooms_by_id(session, rows)
+        for room in rows.values():
+            entity = entities[room.id]
+            assert [(b.id, b.starts_at, b.ends_at) for b in room.time_bands] == [
+                (b.id, b.starts_at, b.ends_at) for b in entity.time_bands
+            ]
+            assert [(p.id, p.name_ja, p.name_en) for p in room.purposes] == [
+                (p.id, p.name_ja, p.name_en) for p in entity.purposes
+            ]
+            assert (room.name_ja, room.capacity, room.facility.code) == (
+                entity.name_ja,
+                entity.capacity,
+                entity.facility.code,
+            )
+        read_with = operations.slot_statuses(
+            session, slots, resident_id=MEGURO, now=NOW, days_ahead=DAYS_AHEAD, rooms=rows
+        )
+        read_apart = operations.slot_statuses(
+            session, slots, resident_id=MEGURO, now=NOW, days_ahead=DAYS_AHEAD, rooms=plain
+        )
+        assert read_with == read_apart
+        assert read_with[CLOSED_DAY].value == "closed"
+    finally:
+        session.close()
+
+
 def test_rebooking_is_blocked_only_for_the_group_that_cancelled(db):
     selection, session = prepare(db, [CANCELLED_BY_MEGURO], resident_id=KOMABA_CIRCLE)
     session.close()

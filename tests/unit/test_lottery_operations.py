@@ -545,6 +545,52 @@ def test_a_lottery_rooms_month_opens_to_first_come_at_its_first_come_date_only(d
     assert apply(db, [HALL_DEC_10])
 
 
+def test_first_comes_own_reading_of_the_lottery_months_answers_as_the_schedule_does(db):
+    """bookings.chosen.first_come_windows (先着申込's one statement of plain columns) gives
+    lottery.schedule.first_come_windows' answer in every phase, for lottery and first-come
+    rooms, months with and without a lottery, drawn or not."""
+    from bookings.chosen import first_come_windows as plain_windows
+    from bookings.chosen import room_rows
+
+    slots = [
+        HALL_JAN_20,
+        HALL_FEB_9,
+        HALL_FEB_10,
+        WASHITSU_FEB_10,
+        SEMINAR_FEB_12,
+        SEMINAR_702_FEB_9,
+        HALL_DEC_10,
+        SlotRef(HALL, date(2027, 3, 3), 25),
+        SlotRef(99999, date(2027, 1, 20), 1),
+    ]
+    moments = [
+        jst(2026, 11, 1),  # before February's period
+        NOW,  # January before first come, February open
+        jst(2026, 11, 29, 8, 59),
+        jst(2026, 11, 29, 9),  # January open to first come
+        CLOSES,  # February awaiting its draw
+        jst(2026, 12, 12, 9),  # February still not drawn: never first come
+        jst(2027, 1, 25),
+    ]
+    with db.read_session() as s:
+        for now in moments:
+            expected = first_come_windows(s, slots, now=now)
+            assert plain_windows(s, slots, now=now) == expected, now
+            assert plain_windows(s, [], now=now) == {}
+        assert plain_windows(s, [HALL_JAN_20, SEMINAR_702_FEB_9], now=jst(2026, 11, 29, 9)) == {
+            HALL_JAN_20: first_come_windows(s, [HALL_JAN_20], now=jst(2026, 11, 29, 9))[HALL_JAN_20]
+        }
+        # 先着申込 asks only about rooms ever drawn by lottery, as room_rows reads them.
+        rooms = room_rows(s, [WASHITSU, ROOM_701, ROOM_702, HALL, GYM_A])
+        assert {room_id: room.in_lottery for room_id, room in rooms.items()} == {
+            WASHITSU: True,
+            ROOM_701: True,
+            ROOM_702: False,
+            HALL: True,
+            GYM_A: False,
+        }
+
+
 def test_a_closed_date_added_after_the_period_opened_makes_the_slot_unbookable(db):
     with db.write() as s:
         s.add(ClosedDate(facility_id=4, day=date(2027, 2, 9)))
