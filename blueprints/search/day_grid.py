@@ -27,9 +27,10 @@ from flask import current_app, g
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup, escape
+from sqlalchemy import Connection
 
 from blueprints.search import operations
-from lottery.schedule import MonthSchedule, read_schedule
+from lottery.schedule import LotterySchedule, MonthSchedule, read_schedule
 from models.availability_rules import BookingWindow, DayStatus, booking_window_rule
 from models.time_rules import jst_day
 from web.data import database, read_session
@@ -271,44 +272,68 @@ def _variant() -> str:
 def build_shared_grid(codes: list[str], days: list[date], *, now: datetime, days_ahead: int, chosen) -> SharedGrid:
     """The grid for `codes` over `days`: each facility's part from the cache or rendered and
     cached, then the per-request pass. Raises NotFound for unknown facilities."""
-    cache = current_app.extensions["availability_cache"]
     if "read_session" in g:
         # The request reads with its session already (the registration of a logged-in
         # resident): the keys in its transaction, as everything after them.
-        facilities, lottery = operations.read_grid_keys(
-            read_session().connection(), codes, first_day=days[0], last_day=days[-1], now=now
+        connection = read_session().connection()
+        keys = operations.read_grid_keys(connection, codes, first_day=days[0], last_day=days[-1], now=now)
+        return _shared_grid(connection, keys, codes, days, now=now, days_ahead=days_ahead, chosen=chosen)
+    # Otherwise one connection of its own and no ORM session (an anonymous visitor reads no
+    # entity): the keys first, as one statement outside any transaction (a hit reads nothing
+    # else); a miss then reads the rows on the same connection, in a transaction that begins
+    # after that statement: rows at least as new as these versions, so a part is never
+    # cached under a version newer than what it shows.
+    with database().engine.connect() as connection:
+        keys = operations.read_grid_keys_outside_transaction(
+            connection, codes, first_day=days[0], last_day=days[-1], now=now
         )
-    else:
-        # Otherwise, on a connection of its own (a hit of an anonymous visitor reads nothing
-        # else, and needs no ORM session). A miss reads the rows afterwards in the request's
-        # session, whose transaction begins later: rows at least as new as these versions,
-        # so a part is never cached under a version newer than what it shows.
-        with database().engine.connect() as connection:
-            facilities, lottery = operations.read_grid_keys(
-                connection, codes, first_day=days[0], last_day=days[-1], now=now
-            )
+        return _shared_grid(connection, keys, codes, days, now=now, days_ahead=days_ahead, chosen=chosen)
+
+
+def _shared_grid(
+    connection: Connection,
+    keys: tuple[list[operations.GridFacility], str],
+    codes: list[str],
+    days: list[date],
+    *,
+    now: datetime,
+    days_ahead: int,
+    chosen,
+) -> SharedGrid:
+    facilities, lottery = keys
+    cache = current_app.extensions["availability_cache"]
     window = booking_window_rule(jst_day(now), days_ahead)
-    # The lottery months themselves only when something is rendered (a part or the body).
-    schedule = _Lazy(lambda: read_schedule(read_session(), first_day=days[0], last_day=days[-1]))
+    # The lottery months themselves only when something is rendered (a part or the body);
+    # none to read when the keys' statement found no month in the period. Read on
+    # `connection` while it is open (a miss's parts), on the request's session afterwards.
+    open_connection = [connection]
+
+    def read_months() -> LotterySchedule:
+        if not lottery:
+            return LotterySchedule({})
+        return read_schedule(open_connection[0] or read_session(), first_day=days[0], last_day=days[-1])
+
+    schedule = _Lazy(read_months)
     reader = g.channel.is_reader
     variant = _variant()
-    keys = [f"{FORMAT}:{operations.grid_key(f, days, window, lottery)}:{variant}" for f in facilities]
+    keys_of = [f"{FORMAT}:{operations.grid_key(f, days, window, lottery)}:{variant}" for f in facilities]
     parts: dict[str, FacilityPart] = {}
-    for facility, key in zip(facilities, keys):
+    for facility, key in zip(facilities, keys_of):
         part = FacilityPart.decode(cache.get(key) if cache else None, len(days))
         if part is not None:
             parts[facility.code] = part
     missing = [f.code for f in facilities if f.code not in parts]
     if missing:
         computed = operations.build_day_grid(
-            read_session(), facility_codes=missing, days=days, now=now, days_ahead=days_ahead, schedule=schedule()
+            connection, facility_codes=missing, days=days, now=now, days_ahead=days_ahead, schedule=schedule()
         )
         writer = CellWriter(days, reader=reader)
         for facility_days in computed.facilities:
             part = _render_part(facility_days, days, schedule(), writer)
             parts[facility_days.facility.code] = part
             if cache:
-                cache.set(keys[codes.index(facility_days.facility.code)], part.encode())
+                cache.set(keys_of[codes.index(facility_days.facility.code)], part.encode())
+    open_connection[0] = None
     ordered = [parts[code] for code in codes]
     htmls = _apply_group(ordered, days, now=now, days_ahead=days_ahead, reader=reader)
     first = _first_choosable(ordered, days)

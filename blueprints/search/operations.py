@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from functools import lru_cache
@@ -376,8 +377,83 @@ def read_grid_keys(
     return [found[code] for code in codes], lottery
 
 
+@dataclass(frozen=True)
+class _DriverStatement:
+    """A statement compiled once for a dialect, to run on the driver's own cursor: its SQL,
+    the order of its parameters (positional drivers) or None (named), each parameter's and
+    each result column's conversion (SQLAlchemy's, as it would apply them)."""
+
+    sql: str
+    order: tuple[str, ...] | None
+    binds: dict[str, Callable]
+    results: tuple[Callable | None, ...]
+
+    @classmethod
+    def of(cls, statement, dialect) -> _DriverStatement:
+        compiled = statement.compile(dialect=dialect)
+        return cls(
+            compiled.string,
+            tuple(compiled.positiontup) if compiled.positional else None,
+            dict(compiled._bind_processors),
+            tuple(column[3]._cached_result_processor(dialect, None) for column in compiled._result_columns),
+        )
+
+    def run(self, connection: Connection, values: dict) -> list[tuple]:
+        """Its rows for `values`, run on the driver connection of `connection`, outside any
+        transaction: one statement, seen whole at one moment (SQLite without BEGIN;
+        PostgreSQL in autocommit for this statement, so neither BEGIN nor ROLLBACK goes to
+        the server). `connection` must not have begun a transaction. Listeners of the
+        engine's before_cursor_execute see it as any other statement."""
+        assert not connection.in_transaction()
+        binds = self.binds
+        values = {name: binds[name](value) if name in binds else value for name, value in values.items()}
+        parameters = tuple(values[name] for name in self.order) if self.order is not None else values
+        driver = connection.connection.dbapi_connection
+        autocommit = getattr(driver, "autocommit", None) is False  # psycopg: no implicit BEGIN
+        if autocommit:
+            driver.autocommit = True
+        cursor = driver.cursor()
+        try:
+            if connection.engine.dispatch.before_cursor_execute:
+                connection.engine.dispatch.before_cursor_execute(connection, cursor, self.sql, parameters, None, False)
+            cursor.execute(self.sql, parameters)
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+            if autocommit:
+                driver.autocommit = False
+        results = self.results
+        if not any(results):
+            return rows
+        return [tuple(v if f is None or v is None else f(v) for f, v in zip(results, row)) for row in rows]
+
+
+@lru_cache(maxsize=32)
+def _driver_grid_keys(dialect, count: int) -> _DriverStatement:
+    return _DriverStatement.of(_grid_keys(count), dialect)
+
+
+def read_grid_keys_outside_transaction(
+    connection: Connection, codes: list[str], *, first_day: date, last_day: date, now: datetime
+) -> tuple[list[GridFacility], str]:
+    """read_grid_keys's statement and answer, run on the driver's cursor of `connection`
+    before it begins any transaction (_DriverStatement.run): a repeated grid reads nothing
+    else, and needs neither SQLAlchemy's execution nor a transaction for one statement. What
+    the connection reads afterwards (a miss) is at least as new as these versions."""
+    values: dict = {f"code{i}": code for i, code in enumerate(codes)}
+    rows = _driver_grid_keys(connection.dialect, len(codes)).run(
+        connection, values | {"first": month_start(first_day), "last": month_start(last_day)}
+    )
+    keyed, lottery = _split_key_rows(rows, now)
+    found = {code: GridFacility(id_, code, version) for id_, code, version in keyed}
+    missing = [code for code in codes if code not in found]
+    if missing:
+        raise errors.NotFound(facilities=missing)
+    return [found[code] for code in codes], lottery
+
+
 def build_day_grid(
-    session: Session,
+    session: Session | Connection,
     *,
     facility_codes: list[str],
     days: list[date],
@@ -446,7 +522,7 @@ _GRID_PLACES = (
 )
 
 
-def _load_grid_places(session: Session, codes: list[str]) -> list[GridPlace]:
+def _load_grid_places(session: Session | Connection, codes: list[str]) -> list[GridPlace]:
     """The facilities in the order asked for with their rooms (by ordinal) and bands (by
     start), in one query of plain columns; unknown codes raise NotFound(facilities=[…])."""
     places: dict[str, GridPlace] = {}
@@ -472,7 +548,7 @@ def _load_grid_places(session: Session, codes: list[str]) -> list[GridPlace]:
 
 
 def _day_statuses(
-    session: Session,
+    session: Session | Connection,
     facilities: list[GridPlace],
     days: list[date],
     *,
