@@ -179,6 +179,18 @@ def _status_labels(locale: str) -> tuple[dict[DayStatus, tuple[str, str]], tuple
     return labels
 
 
+_TABLE_WORDS: dict[str, tuple[Markup, Markup]] = {}
+
+
+def _table_words(locale: str) -> tuple[Markup, Markup]:
+    """The table's 室場 and 定員 %(n)s人 in `locale`, as Jinja's gettext gives them (Markup: a
+    translation is not escaped, what is put in it is), once per language."""
+    words = _TABLE_WORDS.get(locale)
+    if words is None:
+        words = _TABLE_WORDS[locale] = (Markup(_("室場")), Markup(_("定員 %(n)s人")))  # noqa: S704 (the catalogue)
+    return words
+
+
 class CellWriter:
     """The markup of day cells in one language and presentation: each day's labels and each
     status's symbol and words worked out once, not once per cell (and the labels once per
@@ -212,6 +224,35 @@ class CellWriter:
             )
             for status, (symbol, word) in self.labels.items()
         }
+
+    def table(self, facility, rows: list[tuple]) -> str:
+        """search/_day_table.html's markup for `facility` and its `rows` (room, escaped name,
+        cells), written here as that template writes it (tests/web/test_availability_cache.py
+        compares the two): its words once per language (_table_words), not once per room."""
+        room_head, capacity = _table_words(g.get("locale", "ja"))
+        caption_id = f"grid-{escape(facility.code)}"
+        out = [
+            f'<div class="table-scroll cards" role="region" aria-labelledby="{caption_id}" tabindex="0">\n'
+            '  <table class="day-grid">\n'
+            f'    <caption id="{caption_id}">{escape(localized(facility, "name"))}</caption>\n'
+            "    <thead>\n"
+            "      <tr>\n"
+            f'        <th scope="col" class="room-head">{room_head}</th>\n'
+            f"        {self.heads}\n"
+            "      </tr>\n"
+            "    </thead>\n"
+            "    <tbody>\n"
+        ]
+        for room, name, cells in rows:
+            out.append(
+                "      <tr>\n"
+                f'        <th scope="row" class="room-head">{name} <span class="capacity">'
+                f"{capacity % {'n': room.capacity}}</span></th>\n"
+                f"        {cells}\n"
+                "      </tr>\n"
+            )
+        out.append("    </tbody>\n  </table>\n</div>")
+        return "".join(out)
 
     def row(self, room_id: int, name: str, statuses: list[DayStatus], entries: list[int]) -> str:
         """A room's cells; `name` escaped. The table's cells but 抽選受付中 (which shows its
@@ -372,8 +413,12 @@ def _render_part(
         names[room.id] = name = str(escape(localized(room, "name")))
         cells = writer.row(room.id, name, room_days.statuses, room_days.entries)
         rows.append((room, Markup(name), Markup(cells)))  # noqa: S704 (escaped here and by CellWriter)
-    template = "search/_day_list.html" if writer.reader else "search/_day_table.html"
-    html = current_app.jinja_env.get_template(template).render(facility=facility, heads=writer.heads, rows=rows)
+    if writer.reader:
+        html = current_app.jinja_env.get_template("search/_day_list.html").render(
+            facility=facility, heads=writer.heads, rows=rows
+        )
+    else:
+        html = writer.table(facility, rows)
     ids = set(statuses)
     months = [m.isoformat() for m, month in sorted(schedule.months.items()) if month.room_ids & ids]
     return FacilityPart(statuses, names, months, html)

@@ -9,12 +9,15 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from flask import g
+from markupsafe import Markup, escape
 from sqlalchemy import event, select
 from sqlalchemy.orm import selectinload
 
 from blueprints.apply.operations import RoomAnswers, apply_for_slots
 from blueprints.cancel.operations import cancel_reservations
 from blueprints.search import operations
+from blueprints.search.day_grid import CellWriter
 from bookings.slots import SlotRef
 from lottery.draw import draw_month
 from lottery.entries import enter_lottery, withdraw_entries
@@ -30,6 +33,7 @@ from tests.conftest import DAYS_AHEAD, HTMX_HEADERS, AuthActions, csrf_token_fro
 from tests.pages import text, words
 from tests.web.card_support import database, run_worker
 from tests.web.test_search import cell_text, use_reader_mode
+from web.channels import Channel
 from web.formats import long_date, short_date
 
 CODE = "013"  # 駒場住区センター
@@ -374,3 +378,32 @@ def test_refresh_availability_shows_what_was_changed_by_hand(app, client):
     assert "1 facilities" in done.output
     page = text(client.get(grid_url(start), headers=HTMX_HEADERS))
     assert "201【改称した会議室】" in page and "201【旧第1会議室】" not in page
+
+
+def test_the_tables_written_in_python_are_the_templates_markup(app):
+    """CellWriter.table writes search/_day_table.html's markup (the template is no longer
+    rendered for a table): the same HTML for every demo facility, in both languages, with
+    names that need escaping."""
+    now = frozen_now()
+    days = [jst_day(now) + timedelta(days=i) for i in range(1, 15)]
+    with database(app).read_session() as s:
+        codes = list(s.scalars(select(Facility.code).order_by(Facility.code)))
+        grid = operations.build_day_grid(s, facility_codes=codes, days=days, now=now, days_ahead=DAYS_AHEAD)
+    compared = 0
+    for locale in ("ja", "en"):
+        with app.test_request_context("/"):
+            g.locale = locale
+            g.channel = Channel()
+            writer = CellWriter(days, reader=False)
+            for facility_days in grid.facilities:
+                facility = facility_days.facility
+                rows = [
+                    (room_days.room, Markup(escape(room_days.room.name_ja + " <&>")), Markup("<td>x</td>"))
+                    for room_days in facility_days.rooms
+                ]
+                expected = app.jinja_env.get_template("search/_day_table.html").render(
+                    facility=facility, heads=writer.heads, rows=rows
+                )
+                assert writer.table(facility, rows) == expected
+                compared += 1
+    assert compared == 2 * len(codes)
