@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from functools import lru_cache
@@ -387,15 +387,23 @@ class _DriverStatement:
     order: tuple[str, ...] | None
     binds: dict[str, Callable]
     results: tuple[Callable | None, ...]
+    fixed: dict  # the parameters with a value of their own (converted)
 
     @classmethod
     def of(cls, statement, dialect) -> _DriverStatement:
         compiled = statement.compile(dialect=dialect)
+        binds = dict(compiled._bind_processors)
+        fixed = {
+            name: binds[name](bind.value) if name in binds else bind.value
+            for name, bind in compiled.binds.items()
+            if not bind.required
+        }
         return cls(
             compiled.string,
             tuple(compiled.positiontup) if compiled.positional else None,
-            dict(compiled._bind_processors),
+            binds,
             tuple(column[3]._cached_result_processor(dialect, None) for column in compiled._result_columns),
+            fixed,
         )
 
     def run(self, connection: Connection, values: dict) -> list[tuple]:
@@ -406,7 +414,7 @@ class _DriverStatement:
         engine's before_cursor_execute see it as any other statement."""
         assert not connection.in_transaction()
         binds = self.binds
-        values = {name: binds[name](value) if name in binds else value for name, value in values.items()}
+        values = self.fixed | {name: binds[name](value) if name in binds else value for name, value in values.items()}
         parameters = tuple(values[name] for name in self.order) if self.order is not None else values
         driver = connection.connection.dbapi_connection
         autocommit = getattr(driver, "autocommit", None) is False  # psycopg: no implicit BEGIN
@@ -465,7 +473,24 @@ def build_day_grid(
     computed (the screen caches what it renders of it, keyed by grid_key): facilities with
     rooms and bands (one query of columns), the lottery's months and entries so far, closed
     days and bookings, and one pass over those rows."""
-    facilities = _load_grid_places(session, facility_codes)
+    first, last = days[0], days[-1]
+    closed_rows: Iterable[tuple]
+    taken_rows: Iterable[tuple]
+    if isinstance(session, Connection) and not session.in_transaction():
+        # A connection outside any transaction (an anonymous miss, after the keys): the rows
+        # by the facilities' codes, each statement on the driver's cursor (_DriverStatement).
+        values: dict = {f"code{i}": code for i, code in enumerate(facility_codes)}
+        bounds = {"first": first, "last": last}
+        places, closed, taken = _driver_grid_rows(session.dialect, len(facility_codes))
+        facilities = _grid_places(places.run(session, values), facility_codes)
+        closed_rows = closed.run(session, values | bounds)
+        taken_rows = taken.run(session, values | bounds)
+    else:
+        facilities = _grid_places(session.execute(_GRID_PLACES, {"codes": facility_codes}), facility_codes)
+        bounds = {"first": first, "last": last}
+        closed_rows = session.execute(_CLOSED_DATES, {"facilities": [f.id for f in facilities], **bounds})
+        room_ids = [room.id for facility in facilities for room in facility.rooms]
+        taken_rows = session.execute(_TAKEN, {"rooms": room_ids, **bounds}) if room_ids else []
     window = booking_window_rule(jst_day(now), days_ahead)
     if schedule is None:
         schedule = read_schedule(session, first_day=days[0], last_day=days[-1])
@@ -475,7 +500,7 @@ def build_day_grid(
     entries_by_day: dict[tuple[int, date], int] = defaultdict(int)
     for (room_id, day, _band_id), n in entries.items():
         entries_by_day[room_id, day] += n
-    statuses = _day_statuses(session, facilities, days, now=now, window=window, schedule=schedule)
+    statuses = _day_statuses(closed_rows, taken_rows, facilities, days, now=now, window=window, schedule=schedule)
     no_entries = [0] * len(days)
     return DayGrid(
         days=days,
@@ -522,12 +547,52 @@ _GRID_PLACES = (
 )
 
 
-def _load_grid_places(session: Session | Connection, codes: list[str]) -> list[GridPlace]:
+# The same three reads by the facilities' codes (code0, code1, …: one statement per count),
+# for a connection outside any transaction (_DriverStatement).
+def _by_codes(count: int):
+    return Facility.code.in_([bindparam(f"code{i}") for i in range(count)])
+
+
+_ACTIVE = [bindparam(f"state{i}", s, type_=Reservation.state.type) for i, s in enumerate(sorted(ACTIVE_STATES))]
+
+
+@lru_cache(maxsize=32)
+def _driver_grid_rows(dialect, count: int) -> tuple[_DriverStatement, _DriverStatement, _DriverStatement]:
+    """The facilities with rooms and bands, the closed days and the taken slots of `count`
+    facilities, as _GRID_PLACES, _CLOSED_DATES and _TAKEN read them."""
+    places = (
+        select(*_GRID_PLACES.selected_columns)
+        .select_from(Facility)
+        .outerjoin(Room, Room.facility_id == Facility.id)
+        .outerjoin(TimeBand, TimeBand.room_id == Room.id)
+        .where(_by_codes(count))
+        .order_by(Facility.id, Room.ordinal, Room.id, TimeBand.starts_at)
+    )
+    closed = (
+        select(ClosedDate.facility_id, ClosedDate.day)
+        .join(Facility, Facility.id == ClosedDate.facility_id)
+        .where(_by_codes(count), ClosedDate.day.between(bindparam("first"), bindparam("last")))
+    )
+    taken = (
+        select(Reservation.room_id, Reservation.use_date, Reservation.time_band_id)
+        .join(Room, Room.id == Reservation.room_id)
+        .join(Facility, Facility.id == Room.facility_id)
+        .where(
+            _by_codes(count),
+            Reservation.use_date.between(bindparam("first"), bindparam("last")),
+            Reservation.state.in_(_ACTIVE),
+        )
+    )
+    return tuple(_DriverStatement.of(statement, dialect) for statement in (places, closed, taken))  # type: ignore[return-value]
+
+
+def _grid_places(rows: Iterable[tuple], codes: list[str]) -> list[GridPlace]:
     """The facilities in the order asked for with their rooms (by ordinal) and bands (by
-    start), in one query of plain columns; unknown codes raise NotFound(facilities=[…])."""
+    start), from the rows of _GRID_PLACES (one query of plain columns); unknown codes raise
+    NotFound(facilities=[…])."""
     places: dict[str, GridPlace] = {}
     rooms: dict[int, tuple[GridPlace, list]] = {}
-    for row in session.execute(_GRID_PLACES, {"codes": codes}):
+    for row in rows:
         f_id, code, f_ja, f_en, weekdays, room_id, r_ja, r_en, capacity, band_id, starts = row
         place = places.get(code)
         if place is None:
@@ -548,7 +613,8 @@ def _load_grid_places(session: Session | Connection, codes: list[str]) -> list[G
 
 
 def _day_statuses(
-    session: Session | Connection,
+    closed_rows: Iterable[tuple],
+    taken_rows: Iterable[tuple],
     facilities: list[GridPlace],
     days: list[date],
     *,
@@ -561,16 +627,12 @@ def _day_statuses(
     band's start — closed, outside the window, a later day than today — are worked out here
     once per day and per room's set of bands); a lottery room's day in a lottery month band
     by band through the month's rules (DESIGN "Lottery")."""
-    first, last = days[0], days[-1]
-    room_ids = [room.id for facility in facilities for room in facility.rooms]
     listed: dict[int, set[date]] = defaultdict(set)
-    bounds = {"first": first, "last": last}
-    for facility_id, day in session.execute(_CLOSED_DATES, {"facilities": [f.id for f in facilities], **bounds}):
+    for facility_id, day in closed_rows:
         listed[facility_id].add(day)
     taken: dict[tuple[int, date], set[int]] = defaultdict(set)
-    if room_ids:
-        for room_id, day, band_id in session.execute(_TAKEN, {"rooms": room_ids, **bounds}):
-            taken[room_id, day].add(band_id)
+    for room_id, day, band_id in taken_rows:
+        taken[room_id, day].add(band_id)
     today = jst_day(now)
     # What a day is, whichever room: in the booking window, later than today.
     in_window = [day in window for day in days]

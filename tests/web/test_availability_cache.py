@@ -407,3 +407,24 @@ def test_the_tables_written_in_python_are_the_templates_markup(app):
                 assert writer.table(facility, rows) == expected
                 compared += 1
     assert compared == 2 * len(codes)
+
+
+def test_an_anonymous_grid_reads_on_one_connection_and_a_repeated_one_in_one_statement(app, client):
+    """An anonymous visitor's grid checks one connection out, miss or hit: the keys first,
+    outside any transaction, then (a miss) the rows on the same connection. A repeated grid
+    sends the keys' statement alone (no BEGIN); the grid shown is the same."""
+    start = jst_day(frozen_now()) + timedelta(days=1)
+    engine = database(app).engine
+    checkouts: list[int] = []
+    statements: list[str] = []
+    event.listen(engine, "checkout", lambda *_a: checkouts.append(1))
+    event.listen(engine, "before_cursor_execute", lambda _c, _cur, statement, *_a: statements.append(statement))
+    first = client.get(grid_url(start), headers=HTMX_HEADERS).get_data(as_text=True)
+    assert len(checkouts) == 1
+    assert any("FROM reservations" in s for s in statements)
+    checkouts.clear()
+    statements.clear()
+    second = client.get(grid_url(start), headers=HTMX_HEADERS).get_data(as_text=True)
+    assert len(checkouts) == 1
+    assert len(statements) == 1 and "availability_version" in statements[0]
+    assert second == first
