@@ -18,6 +18,9 @@ from __future__ import annotations
 
 import json
 import re
+import sys
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -93,6 +96,10 @@ class SharedGrid:
     parts: list[Markup]
     first: str | None  # the first day that can be chosen, as its cell value
     frame_key: str  # what the page around the parts depends on besides the URL (framed)
+    # An anonymous request's: the parts' keys and the chosen cells (FINISHED), and what was
+    # found there for it (then nothing else is set: parts empty).
+    finished_key: tuple | None = None
+    finished: str | bytes | None = None
 
     @property
     def lottery_months(self) -> list[MonthSchedule]:
@@ -112,6 +119,53 @@ class _Lazy:
         if not self.done:
             self.value, self.done = self.compute(), True
         return self.value
+
+
+class FinishedGrids:
+    """What an anonymous request for a grid finally sends (the htmx fragment's bytes, or the
+    body that the whole page puts in its layout), per URL and per the parts' keys: at most
+    `max_bytes` of them per process, least recently used out first. Everything in it is
+    what every anonymous visitor asking for that URL gets (the shared parts, the frame, the
+    URL's chosen cells and the first choosable day), and the parts' keys hold each
+    facility's availability version: a new version is a new key, so an entry is never
+    served after the commit that changed what it shows."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self._values: OrderedDict[tuple, str | bytes] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> str | bytes | None:
+        with self._lock:
+            value = self._values.get(key)
+            if value is not None:
+                self._values.move_to_end(key)
+            return value
+
+    def set(self, key: tuple, value: str | bytes) -> None:
+        size = sys.getsizeof(value)
+        if size > self.max_bytes:
+            return
+        with self._lock:
+            old = self._values.pop(key, None)
+            self._bytes += size - (sys.getsizeof(old) if old is not None else 0)
+            self._values[key] = value
+            while self._bytes > self.max_bytes:
+                _key, dropped = self._values.popitem(last=False)
+                self._bytes -= sys.getsizeof(dropped)
+
+
+# Per app and process, beside the parts' cache (web/availability_cache.py): about 16 fragments.
+FINISHED_BYTES = 1024 * 1024
+
+
+def finished_grids() -> FinishedGrids:
+    """The app's FinishedGrids (one per app: two apps in a process read two databases)."""
+    grids = current_app.extensions.get("finished_grids")
+    if grids is None:
+        grids = current_app.extensions.setdefault("finished_grids", FinishedGrids(FINISHED_BYTES))
+    return grids
 
 
 # Where the facilities' parts go in a cached frame (data is escaped: it never holds "<!").
@@ -310,15 +364,21 @@ def _variant() -> str:
     return f"{g.get('locale', 'ja')}:{channel.profile}:{channel.presentation}"
 
 
-def build_shared_grid(codes: list[str], days: list[date], *, now: datetime, days_ahead: int, chosen) -> SharedGrid:
+def build_shared_grid(
+    codes: list[str], days: list[date], *, now: datetime, days_ahead: int, chosen, finished=None
+) -> SharedGrid:
     """The grid for `codes` over `days`: each facility's part from the cache or rendered and
-    cached, then the per-request pass. Raises NotFound for unknown facilities."""
+    cached, then the per-request pass. Raises NotFound for unknown facilities. `finished`:
+    what an anonymous request finally sends, looked up by the grid's finished_key (returned
+    in the grid's `finished` with nothing else when found)."""
     if "read_session" in g:
         # The request reads with its session already (the registration of a logged-in
         # resident): the keys in its transaction, as everything after them.
         connection = read_session().connection()
         keys = operations.read_grid_keys(connection, codes, first_day=days[0], last_day=days[-1], now=now)
-        return _shared_grid(connection, keys, codes, days, now=now, days_ahead=days_ahead, chosen=chosen)
+        return _shared_grid(
+            connection, keys, codes, days, now=now, days_ahead=days_ahead, chosen=chosen, finished=finished
+        )
     # Otherwise one connection of its own and no ORM session (an anonymous visitor reads no
     # entity): the keys first, as one statement outside any transaction (a hit reads nothing
     # else); a miss then reads the rows on the same connection, in a transaction that begins
@@ -328,7 +388,9 @@ def build_shared_grid(codes: list[str], days: list[date], *, now: datetime, days
         keys = operations.read_grid_keys_outside_transaction(
             connection, codes, first_day=days[0], last_day=days[-1], now=now
         )
-        return _shared_grid(connection, keys, codes, days, now=now, days_ahead=days_ahead, chosen=chosen)
+        return _shared_grid(
+            connection, keys, codes, days, now=now, days_ahead=days_ahead, chosen=chosen, finished=finished
+        )
 
 
 def _shared_grid(
@@ -340,6 +402,7 @@ def _shared_grid(
     now: datetime,
     days_ahead: int,
     chosen,
+    finished=None,
 ) -> SharedGrid:
     facilities, lottery = keys
     cache = current_app.extensions["availability_cache"]
@@ -358,6 +421,12 @@ def _shared_grid(
     reader = g.channel.is_reader
     variant = _variant()
     keys_of = [f"{FORMAT}:{operations.grid_key(f, days, window, lottery)}:{variant}" for f in facilities]
+    finished_key = None
+    if cache and finished is not None and not current_user.is_authenticated:
+        finished_key = (tuple(keys_of), frozenset(chosen))
+        value = finished(finished_key)
+        if value is not None:
+            return SharedGrid(days, window, list, [], None, "", finished_key, value)
     parts: dict[str, FacilityPart] = {}
     for facility, key in zip(facilities, keys_of):
         part = FacilityPart.decode(cache.get(key) if cache else None, len(days))
@@ -398,6 +467,7 @@ def _shared_grid(
         parts=[Markup(html) for html in htmls],  # noqa: S704 (written from escaped parts)
         first=first,
         frame_key=f"{window.first.isoformat()}:{window.last.isoformat()}:{lottery}:{','.join(months)}",
+        finished_key=finished_key,
     )
 
 

@@ -12,7 +12,7 @@ from werkzeug.routing import BuildError
 from wtforms.fields.choices import SelectChoice
 
 from blueprints.search import operations, slot_grid
-from blueprints.search.day_grid import build_shared_grid, fragment_frame, framed
+from blueprints.search.day_grid import build_shared_grid, finished_grids, fragment_frame, framed
 from blueprints.search.forms import (
     FACILITY_CODE,
     MAX_FACILITIES,
@@ -258,11 +258,11 @@ def _framed_availability(grid, codes: list[str], start: date, period: GridPeriod
     period set; `body()`: what only the body shows) on a miss of the frame only. The htmx
     fragment is its title and that body, put together without a template
     (day_grid.fragment_frame)."""
-    title = step_heading("availability")
+    title = _availability_title()
     page = {"title": title, "codes": codes, "start": start, "period": period}
     html = framed(
         grid,
-        f"{','.join(codes)}:{start.isoformat()}:{period.value}",
+        _url_key(codes, start, period),
         lambda shared: render_template(
             "search/_availability.html",
             **page
@@ -286,17 +286,49 @@ def _framed_availability(grid, codes: list[str], start: date, period: GridPeriod
                 availability_html=placeholder,
             ),
         )
-        response = make_response("".join((before, html, after)), 200)
+        body = "".join((before, html, after)).encode()
+        if grid.finished_key is not None:
+            finished_grids().set((grid.finished_key, _url_key(codes, start, period), True, title), body)
+        response = make_response(body, 200)
         response.vary.add("HX-Request")
         return response
+    if grid.finished_key is not None:
+        finished_grids().set((grid.finished_key, _url_key(codes, start, period), False, title), str(html))
+    return _whole_grid_page(html, codes, start, period)
+
+
+def _whole_grid_page(html: str, codes: list[str], start: date, period: GridPeriod):
+    """The whole page of 施設別空き状況 around its body `html` (escaped)."""
     return render_page(
         "search/availability.html",
         fragment="search/_availability_framed.html",
         errors=[],
-        availability_html=html,
-        **page,
+        availability_html=Markup(html),  # noqa: S704 (written from escaped parts)
+        title=_availability_title(),
+        codes=codes,
+        start=start,
+        period=period,
         **_page_links(codes),
     )
+
+
+def _url_key(codes: list[str], start: date, period: GridPeriod) -> str:
+    """What the body of a grid depends on in its URL besides the chosen cells."""
+    return f"{','.join(codes)}:{start.isoformat()}:{period.value}"
+
+
+# 施設別空き状況's title per language and channel (reader mode numbers the step).
+_TITLES: dict[tuple, str] = {}
+
+
+def _availability_title() -> str:
+    key = (g.get("locale"), g.channel)
+    title = _TITLES.get(key)
+    if title is None:
+        if len(_TITLES) >= 64:
+            _TITLES.clear()
+        title = _TITLES[key] = str(step_heading("availability"))
+    return title
 
 
 def _render_period_fields(form: AvailabilityForm) -> Markup:
@@ -357,8 +389,26 @@ _PERIOD_VALUES = frozenset(p.value for p in GridPeriod)
 
 def _plain_availability(codes: list[str], start: date, period: GridPeriod, cells: list[str]):
     """施設別空き状況 for a plainly valid query (_plain_grid_query): the form is built only
-    if the body is rendered (a miss of its frame), as _render_availability would build it."""
-    grid = build_shared_grid(codes, period_days_rule(start, period), now=now(), days_ahead=_days_ahead(), chosen=cells)
+    if the body is rendered (a miss of its frame), as _render_availability would build it.
+    What an anonymous request finally sends for this URL and these parts is kept
+    (day_grid.finished_grids) and sent again as it is."""
+    title = _availability_title()
+    fragment = wants_fragment()
+    url_key = (_url_key(codes, start, period), fragment, title)
+    grid = build_shared_grid(
+        codes,
+        period_days_rule(start, period),
+        now=now(),
+        days_ahead=_days_ahead(),
+        chosen=cells,
+        finished=lambda key: finished_grids().get((key, *url_key)),
+    )
+    if grid.finished is not None:
+        if fragment:
+            response = make_response(grid.finished, 200)
+            response.vary.add("HX-Request")
+            return response
+        return _whole_grid_page(grid.finished, codes, start, period)
 
     def form_of() -> AvailabilityForm:
         form = AvailabilityForm(formdata=request.args)

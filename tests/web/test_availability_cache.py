@@ -7,6 +7,7 @@ on PostgreSQL when DATABASE_URL is set."""
 from __future__ import annotations
 
 import re
+import sys
 from datetime import timedelta
 
 from flask import g
@@ -428,3 +429,25 @@ def test_an_anonymous_grid_reads_on_one_connection_and_a_repeated_one_in_one_sta
     assert len(checkouts) == 1
     assert len(statements) == 1 and "availability_version" in statements[0]
     assert second == first
+
+
+def test_what_an_anonymous_grid_sends_is_kept_within_its_bound_and_follows_the_version(app, client):
+    """The finished fragment of an anonymous request is sent again as it is while the
+    facility's version holds (one statement: the keys), and not after a booking; the memo
+    keeps at most its bytes, least recently used out first."""
+    from blueprints.search.day_grid import FinishedGrids
+
+    room_id, day = free_day(app)
+    start = jst_day(frozen_now()) + timedelta(days=1)
+    first = client.get(grid_url(start), headers=HTMX_HEADERS).get_data()
+    assert choosable(first.decode(), room_id, day)
+    assert client.get(grid_url(start), headers=HTMX_HEADERS).get_data() == first
+    book_whole_day(app, room_id, day)
+    assert not choosable(client.get(grid_url(start), headers=HTMX_HEADERS).get_data(as_text=True), room_id, day)
+
+    grids = FinishedGrids(max_bytes=3 * sys.getsizeof(b"x" * 1000))
+    for n in range(4):
+        grids.set(("k", n), b"x" * 1000)
+    assert grids.get(("k", 0)) is None and grids.get(("k", 3)) == b"x" * 1000
+    grids.set(("big",), b"x" * 10_000)  # larger than the whole bound: not kept
+    assert grids.get(("big",)) is None
