@@ -178,7 +178,7 @@ def framed(grid: SharedGrid, url_key: str, render: Callable[[SharedGrid], str]) 
     every resident asking for the same URL (`url_key`: facilities, start, period) and is
     cached as well, rendered by `render` with a placeholder for the parts."""
     cache = current_app.extensions["availability_cache"]
-    key = f"{FORMAT}:frame:{_variant()}:{url_key}:{grid.frame_key}:{grid.first is not None}"
+    key = f"{FORMAT}:frame:{variant()}:{url_key}:{grid.frame_key}:{grid.first is not None}"
     frame = cache.get(key) if cache else None
     if frame is None or PARTS not in frame:
         frame = render(replace(grid, parts=[Markup(PARTS)]))  # noqa: S704 (a constant)
@@ -196,7 +196,7 @@ def fragment_frame(title: str, render: Callable[[Markup], str]) -> tuple[str, st
     """What search/_availability_framed.html writes before and after the body (its title
     for htmx), rendered by `render` with a placeholder for the body once per language,
     channel and title, then reused: the fragment of a cached body needs no template."""
-    key = (_variant(), title)
+    key = (variant(), title)
     frame = _FRAGMENT_FRAMES.get(key)
     if frame is None:
         before, _sep, after = render(Markup(PARTS)).partition(PARTS)  # noqa: S704 (a constant)
@@ -359,7 +359,7 @@ class CellWriter:
         return f'<td class="day-cell status-{css}" data-label="{self.short[i]}">{shown}</td>'
 
 
-def _variant() -> str:
+def variant() -> str:
     channel = g.channel
     return f"{g.get('locale', 'ja')}:{channel.profile}:{channel.presentation}"
 
@@ -419,8 +419,8 @@ def _shared_grid(
 
     schedule = _Lazy(read_months)
     reader = g.channel.is_reader
-    variant = _variant()
-    keys_of = [f"{FORMAT}:{operations.grid_key(f, days, window, lottery)}:{variant}" for f in facilities]
+    shown = variant()
+    keys_of = [f"{FORMAT}:{operations.grid_key(f, days, window, lottery)}:{shown}" for f in facilities]
     finished_key = None
     if cache and finished is not None and not current_user.is_authenticated:
         finished_key = (tuple(keys_of), frozenset(chosen))

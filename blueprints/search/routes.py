@@ -12,7 +12,7 @@ from werkzeug.routing import BuildError
 from wtforms.fields.choices import SelectChoice
 
 from blueprints.search import operations, slot_grid
-from blueprints.search.day_grid import build_shared_grid, finished_grids, fragment_frame, framed
+from blueprints.search.day_grid import build_shared_grid, finished_grids, fragment_frame, framed, variant
 from blueprints.search.forms import (
     FACILITY_CODE,
     MAX_FACILITIES,
@@ -260,21 +260,29 @@ def _framed_availability(grid, codes: list[str], start: date, period: GridPeriod
     (day_grid.fragment_frame)."""
     title = _availability_title()
     page = {"title": title, "codes": codes, "start": start, "period": period}
-    html = framed(
-        grid,
-        _url_key(codes, start, period),
-        lambda shared: render_template(
-            "search/_availability.html",
-            **page
-            | body()
-            | {
-                "grid": shared,
-                "errors": [],
-                "is_fragment": False,
-                "period_fields": _valid_period_fields(start, period, form_of),
-            },
-        ),
-    )
+    url_key = _url_key(codes, start, period)
+
+    def render(shared) -> str:
+        shown = {"grid": shared, "errors": [], "is_fragment": False}
+        context = page | shown
+        # The top of the body (search/_availability_head.html) depends on the URL, the
+        # language and today's window only: rendered once per those (below), the rest here.
+        head_key = (request.script_root, variant(), url_key, grid.window.first, grid.window.last)
+        head = _HEADS.get(head_key)
+        if head is None:
+            context |= body() | shown | {"period_fields": _valid_period_fields(start, period, form_of)}
+            head = Markup(render_template("search/_availability_head.html", **context))  # noqa: S704 (Jinja's)
+            if len(_HEADS) >= 1024:
+                _HEADS.clear()
+            _HEADS[head_key] = head
+        else:
+            context |= {
+                "slots_url": url_for("search.slots"),
+                "lottery_calendar": _lottery_calendar(grid.lottery_months),
+            }
+        return render_template("search/_availability.html", **context, availability_head=head)
+
+    html = framed(grid, url_key, render)
     if wants_fragment():
         before, after = fragment_frame(
             title,
@@ -316,6 +324,9 @@ def _url_key(codes: list[str], start: date, period: GridPeriod) -> str:
     """What the body of a grid depends on in its URL besides the chosen cells."""
     return f"{','.join(codes)}:{start.isoformat()}:{period.value}"
 
+
+# The top of 施設別空き状況's body per script root, language and channel, URL and window.
+_HEADS: dict[tuple, Markup] = {}
 
 # 施設別空き状況's title per language and channel (reader mode numbers the step).
 _TITLES: dict[tuple, str] = {}
