@@ -156,8 +156,8 @@ class FinishedGrids:
                 self._bytes -= sys.getsizeof(dropped)
 
 
-# Per app and process, beside the parts' cache (web/availability_cache.py): about 16 fragments.
-FINISHED_BYTES = 1024 * 1024
+# Per app and process, beside the parts' cache (web/availability_cache.py): a few fragments and pages.
+FINISHED_BYTES = 512 * 1024
 
 
 def finished_grids() -> FinishedGrids:

@@ -272,7 +272,7 @@ def _framed_availability(grid, codes: list[str], start: date, period: GridPeriod
         if head is None:
             context |= body() | shown | {"period_fields": _valid_period_fields(start, period, form_of)}
             head = Markup(render_template("search/_availability_head.html", **context))  # noqa: S704 (Jinja's)
-            if len(_HEADS) >= 1024:
+            if len(_HEADS) >= 128:
                 _HEADS.clear()
             _HEADS[head_key] = head
         else:
@@ -325,7 +325,8 @@ def _url_key(codes: list[str], start: date, period: GridPeriod) -> str:
     return f"{','.join(codes)}:{start.isoformat()}:{period.value}"
 
 
-# The top of 施設別空き状況's body per script root, language and channel, URL and window.
+# The top of 施設別空き状況's body per script root, language and channel, URL and window (at most
+# 128 of them, a few KB each: a worker's memory, "Worker memory").
 _HEADS: dict[tuple, Markup] = {}
 
 # 施設別空き状況's title per language and channel (reader mode numbers the step).
