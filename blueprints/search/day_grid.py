@@ -99,7 +99,7 @@ class SharedGrid:
     # An anonymous request's: the parts' keys and the chosen cells (FINISHED), and what was
     # found there for it (then nothing else is set: parts empty).
     finished_key: tuple | None = None
-    finished: str | bytes | None = None
+    finished: bytes | None = None
 
     @property
     def lottery_months(self) -> list[MonthSchedule]:
@@ -122,7 +122,7 @@ class _Lazy:
 
 
 class FinishedGrids:
-    """What an anonymous request for a grid finally sends (the htmx fragment's bytes, or the
+    """What an anonymous request for a grid finally sends, UTF-8 (the htmx fragment, or the
     body that the whole page puts in its layout), per URL and per the parts' keys: at most
     `max_bytes` of them per process, least recently used out first. Everything in it is
     what every anonymous visitor asking for that URL gets (the shared parts, the frame, the
@@ -132,18 +132,18 @@ class FinishedGrids:
 
     def __init__(self, max_bytes: int):
         self.max_bytes = max_bytes
-        self._values: OrderedDict[tuple, str | bytes] = OrderedDict()
+        self._values: OrderedDict[tuple, bytes] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
 
-    def get(self, key: tuple) -> str | bytes | None:
+    def get(self, key: tuple) -> bytes | None:
         with self._lock:
             value = self._values.get(key)
             if value is not None:
                 self._values.move_to_end(key)
             return value
 
-    def set(self, key: tuple, value: str | bytes) -> None:
+    def set(self, key: tuple, value: bytes) -> None:
         size = sys.getsizeof(value)
         if size > self.max_bytes:
             return

@@ -300,24 +300,34 @@ def _framed_availability(grid, codes: list[str], start: date, period: GridPeriod
         response = make_response(body, 200)
         response.vary.add("HX-Request")
         return response
+    body = str(html).encode()
     if grid.finished_key is not None:
-        finished_grids().set((grid.finished_key, _url_key(codes, start, period), False, title), str(html))
-    return _whole_grid_page(html, codes, start, period)
+        finished_grids().set((grid.finished_key, _url_key(codes, start, period), False, title), body)
+    return _whole_grid_page(body, codes, start, period)
 
 
-def _whole_grid_page(html: str, codes: list[str], start: date, period: GridPeriod):
-    """The whole page of 施設別空き状況 around its body `html` (escaped)."""
-    return render_page(
+# Where the body goes in the whole page's rendering (data is escaped: it never holds "<!").
+_BODY = "<!--grid-body-->"
+
+
+def _whole_grid_page(body: bytes, codes: list[str], start: date, period: GridPeriod):
+    """The whole page of 施設別空き状況 around its body (`body`: escaped HTML, UTF-8): the
+    page is rendered with a placeholder, and the body's bytes put in its place (not decoded
+    and encoded again with the page)."""
+    response = render_page(
         "search/availability.html",
         fragment="search/_availability_framed.html",
         errors=[],
-        availability_html=Markup(html),  # noqa: S704 (written from escaped parts)
+        availability_html=Markup(_BODY),  # noqa: S704 (a constant)
         title=_availability_title(),
         codes=codes,
         start=start,
         period=period,
         **_page_links(codes),
     )
+    before, _sep, after = response.get_data().partition(_BODY.encode())
+    response.set_data(b"".join((before, body, after)))
+    return response
 
 
 def _url_key(codes: list[str], start: date, period: GridPeriod) -> str:
