@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from functools import lru_cache
 
-from sqlalchemy import Connection, bindparam, cast, literal_column, null, select, union_all
+from sqlalchemy import Connection, bindparam, cast, literal_column, null, select, text, union_all
 from sqlalchemy.orm import Session, selectinload
 
 from bookings.chosen import BandRow  # a time band as plain columns (shared with 申込)
@@ -482,13 +482,20 @@ def build_day_grid(
     taken_rows: Iterable[tuple]
     if isinstance(session, Connection) and not session.in_transaction():
         # A connection outside any transaction (an anonymous miss, after the keys): the rows
-        # by the facilities' codes, each statement on the driver's cursor (_DriverStatement).
+        # by the facilities' codes, in one statement on the driver's cursor (_DriverStatement).
         values: dict = {f"code{i}": code for i, code in enumerate(facility_codes)}
         bounds = {"first": first, "last": last}
-        places, closed, taken = _driver_grid_rows(session.dialect, len(facility_codes))
-        facilities = _grid_places(places.run(session, values), facility_codes)
-        closed_rows = closed.run(session, values | bounds)
-        taken_rows = taken.run(session, values | bounds)
+        rows = _driver_grid_rows(session.dialect, len(facility_codes)).run(session, values | bounds)
+        kinds: tuple[list, list, list] = ([], [], [])
+        for kind, f_id, code, f_ja, f_en, weekdays, room_id, r_ja, r_en, capacity, _o, band_id, starts, day in rows:
+            if kind == 0:
+                kinds[0].append((f_id, code, f_ja, f_en, weekdays, room_id, r_ja, r_en, capacity, band_id, starts))
+            elif kind == 1:
+                kinds[1].append((f_id, day))
+            else:
+                kinds[2].append((room_id, day, band_id))
+        facilities = _grid_places(kinds[0], facility_codes)
+        closed_rows, taken_rows = kinds[1], kinds[2]
     else:
         facilities = _grid_places(session.execute(_GRID_PLACES, {"codes": facility_codes}), facility_codes)
         bounds = {"first": first, "last": last}
@@ -558,31 +565,74 @@ def _by_codes(count: int):
 
 
 @lru_cache(maxsize=32)
-def _driver_grid_rows(dialect, count: int) -> tuple[_DriverStatement, _DriverStatement, _DriverStatement]:
-    """The facilities with rooms and bands, the closed days and the taken slots of `count`
-    facilities, as _GRID_PLACES, _CLOSED_DATES and _TAKEN read them."""
+def _driver_grid_rows(dialect, count: int) -> _DriverStatement:
+    """The facilities with rooms and bands (kind 0), the closed days (kind 1) and the taken
+    slots (kind 2) of `count` facilities, as _GRID_PLACES, _CLOSED_DATES and _TAKEN read
+    them, in one statement (one round trip): columns kind, facility id, code, names, closing
+    weekdays, room id, names, capacity, ordinal, band id, start, day; what a kind does not
+    have is a typed NULL."""
+
+    def none(column):
+        return cast(null(), column.type)
+
     places = (
-        select(*_GRID_PLACES.selected_columns)
+        select(
+            literal_column("0").label("kind"),
+            Facility.id,
+            Facility.code,
+            Facility.name_ja,
+            Facility.name_en,
+            Facility.closed_weekdays,
+            Room.id.label("room_id"),
+            Room.name_ja.label("room_ja"),
+            Room.name_en.label("room_en"),
+            Room.capacity,
+            Room.ordinal,
+            TimeBand.id.label("band_id"),
+            TimeBand.starts_at,
+            none(ClosedDate.day).label("day"),
+        )
         .select_from(Facility)
         .outerjoin(Room, Room.facility_id == Facility.id)
         .outerjoin(TimeBand, TimeBand.room_id == Room.id)
         .where(_by_codes(count))
-        .order_by(Facility.id, Room.ordinal, Room.id, TimeBand.starts_at)
     )
+    nothing = [none(c) for c in (Facility.code, Facility.name_ja, Facility.name_en, Facility.closed_weekdays)]
+    no_room = [none(c) for c in (Room.name_ja, Room.name_en, Room.capacity, Room.ordinal)]
     closed = (
-        select(ClosedDate.facility_id, ClosedDate.day)
+        select(
+            literal_column("1"),
+            ClosedDate.facility_id,
+            *nothing,
+            none(Room.id),
+            *no_room,
+            none(TimeBand.id),
+            none(TimeBand.starts_at),
+            ClosedDate.day,
+        )
         .join(Facility, Facility.id == ClosedDate.facility_id)
         .where(_by_codes(count), ClosedDate.day.between(bindparam("first"), bindparam("last")))
     )
     # The rooms as a subquery, so that the database reads the bookings room by room from the
     # index (a join lets SQLite, which keeps no statistics here, scan every booking).
     rooms = select(Room.id).join(Facility, Facility.id == Room.facility_id).where(_by_codes(count))
-    taken = select(Reservation.room_id, Reservation.use_date, Reservation.time_band_id).where(
+    taken = select(
+        literal_column("2"),
+        none(Facility.id),
+        *nothing,
+        Reservation.room_id,
+        *no_room,
+        Reservation.time_band_id,
+        none(TimeBand.starts_at),
+        Reservation.use_date,
+    ).where(
         Reservation.room_id.in_(rooms),
         Reservation.use_date.between(bindparam("first"), bindparam("last")),
         _ACTIVE_STATE,
     )
-    return tuple(_DriverStatement.of(statement, dialect) for statement in (places, closed, taken))  # type: ignore[return-value]
+    # The facilities' rows as _GRID_PLACES orders them: facility, room ordinal, room, start.
+    statement = union_all(places, closed, taken).order_by(text("1, 2, 11, 7, 13"))
+    return _DriverStatement.of(statement, dialect)
 
 
 def _grid_places(rows: Iterable[tuple], codes: list[str]) -> list[GridPlace]:
