@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import bindparam, func, select, tuple_
+from sqlalchemy import Connection, bindparam, func, select, tuple_
 from sqlalchemy.orm import Session, selectinload
 
 from models.availability_rules import BookingWindow, is_closed_day_rule
 from models.facility import Facility, Room
-from models.lottery import LotteryEntry, LotteryMonth
+from models.lottery import LotteryEntry, LotteryMonth, LotteryRoom
 from models.lottery_rules import (
     Caps,
     LotteryDates,
@@ -130,18 +130,72 @@ class LotterySchedule:
         return month.first_come_window(now) if month else None
 
 
-# Built once, each call binding its months (every grid reads it).
+# Built once, each call binding its months (every grid reads it): each month's row as plain
+# columns, once per room it draws (once with no room when it draws none), no ORM entity.
 _MONTHS = (
-    select(LotteryMonth)
+    select(
+        LotteryMonth.id,
+        LotteryMonth.use_month,
+        LotteryMonth.applications_open_at,
+        LotteryMonth.applications_close_at,
+        LotteryMonth.result_at,
+        LotteryMonth.first_come_opens_at,
+        LotteryMonth.drawn_at,
+        LotteryMonth.seed_sha256,
+        LotteryMonth.entry_cap,
+        LotteryMonth.total_cap,
+        LotteryRoom.room_id,
+    )
+    .outerjoin(LotteryRoom, LotteryRoom.lottery_month_id == LotteryMonth.id)
     .where(LotteryMonth.use_month.between(bindparam("first"), bindparam("last")))
-    .options(selectinload(LotteryMonth.rooms))
+    .order_by(LotteryMonth.use_month, LotteryRoom.room_id)
 )
 
 
-def read_schedule(session: Session, *, first_day: date, last_day: date) -> LotterySchedule:
-    """The calendar rows for the use months from `first_day` to `last_day` (two queries)."""
-    rows = session.scalars(_MONTHS, {"first": month_start(first_day), "last": month_start(last_day)}).all()
-    return LotterySchedule({row.use_month: MonthSchedule.of(row) for row in rows})
+def read_schedule(session: Session | Connection, *, first_day: date, last_day: date) -> LotterySchedule:
+    """The calendar rows for the use months from `first_day` to `last_day` (one statement of
+    columns, on a session or a connection)."""
+    rows: dict[date, tuple] = {}
+    rooms: dict[date, list[int]] = {}
+    for (
+        id_,
+        use_month,
+        opens,
+        closes,
+        result,
+        first_come,
+        drawn_at,
+        seed_sha256,
+        entry_cap,
+        total_cap,
+        room_id,
+    ) in session.execute(_MONTHS, {"first": month_start(first_day), "last": month_start(last_day)}):
+        if use_month not in rows:
+            rows[use_month] = (
+                id_,
+                LotteryDates(opens, closes, result, first_come),
+                drawn_at,
+                seed_sha256,
+                entry_cap,
+                total_cap,
+            )
+            rooms[use_month] = []
+        if room_id is not None:
+            rooms[use_month].append(room_id)
+    return LotterySchedule(
+        {
+            use_month: MonthSchedule(
+                id=id_,
+                use_month=use_month,
+                dates=dates,
+                drawn_at=drawn_at,
+                seed_sha256=seed_sha256,
+                caps=Caps(entries=entry_cap, total=total_cap),
+                room_ids=frozenset(rooms[use_month]),
+            )
+            for use_month, (id_, dates, drawn_at, seed_sha256, entry_cap, total_cap) in rows.items()
+        }
+    )
 
 
 def schedule_for(session: Session, days: Iterable[date]) -> LotterySchedule:
@@ -151,7 +205,9 @@ def schedule_for(session: Session, days: Iterable[date]) -> LotterySchedule:
     return read_schedule(session, first_day=min(days), last_day=max(days))
 
 
-def count_entries(session: Session, *, room_ids: Iterable[int], first_day: date, last_day: date) -> dict[SlotKey, int]:
+def count_entries(
+    session: Session | Connection, *, room_ids: Iterable[int], first_day: date, last_day: date
+) -> dict[SlotKey, int]:
     """Entries so far (抽選申込中) per room × date × band, for the grids' "n entries so far":
     one grouped query for the rooms and period."""
     room_ids = sorted(set(room_ids))

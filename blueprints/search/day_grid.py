@@ -18,6 +18,9 @@ from __future__ import annotations
 
 import json
 import re
+import sys
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -27,9 +30,10 @@ from flask import current_app, g
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup, escape
+from sqlalchemy import Connection
 
 from blueprints.search import operations
-from lottery.schedule import MonthSchedule, read_schedule
+from lottery.schedule import LotterySchedule, MonthSchedule, read_schedule
 from models.availability_rules import BookingWindow, DayStatus, booking_window_rule
 from models.time_rules import jst_day
 from web.data import database, read_session
@@ -92,6 +96,10 @@ class SharedGrid:
     parts: list[Markup]
     first: str | None  # the first day that can be chosen, as its cell value
     frame_key: str  # what the page around the parts depends on besides the URL (framed)
+    # An anonymous request's: the parts' keys and the chosen cells (FINISHED), and what was
+    # found there for it (then nothing else is set: parts empty).
+    finished_key: tuple | None = None
+    finished: bytes | None = None
 
     @property
     def lottery_months(self) -> list[MonthSchedule]:
@@ -113,6 +121,53 @@ class _Lazy:
         return self.value
 
 
+class FinishedGrids:
+    """What an anonymous request for a grid finally sends, UTF-8 (the htmx fragment, or the
+    body that the whole page puts in its layout), per URL and per the parts' keys: at most
+    `max_bytes` of them per process, least recently used out first. Everything in it is
+    what every anonymous visitor asking for that URL gets (the shared parts, the frame, the
+    URL's chosen cells and the first choosable day), and the parts' keys hold each
+    facility's availability version: a new version is a new key, so an entry is never
+    served after the commit that changed what it shows."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self._values: OrderedDict[tuple, bytes] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> bytes | None:
+        with self._lock:
+            value = self._values.get(key)
+            if value is not None:
+                self._values.move_to_end(key)
+            return value
+
+    def set(self, key: tuple, value: bytes) -> None:
+        size = sys.getsizeof(value)
+        if size > self.max_bytes:
+            return
+        with self._lock:
+            old = self._values.pop(key, None)
+            self._bytes += size - (sys.getsizeof(old) if old is not None else 0)
+            self._values[key] = value
+            while self._bytes > self.max_bytes:
+                _key, dropped = self._values.popitem(last=False)
+                self._bytes -= sys.getsizeof(dropped)
+
+
+# Per app and process, beside the parts' cache (web/availability_cache.py): a few fragments and pages.
+FINISHED_BYTES = 512 * 1024
+
+
+def finished_grids() -> FinishedGrids:
+    """The app's FinishedGrids (one per app: two apps in a process read two databases)."""
+    grids = current_app.extensions.get("finished_grids")
+    if grids is None:
+        grids = current_app.extensions.setdefault("finished_grids", FinishedGrids(FINISHED_BYTES))
+    return grids
+
+
 # Where the facilities' parts go in a cached frame (data is escaped: it never holds "<!").
 PARTS = "<!--grid-parts-->"
 
@@ -123,7 +178,7 @@ def framed(grid: SharedGrid, url_key: str, render: Callable[[SharedGrid], str]) 
     every resident asking for the same URL (`url_key`: facilities, start, period) and is
     cached as well, rendered by `render` with a placeholder for the parts."""
     cache = current_app.extensions["availability_cache"]
-    key = f"{FORMAT}:frame:{_variant()}:{url_key}:{grid.frame_key}:{grid.first is not None}"
+    key = f"{FORMAT}:frame:{variant()}:{url_key}:{grid.frame_key}:{grid.first is not None}"
     frame = cache.get(key) if cache else None
     if frame is None or PARTS not in frame:
         frame = render(replace(grid, parts=[Markup(PARTS)]))  # noqa: S704 (a constant)
@@ -141,7 +196,7 @@ def fragment_frame(title: str, render: Callable[[Markup], str]) -> tuple[str, st
     """What search/_availability_framed.html writes before and after the body (its title
     for htmx), rendered by `render` with a placeholder for the body once per language,
     channel and title, then reused: the fragment of a cached body needs no template."""
-    key = (_variant(), title)
+    key = (variant(), title)
     frame = _FRAGMENT_FRAMES.get(key)
     if frame is None:
         before, _sep, after = render(Markup(PARTS)).partition(PARTS)  # noqa: S704 (a constant)
@@ -178,6 +233,18 @@ def _status_labels(locale: str) -> tuple[dict[DayStatus, tuple[str, str]], tuple
     return labels
 
 
+_TABLE_WORDS: dict[str, tuple[Markup, Markup]] = {}
+
+
+def _table_words(locale: str) -> tuple[Markup, Markup]:
+    """The table's 室場 and 定員 %(n)s人 in `locale`, as Jinja's gettext gives them (Markup: a
+    translation is not escaped, what is put in it is), once per language."""
+    words = _TABLE_WORDS.get(locale)
+    if words is None:
+        words = _TABLE_WORDS[locale] = (Markup(_("室場")), Markup(_("定員 %(n)s人")))  # noqa: S704 (the catalogue)
+    return words
+
+
 class CellWriter:
     """The markup of day cells in one language and presentation: each day's labels and each
     status's symbol and words worked out once, not once per cell (and the labels once per
@@ -211,6 +278,35 @@ class CellWriter:
             )
             for status, (symbol, word) in self.labels.items()
         }
+
+    def table(self, facility, rows: list[tuple]) -> str:
+        """search/_day_table.html's markup for `facility` and its `rows` (room, escaped name,
+        cells), written here as that template writes it (tests/web/test_availability_cache.py
+        compares the two): its words once per language (_table_words), not once per room."""
+        room_head, capacity = _table_words(g.get("locale", "ja"))
+        caption_id = f"grid-{escape(facility.code)}"
+        out = [
+            f'<div class="table-scroll cards" role="region" aria-labelledby="{caption_id}" tabindex="0">\n'
+            '  <table class="day-grid">\n'
+            f'    <caption id="{caption_id}">{escape(localized(facility, "name"))}</caption>\n'
+            "    <thead>\n"
+            "      <tr>\n"
+            f'        <th scope="col" class="room-head">{room_head}</th>\n'
+            f"        {self.heads}\n"
+            "      </tr>\n"
+            "    </thead>\n"
+            "    <tbody>\n"
+        ]
+        for room, name, cells in rows:
+            out.append(
+                "      <tr>\n"
+                f'        <th scope="row" class="room-head">{name} <span class="capacity">'
+                f"{capacity % {'n': room.capacity}}</span></th>\n"
+                f"        {cells}\n"
+                "      </tr>\n"
+            )
+        out.append("    </tbody>\n  </table>\n</div>")
+        return "".join(out)
 
     def row(self, room_id: int, name: str, statuses: list[DayStatus], entries: list[int]) -> str:
         """A room's cells; `name` escaped. The table's cells but 抽選受付中 (which shows its
@@ -263,52 +359,91 @@ class CellWriter:
         return f'<td class="day-cell status-{css}" data-label="{self.short[i]}">{shown}</td>'
 
 
-def _variant() -> str:
+def variant() -> str:
     channel = g.channel
     return f"{g.get('locale', 'ja')}:{channel.profile}:{channel.presentation}"
 
 
-def build_shared_grid(codes: list[str], days: list[date], *, now: datetime, days_ahead: int, chosen) -> SharedGrid:
+def build_shared_grid(
+    codes: list[str], days: list[date], *, now: datetime, days_ahead: int, chosen, finished=None
+) -> SharedGrid:
     """The grid for `codes` over `days`: each facility's part from the cache or rendered and
-    cached, then the per-request pass. Raises NotFound for unknown facilities."""
-    cache = current_app.extensions["availability_cache"]
+    cached, then the per-request pass. Raises NotFound for unknown facilities. `finished`:
+    what an anonymous request finally sends, looked up by the grid's finished_key (returned
+    in the grid's `finished` with nothing else when found)."""
     if "read_session" in g:
         # The request reads with its session already (the registration of a logged-in
         # resident): the keys in its transaction, as everything after them.
-        facilities, lottery = operations.read_grid_keys(
-            read_session().connection(), codes, first_day=days[0], last_day=days[-1], now=now
+        connection = read_session().connection()
+        keys = operations.read_grid_keys(connection, codes, first_day=days[0], last_day=days[-1], now=now)
+        return _shared_grid(
+            connection, keys, codes, days, now=now, days_ahead=days_ahead, chosen=chosen, finished=finished
         )
-    else:
-        # Otherwise, on a connection of its own (a hit of an anonymous visitor reads nothing
-        # else, and needs no ORM session). A miss reads the rows afterwards in the request's
-        # session, whose transaction begins later: rows at least as new as these versions,
-        # so a part is never cached under a version newer than what it shows.
-        with database().engine.connect() as connection:
-            facilities, lottery = operations.read_grid_keys(
-                connection, codes, first_day=days[0], last_day=days[-1], now=now
-            )
+    # Otherwise one connection of its own and no ORM session (an anonymous visitor reads no
+    # entity): the keys first, as one statement outside any transaction (a hit reads nothing
+    # else); a miss then reads the rows on the same connection, in a transaction that begins
+    # after that statement: rows at least as new as these versions, so a part is never
+    # cached under a version newer than what it shows.
+    with database().engine.connect() as connection:
+        keys = operations.read_grid_keys_outside_transaction(
+            connection, codes, first_day=days[0], last_day=days[-1], now=now
+        )
+        return _shared_grid(
+            connection, keys, codes, days, now=now, days_ahead=days_ahead, chosen=chosen, finished=finished
+        )
+
+
+def _shared_grid(
+    connection: Connection,
+    keys: tuple[list[operations.GridFacility], str],
+    codes: list[str],
+    days: list[date],
+    *,
+    now: datetime,
+    days_ahead: int,
+    chosen,
+    finished=None,
+) -> SharedGrid:
+    facilities, lottery = keys
+    cache = current_app.extensions["availability_cache"]
     window = booking_window_rule(jst_day(now), days_ahead)
-    # The lottery months themselves only when something is rendered (a part or the body).
-    schedule = _Lazy(lambda: read_schedule(read_session(), first_day=days[0], last_day=days[-1]))
+    # The lottery months themselves only when something is rendered (a part or the body);
+    # none to read when the keys' statement found no month in the period. Read on
+    # `connection` while it is open (a miss's parts), on the request's session afterwards.
+    open_connection = [connection]
+
+    def read_months() -> LotterySchedule:
+        if not lottery:
+            return LotterySchedule({})
+        return read_schedule(open_connection[0] or read_session(), first_day=days[0], last_day=days[-1])
+
+    schedule = _Lazy(read_months)
     reader = g.channel.is_reader
-    variant = _variant()
-    keys = [f"{FORMAT}:{operations.grid_key(f, days, window, lottery)}:{variant}" for f in facilities]
+    shown = variant()
+    keys_of = [f"{FORMAT}:{operations.grid_key(f, days, window, lottery)}:{shown}" for f in facilities]
+    finished_key = None
+    if cache and finished is not None and not current_user.is_authenticated:
+        finished_key = (tuple(keys_of), frozenset(chosen))
+        value = finished(finished_key)
+        if value is not None:
+            return SharedGrid(days, window, list, [], None, "", finished_key, value)
     parts: dict[str, FacilityPart] = {}
-    for facility, key in zip(facilities, keys):
+    for facility, key in zip(facilities, keys_of):
         part = FacilityPart.decode(cache.get(key) if cache else None, len(days))
         if part is not None:
             parts[facility.code] = part
     missing = [f.code for f in facilities if f.code not in parts]
     if missing:
         computed = operations.build_day_grid(
-            read_session(), facility_codes=missing, days=days, now=now, days_ahead=days_ahead, schedule=schedule()
+            connection, facility_codes=missing, days=days, now=now, days_ahead=days_ahead, schedule=schedule()
         )
         writer = CellWriter(days, reader=reader)
         for facility_days in computed.facilities:
             part = _render_part(facility_days, days, schedule(), writer)
             parts[facility_days.facility.code] = part
             if cache:
-                cache.set(keys[codes.index(facility_days.facility.code)], part.encode())
+                cache.set(keys_of[codes.index(facility_days.facility.code)], part.encode())
+    open_connection[0] = None
     ordered = [parts[code] for code in codes]
     htmls = _apply_group(ordered, days, now=now, days_ahead=days_ahead, reader=reader)
     first = _first_choosable(ordered, days)
@@ -332,6 +467,7 @@ def build_shared_grid(codes: list[str], days: list[date], *, now: datetime, days
         parts=[Markup(html) for html in htmls],  # noqa: S704 (written from escaped parts)
         first=first,
         frame_key=f"{window.first.isoformat()}:{window.last.isoformat()}:{lottery}:{','.join(months)}",
+        finished_key=finished_key,
     )
 
 
@@ -347,8 +483,12 @@ def _render_part(
         names[room.id] = name = str(escape(localized(room, "name")))
         cells = writer.row(room.id, name, room_days.statuses, room_days.entries)
         rows.append((room, Markup(name), Markup(cells)))  # noqa: S704 (escaped here and by CellWriter)
-    template = "search/_day_list.html" if writer.reader else "search/_day_table.html"
-    html = current_app.jinja_env.get_template(template).render(facility=facility, heads=writer.heads, rows=rows)
+    if writer.reader:
+        html = current_app.jinja_env.get_template("search/_day_list.html").render(
+            facility=facility, heads=writer.heads, rows=rows
+        )
+    else:
+        html = writer.table(facility, rows)
     ids = set(statuses)
     months = [m.isoformat() for m, month in sorted(schedule.months.items()) if month.room_ids & ids]
     return FacilityPart(statuses, names, months, html)

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from functools import lru_cache
 
-from sqlalchemy import Connection, bindparam, cast, literal_column, null, select, union_all
+from sqlalchemy import Connection, bindparam, cast, literal_column, null, select, text, union_all
 from sqlalchemy.orm import Session, selectinload
 
 from bookings.chosen import BandRow  # a time band as plain columns (shared with 申込)
@@ -99,10 +100,14 @@ _CLOSED_DATES = select(ClosedDate.facility_id, ClosedDate.day).where(
     ClosedDate.facility_id.in_(bindparam("facilities", expanding=True)),
     ClosedDate.day.between(bindparam("first"), bindparam("last")),
 )
+# The active states written out in the SQL, as the partial index uq_reservations_active_slot
+# (room, date, band) is defined: the database reads the taken slots from that index alone
+# (with bound values SQLite cannot tell that the index covers the query, and reads the table).
+_ACTIVE_STATE = Reservation.state.in_([literal_column(f"'{state.value}'") for state in sorted(ACTIVE_STATES)])
 _TAKEN = select(Reservation.room_id, Reservation.use_date, Reservation.time_band_id).where(
     Reservation.room_id.in_(bindparam("rooms", expanding=True)),
     Reservation.use_date.between(bindparam("first"), bindparam("last")),
-    Reservation.state.in_(sorted(ACTIVE_STATES)),
+    _ACTIVE_STATE,
 )
 
 
@@ -376,8 +381,91 @@ def read_grid_keys(
     return [found[code] for code in codes], lottery
 
 
+@dataclass(frozen=True)
+class _DriverStatement:
+    """A statement compiled once for a dialect, to run on the driver's own cursor: its SQL,
+    the order of its parameters (positional drivers) or None (named), each parameter's and
+    each result column's conversion (SQLAlchemy's, as it would apply them)."""
+
+    sql: str
+    order: tuple[str, ...] | None
+    binds: dict[str, Callable]
+    results: tuple[Callable | None, ...]
+    fixed: dict  # the parameters with a value of their own (converted)
+
+    @classmethod
+    def of(cls, statement, dialect) -> _DriverStatement:
+        compiled = statement.compile(dialect=dialect)
+        binds = dict(compiled._bind_processors)
+        fixed = {
+            name: binds[name](bind.value) if name in binds else bind.value
+            for name, bind in compiled.binds.items()
+            if not bind.required
+        }
+        return cls(
+            compiled.string,
+            tuple(compiled.positiontup) if compiled.positional else None,
+            binds,
+            tuple(column[3]._cached_result_processor(dialect, None) for column in compiled._result_columns),
+            fixed,
+        )
+
+    def run(self, connection: Connection, values: dict) -> list[tuple]:
+        """Its rows for `values`, run on the driver connection of `connection`, outside any
+        transaction: one statement, seen whole at one moment (SQLite without BEGIN;
+        PostgreSQL in autocommit for this statement, so neither BEGIN nor ROLLBACK goes to
+        the server). `connection` must not have begun a transaction. Listeners of the
+        engine's before_cursor_execute see it as any other statement."""
+        assert not connection.in_transaction()
+        binds = self.binds
+        values = self.fixed | {name: binds[name](value) if name in binds else value for name, value in values.items()}
+        parameters = tuple(values[name] for name in self.order) if self.order is not None else values
+        driver = connection.connection.dbapi_connection
+        autocommit = getattr(driver, "autocommit", None) is False  # psycopg: no implicit BEGIN
+        if autocommit:
+            driver.autocommit = True
+        cursor = driver.cursor()
+        try:
+            if connection.engine.dispatch.before_cursor_execute:
+                connection.engine.dispatch.before_cursor_execute(connection, cursor, self.sql, parameters, None, False)
+            cursor.execute(self.sql, parameters)
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+            if autocommit:
+                driver.autocommit = False
+        results = self.results
+        if not any(results):
+            return rows
+        return [tuple(v if f is None or v is None else f(v) for f, v in zip(results, row)) for row in rows]
+
+
+@lru_cache(maxsize=32)
+def _driver_grid_keys(dialect, count: int) -> _DriverStatement:
+    return _DriverStatement.of(_grid_keys(count), dialect)
+
+
+def read_grid_keys_outside_transaction(
+    connection: Connection, codes: list[str], *, first_day: date, last_day: date, now: datetime
+) -> tuple[list[GridFacility], str]:
+    """read_grid_keys's statement and answer, run on the driver's cursor of `connection`
+    before it begins any transaction (_DriverStatement.run): a repeated grid reads nothing
+    else, and needs neither SQLAlchemy's execution nor a transaction for one statement. What
+    the connection reads afterwards (a miss) is at least as new as these versions."""
+    values: dict = {f"code{i}": code for i, code in enumerate(codes)}
+    rows = _driver_grid_keys(connection.dialect, len(codes)).run(
+        connection, values | {"first": month_start(first_day), "last": month_start(last_day)}
+    )
+    keyed, lottery = _split_key_rows(rows, now)
+    found = {code: GridFacility(id_, code, version) for id_, code, version in keyed}
+    missing = [code for code in codes if code not in found]
+    if missing:
+        raise errors.NotFound(facilities=missing)
+    return [found[code] for code in codes], lottery
+
+
 def build_day_grid(
-    session: Session,
+    session: Session | Connection,
     *,
     facility_codes: list[str],
     days: list[date],
@@ -389,7 +477,31 @@ def build_day_grid(
     computed (the screen caches what it renders of it, keyed by grid_key): facilities with
     rooms and bands (one query of columns), the lottery's months and entries so far, closed
     days and bookings, and one pass over those rows."""
-    facilities = _load_grid_places(session, facility_codes)
+    first, last = days[0], days[-1]
+    closed_rows: Iterable[tuple]
+    taken_rows: Iterable[tuple]
+    if isinstance(session, Connection) and not session.in_transaction():
+        # A connection outside any transaction (an anonymous miss, after the keys): the rows
+        # by the facilities' codes, in one statement on the driver's cursor (_DriverStatement).
+        values: dict = {f"code{i}": code for i, code in enumerate(facility_codes)}
+        bounds = {"first": first, "last": last}
+        rows = _driver_grid_rows(session.dialect, len(facility_codes)).run(session, values | bounds)
+        kinds: tuple[list, list, list] = ([], [], [])
+        for kind, f_id, code, f_ja, f_en, weekdays, room_id, r_ja, r_en, capacity, _o, band_id, starts, day in rows:
+            if kind == 0:
+                kinds[0].append((f_id, code, f_ja, f_en, weekdays, room_id, r_ja, r_en, capacity, band_id, starts))
+            elif kind == 1:
+                kinds[1].append((f_id, day))
+            else:
+                kinds[2].append((room_id, day, band_id))
+        facilities = _grid_places(kinds[0], facility_codes)
+        closed_rows, taken_rows = kinds[1], kinds[2]
+    else:
+        facilities = _grid_places(session.execute(_GRID_PLACES, {"codes": facility_codes}), facility_codes)
+        bounds = {"first": first, "last": last}
+        closed_rows = session.execute(_CLOSED_DATES, {"facilities": [f.id for f in facilities], **bounds})
+        room_ids = [room.id for facility in facilities for room in facility.rooms]
+        taken_rows = session.execute(_TAKEN, {"rooms": room_ids, **bounds}) if room_ids else []
     window = booking_window_rule(jst_day(now), days_ahead)
     if schedule is None:
         schedule = read_schedule(session, first_day=days[0], last_day=days[-1])
@@ -399,7 +511,7 @@ def build_day_grid(
     entries_by_day: dict[tuple[int, date], int] = defaultdict(int)
     for (room_id, day, _band_id), n in entries.items():
         entries_by_day[room_id, day] += n
-    statuses = _day_statuses(session, facilities, days, now=now, window=window, schedule=schedule)
+    statuses = _day_statuses(closed_rows, taken_rows, facilities, days, now=now, window=window, schedule=schedule)
     no_entries = [0] * len(days)
     return DayGrid(
         days=days,
@@ -446,12 +558,90 @@ _GRID_PLACES = (
 )
 
 
-def _load_grid_places(session: Session, codes: list[str]) -> list[GridPlace]:
+# The same three reads by the facilities' codes (code0, code1, …: one statement per count),
+# for a connection outside any transaction (_DriverStatement).
+def _by_codes(count: int):
+    return Facility.code.in_([bindparam(f"code{i}") for i in range(count)])
+
+
+@lru_cache(maxsize=32)
+def _driver_grid_rows(dialect, count: int) -> _DriverStatement:
+    """The facilities with rooms and bands (kind 0), the closed days (kind 1) and the taken
+    slots (kind 2) of `count` facilities, as _GRID_PLACES, _CLOSED_DATES and _TAKEN read
+    them, in one statement (one round trip): columns kind, facility id, code, names, closing
+    weekdays, room id, names, capacity, ordinal, band id, start, day; what a kind does not
+    have is a typed NULL."""
+
+    def none(column):
+        return cast(null(), column.type)
+
+    places = (
+        select(
+            literal_column("0").label("kind"),
+            Facility.id,
+            Facility.code,
+            Facility.name_ja,
+            Facility.name_en,
+            Facility.closed_weekdays,
+            Room.id.label("room_id"),
+            Room.name_ja.label("room_ja"),
+            Room.name_en.label("room_en"),
+            Room.capacity,
+            Room.ordinal,
+            TimeBand.id.label("band_id"),
+            TimeBand.starts_at,
+            none(ClosedDate.day).label("day"),
+        )
+        .select_from(Facility)
+        .outerjoin(Room, Room.facility_id == Facility.id)
+        .outerjoin(TimeBand, TimeBand.room_id == Room.id)
+        .where(_by_codes(count))
+    )
+    nothing = [none(c) for c in (Facility.code, Facility.name_ja, Facility.name_en, Facility.closed_weekdays)]
+    no_room = [none(c) for c in (Room.name_ja, Room.name_en, Room.capacity, Room.ordinal)]
+    closed = (
+        select(
+            literal_column("1"),
+            ClosedDate.facility_id,
+            *nothing,
+            none(Room.id),
+            *no_room,
+            none(TimeBand.id),
+            none(TimeBand.starts_at),
+            ClosedDate.day,
+        )
+        .join(Facility, Facility.id == ClosedDate.facility_id)
+        .where(_by_codes(count), ClosedDate.day.between(bindparam("first"), bindparam("last")))
+    )
+    # The rooms as a subquery, so that the database reads the bookings room by room from the
+    # index (a join lets SQLite, which keeps no statistics here, scan every booking).
+    rooms = select(Room.id).join(Facility, Facility.id == Room.facility_id).where(_by_codes(count))
+    taken = select(
+        literal_column("2"),
+        none(Facility.id),
+        *nothing,
+        Reservation.room_id,
+        *no_room,
+        Reservation.time_band_id,
+        none(TimeBand.starts_at),
+        Reservation.use_date,
+    ).where(
+        Reservation.room_id.in_(rooms),
+        Reservation.use_date.between(bindparam("first"), bindparam("last")),
+        _ACTIVE_STATE,
+    )
+    # The facilities' rows as _GRID_PLACES orders them: facility, room ordinal, room, start.
+    statement = union_all(places, closed, taken).order_by(text("1, 2, 11, 7, 13"))
+    return _DriverStatement.of(statement, dialect)
+
+
+def _grid_places(rows: Iterable[tuple], codes: list[str]) -> list[GridPlace]:
     """The facilities in the order asked for with their rooms (by ordinal) and bands (by
-    start), in one query of plain columns; unknown codes raise NotFound(facilities=[…])."""
+    start), from the rows of _GRID_PLACES (one query of plain columns); unknown codes raise
+    NotFound(facilities=[…])."""
     places: dict[str, GridPlace] = {}
     rooms: dict[int, tuple[GridPlace, list]] = {}
-    for row in session.execute(_GRID_PLACES, {"codes": codes}):
+    for row in rows:
         f_id, code, f_ja, f_en, weekdays, room_id, r_ja, r_en, capacity, band_id, starts = row
         place = places.get(code)
         if place is None:
@@ -472,7 +662,8 @@ def _load_grid_places(session: Session, codes: list[str]) -> list[GridPlace]:
 
 
 def _day_statuses(
-    session: Session,
+    closed_rows: Iterable[tuple],
+    taken_rows: Iterable[tuple],
     facilities: list[GridPlace],
     days: list[date],
     *,
@@ -485,16 +676,12 @@ def _day_statuses(
     band's start — closed, outside the window, a later day than today — are worked out here
     once per day and per room's set of bands); a lottery room's day in a lottery month band
     by band through the month's rules (DESIGN "Lottery")."""
-    first, last = days[0], days[-1]
-    room_ids = [room.id for facility in facilities for room in facility.rooms]
     listed: dict[int, set[date]] = defaultdict(set)
-    bounds = {"first": first, "last": last}
-    for facility_id, day in session.execute(_CLOSED_DATES, {"facilities": [f.id for f in facilities], **bounds}):
+    for facility_id, day in closed_rows:
         listed[facility_id].add(day)
     taken: dict[tuple[int, date], set[int]] = defaultdict(set)
-    if room_ids:
-        for room_id, day, band_id in session.execute(_TAKEN, {"rooms": room_ids, **bounds}):
-            taken[room_id, day].add(band_id)
+    for room_id, day, band_id in taken_rows:
+        taken[room_id, day].add(band_id)
     today = jst_day(now)
     # What a day is, whichever room: in the booking window, later than today.
     in_window = [day in window for day in days]

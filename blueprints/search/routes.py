@@ -12,7 +12,7 @@ from werkzeug.routing import BuildError
 from wtforms.fields.choices import SelectChoice
 
 from blueprints.search import operations, slot_grid
-from blueprints.search.day_grid import build_shared_grid, fragment_frame, framed
+from blueprints.search.day_grid import build_shared_grid, finished_grids, fragment_frame, framed, variant
 from blueprints.search.forms import (
     FACILITY_CODE,
     MAX_FACILITIES,
@@ -258,23 +258,31 @@ def _framed_availability(grid, codes: list[str], start: date, period: GridPeriod
     period set; `body()`: what only the body shows) on a miss of the frame only. The htmx
     fragment is its title and that body, put together without a template
     (day_grid.fragment_frame)."""
-    title = step_heading("availability")
+    title = _availability_title()
     page = {"title": title, "codes": codes, "start": start, "period": period}
-    html = framed(
-        grid,
-        f"{','.join(codes)}:{start.isoformat()}:{period.value}",
-        lambda shared: render_template(
-            "search/_availability.html",
-            **page
-            | body()
-            | {
-                "grid": shared,
-                "errors": [],
-                "is_fragment": False,
-                "period_fields": _valid_period_fields(start, period, form_of),
-            },
-        ),
-    )
+    url_key = _url_key(codes, start, period)
+
+    def render(shared) -> str:
+        shown = {"grid": shared, "errors": [], "is_fragment": False}
+        context = page | shown
+        # The top of the body (search/_availability_head.html) depends on the URL, the
+        # language and today's window only: rendered once per those (below), the rest here.
+        head_key = (request.script_root, variant(), url_key, grid.window.first, grid.window.last)
+        head = _HEADS.get(head_key)
+        if head is None:
+            context |= body() | shown | {"period_fields": _valid_period_fields(start, period, form_of)}
+            head = Markup(render_template("search/_availability_head.html", **context))  # noqa: S704 (Jinja's)
+            if len(_HEADS) >= 128:
+                _HEADS.clear()
+            _HEADS[head_key] = head
+        else:
+            context |= {
+                "slots_url": url_for("search.slots"),
+                "lottery_calendar": _lottery_calendar(grid.lottery_months),
+            }
+        return render_template("search/_availability.html", **context, availability_head=head)
+
+    html = framed(grid, url_key, render)
     if wants_fragment():
         before, after = fragment_frame(
             title,
@@ -286,17 +294,63 @@ def _framed_availability(grid, codes: list[str], start: date, period: GridPeriod
                 availability_html=placeholder,
             ),
         )
-        response = make_response("".join((before, html, after)), 200)
+        body = "".join((before, html, after)).encode()
+        if grid.finished_key is not None:
+            finished_grids().set((grid.finished_key, _url_key(codes, start, period), True, title), body)
+        response = make_response(body, 200)
         response.vary.add("HX-Request")
         return response
-    return render_page(
+    body = str(html).encode()
+    if grid.finished_key is not None:
+        finished_grids().set((grid.finished_key, _url_key(codes, start, period), False, title), body)
+    return _whole_grid_page(body, codes, start, period)
+
+
+# Where the body goes in the whole page's rendering (data is escaped: it never holds "<!").
+_BODY = "<!--grid-body-->"
+
+
+def _whole_grid_page(body: bytes, codes: list[str], start: date, period: GridPeriod):
+    """The whole page of 施設別空き状況 around its body (`body`: escaped HTML, UTF-8): the
+    page is rendered with a placeholder, and the body's bytes put in its place (not decoded
+    and encoded again with the page)."""
+    response = render_page(
         "search/availability.html",
         fragment="search/_availability_framed.html",
         errors=[],
-        availability_html=html,
-        **page,
+        availability_html=Markup(_BODY),  # noqa: S704 (a constant)
+        title=_availability_title(),
+        codes=codes,
+        start=start,
+        period=period,
         **_page_links(codes),
     )
+    before, _sep, after = response.get_data().partition(_BODY.encode())
+    response.set_data(b"".join((before, body, after)))
+    return response
+
+
+def _url_key(codes: list[str], start: date, period: GridPeriod) -> str:
+    """What the body of a grid depends on in its URL besides the chosen cells."""
+    return f"{','.join(codes)}:{start.isoformat()}:{period.value}"
+
+
+# The top of 施設別空き状況's body per script root, language and channel, URL and window (at most
+# 128 of them, a few KB each: a worker's memory, "Worker memory").
+_HEADS: dict[tuple, Markup] = {}
+
+# 施設別空き状況's title per language and channel (reader mode numbers the step).
+_TITLES: dict[tuple, str] = {}
+
+
+def _availability_title() -> str:
+    key = (g.get("locale"), g.channel)
+    title = _TITLES.get(key)
+    if title is None:
+        if len(_TITLES) >= 64:
+            _TITLES.clear()
+        title = _TITLES[key] = str(step_heading("availability"))
+    return title
 
 
 def _render_period_fields(form: AvailabilityForm) -> Markup:
@@ -357,8 +411,26 @@ _PERIOD_VALUES = frozenset(p.value for p in GridPeriod)
 
 def _plain_availability(codes: list[str], start: date, period: GridPeriod, cells: list[str]):
     """施設別空き状況 for a plainly valid query (_plain_grid_query): the form is built only
-    if the body is rendered (a miss of its frame), as _render_availability would build it."""
-    grid = build_shared_grid(codes, period_days_rule(start, period), now=now(), days_ahead=_days_ahead(), chosen=cells)
+    if the body is rendered (a miss of its frame), as _render_availability would build it.
+    What an anonymous request finally sends for this URL and these parts is kept
+    (day_grid.finished_grids) and sent again as it is."""
+    title = _availability_title()
+    fragment = wants_fragment()
+    url_key = (_url_key(codes, start, period), fragment, title)
+    grid = build_shared_grid(
+        codes,
+        period_days_rule(start, period),
+        now=now(),
+        days_ahead=_days_ahead(),
+        chosen=cells,
+        finished=lambda key: finished_grids().get((key, *url_key)),
+    )
+    if grid.finished is not None:
+        if fragment:
+            response = make_response(grid.finished, 200)
+            response.vary.add("HX-Request")
+            return response
+        return _whole_grid_page(grid.finished, codes, start, period)
 
     def form_of() -> AvailabilityForm:
         form = AvailabilityForm(formdata=request.args)

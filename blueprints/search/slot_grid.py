@@ -31,7 +31,7 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 
 from blueprints.search import operations
-from blueprints.search.day_grid import _variant
+from blueprints.search.day_grid import variant
 from blueprints.search.operations import CellRef, RoomSlots, SlotGrid
 from bookings.slots import SlotRef, cancelled_within
 from lottery.schedule import LotterySchedule
@@ -113,7 +113,7 @@ def slot_body(cells: list[CellRef], *, now: datetime, days_ahead: int, render: C
             chosen = ",".join(sorted({str(cell) for cell in cells}))
             versions = ",".join(f"{rooms[room_id][0]}.{rooms[room_id][1]}" for room_id in room_ids)
             digest = hashlib.blake2s(f"{chosen}|{versions}".encode(), digest_size=16).hexdigest()
-            key = f"{FORMAT}:slots:{_variant()}:{window.first.isoformat()}:{window.last.isoformat()}:{lottery}:{digest}"
+            key = f"{FORMAT}:slots:{variant()}:{window.first.isoformat()}:{window.last.isoformat()}:{lottery}:{digest}"
             body = SlotBody.decode(cache.get(key))
             if body is not None:
                 return body

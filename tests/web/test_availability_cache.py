@@ -7,14 +7,18 @@ on PostgreSQL when DATABASE_URL is set."""
 from __future__ import annotations
 
 import re
+import sys
 from datetime import timedelta
 
+from flask import g
+from markupsafe import Markup, escape
 from sqlalchemy import event, select
 from sqlalchemy.orm import selectinload
 
 from blueprints.apply.operations import RoomAnswers, apply_for_slots
 from blueprints.cancel.operations import cancel_reservations
 from blueprints.search import operations
+from blueprints.search.day_grid import CellWriter
 from bookings.slots import SlotRef
 from lottery.draw import draw_month
 from lottery.entries import enter_lottery, withdraw_entries
@@ -30,6 +34,7 @@ from tests.conftest import DAYS_AHEAD, HTMX_HEADERS, AuthActions, csrf_token_fro
 from tests.pages import text, words
 from tests.web.card_support import database, run_worker
 from tests.web.test_search import cell_text, use_reader_mode
+from web.channels import Channel
 from web.formats import long_date, short_date
 
 CODE = "013"  # 駒場住区センター
@@ -374,3 +379,75 @@ def test_refresh_availability_shows_what_was_changed_by_hand(app, client):
     assert "1 facilities" in done.output
     page = text(client.get(grid_url(start), headers=HTMX_HEADERS))
     assert "201【改称した会議室】" in page and "201【旧第1会議室】" not in page
+
+
+def test_the_tables_written_in_python_are_the_templates_markup(app):
+    """CellWriter.table writes search/_day_table.html's markup (the template is no longer
+    rendered for a table): the same HTML for every demo facility, in both languages, with
+    names that need escaping."""
+    now = frozen_now()
+    days = [jst_day(now) + timedelta(days=i) for i in range(1, 15)]
+    with database(app).read_session() as s:
+        codes = list(s.scalars(select(Facility.code).order_by(Facility.code)))
+        grid = operations.build_day_grid(s, facility_codes=codes, days=days, now=now, days_ahead=DAYS_AHEAD)
+    compared = 0
+    for locale in ("ja", "en"):
+        with app.test_request_context("/"):
+            g.locale = locale
+            g.channel = Channel()
+            writer = CellWriter(days, reader=False)
+            for facility_days in grid.facilities:
+                facility = facility_days.facility
+                rows = [
+                    (room_days.room, Markup(escape(room_days.room.name_ja + " <&>")), Markup("<td>x</td>"))
+                    for room_days in facility_days.rooms
+                ]
+                expected = app.jinja_env.get_template("search/_day_table.html").render(
+                    facility=facility, heads=writer.heads, rows=rows
+                )
+                assert writer.table(facility, rows) == expected
+                compared += 1
+    assert compared == 2 * len(codes)
+
+
+def test_an_anonymous_grid_reads_on_one_connection_and_a_repeated_one_in_one_statement(app, client):
+    """An anonymous visitor's grid checks one connection out, miss or hit: the keys first,
+    outside any transaction, then (a miss) the rows on the same connection. A repeated grid
+    sends the keys' statement alone (no BEGIN); the grid shown is the same."""
+    start = jst_day(frozen_now()) + timedelta(days=1)
+    engine = database(app).engine
+    checkouts: list[int] = []
+    statements: list[str] = []
+    event.listen(engine, "checkout", lambda *_a: checkouts.append(1))
+    event.listen(engine, "before_cursor_execute", lambda _c, _cur, statement, *_a: statements.append(statement))
+    first = client.get(grid_url(start), headers=HTMX_HEADERS).get_data(as_text=True)
+    assert len(checkouts) == 1
+    assert any("FROM reservations" in s for s in statements)
+    checkouts.clear()
+    statements.clear()
+    second = client.get(grid_url(start), headers=HTMX_HEADERS).get_data(as_text=True)
+    assert len(checkouts) == 1
+    assert len(statements) == 1 and "availability_version" in statements[0]
+    assert second == first
+
+
+def test_what_an_anonymous_grid_sends_is_kept_within_its_bound_and_follows_the_version(app, client):
+    """The finished fragment of an anonymous request is sent again as it is while the
+    facility's version holds (one statement: the keys), and not after a booking; the memo
+    keeps at most its bytes, least recently used out first."""
+    from blueprints.search.day_grid import FinishedGrids
+
+    room_id, day = free_day(app)
+    start = jst_day(frozen_now()) + timedelta(days=1)
+    first = client.get(grid_url(start), headers=HTMX_HEADERS).get_data()
+    assert choosable(first.decode(), room_id, day)
+    assert client.get(grid_url(start), headers=HTMX_HEADERS).get_data() == first
+    book_whole_day(app, room_id, day)
+    assert not choosable(client.get(grid_url(start), headers=HTMX_HEADERS).get_data(as_text=True), room_id, day)
+
+    grids = FinishedGrids(max_bytes=3 * sys.getsizeof(b"x" * 1000))
+    for n in range(4):
+        grids.set(("k", n), b"x" * 1000)
+    assert grids.get(("k", 0)) is None and grids.get(("k", 3)) == b"x" * 1000
+    grids.set(("big",), b"x" * 10_000)  # larger than the whole bound: not kept
+    assert grids.get(("big",)) is None
