@@ -640,7 +640,6 @@ def free_slots(target: Target, count: int) -> list[tuple[str, int, int]]:
     from models.db import Database
     from models.facility import Facility, Room
     from models.reservation import Reservation
-    from models.reservation_rules import ACTIVE_STATES
 
     db = Database(target.url)
     found = []
@@ -652,12 +651,10 @@ def free_slots(target: Target, count: int) -> list[tuple[str, int, int]]:
             .where(Facility.code >= "100", Facility.category.has(registration_kind="assembly"))
         ).all()
         for room in rooms:
+            # Any booking of the slot, cancelled ones too: a slot a group cancelled is
+            # 再予約不可 for that group, and the bench's residents may be in it.
             taken = set(
-                s.execute(
-                    select(Reservation.use_date, Reservation.time_band_id).where(
-                        Reservation.room_id == room.id, Reservation.state.in_(ACTIVE_STATES)
-                    )
-                )
+                s.execute(select(Reservation.use_date, Reservation.time_band_id).where(Reservation.room_id == room.id))
             )
             closing = (room.facility.closed_weekday_set, frozenset(c.day for c in room.facility.closed_dates))
             for offset in range(7, 80):
