@@ -12,6 +12,7 @@ from flask import Flask, Response, current_app, g, make_response, redirect, rend
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from jinja2 import pass_context
+from jinja2.utils import concat
 from markupsafe import Markup, escape
 
 from web.channels import current_channel
@@ -154,6 +155,9 @@ def page_frame(body: bytes, placeholder: str, key: tuple, render: Callable[[], R
     return response
 
 
+# Where frame_head puts the page's title (an escaped title never holds "<").
+TITLE_HOLE = "<!--frame-title-->"
+
 # How many rendered pieces a process keeps (pieces × languages × hosts × their data).
 SHARED_PIECES = 1024
 
@@ -183,6 +187,8 @@ def init_app(app: Flask) -> None:
             return html
 
     app.jinja_env.globals["shared_piece"] = shared_piece
+
+    title_hole = {"title": Markup(TITLE_HOLE)}  # noqa: S704 (a constant)
 
     # Stand-ins for what header_nav puts in: each holds "<", which an escaped value never does.
     holes = {"header_next": Markup("<next>"), "header_next_query": Markup("<query>"), "header_csrf": Markup("<csrf>")}
@@ -215,4 +221,36 @@ def init_app(app: Flask) -> None:
         return Markup(_fill_holes(str(piece), has_session or authenticated))  # noqa: S704
 
     app.jinja_env.globals["header_nav"] = header_nav
+
+    @pass_context
+    def frame_head(context) -> Markup:
+        """components/_frame_head.html: the page's start up to the header's resident card,
+        rendered once per language, host, script root, channel, preferences (text size and
+        colour), layout (its head_scripts block) and whether the title says エラー, then the
+        page's title put in its place — as components/_title.html writes it."""
+        blocks = context.blocks.get("head_scripts") or [None]
+        channel, preferences = context["channel"], context["preferences"]
+        environ = request.environ
+        memo_key = (
+            "components/_frame_head.html",
+            context.get("locale"),
+            environ.get("HTTP_HOST"),
+            environ.get("SCRIPT_NAME"),
+            (channel.profile, channel.presentation, preferences.text_size, preferences.colour, blocks[0]),
+            bool(context.resolve("errors")),
+        )
+        try:
+            piece = pieces[memo_key]
+        except KeyError:
+            head_scripts = Markup(concat(blocks[0](context))) if blocks[0] else Markup("")  # noqa: S704
+            title = app.jinja_env.get_template("components/_title.html").render(context.get_all() | title_hole)
+            extra = {"frame_title": Markup(title), "frame_head_scripts": head_scripts}  # noqa: S704
+            piece = Markup(app.jinja_env.get_template(memo_key[0]).render(context.get_all() | extra))  # noqa: S704
+            if len(pieces) >= SHARED_PIECES:
+                pieces.clear()
+            pieces[memo_key] = piece
+        before, _sep, after = str(piece).partition(TITLE_HOLE)
+        return Markup(before + str(escape(context.resolve("title"))) + after)  # noqa: S704
+
+    app.jinja_env.globals["frame_head"] = frame_head
     app.extensions["page_frames"] = PageFrames(PAGE_FRAME_BYTES)

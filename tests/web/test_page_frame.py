@@ -81,3 +81,19 @@ def test_page_frames_keep_at_most_their_bytes():
     assert frames.get(("k", 0)) is None and frames.get(("k", 3)) == (200, b"x" * 1000, b"x" * 1000)
     frames.set(("big",), (200, b"x" * 10_000, b""))
     assert frames.get(("big",)) is None
+
+
+def test_the_kept_start_of_every_page_takes_its_own_title(app, client):
+    """components/_frame_head.html is kept per language and layout: each page's title is
+    its own, escaped, and said as an error only where the page has errors."""
+    from web.rendering import render_page
+
+    assert "<title>FAQ / よくあるご質問 | 目黒区施設予約システム</title>" in text(client.get("/faq"))
+    refused = client.post("/login", data={"csrf_token": csrf_token_from(text(client.get("/login")))})
+    assert "<title>エラー: " in text(refused)
+    assert "<title>FAQ / よくあるご質問 | " in text(client.get("/faq"))
+    for title in ("<b>&", "A & B"):
+        with app.test_request_context("/notices"):
+            app.preprocess_request()
+            page = render_page("info/notices.html", title=title, notices=[]).get_data(as_text=True)
+        assert f"<title>{escape(title)} | 目黒区施設予約システム</title>" in page
