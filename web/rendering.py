@@ -158,6 +158,10 @@ def page_frame(body: bytes, placeholder: str, key: tuple, render: Callable[[], R
 # Where frame_head puts the page's title (an escaped title never holds "<").
 TITLE_HOLE = "<!--frame-title-->"
 
+# How many page starts (frame_head) a process keeps: each about 3 KB (a str of some 1,400
+# characters, Japanese ones two bytes each), at most about 150 KB in all.
+FRAME_HEADS = 48
+
 # How many rendered pieces a process keeps (pieces × languages × hosts × their data).
 SHARED_PIECES = 1024
 
@@ -188,6 +192,8 @@ def init_app(app: Flask) -> None:
 
     app.jinja_env.globals["shared_piece"] = shared_piece
 
+    heads: dict[tuple, Markup] = {}
+    app.extensions["frame_heads"] = heads
     title_hole = {"title": Markup(TITLE_HOLE)}  # noqa: S704 (a constant)
 
     # Stand-ins for what header_nav puts in: each holds "<", which an escaped value never does.
@@ -240,15 +246,15 @@ def init_app(app: Flask) -> None:
             bool(context.resolve("errors")),
         )
         try:
-            piece = pieces[memo_key]
+            piece = heads[memo_key]
         except KeyError:
             head_scripts = Markup(concat(blocks[0](context))) if blocks[0] else Markup("")  # noqa: S704
             title = app.jinja_env.get_template("components/_title.html").render(context.get_all() | title_hole)
             extra = {"frame_title": Markup(title), "frame_head_scripts": head_scripts}  # noqa: S704
             piece = Markup(app.jinja_env.get_template(memo_key[0]).render(context.get_all() | extra))  # noqa: S704
-            if len(pieces) >= SHARED_PIECES:
-                pieces.clear()
-            pieces[memo_key] = piece
+            if len(heads) >= FRAME_HEADS:
+                heads.clear()
+            heads[memo_key] = piece
         before, _sep, after = str(piece).partition(TITLE_HOLE)
         return Markup(before + str(escape(context.resolve("title"))) + after)  # noqa: S704
 

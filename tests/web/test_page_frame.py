@@ -97,3 +97,13 @@ def test_the_kept_start_of_every_page_takes_its_own_title(app, client):
             app.preprocess_request()
             page = render_page("info/notices.html", title=title, notices=[]).get_data(as_text=True)
         assert f"<title>{escape(title)} | 目黒区施設予約システム</title>" in page
+
+
+def test_the_kept_page_starts_stay_within_their_bound(app, client):
+    from web.rendering import FRAME_HEADS
+
+    heads = app.extensions["frame_heads"]
+    for n in range(FRAME_HEADS + 5):
+        assert "<title>FAQ / よくあるご質問 | " in text(client.get("/faq", headers={"Host": f"h{n}.example"}))
+        assert len(heads) <= FRAME_HEADS
+    assert sum(sys.getsizeof(str(piece)) for piece in heads.values()) <= 256 * 1024
