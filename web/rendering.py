@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import sys
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from urllib.parse import urlencode
 
-from flask import Flask, Response, current_app, make_response, redirect, render_template, request, session
+from flask import Flask, Response, current_app, g, make_response, redirect, render_template, request, session
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from jinja2 import pass_context
+from jinja2.utils import concat
 from markupsafe import Markup, escape
 
 from web.channels import current_channel
@@ -54,6 +59,109 @@ def redirect_whole_page(target: str) -> Response:
     return redirect(target, code=302 if request.method in ("GET", "HEAD") else 303)
 
 
+def _fill_holes(html: str, csrf: bool) -> str:
+    """Put this page's path and (`csrf`: there is a session or a login) the session's CSRF
+    token in the places header_nav's memo holds for them (str's replace: Markup's would
+    escape what it looks for)."""
+    path = current_path()
+    html = html.replace("<next>", str(escape(path)))
+    # As url_for writes a query: url_for("auth.login", next=path) is the rule's URL + this.
+    html = html.replace("<query>", str(escape(urlencode([("next", path)], safe="!$'()*,/:;?@"))))
+    if csrf:
+        html = html.replace("<csrf>", str(escape(generate_csrf())))
+    return html
+
+
+class PageFrames:
+    """Whole pages rendered around a placeholder for their body, split there, UTF-8, with
+    header_nav's holes left in (page_frame): at most `max_bytes` of them per process, least
+    recently used out first."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self._values: OrderedDict[tuple, tuple[int, bytes, bytes]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> tuple[int, bytes, bytes] | None:
+        with self._lock:
+            value = self._values.get(key)
+            if value is not None:
+                self._values.move_to_end(key)
+            return value
+
+    def set(self, key: tuple, value: tuple[int, bytes, bytes]) -> None:
+        size = sys.getsizeof(value[1]) + sys.getsizeof(value[2])
+        if size > self.max_bytes:
+            return
+        with self._lock:
+            old = self._values.pop(key, None)
+            if old is not None:
+                self._bytes -= sys.getsizeof(old[1]) + sys.getsizeof(old[2])
+            self._values[key] = value
+            self._bytes += size
+            while self._bytes > self.max_bytes:
+                _key, dropped = self._values.popitem(last=False)
+                self._bytes -= sys.getsizeof(dropped[1]) + sys.getsizeof(dropped[2])
+
+
+# At most this much of page frames per app and process (a few dozen pages' frames).
+PAGE_FRAME_BYTES = 256 * 1024
+
+
+def page_frame(body: bytes, placeholder: str, key: tuple, render: Callable[[], Response]) -> Response:
+    """The whole page around `body` (escaped HTML, UTF-8): `render()` renders it (with
+    render_page) with `placeholder` where the body goes, and `body` is put in its place. For
+    an anonymous visitor on the standard profile the page around the placeholder is kept
+    (PageFrames), per `key` — which must hold every value of the page's own that the
+    rendering reads (its template, title, the URL's parts …) — and per what the layout
+    reads of the request: the language, channel, preferences, host, script root and whether
+    there is a session. header_nav's holes (this page's path, the CSRF token) stay in the
+    kept frame and are filled per request, as header_nav fills them. Logged in (the header
+    names the resident) and on kiosks (the idle dialog writes the path and token itself),
+    the page is rendered every time."""
+    marker = placeholder.encode()
+    if current_user.is_authenticated or g.channel.is_kiosk or wants_fragment():
+        response = render()
+        before, _sep, after = response.get_data().partition(marker)
+        response.set_data(b"".join((before, body, after)))
+        return response
+    has_session = bool(session)
+    environ = request.environ
+    memo_key = (
+        key,
+        g.locale,
+        g.channel,
+        g.preferences,
+        environ.get("HTTP_HOST"),
+        environ.get("SCRIPT_NAME"),
+        has_session,
+    )
+    frames: PageFrames = current_app.extensions["page_frames"]
+    frame = frames.get(memo_key)
+    if frame is None:
+        g.frame_holes = True
+        try:
+            rendered = render()
+        finally:
+            g.pop("frame_holes", None)
+        before, _sep, after = rendered.get_data().partition(marker)
+        frame = (rendered.status_code, before, after)
+        frames.set(memo_key, frame)
+    status, before, after = frame
+    head = _fill_holes(before.decode(), has_session).encode()
+    response = make_response(b"".join((head, body, after)), status)
+    response.vary.add("HX-Request")
+    return response
+
+
+# Where frame_head puts the page's title (an escaped title never holds "<").
+TITLE_HOLE = "<!--frame-title-->"
+
+# How many page starts (frame_head) a process keeps: each about 3 KB (a str of some 1,400
+# characters, Japanese ones two bytes each), at most about 150 KB in all.
+FRAME_HEADS = 48
+
 # How many rendered pieces a process keeps (pieces × languages × hosts × their data).
 SHARED_PIECES = 1024
 
@@ -84,6 +192,10 @@ def init_app(app: Flask) -> None:
 
     app.jinja_env.globals["shared_piece"] = shared_piece
 
+    heads: dict[tuple, Markup] = {}
+    app.extensions["frame_heads"] = heads
+    title_hole = {"title": Markup(TITLE_HOLE)}  # noqa: S704 (a constant)
+
     # Stand-ins for what header_nav puts in: each holds "<", which an escaped value never does.
     holes = {"header_next": Markup("<next>"), "header_next_query": Markup("<query>"), "header_csrf": Markup("<csrf>")}
 
@@ -110,13 +222,41 @@ def init_app(app: Flask) -> None:
             if len(pieces) >= SHARED_PIECES:
                 pieces.clear()
             pieces[memo_key] = piece
-        html = str(piece)  # str's replace: Markup's would escape what it looks for
-        path = current_path()
-        html = html.replace("<next>", str(escape(path)))
-        # As url_for writes a query: url_for("auth.login", next=path) is the rule's URL + this.
-        html = html.replace("<query>", str(escape(urlencode([("next", path)], safe="!$'()*,/:;?@"))))
-        if has_session or authenticated:
-            html = html.replace("<csrf>", str(escape(generate_csrf())))
-        return Markup(html)  # noqa: S704 (rendered by Jinja, escaped values put in)
+        if g.get("frame_holes"):  # a page_frame being kept: its caller puts them in
+            return piece
+        return Markup(_fill_holes(str(piece), has_session or authenticated))  # noqa: S704
 
     app.jinja_env.globals["header_nav"] = header_nav
+
+    @pass_context
+    def frame_head(context) -> Markup:
+        """components/_frame_head.html: the page's start up to the header's resident card,
+        rendered once per language, host, script root, channel, preferences (text size and
+        colour), layout (its head_scripts block) and whether the title says エラー, then the
+        page's title put in its place — as components/_title.html writes it."""
+        blocks = context.blocks.get("head_scripts") or [None]
+        channel, preferences = context["channel"], context["preferences"]
+        environ = request.environ
+        memo_key = (
+            "components/_frame_head.html",
+            context.get("locale"),
+            environ.get("HTTP_HOST"),
+            environ.get("SCRIPT_NAME"),
+            (channel.profile, channel.presentation, preferences.text_size, preferences.colour, blocks[0]),
+            bool(context.resolve("errors")),
+        )
+        try:
+            piece = heads[memo_key]
+        except KeyError:
+            head_scripts = Markup(concat(blocks[0](context))) if blocks[0] else Markup("")  # noqa: S704
+            title = app.jinja_env.get_template("components/_title.html").render(context.get_all() | title_hole)
+            extra = {"frame_title": Markup(title), "frame_head_scripts": head_scripts}  # noqa: S704
+            piece = Markup(app.jinja_env.get_template(memo_key[0]).render(context.get_all() | extra))  # noqa: S704
+            if len(heads) >= FRAME_HEADS:
+                heads.clear()
+            heads[memo_key] = piece
+        before, _sep, after = str(piece).partition(TITLE_HOLE)
+        return Markup(before + str(escape(context.resolve("title"))) + after)  # noqa: S704
+
+    app.jinja_env.globals["frame_head"] = frame_head
+    app.extensions["page_frames"] = PageFrames(PAGE_FRAME_BYTES)

@@ -37,7 +37,7 @@ from web.data import read_session
 from web.errors import ErrorItem, form_errors
 from web.formats import localized, long_date
 from web.labels import DAY_STATUSES, SLOT_STATUSES
-from web.rendering import render_page, wants_fragment
+from web.rendering import page_frame, render_page, wants_fragment
 from web.steps import breadcrumb, step_heading
 
 bp = Blueprint("search", __name__)
@@ -313,21 +313,25 @@ _BODY = "<!--grid-body-->"
 def _whole_grid_page(body: bytes, codes: list[str], start: date, period: GridPeriod):
     """The whole page of 施設別空き状況 around its body (`body`: escaped HTML, UTF-8): the
     page is rendered with a placeholder, and the body's bytes put in its place (not decoded
-    and encoded again with the page)."""
-    response = render_page(
-        "search/availability.html",
-        fragment="search/_availability_framed.html",
-        errors=[],
-        availability_html=Markup(_BODY),  # noqa: S704 (a constant)
-        title=_availability_title(),
-        codes=codes,
-        start=start,
-        period=period,
-        **_page_links(codes),
+    and encoded again with the page); what is around it is kept per URL (web.rendering
+    page_frame: the page's context below depends on the title and these only)."""
+    title = _availability_title()
+    return page_frame(
+        body,
+        _BODY,
+        ("search/availability.html", title, tuple(codes), start, period),
+        lambda: render_page(
+            "search/availability.html",
+            fragment="search/_availability_framed.html",
+            errors=[],
+            availability_html=Markup(_BODY),  # noqa: S704 (a constant)
+            title=title,
+            codes=codes,
+            start=start,
+            period=period,
+            **_page_links(codes),
+        ),
     )
-    before, _sep, after = response.get_data().partition(_BODY.encode())
-    response.set_data(b"".join((before, body, after)))
-    return response
 
 
 def _url_key(codes: list[str], start: date, period: GridPeriod) -> str:
