@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import sys
-import threading
-from collections import OrderedDict
 from typing import Protocol
+
+from web.bounded_memo import BoundedMemo
 
 log = logging.getLogger(__name__)
 
@@ -33,40 +32,12 @@ class GridCache(Protocol):
     def set(self, key: str, value: str) -> None: ...
 
 
-class LocalGridCache:
+class LocalGridCache(BoundedMemo[str, str]):
     """At most `entries` values and `max_bytes` of memory for them (as Python holds the
     strings: sys.getsizeof), least recently used out first; safe across threads."""
 
     def __init__(self, entries: int, max_bytes: int = LOCAL_MAX_BYTES):
-        self.entries = entries
-        self.max_bytes = max_bytes
-        self._values: OrderedDict[str, str] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> str | None:
-        with self._lock:
-            value = self._values.get(key)
-            if value is not None:
-                self._values.move_to_end(key)
-            return value
-
-    @property
-    def size(self) -> int:
-        """The memory its values take now, in bytes."""
-        return self._bytes
-
-    def set(self, key: str, value: str) -> None:
-        size = sys.getsizeof(value)
-        if size > self.max_bytes:
-            return
-        with self._lock:
-            old = self._values.pop(key, None)
-            self._bytes += size - (sys.getsizeof(old) if old is not None else 0)
-            self._values[key] = value
-            while len(self._values) > self.entries or self._bytes > self.max_bytes:
-                _key, dropped = self._values.popitem(last=False)
-                self._bytes -= sys.getsizeof(dropped)
+        super().__init__(max_bytes, entries)
 
 
 class RedisGridCache:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import sys
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from urllib.parse import urlencode
 
@@ -15,6 +13,7 @@ from jinja2 import pass_context
 from jinja2.utils import concat
 from markupsafe import Markup, escape
 
+from web.bounded_memo import BoundedMemo
 from web.channels import current_channel
 from web.errors import ErrorItem
 from web.navigation import current_path
@@ -72,37 +71,17 @@ def _fill_holes(html: str, csrf: bool) -> str:
     return html
 
 
-class PageFrames:
+def _frame_bytes(value: tuple[int, bytes, bytes]) -> int:
+    return sys.getsizeof(value[1]) + sys.getsizeof(value[2])
+
+
+class PageFrames(BoundedMemo[tuple, tuple[int, bytes, bytes]]):
     """Whole pages rendered around a placeholder for their body, split there, UTF-8, with
     header_nav's holes left in (page_frame): at most `max_bytes` of them per process, least
     recently used out first."""
 
     def __init__(self, max_bytes: int):
-        self.max_bytes = max_bytes
-        self._values: OrderedDict[tuple, tuple[int, bytes, bytes]] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple) -> tuple[int, bytes, bytes] | None:
-        with self._lock:
-            value = self._values.get(key)
-            if value is not None:
-                self._values.move_to_end(key)
-            return value
-
-    def set(self, key: tuple, value: tuple[int, bytes, bytes]) -> None:
-        size = sys.getsizeof(value[1]) + sys.getsizeof(value[2])
-        if size > self.max_bytes:
-            return
-        with self._lock:
-            old = self._values.pop(key, None)
-            if old is not None:
-                self._bytes -= sys.getsizeof(old[1]) + sys.getsizeof(old[2])
-            self._values[key] = value
-            self._bytes += size
-            while self._bytes > self.max_bytes:
-                _key, dropped = self._values.popitem(last=False)
-                self._bytes -= sys.getsizeof(dropped[1]) + sys.getsizeof(dropped[2])
+        super().__init__(max_bytes, sizeof=_frame_bytes)
 
 
 # At most this much of page frames per app and process (a few dozen pages' frames).

@@ -18,9 +18,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -36,6 +33,7 @@ from blueprints.search import operations
 from lottery.schedule import LotterySchedule, MonthSchedule, read_schedule
 from models.availability_rules import BookingWindow, DayStatus, booking_window_rule
 from models.time_rules import jst_day
+from web.bounded_memo import BoundedMemo
 from web.data import database, read_session
 from web.formats import localized, long_date, short_date
 from web.labels import DAY_STATUSES
@@ -121,7 +119,7 @@ class _Lazy:
         return self.value
 
 
-class FinishedGrids:
+class FinishedGrids(BoundedMemo[tuple, bytes]):
     """What an anonymous request for a grid finally sends, UTF-8 (the htmx fragment, or the
     body that the whole page puts in its layout), per URL and per the parts' keys: at most
     `max_bytes` of them per process, least recently used out first. Everything in it is
@@ -131,29 +129,7 @@ class FinishedGrids:
     served after the commit that changed what it shows."""
 
     def __init__(self, max_bytes: int):
-        self.max_bytes = max_bytes
-        self._values: OrderedDict[tuple, bytes] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple) -> bytes | None:
-        with self._lock:
-            value = self._values.get(key)
-            if value is not None:
-                self._values.move_to_end(key)
-            return value
-
-    def set(self, key: tuple, value: bytes) -> None:
-        size = sys.getsizeof(value)
-        if size > self.max_bytes:
-            return
-        with self._lock:
-            old = self._values.pop(key, None)
-            self._bytes += size - (sys.getsizeof(old) if old is not None else 0)
-            self._values[key] = value
-            while self._bytes > self.max_bytes:
-                _key, dropped = self._values.popitem(last=False)
-                self._bytes -= sys.getsizeof(dropped)
+        super().__init__(max_bytes)
 
 
 # Per app and process, beside the parts' cache (web/availability_cache.py): a few fragments and pages.
