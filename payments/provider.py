@@ -98,7 +98,7 @@ class ProviderClient:
             # OSError: refused, reset, timed out, TLS (ssl.SSLError), urllib's URLError;
             # HTTPException: a broken answer; ValueError: a URL that is not one.
             raise ProviderUnavailable(str(exc)) from exc
-        if status >= 500:
+        if status >= 500 or status < 200 or 300 <= status < 400:  # 1xx/3xx: a redirect not followed
             raise ProviderUnavailable(f"{status} {_text(content)}")
         try:
             document = json.loads(content)
@@ -139,6 +139,16 @@ class ProviderClient:
         return self._call("GET", "/api/ledger")
 
 
+class _HttpRedirects(urllib.request.HTTPRedirectHandler):
+    """Redirects followed as `requests` follows them, to http and https only (urllib's own
+    would try ftp, which no handler here speaks): anything else is no answer."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        if urlsplit(newurl).scheme.lower() not in ("http", "https"):
+            raise ValueError(f"redirected to a URL that is not http(s): {newurl!r}")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
 def _send(method: str, url: str, body: bytes | None, headers: dict[str, str], timeout: float) -> tuple[int, bytes]:
     """One HTTP exchange: the status and the whole body, whatever the status. Raises OSError,
     http.client.HTTPException or ValueError when there is no answer."""
@@ -148,12 +158,12 @@ def _send(method: str, url: str, body: bytes | None, headers: dict[str, str], ti
     handlers: list[urllib.request.BaseHandler] = [
         urllib.request.ProxyHandler(),  # the environment's proxies and NO_PROXY
         urllib.request.HTTPHandler(),
-        urllib.request.HTTPRedirectHandler(),
+        # Also for an http URL: a redirect may lead to https.
+        urllib.request.HTTPSHandler(context=_tls_context()),
+        _HttpRedirects(),
         urllib.request.HTTPErrorProcessor(),
         urllib.request.HTTPDefaultErrorHandler(),
     ]
-    if scheme == "https":
-        handlers.append(urllib.request.HTTPSHandler(context=_tls_context()))
     opener = urllib.request.OpenerDirector()
     for handler in handlers:
         opener.add_handler(handler)

@@ -416,7 +416,8 @@ class _DriverStatement:
         PostgreSQL in autocommit for this statement, so neither BEGIN nor ROLLBACK goes to
         the server). `connection` must not have begun a transaction. Listeners of the
         engine's before_cursor_execute see it as any other statement."""
-        assert not connection.in_transaction()
+        if connection.in_transaction():
+            raise RuntimeError("_DriverStatement.run needs a connection outside any transaction")
         binds = self.binds
         values = self.fixed | {name: binds[name](value) if name in binds else value for name, value in values.items()}
         parameters = tuple(values[name] for name in self.order) if self.order is not None else values
@@ -432,7 +433,7 @@ class _DriverStatement:
             rows = cursor.fetchall()
         finally:
             cursor.close()
-            if autocommit:
+            if autocommit and not driver.closed:  # a dropped connection: its own error stands
                 driver.autocommit = False
         results = self.results
         if not any(results):

@@ -296,13 +296,13 @@ def _framed_availability(grid, codes: list[str], start: date, period: GridPeriod
         )
         body = "".join((before, html, after)).encode()
         if grid.finished_key is not None:
-            finished_grids().set((grid.finished_key, _url_key(codes, start, period), True, title), body)
+            finished_grids().set((grid.finished_key, _finished_url_key(codes, start, period), True, title), body)
         response = make_response(body, 200)
         response.vary.add("HX-Request")
         return response
     body = str(html).encode()
     if grid.finished_key is not None:
-        finished_grids().set((grid.finished_key, _url_key(codes, start, period), False, title), body)
+        finished_grids().set((grid.finished_key, _finished_url_key(codes, start, period), False, title), body)
     return _whole_grid_page(body, codes, start, period)
 
 
@@ -337,6 +337,12 @@ def _whole_grid_page(body: bytes, codes: list[str], start: date, period: GridPer
 def _url_key(codes: list[str], start: date, period: GridPeriod) -> str:
     """What the body of a grid depends on in its URL besides the chosen cells."""
     return f"{','.join(codes)}:{start.isoformat()}:{period.value}"
+
+
+def _finished_url_key(codes: list[str], start: date, period: GridPeriod) -> tuple[str, str, str]:
+    """_url_key with the host and script root, which the body's links are written for: the
+    key of what an anonymous request finally sends (day_grid.finished_grids)."""
+    return request.host, request.script_root, _url_key(codes, start, period)
 
 
 # The top of 施設別空き状況's body per script root, language and channel, URL and window (at most
@@ -420,7 +426,7 @@ def _plain_availability(codes: list[str], start: date, period: GridPeriod, cells
     (day_grid.finished_grids) and sent again as it is."""
     title = _availability_title()
     fragment = wants_fragment()
-    url_key = (_url_key(codes, start, period), fragment, title)
+    url_key = (_finished_url_key(codes, start, period), fragment, title)
     grid = build_shared_grid(
         codes,
         period_days_rule(start, period),

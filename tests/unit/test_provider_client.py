@@ -33,6 +33,7 @@ class Provider(ThreadingHTTPServer):
         self.received: list[dict] = []
         # path -> (status, content type, body, seconds to wait first)
         self.answers: dict[str, tuple[int, str, bytes, float]] = {}
+        self.elsewhere = ""  # where /elsewhere/… redirects to
 
     def handle_error(self, request, client_address) -> None:
         pass  # a client that gave up (the timeout) or refused the certificate
@@ -55,9 +56,9 @@ class Handler(BaseHTTPRequestHandler):
         self.server.received.append(
             {"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body}
         )
-        if self.path == "/moved/api/ledger":
+        if self.path in ("/moved/api/ledger", "/elsewhere/api/ledger"):
             self.send_response(302)
-            self.send_header("Location", "/api/ledger")
+            self.send_header("Location", "/api/ledger" if self.path.startswith("/moved") else self.server.elsewhere)
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
@@ -179,6 +180,17 @@ def test_nobody_listening_a_timeout_or_a_url_that_is_not_http_is_unavailable(pro
 def test_a_redirect_is_followed(provider):
     assert ProviderClient(provider.url + "/moved", SECRET).ledger() == {"ok": "/api/ledger"}
     assert [seen["path"] for seen in provider.received] == ["/moved/api/ledger", "/api/ledger"]
+
+
+@pytest.mark.parametrize("elsewhere", ["ftp://127.0.0.1/api/ledger", "https://127.0.0.1:{closed}/api/ledger"])
+def test_a_redirect_to_another_scheme_that_does_not_answer_is_unavailable(provider, elsewhere):
+    # From http to https nobody answers (the https handler is there for any call), or to ftp:
+    # no answer, never a crash.
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        provider.elsewhere = elsewhere.format(closed=unused.getsockname()[1])
+    with pytest.raises(ProviderUnavailable):
+        ProviderClient(provider.url + "/elsewhere", SECRET).ledger()
 
 
 @pytest.fixture
