@@ -37,7 +37,7 @@ from models.facility import (
     room_purposes,
 )
 from models.fee_rules import FeeQuery, FeeRateLike, slot_fee_rule
-from models.lottery import LotteryMonth, LotteryRoom
+from models.lottery import SCHEDULE_COLUMNS, LotteryMonth, LotteryRoom
 from models.lottery_rules import LotteryDates, first_come_window_rule, lottery_phase_rule, month_start
 from models.time_rules import jst_day
 
@@ -339,12 +339,7 @@ def closing_days(session: Session, facility_ids: Iterable[int], days: Iterable[d
 _LOTTERY_MONTHS = (
     select(
         LotteryRoom.room_id,
-        LotteryMonth.use_month,
-        LotteryMonth.applications_open_at,
-        LotteryMonth.applications_close_at,
-        LotteryMonth.result_at,
-        LotteryMonth.first_come_opens_at,
-        LotteryMonth.drawn_at,
+        *SCHEDULE_COLUMNS,
     )
     .join(LotteryMonth, LotteryMonth.id == LotteryRoom.lottery_month_id)
     .where(

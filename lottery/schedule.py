@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from models.availability_rules import BookingWindow, is_closed_day_rule
 from models.facility import Facility, Room
-from models.lottery import LotteryEntry, LotteryMonth, LotteryRoom
+from models.lottery import SCHEDULE_COLUMNS, LotteryEntry, LotteryMonth, LotteryRoom
 from models.lottery_rules import (
     Caps,
     LotteryDates,
@@ -135,12 +135,7 @@ class LotterySchedule:
 _MONTHS = (
     select(
         LotteryMonth.id,
-        LotteryMonth.use_month,
-        LotteryMonth.applications_open_at,
-        LotteryMonth.applications_close_at,
-        LotteryMonth.result_at,
-        LotteryMonth.first_come_opens_at,
-        LotteryMonth.drawn_at,
+        *SCHEDULE_COLUMNS,
         LotteryMonth.seed_sha256,
         LotteryMonth.entry_cap,
         LotteryMonth.total_cap,

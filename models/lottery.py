@@ -98,6 +98,19 @@ class LotteryMonth(Base):
         return bytes.fromhex(self.group_key_hex)
 
 
+# A month's schedule as plain columns, in LotteryDates' order after the month (use month,
+# applications open and close, result, first come opens, drawn): the statements that read
+# lottery months without their entities select these.
+SCHEDULE_COLUMNS = (
+    LotteryMonth.use_month,
+    LotteryMonth.applications_open_at,
+    LotteryMonth.applications_close_at,
+    LotteryMonth.result_at,
+    LotteryMonth.first_come_opens_at,
+    LotteryMonth.drawn_at,
+)
+
+
 class LotteryRoom(Base):
     """A room drawn by lottery in a use month; fixed once the month's period opens."""
 

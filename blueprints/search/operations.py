@@ -31,7 +31,7 @@ from models.availability_rules import (
 from models.db import UTCDateTime
 from models.facility import ClosedDate, Facility, FacilityCategory, FeeRate, Purpose, Room, RoomType, TimeBand
 from models.fee_rules import FeeQuery, NoFeeRate, slot_fee_rule
-from models.lottery import LotteryMonth, LotteryRoom
+from models.lottery import SCHEDULE_COLUMNS, LotteryMonth, LotteryRoom
 from models.lottery_rules import LotteryDates, lottery_phase_rule, month_start
 from models.reservation import Reservation
 from models.reservation_rules import ACTIVE_STATES
@@ -298,12 +298,7 @@ _KIND = literal_column("0").label("kind")
 _LOTTERY_KEY_ROWS = (
     select(
         _KIND,
-        LotteryMonth.use_month,
-        LotteryMonth.applications_open_at,
-        LotteryMonth.applications_close_at,
-        LotteryMonth.result_at,
-        LotteryMonth.first_come_opens_at,
-        LotteryMonth.drawn_at,
+        *SCHEDULE_COLUMNS,
         LotteryRoom.room_id.label("id"),
         cast(null(), Facility.code.type).label("code"),
         cast(null(), Facility.availability_version.type).label("version"),
@@ -311,6 +306,17 @@ _LOTTERY_KEY_ROWS = (
     .outerjoin(LotteryRoom, LotteryRoom.lottery_month_id == LotteryMonth.id)
     .where(LotteryMonth.use_month.between(bindparam("first"), bindparam("last")))
 )
+
+
+def _grid_facilities(rows, codes: list[str], now: datetime) -> tuple[list[GridFacility], str]:
+    """The keys statement's answer: the facilities in the order of `codes` and the lottery
+    signature; NotFound names the codes no facility has."""
+    keyed, lottery = _split_key_rows(rows, now)
+    found = {code: GridFacility(id_, code, version) for id_, code, version in keyed}
+    missing = [code for code in codes if code not in found]
+    if missing:
+        raise errors.NotFound(facilities=missing)
+    return [found[code] for code in codes], lottery
 
 
 def _key_rows(id_column):
@@ -373,12 +379,7 @@ def read_grid_keys(
     rows = connection.execute(
         _grid_keys(len(codes)), values | {"first": month_start(first_day), "last": month_start(last_day)}
     )
-    keyed, lottery = _split_key_rows(rows, now)
-    found = {code: GridFacility(id_, code, version) for id_, code, version in keyed}
-    missing = [code for code in codes if code not in found]
-    if missing:
-        raise errors.NotFound(facilities=missing)
-    return [found[code] for code in codes], lottery
+    return _grid_facilities(rows, codes, now)
 
 
 @dataclass(frozen=True)
@@ -457,12 +458,7 @@ def read_grid_keys_outside_transaction(
     rows = _driver_grid_keys(connection.dialect, len(codes)).run(
         connection, values | {"first": month_start(first_day), "last": month_start(last_day)}
     )
-    keyed, lottery = _split_key_rows(rows, now)
-    found = {code: GridFacility(id_, code, version) for id_, code, version in keyed}
-    missing = [code for code in codes if code not in found]
-    if missing:
-        raise errors.NotFound(facilities=missing)
-    return [found[code] for code in codes], lottery
+    return _grid_facilities(rows, codes, now)
 
 
 def build_day_grid(
