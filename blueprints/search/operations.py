@@ -4,6 +4,7 @@ rooms are by day and by time band. Reads only; never imports Flask."""
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -382,17 +383,43 @@ def read_grid_keys(
     return _grid_facilities(rows, codes, now)
 
 
+# A bound parameter or an escaped percent sign in SQL of the "pyformat" style (psycopg's).
+_PYFORMAT = re.compile(r"%\((\w+)\)s|%%")
+
+
+def _numbered(sql: str) -> tuple[bytes, tuple[str, ...]]:
+    """`sql` in the "pyformat" style as libpq takes it: each name's parameter as $1, $2 … in
+    the order the names first appear, "%%" as "%". Returns the SQL and the names in order."""
+    names: list[str] = []
+
+    def number(match: re.Match) -> str:
+        name = match.group(1)
+        if name is None:
+            return "%"
+        if name not in names:
+            names.append(name)
+        return f"${names.index(name) + 1}"
+
+    numbered = _PYFORMAT.sub(number, sql)
+    if "%(" in numbered:
+        raise ValueError(f"a parameter not in the pyformat style: {sql[:200]}")
+    return numbered.encode("ascii"), tuple(names)
+
+
 @dataclass(frozen=True)
 class _DriverStatement:
     """A statement compiled once for a dialect, to run on the driver's own cursor: its SQL,
     the order of its parameters (positional drivers) or None (named), each parameter's and
-    each result column's conversion (SQLAlchemy's, as it would apply them)."""
+    each result column's conversion (SQLAlchemy's, as it would apply them). For psycopg,
+    also the statement as libpq takes it (`libpq`: its SQL with $n and the names' order),
+    run on the connection's libpq handle (psycopg.pq) instead of a cursor."""
 
     sql: str
     order: tuple[str, ...] | None
     binds: dict[str, Callable]
     results: tuple[Callable | None, ...]
     fixed: dict  # the parameters with a value of their own (converted)
+    libpq: tuple[bytes, tuple[str, ...]] | None = None
 
     @classmethod
     def of(cls, statement, dialect) -> _DriverStatement:
@@ -409,37 +436,64 @@ class _DriverStatement:
             binds,
             tuple(column[3]._cached_result_processor(dialect, None) for column in compiled._result_columns),
             fixed,
+            _numbered(compiled.string) if dialect.driver == "psycopg" else None,
         )
 
     def run(self, connection: Connection, values: dict) -> list[tuple]:
         """Its rows for `values`, run on the driver connection of `connection`, outside any
         transaction: one statement, seen whole at one moment (SQLite without BEGIN;
-        PostgreSQL in autocommit for this statement, so neither BEGIN nor ROLLBACK goes to
-        the server). `connection` must not have begun a transaction. Listeners of the
-        engine's before_cursor_execute see it as any other statement."""
+        PostgreSQL as one statement of its own, so neither BEGIN nor ROLLBACK goes to the
+        server). `connection` must not have begun a transaction. Listeners of the engine's
+        before_cursor_execute see it as any other statement (with no cursor on
+        PostgreSQL)."""
         if connection.in_transaction():
             raise RuntimeError("_DriverStatement.run needs a connection outside any transaction")
         binds = self.binds
         values = self.fixed | {name: binds[name](value) if name in binds else value for name, value in values.items()}
-        parameters = tuple(values[name] for name in self.order) if self.order is not None else values
         driver = connection.connection.dbapi_connection
-        autocommit = getattr(driver, "autocommit", None) is False  # psycopg: no implicit BEGIN
-        if autocommit:
-            driver.autocommit = True
+        if self.libpq is not None:
+            rows = self._run_libpq(connection, driver, values)
+        else:
+            rows = self._run_cursor(connection, driver, values)
+        results = self.results
+        if not any(results):
+            return rows
+        return [tuple(v if f is None or v is None else f(v) for f, v in zip(results, row)) for row in rows]
+
+    def _run_cursor(self, connection: Connection, driver, values: dict) -> list[tuple]:
+        parameters = tuple(values[name] for name in self.order) if self.order is not None else values
         cursor = driver.cursor()
         try:
             if connection.engine.dispatch.before_cursor_execute:
                 connection.engine.dispatch.before_cursor_execute(connection, cursor, self.sql, parameters, None, False)
             cursor.execute(self.sql, parameters)
-            rows = cursor.fetchall()
+            return cursor.fetchall()
         finally:
             cursor.close()
-            if autocommit and not driver.closed:  # a dropped connection: its own error stands
-                driver.autocommit = False
-        results = self.results
-        if not any(results):
-            return rows
-        return [tuple(v if f is None or v is None else f(v) for f, v in zip(results, row)) for row in rows]
+
+    def _run_libpq(self, connection: Connection, driver, values: dict) -> list[tuple]:
+        """Through psycopg's libpq handle: the parameters dumped and the rows loaded by
+        psycopg's own adapters (a Transformer of the connection, as a cursor makes them),
+        without a cursor's execution machinery. libpq runs one statement outside a
+        transaction as the server's own: no BEGIN, whatever the connection's autocommit."""
+        from psycopg import errors, pq  # only where the engine is psycopg's: SQLite never loads it
+        from psycopg.adapt import PyFormat, Transformer
+
+        sql, order = self.libpq  # type: ignore[misc]
+        parameters = [values[name] for name in order]
+        if connection.engine.dispatch.before_cursor_execute:
+            connection.engine.dispatch.before_cursor_execute(connection, None, self.sql, parameters, None, False)
+        transformer = Transformer(driver)
+        dumped = transformer.dump_sequence(parameters, [PyFormat.AUTO] * len(parameters))
+        result = driver.pgconn.exec_params(sql, dumped, transformer.types, transformer.formats)
+        if result.status != pq.ExecStatus.TUPLES_OK:
+            error = errors.error_from_result(result, encoding=driver.info.encoding)
+            if driver.pgconn.status == pq.ConnStatus.BAD and not isinstance(error, errors.OperationalError):
+                # A lost connection, as a cursor would report it.
+                raise errors.OperationalError(str(error)) from error
+            raise error
+        transformer.set_pgresult(result)
+        return transformer.load_rows(0, result.ntuples, tuple)
 
 
 @lru_cache(maxsize=32)

@@ -10,6 +10,7 @@ import re
 import sys
 from datetime import timedelta
 
+import pytest
 from flask import g
 from markupsafe import Markup, escape
 from sqlalchemy import event, select
@@ -451,3 +452,54 @@ def test_what_an_anonymous_grid_sends_is_kept_within_its_bound_and_follows_the_v
     assert grids.get(("k", 0)) is None and grids.get(("k", 3)) == b"x" * 1000
     grids.set(("big",), b"x" * 10_000)  # larger than the whole bound: not kept
     assert grids.get(("big",)) is None
+
+
+def test_the_keys_read_outside_a_transaction_answer_as_the_sessions_read(app):
+    """The anonymous keys' statement run on the driver (libpq's handle on PostgreSQL, the
+    cursor on SQLite) gives the same facilities, versions and lottery signature as the same
+    statement through SQLAlchemy: over periods with lottery months (their dates as UTC
+    datetimes) and without."""
+    engine = database(app).engine
+    now = frozen_now()
+    today = jst_day(now)
+    with database(app).write() as s:
+        codes = list(s.scalars(select(Facility.code).order_by(Facility.code)))
+        lottery_months = list(s.scalars(select(LotteryMonth.use_month)))
+    assert lottery_months, "the demo data has lottery months"
+    signed = 0
+    for first, days in [(today + timedelta(days=1), 7), (today, 90), (min(lottery_months), 120)]:
+        last = first + timedelta(days=days - 1)
+        for chosen in ([codes[0]], codes[:3], codes):
+            with engine.connect() as connection:
+                outside = operations.read_grid_keys_outside_transaction(
+                    connection, chosen, first_day=first, last_day=last, now=now
+                )
+            with engine.connect() as connection:
+                inside = operations.read_grid_keys(connection, chosen, first_day=first, last_day=last, now=now)
+            assert outside == inside
+            assert [facility.code for facility in outside[0]] == chosen
+            signed += bool(outside[1])
+    assert signed, "some period had a lottery month"
+
+
+def test_a_failing_key_read_raises_the_servers_error_and_leaves_the_pool_usable(app):
+    """On PostgreSQL's driver path (libpq's handle) a statement the server refuses raises the
+    driver's error for it, not an answer, and the pooled connection serves the next read."""
+    from sqlalchemy import Integer, bindparam, literal_column
+
+    from blueprints.search.operations import _DriverStatement
+
+    engine = database(app).engine
+    if engine.dialect.name == "sqlite":
+        pytest.skip("SQLite divides by zero without an error")
+    failing = _DriverStatement.of(
+        select(literal_column("1 / 0").label("x")).where(bindparam("one", type_=Integer) == 1), engine.dialect
+    )
+    with engine.connect() as connection, pytest.raises(engine.dialect.loaded_dbapi.Error, match="division by zero"):
+        failing.run(connection, {"one": 1})
+    now = frozen_now()
+    with engine.connect() as connection:
+        facilities, _ = operations.read_grid_keys_outside_transaction(
+            connection, [CODE], first_day=jst_day(now), last_day=jst_day(now), now=now
+        )
+    assert [facility.code for facility in facilities] == [CODE]
