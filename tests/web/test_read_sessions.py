@@ -1,9 +1,11 @@
 """Read sessions: on PostgreSQL they run in autocommit, so anything that would write or lock
 through one must fail loudly; they see every commit made before each statement; and a
-connection whose server backend went away is replaced before a request uses it."""
+connection whose server backend went away is replaced before a request uses it, while a
+live one is checked out without a round trip."""
 
 from __future__ import annotations
 
+import time
 from datetime import date
 
 import pytest
@@ -125,6 +127,17 @@ def _end_backends(database_url: str, pid: int | None = None) -> int:
         admin.dispose()
 
 
+def _backend_alive(database_url: str, pid: int) -> bool:
+    admin = create_engine(database_url, isolation_level="AUTOCOMMIT", pool_size=1)
+    try:
+        with admin.connect() as c:
+            return bool(
+                c.execute(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}).scalar_one()
+            )
+    finally:
+        admin.dispose()
+
+
 @pytest.fixture
 def pings(postgres, monkeypatch):
     """Counts the pings the pool's checkout sends (SELECT 1 through the dialect)."""
@@ -183,6 +196,20 @@ def test_a_write_after_the_servers_backend_was_ended_succeeds_on_postgresql(post
     assert len(pings) == 1
     with postgres.read_session() as s:
         assert s.scalar(select(func.count()).select_from(Notice).where(Notice.title_en == "new")) == 1
+    assert len(pings) == 1
+
+
+def test_a_read_after_the_server_timed_an_idle_session_out_succeeds_on_postgresql(postgres, pings):
+    """idle_session_timeout (PostgreSQL 14+) ends a session idle for longer, as a pooler's
+    or a firewall's idle timeout would close it: the FATAL arrives unasked."""
+    with postgres.write() as s:
+        pid = _backend_pid(s)
+        s.execute(text("SET idle_session_timeout = 200"))
+    deadline = time.monotonic() + 10
+    while _backend_alive(postgres.url, pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    with postgres.read_session() as s:
+        assert _backend_pid(s) != pid
     assert len(pings) == 1
 
 
