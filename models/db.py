@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator
+import select
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, MetaData, PrimaryKeyConstraint, UniqueConstraint, create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine.interfaces import Dialect
+from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.sql.selectable import GenerativeSelect
 from sqlalchemy.types import TypeDecorator
@@ -72,7 +74,42 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql(f"BEGIN {mode}")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(url, pool_size=10, max_overflow=20)
+    event.listen(engine, "checkout", _ping_when_readable(engine.dialect))
+    return engine
+
+
+def _ping_when_readable(dialect: Dialect) -> Callable[..., None]:
+    """The pool's checkout listener on PostgreSQL, in place of pool_pre_ping's SELECT 1 round
+    trip at every checkout. A connection idle in the pool has nothing to read, so its socket
+    is polled without waiting and pinged only when something arrived. A backend that ended
+    while idle (a restarted server, pg_terminate_backend, a pooler's idle timeout) sent its
+    FATAL and closed its end: the socket reads (and keeps reading: an end of stream is never
+    consumed), the ping fails, and DisconnectionError makes the pool replace the connection
+    before anyone uses it. Anything else sent unasked (a notice, a setting's new value after
+    a reload) is read by the ping, which succeeds, and the connection is kept. SSL changes
+    nothing: libpq reads only while it awaits a result, which ends with ReadyForQuery, so no
+    later FATAL waits in libpq's or OpenSSL's buffer behind a quiet socket. Not seen: a peer
+    gone without closing (a host's power cut, a firewall that drops idle state); the
+    request's first statement fails then, and its disconnect invalidates the pool."""
+
+    def checkout(dbapi_connection, _record, _proxy) -> None:
+        if dbapi_connection.closed or dbapi_connection.broken:
+            raise DisconnectionError("the connection was closed")
+        try:
+            socket = dbapi_connection.fileno()
+        except dialect.loaded_dbapi.Error as error:
+            raise DisconnectionError("the connection has no socket") from error
+        poller = select.poll()  # not select.select: a descriptor may exceed 1023
+        poller.register(socket, select.POLLIN)
+        if not poller.poll(0):
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            raise DisconnectionError("the server ended the connection's session") from error
+
+    return checkout
 
 
 class ReadSessionWrite(RuntimeError):
