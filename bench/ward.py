@@ -13,7 +13,10 @@ before timing starts, released at once, each GETs 申込確認 and POSTs 申込 
 token from the page) for one of 50 free slots — bookings made, server errors, p50/p99. And
 memory: one worker's resident memory after it has shown what a day of residents looks at —
 every facility's 施設別空き状況 for three months (page and fragment), three 時間帯別空き状況
-each and the lists — so that its caches are full (issue 12: at most 90 MB at factor 10).
+each and the lists — so that its caches are full (issue 12: at most 90 MB at factor 10);
+with --redis URL again as production runs it, sessions and caches in Redis. The servers read
+bytecode compiled as the deployment compiles it (-OO, into a directory of the bench's own;
+--no-compile: each worker compiles from source and keeps the compiler's memory).
 
 Run (SQLite and PostgreSQL, factors 1 and 10, everything):
     .venv/bin/python -m bench.ward
@@ -224,9 +227,17 @@ def free_port() -> int:
 class Server:
     """gunicorn with sync workers, as the Procfile runs the site."""
 
+    # The compiled bytecode the servers read (compile_bytecode), or None: each worker compiles
+    # every module it imports from source.
+    bytecode: Path | None = None
+
     def __init__(self, wsgi: str, env: dict, workers: int, log: Path):
         self.port = free_port()
         self.log = log.open("ab")
+        # As the Procfile and deploy/systemd run it: no docstrings kept (README "Worker memory").
+        env = {**env, "PYTHONOPTIMIZE": "2"}
+        if self.bytecode:
+            env["PYTHONPYCACHEPREFIX"] = str(self.bytecode)
         self.process = subprocess.Popen(
             [
                 str(ROOT / ".venv/bin/gunicorn"),
@@ -242,8 +253,7 @@ class Server:
                 wsgi,
             ],
             cwd=ROOT,
-            # As the Procfile and deploy/systemd run it: no docstrings kept (README "Worker memory").
-            env={**env, "PYTHONOPTIMIZE": "2"},
+            env=env,
             stdout=self.log,
             stderr=self.log,
         )
@@ -301,6 +311,39 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
         self.log.close()
+
+
+def compile_bytecode() -> Path:
+    """Every module the servers may import (the standard library, the environment's packages,
+    the checkout) compiled at their optimisation level, as the deployment does (README "Running
+    it for real": `python -OO -m compileall`), into a directory of the bench's own
+    (PYTHONPYCACHEPREFIX: nothing written beside the code). Without it a worker whose
+    environment holds no such bytecode (PYTHONDONTWRITEBYTECODE, or a fresh checkout) compiles
+    each module from source, and the compiler's memory stays with the worker: ~4 MB more
+    resident memory, ~10 MB more with redis-py (README "Worker memory"), which no deployed
+    worker carries. Up-to-date files are skipped (~10 s; the first time ~1 min)."""
+    prefix = Path(tempfile.gettempdir()) / "meguro-bench-bytecode"
+    # The interpreter gunicorn's script names (its paths are the ones the workers import
+    # from: a symlinked .venv has another name for the same files).
+    python = (ROOT / ".venv/bin/gunicorn").read_text().splitlines()[0].removeprefix("#!").strip()
+    paths = subprocess.run(
+        [python, "-c", "import os, sys; print('\\n'.join(p for p in sys.path[1:] if os.path.isdir(p)))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    started = time.perf_counter()
+    result = subprocess.run(
+        [python, "-OO", "-X", f"pycache_prefix={prefix}", "-m", "compileall", "-q", "-j", "0"]
+        + ["-x", r"/(test|tests|idlelib|tkinter|turtledemo|lib2to3|ensurepip|node_modules|\.git)/"]
+        + [*paths, str(ROOT)],
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:  # a file that does not compile is compiled (or refused) at import
+        print(f"  compileall: {(result.stdout + result.stderr).strip()[:500]}", flush=True)
+    print(f"  bytecode (-OO) in {prefix}: {time.perf_counter() - started:.0f} s", flush=True)
+    return prefix
 
 
 async def measure(server: Server, path: str, connections: int, seconds: float, **kwargs) -> Load:
@@ -753,11 +796,13 @@ async def rush(target: Target, args) -> str:
 # -- memory ---------------------------------------------------------------------------------
 
 
-async def memory(target: Target, args) -> str:
+async def memory(target: Target, args, redis_url: str | None = None) -> str:
     """One worker (so that it sees every request) started on `target`, its RSS after the first
     page, then after every facility's grid for three months from tomorrow (page and htmx
     fragment), three slot screens of its first room, and 目黒団体's lists: its in-process
-    caches filled to their bounds (none is kept in Redis here)."""
+    caches filled to their bounds. With `redis_url` the worker runs as in production, with
+    REDIS_URL (sessions, the grid and slot caches, rate limits in Redis), on that database
+    emptied first (so that every run computes and stores the same grids)."""
     from sqlalchemy import func, select
 
     from models.db import Database
@@ -774,7 +819,14 @@ async def memory(target: Target, args) -> str:
         )
     db.dispose()
     tomorrow = (datetime.fromisoformat(target.frozen_now) + timedelta(hours=9, days=1)).date()
-    server = Server("app:create_app('standard')", app_env(target), 1, args.log)
+    if redis_url:
+        import redis
+
+        client = redis.Redis.from_url(redis_url)
+        client.flushdb()
+        client.close()
+    env = app_env(target, {"REDIS_URL": redis_url} if redis_url else None)
+    server = Server("app:create_app('standard')", env, 1, args.log)
     statuses: dict[int, int] = {}
     try:
         server.wait_ready()
@@ -802,7 +854,8 @@ async def memory(target: Target, args) -> str:
     finally:
         server.stop()
     answers = ", ".join(f"{k}: {v}" for k, v in sorted(statuses.items()))
-    return f"| {target.db} | {target.factor:g} | {len(rooms)} | {sum(statuses.values())} | {answers} | {first:.0f} | {last:.0f} |"
+    label = f"{target.db} + Redis" if redis_url else target.db
+    return f"| {label} | {target.factor:g} | {len(rooms)} | {sum(statuses.values())} | {answers} | {first:.0f} | {last:.0f} |"
 
 
 def count_bookings(target: Target, slots: list[str]) -> int:
@@ -854,6 +907,16 @@ def main(argv: list[str] | None = None) -> None:
         default="perf_bench",
         help="PostgreSQL databases <prefix>_f<factor> (another prefix, with another --data-dir, keeps runs apart)",
     )
+    parser.add_argument(
+        "--redis",
+        metavar="URL",
+        help="the memory case again with REDIS_URL=URL, as production runs (the database is emptied first)",
+    )
+    parser.add_argument(
+        "--no-compile",
+        action="store_true",
+        help="servers without compiled bytecode: each worker compiles what it imports (not as deployed)",
+    )
     args = parser.parse_args(argv)
     args.connections = [int(c) for c in args.connections.split(",")]
     names = [c.strip() for c in args.cases.split(",") if c.strip()]
@@ -870,6 +933,8 @@ def main(argv: list[str] | None = None) -> None:
         flush=True,
     )
 
+    if not args.no_compile:
+        Server.bytecode = compile_bytecode()
     page_cases = [n for n in names if n not in ("draw", "rush", "memory")]
     ceiling = Server("bench.ceiling:create_app()", app_env(Target("", 0, "", "")), args.workers, args.log)
     ceiling_load = {c: Load() for c in args.connections}
@@ -886,6 +951,8 @@ def main(argv: list[str] | None = None) -> None:
                     rushes.append(asyncio.run(rush(target, args)))
                 if "memory" in names:
                     memories.append(asyncio.run(memory(target, args)))
+                    if args.redis:
+                        memories.append(asyncio.run(memory(target, args, args.redis)))
     finally:
         ceiling.stop()
     if page_cases:
