@@ -91,8 +91,8 @@ def init_app(app: Flask) -> None:
         route = _route(req)
         # The record Logger.log makes, made and handled as it does (makeRecord, handle: an
         # operator's record factory, filters and handlers all apply) without its two generic
-        # steps, a seventh of the line's cost: walking the stack for the caller (it is this
-        # frame) and checking each field against the record's own (these ten never collide).
+        # steps, ~4 µs of the line's ~25 (issue 12): walking the stack for the caller (it is
+        # this frame) and checking each field against the record's own (these never collide).
         caller = sys._getframe()
         record = log.makeRecord(
             log.name,
