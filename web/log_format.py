@@ -10,6 +10,9 @@ from datetime import UTC, datetime
 
 # LogRecord attributes that are the record's own, not fields a caller passed in `extra`.
 _RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+# What `json.dumps(document, ensure_ascii=False, default=str)` writes, without making an encoder
+# for every line (json.dumps keeps one only for its default arguments).
+_encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
 
 
 class JsonLines(logging.Formatter):
@@ -28,7 +31,7 @@ class JsonLines(logging.Formatter):
                 document[key] = value
         if record.exc_info:
             document["exception"] = self.formatException(record.exc_info)
-        return json.dumps(document, ensure_ascii=False, default=str)
+        return _encode(document)
 
 
 def configure_json_logging(level: int = logging.INFO) -> None:

@@ -136,6 +136,48 @@ def test_one_json_line_per_request_without_password_or_email(client, caplog):
         assert DEMO_PASSWORD not in line and "@" not in line
 
 
+def test_the_request_line_goes_through_an_operators_filters_and_formatter(client):
+    """The hook makes its record itself (not through Logger.log): a filter on the logger and
+    a handler's own formatter see it as they would see Logger.log's."""
+    logger = logging.getLogger("meguro.request")
+
+    def tag_or_drop(record: logging.LogRecord) -> bool:
+        record.site = "meguro"
+        return record.path != "/faq"
+
+    lines = []
+    handler = logging.Handler()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(module)s.%(funcName)s %(request_id)s %(message)s"))
+    handler.emit = lambda record: lines.append((handler.format(record), JsonLines().format(record)))
+    logger.addFilter(tag_or_drop)
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        client.get("/faq")
+        client.get("/", headers={"X-Request-ID": "operator-0001"})
+    finally:
+        logger.removeHandler(handler)
+        logger.removeFilter(tag_or_drop)
+        logger.setLevel(logging.NOTSET)
+    [(plain, line)] = lines
+    assert plain == "INFO request_log.log_request operator-0001 GET / 200"
+    document = json.loads(line)
+    assert list(document)[4:] == [
+        "event",
+        "request_id",
+        "method",
+        "path",
+        "endpoint",
+        "status",
+        "duration_ms",
+        "registration",
+        "profile",
+        "client",
+        "site",
+    ]
+    assert document["site"] == "meguro"
+
+
 # -- TRUSTED_PROXIES against what arrives -------------------------------------------------------
 
 
