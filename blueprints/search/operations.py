@@ -474,8 +474,10 @@ class _DriverStatement:
     def _run_libpq(self, connection: Connection, driver, values: dict) -> list[tuple]:
         """Through psycopg's libpq handle: the parameters dumped and the rows loaded by
         psycopg's own adapters (a Transformer of the connection, as a cursor makes them),
-        without a cursor's execution machinery. libpq runs one statement outside a
-        transaction as the server's own: no BEGIN, whatever the connection's autocommit."""
+        without a cursor's execution machinery. The statement is prepared once per server
+        session (as psycopg prepares a statement it sees repeated), so the server neither
+        parses nor plans it again. libpq runs one statement outside a transaction as the
+        server's own: no BEGIN, whatever the connection's autocommit."""
         from psycopg import errors, pq  # only where the engine is psycopg's: SQLite never loads it
         from psycopg.adapt import PyFormat, Transformer
 
@@ -485,15 +487,38 @@ class _DriverStatement:
             connection.engine.dispatch.before_cursor_execute(connection, None, self.sql, parameters, None, False)
         transformer = Transformer(driver)
         dumped = transformer.dump_sequence(parameters, [PyFormat.AUTO] * len(parameters))
-        result = driver.pgconn.exec_params(sql, dumped, transformer.types, transformer.formats)
-        if result.status != pq.ExecStatus.TUPLES_OK:
-            error = errors.error_from_result(result, encoding=driver.info.encoding)
-            if driver.pgconn.status == pq.ConnStatus.BAD and not isinstance(error, errors.OperationalError):
-                # A lost connection, as a cursor would report it.
-                raise errors.OperationalError(str(error)) from error
+        pgconn = driver.pgconn
+        # The pooled connection's own statements (SQLAlchemy clears `info` with the connection).
+        prepared: dict = connection.connection.info.setdefault("driver_statements", {})
+        key = (sql, tuple(transformer.types))
+        for attempt in (1, 2):
+            name = prepared.get(key)
+            if name is None:
+                name = f"meguro_driver_{len(prepared)}".encode()
+                result = pgconn.prepare(name, sql, transformer.types)
+                if result.status != pq.ExecStatus.COMMAND_OK:
+                    raise _libpq_error(driver, result)
+                prepared[key] = name
+            result = pgconn.exec_prepared(name, dumped, transformer.formats)
+            if result.status == pq.ExecStatus.TUPLES_OK:
+                transformer.set_pgresult(result)
+                return transformer.load_rows(0, result.ntuples, tuple)
+            error = _libpq_error(driver, result)
+            if attempt == 1 and isinstance(error, errors.InvalidSqlStatementName):
+                prepared.clear()  # the session's statements were discarded (DISCARD ALL): again, once
+                continue
             raise error
-        transformer.set_pgresult(result)
-        return transformer.load_rows(0, result.ntuples, tuple)
+        raise AssertionError("unreachable")
+
+
+def _libpq_error(driver, result) -> Exception:
+    """psycopg's error for a failed libpq result; a lost connection as a cursor reports it."""
+    from psycopg import errors, pq
+
+    error = errors.error_from_result(result, encoding=driver.info.encoding)
+    if driver.pgconn.status == pq.ConnStatus.BAD and not isinstance(error, errors.OperationalError):
+        return errors.OperationalError(str(error))
+    return error
 
 
 @lru_cache(maxsize=32)

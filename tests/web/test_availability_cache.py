@@ -503,3 +503,37 @@ def test_a_failing_key_read_raises_the_servers_error_and_leaves_the_pool_usable(
             connection, [CODE], first_day=jst_day(now), last_day=jst_day(now), now=now
         )
     assert [facility.code for facility in facilities] == [CODE]
+
+
+def test_the_key_read_is_prepared_once_per_server_session_and_again_after_a_discard(app):
+    """On PostgreSQL the driver path prepares its statement once per pooled connection (the
+    server neither parses nor plans it again) and prepares it again when the session's
+    statements were discarded (DISCARD ALL, as a pooler may send), answering the same."""
+    from sqlalchemy import text as sql_text
+
+    engine = database(app).engine
+    if engine.dialect.name == "sqlite":
+        pytest.skip("PostgreSQL's prepared statements")
+    now = frozen_now()
+
+    def keys(connection):
+        return operations.read_grid_keys_outside_transaction(
+            connection, [CODE], first_day=jst_day(now), last_day=jst_day(now), now=now
+        )
+
+    def prepared(connection) -> int:
+        count = connection.execute(sql_text("SELECT count(*) FROM pg_prepared_statements WHERE NOT from_sql"))
+        connection.rollback()
+        return count.scalar_one()
+
+    with engine.connect() as connection:
+        first = keys(connection)
+        assert prepared(connection) >= 1
+        before = prepared(connection)
+        assert keys(connection) == first
+        assert prepared(connection) == before  # not prepared again
+        connection.connection.dbapi_connection.pgconn.exec_(b"DISCARD ALL")  # outside any transaction
+        assert prepared(connection) == 0
+        assert keys(connection) == first
+        assert prepared(connection) >= 1
+        connection.invalidate()  # psycopg's own prepared statements went too: not back to the pool
