@@ -33,7 +33,9 @@ def _check(probe) -> dict:
 
 
 def _database_answers() -> None:
-    with database().engine.connect() as connection:
+    # The read engine: in autocommit on PostgreSQL, so closing ends no transaction (a ROLLBACK
+    # would make psycopg deallocate the session's prepared statements: operations._DriverStatement).
+    with database().read_engine.connect() as connection:
         connection.execute(text("SELECT 1"))
 
 

@@ -364,9 +364,15 @@ def build_shared_grid(
         keys = operations.read_grid_keys_outside_transaction(
             connection, codes, first_day=days[0], last_day=days[-1], now=now
         )
-        return _shared_grid(
+        grid = _shared_grid(
             connection, keys, codes, days, now=now, days_ahead=days_ahead, chosen=chosen, finished=finished
         )
+        if connection.in_transaction():
+            # A miss read its rows in a transaction; it wrote nothing, so COMMIT ends it as well
+            # as the pool's ROLLBACK would, and psycopg keeps the session's prepared statements
+            # (after a ROLLBACK it deallocates them all, the key read's too).
+            connection.commit()
+        return grid
 
 
 def _shared_grid(

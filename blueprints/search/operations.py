@@ -480,7 +480,9 @@ class _DriverStatement:
         server's own: no BEGIN, whatever the connection's autocommit."""
         from psycopg import errors, pq  # only where the engine is psycopg's: SQLite never loads it
         from psycopg.adapt import PyFormat, Transformer
+        from psycopg.pq import DiagnosticField
 
+        DIAG_SQLSTATE = DiagnosticField.SQLSTATE
         sql, order = self.libpq  # type: ignore[misc]
         parameters = [values[name] for name in order]
         if connection.engine.dispatch.before_cursor_execute:
@@ -488,36 +490,53 @@ class _DriverStatement:
         transformer = Transformer(driver)
         dumped = transformer.dump_sequence(parameters, [PyFormat.AUTO] * len(parameters))
         pgconn = driver.pgconn
-        # The pooled connection's own statements (SQLAlchemy clears `info` with the connection).
-        prepared: dict = connection.connection.info.setdefault("driver_statements", {})
-        key = (sql, tuple(transformer.types))
+        if pgconn.status == pq.ConnStatus.BAD:
+            raise errors.OperationalError("the connection to the server was lost")
+        # The statements prepared in this pooled connection's server session (SQLAlchemy
+        # clears `info` with the connection), by SQL and parameter types.
+        prepared: set = connection.connection.info.setdefault("driver_statements", set())
+        types = tuple(transformer.types)
+        name = _statement_name(sql, types)
         for attempt in (1, 2):
-            name = prepared.get(key)
-            if name is None:
-                name = f"meguro_driver_{len(prepared)}".encode()
-                result = pgconn.prepare(name, sql, transformer.types)
-                if result.status != pq.ExecStatus.COMMAND_OK:
+            if name not in prepared:
+                result = pgconn.prepare(name, sql, types)
+                # Already there (prepared before the set was lost): the same SQL and types.
+                if result.status != pq.ExecStatus.COMMAND_OK and result.error_field(DIAG_SQLSTATE) != b"42P05":
                     raise _libpq_error(driver, result)
-                prepared[key] = name
+                prepared.add(name)
             result = pgconn.exec_prepared(name, dumped, transformer.formats)
             if result.status == pq.ExecStatus.TUPLES_OK:
                 transformer.set_pgresult(result)
                 return transformer.load_rows(0, result.ntuples, tuple)
             error = _libpq_error(driver, result)
-            if attempt == 1 and isinstance(error, errors.InvalidSqlStatementName):
-                prepared.clear()  # the session's statements were discarded (DISCARD ALL): again, once
-                continue
-            raise error
+            if attempt == 2 or not isinstance(error, (errors.InvalidSqlStatementName, errors.FeatureNotSupported)):
+                raise error
+            # Gone (DEALLOCATE ALL: a psycopg ROLLBACK after it prepared statements of its own,
+            # a pooler's DISCARD ALL), or planned for columns a migration has changed since
+            # ("cached plan must not change result type"): prepared again, once.
+            prepared.discard(name)
+            if isinstance(error, errors.FeatureNotSupported):
+                pgconn.exec_(b"DEALLOCATE " + name)
         raise AssertionError("unreachable")
 
 
+@lru_cache(maxsize=64)
+def _statement_name(sql: bytes, types: tuple[int, ...]) -> bytes:
+    """The server-side name of `sql` prepared for parameters of `types`: the same in every
+    session, none shared by another statement."""
+    return b"meguro_" + hashlib.sha1(sql + repr(types).encode()).hexdigest()[:24].encode()
+
+
 def _libpq_error(driver, result) -> Exception:
-    """psycopg's error for a failed libpq result; a lost connection as a cursor reports it."""
+    """psycopg's error for a failed libpq result; a lost connection as a cursor reports it
+    (the server's error as its cause)."""
     from psycopg import errors, pq
 
     error = errors.error_from_result(result, encoding=driver.info.encoding)
     if driver.pgconn.status == pq.ConnStatus.BAD and not isinstance(error, errors.OperationalError):
-        return errors.OperationalError(str(error))
+        lost = errors.OperationalError(str(error))
+        lost.__cause__ = error
+        return lost
     return error
 
 

@@ -537,3 +537,57 @@ def test_the_key_read_is_prepared_once_per_server_session_and_again_after_a_disc
         assert keys(connection) == first
         assert prepared(connection) >= 1
         connection.invalidate()  # psycopg's own prepared statements went too: not back to the pool
+
+
+def test_the_key_read_survives_psycopgs_rollback_and_an_anonymous_miss_keeps_it(database_url, tmp_path):
+    """psycopg deallocates every prepared statement of the session after a ROLLBACK once it
+    has prepared statements of its own (it does for any statement run more than five
+    times): the key read is then prepared again on its next use, answering the same. A run
+    of anonymous misses over a lottery month (the cache off: rows read in a transaction on
+    the key read's connection, which the miss ends with COMMIT) leaves it prepared."""
+    from sqlalchemy import text as sql_text
+
+    from app import create_app
+    from tests.conftest import make_config
+
+    app = create_app("standard", make_config(database_url, tmp_path, AVAILABILITY_CACHE_ENTRIES=0))
+    try:
+        engine = database(app).engine
+        if engine.dialect.name == "sqlite":
+            pytest.skip("PostgreSQL's prepared statements")
+        now = frozen_now()
+
+        def keys(connection):
+            return operations.read_grid_keys_outside_transaction(
+                connection, [CODE], first_day=jst_day(now), last_day=jst_day(now), now=now
+            )
+
+        def ours(connection) -> int:
+            count = connection.execute(
+                sql_text("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'meguro_%'")
+            ).scalar_one()
+            connection.commit()
+            return count
+
+        with engine.connect() as connection:
+            first = keys(connection)
+            for _ in range(7):  # psycopg prepares this one itself from the sixth time on
+                connection.execute(select(Facility.id).where(Facility.code == CODE)).all()
+            connection.rollback()  # … and now deallocates everything
+            assert ours(connection) == 0
+            assert keys(connection) == first
+            assert ours(connection) == 1
+
+        client = app.test_client()
+        with database(app).write() as s:
+            # A period with a lottery month: its miss reads the rows in a transaction.
+            start = min(s.scalars(select(LotteryMonth.use_month)))
+        first_page = client.get(grid_url(start), headers=HTMX_HEADERS).get_data(as_text=True)
+        with engine.connect() as connection:
+            prepared = ours(connection)
+        pages = {client.get(grid_url(start), headers=HTMX_HEADERS).get_data(as_text=True) for _ in range(8)}
+        assert pages == {first_page}
+        with engine.connect() as connection:
+            assert ours(connection) == prepared >= 1
+    finally:
+        database(app).dispose()
