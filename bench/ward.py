@@ -44,7 +44,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -326,6 +326,8 @@ def compile_bytecode() -> Path:
     # The interpreter gunicorn's script names (its paths are the ones the workers import
     # from: a symlinked .venv has another name for the same files).
     python = (ROOT / ".venv/bin/gunicorn").read_text().splitlines()[0].removeprefix("#!").strip()
+    if not Path(python).name.startswith("python"):  # pip's /bin/sh wrapper for a long path
+        python = str(ROOT / ".venv/bin/python")
     paths = subprocess.run(
         [python, "-c", "import os, sys; print('\\n'.join(p for p in sys.path[1:] if os.path.isdir(p)))"],
         capture_output=True,
@@ -918,6 +920,8 @@ def main(argv: list[str] | None = None) -> None:
         help="servers without compiled bytecode: each worker compiles what it imports (not as deployed)",
     )
     args = parser.parse_args(argv)
+    if args.redis and urlsplit(args.redis).path.strip("/") in ("", "0"):
+        parser.error("--redis: give a database of the bench's own (redis://…/1 to /15): it is emptied first")
     args.connections = [int(c) for c in args.connections.split(",")]
     names = [c.strip() for c in args.cases.split(",") if c.strip()]
     unknown = set(names) - set(CASES)

@@ -7,7 +7,6 @@ resident's browser or the card company must always be able to reach them."""
 
 from __future__ import annotations
 
-import segno
 from flask import Blueprint, Response, current_app, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -70,7 +69,11 @@ kiosk_bp = Blueprint("payment", __name__, url_prefix="/payment")
 
 
 def own_device_qr(url: str) -> str:
-    """A QR code of `url` as an SVG data URI (the CSP allows data: images only)."""
+    """A QR code of `url` as an SVG data URI (the CSP allows data: images only). segno is
+    imported here, when a refusal (reader mode, the kiosk) first draws one: a worker that
+    shows none does without its 0.6 MB ("Worker memory")."""
+    import segno
+
     return segno.make(url, error="m").svg_data_uri(scale=5, border=4, dark="#000", light="#fff")
 
 

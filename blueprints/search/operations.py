@@ -401,7 +401,7 @@ def _numbered(sql: str) -> tuple[bytes, tuple[str, ...]]:
         return f"${names.index(name) + 1}"
 
     numbered = _PYFORMAT.sub(number, sql)
-    if "%(" in numbered:
+    if "%(" in _PYFORMAT.sub("", sql):  # a "%(" that is neither a parameter nor after "%%"
         raise ValueError(f"a parameter not in the pyformat style: {sql[:200]}")
     return numbered.encode("ascii"), tuple(names)
 
