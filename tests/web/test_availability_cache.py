@@ -482,6 +482,26 @@ def test_the_keys_read_outside_a_transaction_answer_as_the_sessions_read(app):
     assert signed, "some period had a lottery month"
 
 
+def _todays_keys(connection):
+    """The anonymous key read of CODE for today, on `connection` (the driver path)."""
+    now = frozen_now()
+    return operations.read_grid_keys_outside_transaction(
+        connection, [CODE], first_day=jst_day(now), last_day=jst_day(now), now=now
+    )
+
+
+def _prepared_statements(connection) -> int:
+    """How many statements the driver path has prepared in this connection's server session
+    (its names start with meguro_); the read's transaction ended."""
+    from sqlalchemy import text as sql_text
+
+    count = connection.execute(
+        sql_text("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'meguro_%'")
+    ).scalar_one()
+    connection.commit()
+    return count
+
+
 def test_a_failing_key_read_raises_the_servers_error_and_leaves_the_pool_usable(app):
     """On PostgreSQL's driver path (libpq's handle) a statement the server refuses raises the
     driver's error for it, not an answer, and the pooled connection serves the next read."""
@@ -497,11 +517,8 @@ def test_a_failing_key_read_raises_the_servers_error_and_leaves_the_pool_usable(
     )
     with engine.connect() as connection, pytest.raises(engine.dialect.loaded_dbapi.Error, match="division by zero"):
         failing.run(connection, {"one": 1})
-    now = frozen_now()
     with engine.connect() as connection:
-        facilities, _ = operations.read_grid_keys_outside_transaction(
-            connection, [CODE], first_day=jst_day(now), last_day=jst_day(now), now=now
-        )
+        facilities, _ = _todays_keys(connection)
     assert [facility.code for facility in facilities] == [CODE]
 
 
@@ -509,23 +526,10 @@ def test_the_key_read_is_prepared_once_per_server_session_and_again_after_a_disc
     """On PostgreSQL the driver path prepares its statement once per pooled connection (the
     server neither parses nor plans it again) and prepares it again when the session's
     statements were discarded (DISCARD ALL, as a pooler may send), answering the same."""
-    from sqlalchemy import text as sql_text
-
     engine = database(app).engine
     if engine.dialect.name == "sqlite":
         pytest.skip("PostgreSQL's prepared statements")
-    now = frozen_now()
-
-    def keys(connection):
-        return operations.read_grid_keys_outside_transaction(
-            connection, [CODE], first_day=jst_day(now), last_day=jst_day(now), now=now
-        )
-
-    def prepared(connection) -> int:
-        count = connection.execute(sql_text("SELECT count(*) FROM pg_prepared_statements WHERE NOT from_sql"))
-        connection.rollback()
-        return count.scalar_one()
-
+    keys, prepared = _todays_keys, _prepared_statements
     with engine.connect() as connection:
         first = keys(connection)
         assert prepared(connection) >= 1
@@ -545,8 +549,6 @@ def test_the_key_read_survives_psycopgs_rollback_and_an_anonymous_miss_keeps_it(
     times): the key read is then prepared again on its next use, answering the same. A run
     of anonymous misses over a lottery month (the cache off: rows read in a transaction on
     the key read's connection, which the miss ends with COMMIT) leaves it prepared."""
-    from sqlalchemy import text as sql_text
-
     from app import create_app
     from tests.conftest import make_config
 
@@ -555,20 +557,7 @@ def test_the_key_read_survives_psycopgs_rollback_and_an_anonymous_miss_keeps_it(
         engine = database(app).engine
         if engine.dialect.name == "sqlite":
             pytest.skip("PostgreSQL's prepared statements")
-        now = frozen_now()
-
-        def keys(connection):
-            return operations.read_grid_keys_outside_transaction(
-                connection, [CODE], first_day=jst_day(now), last_day=jst_day(now), now=now
-            )
-
-        def ours(connection) -> int:
-            count = connection.execute(
-                sql_text("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'meguro_%'")
-            ).scalar_one()
-            connection.commit()
-            return count
-
+        keys, ours = _todays_keys, _prepared_statements
         with engine.connect() as connection:
             first = keys(connection)
             for _ in range(7):  # psycopg prepares this one itself from the sixth time on
