@@ -566,6 +566,9 @@ def test_the_key_read_survives_psycopgs_rollback_and_an_anonymous_miss_keeps_it(
             assert ours(connection) == 0
             assert keys(connection) == first
             assert ours(connection) == 1
+            for _ in range(7):  # psycopg's own prepared again, kept past a COMMIT: a ROLLBACK
+                connection.execute(select(Facility.id).where(Facility.code == CODE)).all()
+            connection.commit()  # on this pooled connection would now deallocate ours too
 
         client = app.test_client()
         with database(app).write() as s:
